@@ -1,0 +1,41 @@
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include "core/atomic_file.h"
+#include "core/error.h"
+
+int tl_atomic_open(tl_atomic_file *af, const char *path, tl_error *err) {
+    if (strlen(path) >= sizeof af->path) return tl_fail(err, "%s: path too long", path);
+    strcpy(af->path, path);
+    snprintf(af->tmp, sizeof af->tmp, "%s.tmp-%ld", path, (long)getpid());
+    af->f = fopen(af->tmp, "wb");
+    if (!af->f) return tl_fail(err, "%s: cannot write: %s", path, strerror(errno));
+    return 0;
+}
+
+int tl_atomic_commit(tl_atomic_file *af, tl_error *err) {
+    int bad = ferror(af->f) || fflush(af->f) != 0 || fsync(fileno(af->f)) != 0;
+    int saved = errno;
+    if (fclose(af->f) != 0 && !bad) { bad = 1; saved = errno; }
+    af->f = NULL;
+    if (!bad && rename(af->tmp, af->path) == 0) return 0;
+    if (!bad) saved = errno;
+    remove(af->tmp);
+    return tl_fail(err, "%s: cannot write: %s", af->path, strerror(saved));
+}
+
+void tl_atomic_abort(tl_atomic_file *af) {
+    if (af->f) fclose(af->f);
+    af->f = NULL;
+    remove(af->tmp);
+}
+
+int tl_atomic_write(const char *path, const void *data, size_t len, tl_error *err) {
+    tl_atomic_file af;
+    if (tl_atomic_open(&af, path, err)) return -1;
+    if (len && fwrite(data, 1, len, af.f) != len) {
+        tl_atomic_abort(&af);
+        return tl_fail(err, "%s: cannot write: %s", path, strerror(errno));
+    }
+    return tl_atomic_commit(&af, err);
+}

@@ -1,0 +1,103 @@
+/* The layer kernels: one pair of plain functions per layer, forward and backward side by side.
+ *
+ * Conventions (llm.c style), shared by every kernel here:
+ * - Arguments: outputs first, then inputs, then sizes, then `nthreads` (the OpenMP team size; the
+ *   kernel never changes any global thread setting).
+ * - Tensors are float32, contiguous, NCHW (a feature matrix is [N, D] = NCHW with H = W = 1).
+ * - Backward kernels ACCUMULATE (+=) into every gradient they receive, the input gradient included,
+ *   so residual branches simply add; a NULL gradient pointer is skipped. The trainer clears all
+ *   gradients with one memset per step.
+ * - Each output element has exactly one writer and every reduction runs in a fixed order, so results
+ *   are bitwise identical for a given thread count.
+ * - Each comment names the PyTorch op the kernel must match.
+ */
+#ifndef TL_NN_H
+#define TL_NN_H
+#include <stddef.h>
+#include <stdint.h>
+#include "core/rng.h"
+
+/* ---- Linear: torch.nn.Linear.  out[N,OC] = inp[N,IC] · w[OC,IC]ᵀ + b[OC]  (b may be NULL) ---- */
+void tl_linear_forward(float *out, const float *inp, const float *w, const float *b,
+                       int N, int IC, int OC, int nthreads);
+void tl_linear_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                        const float *w, int N, int IC, int OC, int nthreads);
+
+/* ---- Conv2d: torch.nn.Conv2d(C, OC, K, stride, pad, bias=has_bias), square kernel, groups=1 ----
+ * A plan is made once per shape (it owns its workspace and any backend primitives), then used for
+ * every step. out [N,OC,OH,OW], inp [N,C,H,W], w [OC,C,K,K], b [OC] or NULL. */
+typedef struct tl_conv2d tl_conv2d;
+tl_conv2d *tl_conv2d_create(int N, int C, int H, int W, int OC, int K, int stride, int pad,
+                            int has_bias, int nthreads);
+void tl_conv2d_free(tl_conv2d *p);
+int tl_conv2d_out_h(const tl_conv2d *p);
+int tl_conv2d_out_w(const tl_conv2d *p);
+void tl_conv2d_forward(tl_conv2d *p, float *out, const float *inp, const float *w, const float *b);
+void tl_conv2d_backward(tl_conv2d *p, float *dinp, float *dw, float *db, const float *dout,
+                        const float *inp, const float *w);
+
+/* ---- BatchNorm: torch.nn.BatchNorm1d / BatchNorm2d (affine, track_running_stats) ----
+ * x [N,C,HW] (HW = 1 for 1d). Training: normalise with the biased batch variance, save mean and
+ * invstd = 1/sqrt(var + eps) for backward, and update running_mean/var with `momentum` (PyTorch
+ * semantics: r = (1-momentum)·r + momentum·stat, running variance unbiased, N·HW/(N·HW-1)).
+ * Evaluation: normalise with the running statistics. */
+void tl_batchnorm_forward_train(float *out, float *mean, float *invstd, float *run_mean, float *run_var,
+                                const float *inp, const float *gamma, const float *beta,
+                                int N, int C, int HW, float eps, float momentum, int nthreads);
+void tl_batchnorm_forward_eval(float *out, const float *inp, const float *gamma, const float *beta,
+                               const float *run_mean, const float *run_var,
+                               int N, int C, int HW, float eps, int nthreads);
+/* Backward of the training-mode forward (batch statistics). */
+void tl_batchnorm_backward(float *dinp, float *dgamma, float *dbeta, const float *dout,
+                           const float *inp, const float *mean, const float *invstd, const float *gamma,
+                           int N, int C, int HW, int nthreads);
+/* Backward of the evaluation-mode forward (running statistics are constants), used when a frozen
+ * backbone is differentiated with respect to its input (M2m) or a stage-2 method. */
+void tl_batchnorm_backward_eval(float *dinp, const float *dout, const float *gamma, const float *run_var,
+                                int N, int C, int HW, float eps, int nthreads);
+
+/* ---- ReLU: torch.relu.  Backward uses the output (out > 0), so it can run in place. ---- */
+void tl_relu_forward(float *out, const float *inp, size_t n, int nthreads);
+void tl_relu_backward(float *dinp, const float *dout, const float *out, size_t n, int nthreads);
+
+/* ---- Dropout: torch.nn.functional.dropout(p, training=True) ----
+ * mask[i] = 0 with probability p, else 1/(1-p); out = inp · mask. Evaluation without Monte-Carlo
+ * dropout simply skips the layer. The mask is drawn serially from `rng` (reproducible). */
+void tl_dropout_forward(float *out, float *mask, const float *inp, size_t n, float p, tl_rng *rng);
+void tl_dropout_backward(float *dinp, const float *dout, const float *mask, size_t n);
+
+/* ---- AvgPool2d: torch.nn.AvgPool2d(K) (stride K, no padding; H, W divisible by K not required:
+ * the trailing rows/columns are dropped as PyTorch does). out [N,C,H/K,W/K]. ---- */
+void tl_avgpool2d_forward(float *out, const float *inp, int N, int C, int H, int W, int K, int nthreads);
+void tl_avgpool2d_backward(float *dinp, const float *dout, int N, int C, int H, int W, int K, int nthreads);
+
+/* ---- MaxPool2d: torch.nn.MaxPool2d(K, stride, pad). argmax [N,C,OH,OW] keeps the flat index in
+ * the H·W plane of the winning input (first maximum on ties, as PyTorch). ---- */
+void tl_maxpool2d_forward(float *out, int32_t *argmax, const float *inp, int N, int C, int H, int W,
+                          int K, int stride, int pad, int nthreads);
+void tl_maxpool2d_backward(float *dinp, const float *dout, const int32_t *argmax, int N, int C,
+                           int H, int W, int K, int stride, int pad, int nthreads);
+static inline int tl_pool_out(int H, int K, int stride, int pad) { return (H + 2 * pad - K) / stride + 1; }
+
+/* ---- Global average pooling: torch.mean(x, dim=(2,3)).  out [N,C] ---- */
+void tl_gap_forward(float *out, const float *inp, int N, int C, int HW, int nthreads);
+void tl_gap_backward(float *dinp, const float *dout, int N, int C, int HW, int nthreads);
+
+/* ---- Element-wise add (residual join): out = a + b.  Backward: da += dout, db += dout. ---- */
+void tl_add_forward(float *out, const float *a, const float *b, size_t n, int nthreads);
+void tl_add_backward(float *da, float *db, const float *dout, size_t n, int nthreads);
+
+/* ---- CIFAR ResNet shortcut, option A (He et al. 2016; kaidic/LDAM-DRW resnet_cifar.py LambdaLayer):
+ * out = F.pad(x[:, :, ::2, ::2], (0,0,0,0, P,P)) with P = (OC - C)/2.  inp [N,C,H,W],
+ * out [N,OC,(H+1)/2,(W+1)/2]. ---- */
+void tl_shortcut_a_forward(float *out, const float *inp, int N, int C, int H, int W, int OC, int nthreads);
+void tl_shortcut_a_backward(float *dinp, const float *dout, int N, int C, int H, int W, int OC, int nthreads);
+
+/* ---- Kaiming initialisation as PyTorch does it ----
+ * Default init of nn.Conv2d / nn.Linear weights: kaiming_uniform_(a=sqrt(5)) = U(-b, b),
+ * b = 1/sqrt(fan_in); default bias U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+ * kaiming_normal_(mode='fan_in', nonlinearity='relu') = N(0, 2/fan_in), used by the CIFAR ResNet. */
+void tl_init_uniform(float *w, size_t n, float bound, tl_rng *rng);
+void tl_init_kaiming_normal(float *w, size_t n, int fan_in, tl_rng *rng);
+
+#endif

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs the whole suite against an existing build: every C unit test binary, every PyTorch parity
+# script and every CLI test. Each prints "N passed, N failed" last; this sums them, prints the total
+# as its own last line and exits non-zero if anything failed.
+# Usage: tests/run.sh [BUILD_DIR]   (default build)
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${1:-build}
+export TL_BUILD=$BUILD PY=${PY:-/usr/bin/python3} OMP_NUM_THREADS=${OMP_NUM_THREADS:-2} OPENBLAS_NUM_THREADS=1
+passed=0 failed=0 log=$(mktemp)
+run() {  # run NAME CMD...
+    echo "== $1"
+    "${@:2}" >"$log" 2>&1
+    local rc=$? line
+    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+    if [ -z "$line" ]; then
+        cat "$log"; echo "FAIL $1 (exit $rc, no summary line)"; failed=$((failed + 1)); return
+    fi
+    local p f
+    p=$(echo "$line" | awk '{print $1}'); f=$(echo "$line" | awk '{print $3}')
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+    [ "$f" -ne 0 ] && cat "$log"
+    echo "   $line"
+    passed=$((passed + p)); failed=$((failed + f))
+}
+for t in "$BUILD"/tests/test_*; do run "$(basename "$t")" "$t"; done
+for t in tests/parity/test_*.py; do [ -e "$t" ] && run "$(basename "$t")" "$PY" "$t"; done
+for t in tests/cli/test_*.sh; do [ -e "$t" ] && run "$(basename "$t")" bash "$t"; done
+rm -f "$log"
+echo "${passed} passed, ${failed} failed"
+[ "$failed" -eq 0 ]
