@@ -6,7 +6,7 @@
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
-export TL_BUILD=$BUILD PY=${PY:-/usr/bin/python3} OMP_NUM_THREADS=${OMP_NUM_THREADS:-2} OPENBLAS_NUM_THREADS=1
+export TL_BUILD=$BUILD PY=${PY:-/usr/bin/python3} PYTHONPATH=$PWD/python OMP_NUM_THREADS=${OMP_NUM_THREADS:-2} OPENBLAS_NUM_THREADS=1
 passed=0 failed=0 log=$(mktemp)
 run() {  # run NAME CMD...
     echo "== $1"

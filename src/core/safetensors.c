@@ -10,6 +10,8 @@
 /* Largest header we accept (the format's own reference limit is 100 MB). */
 #define ST_MAX_HEADER (100u << 20)
 
+size_t tl_st_elsize(const tl_st_tensor *t) { return strcmp(t->dtype, "I64") ? 4 : 8; }
+
 int64_t tl_st_numel(const tl_st_tensor *t) {
     int64_t n = 1;
     for (int d = 0; d < t->ndim; d++) n *= t->shape[d];
@@ -30,7 +32,7 @@ static void write_header(FILE *f, const tl_st_tensor *t, int n, const char *cons
     }
     uint64_t off = 0;
     for (int i = 0; i < n; i++) {
-        uint64_t bytes = (uint64_t)tl_st_numel(&t[i]) * 4;
+        uint64_t bytes = (uint64_t)tl_st_numel(&t[i]) * tl_st_elsize(&t[i]);
         if (i || nmeta) fputc(',', f);
         tl_json_write_string(f, t[i].name);
         fprintf(f, ":{\"dtype\":\"%s\",\"shape\":[", t[i].dtype);
@@ -59,7 +61,7 @@ int tl_st_write(const char *path, const tl_st_tensor *t, int n, const char *cons
     free(hdr);
     for (int i = 0; ok && i < n; i++) {
         size_t cnt = (size_t)tl_st_numel(&t[i]);
-        ok = fwrite(t[i].data, 4, cnt, af.f) == cnt;
+        ok = fwrite(t[i].data, tl_st_elsize(&t[i]), cnt, af.f) == cnt;
     }
     if (!ok) { tl_atomic_abort(&af); return tl_fail(err, "%s: cannot write: %s", path, strerror(errno)); }
     return tl_atomic_commit(&af, err);
@@ -105,13 +107,13 @@ int tl_st_parse(tl_st_file *f, void *buf, size_t len, const char *what, tl_error
         }
         const tl_json *dt = tl_json_get(c, "dtype"), *sh = tl_json_get(c, "shape"), *off = tl_json_get(c, "data_offsets");
         if (!dt || dt->type != TL_JSON_STRING || !sh || sh->type != TL_JSON_ARRAY || !off || off->type != TL_JSON_ARRAY || off->count != 2) { bad = "tensor entry lacks dtype, shape or data_offsets"; break; }
-        if (strcmp(dt->str, "F32") && strcmp(dt->str, "I32")) { bad = "only F32 and I32 tensors are supported"; break; }
+        if (strcmp(dt->str, "F32") && strcmp(dt->str, "I32") && strcmp(dt->str, "I64")) { bad = "only F32, I32 and I64 tensors are supported"; break; }
         if (sh->count > TL_ST_MAX_DIMS) { bad = "too many dimensions"; break; }
         for (int i = 0; i < f->n; i++) if (!strcmp(f->t[i].name, c->key)) bad = "duplicate tensor name";
         if (bad) break;
         tl_st_tensor *t = &f->t[f->n++];
         t->name = strcpy(names, c->key); names += strlen(c->key) + 1;
-        t->dtype = !strcmp(dt->str, "F32") ? "F32" : "I32";
+        t->dtype = !strcmp(dt->str, "F32") ? "F32" : !strcmp(dt->str, "I32") ? "I32" : "I64";
         double numel = 1;
         for (const tl_json *d = sh->child; d; d = d->next) {
             if (d->type != TL_JSON_NUMBER || d->num < 0 || d->num > 1e12 || d->num != (double)(int64_t)d->num) { bad = "bad shape"; break; }
@@ -121,8 +123,8 @@ int tl_st_parse(tl_st_file *f, void *buf, size_t len, const char *what, tl_error
         if (bad) break;
         double o0 = off->child->num, o1 = off->child->next->num;
         if (off->child->type != TL_JSON_NUMBER || off->child->next->type != TL_JSON_NUMBER || o0 < 0 || o1 < o0 || o1 > (double)dlen) { bad = "data_offsets out of range"; break; }
-        if (o1 - o0 != numel * 4) { bad = "shape does not match the byte count"; break; }
-        if ((uint64_t)o0 % 4) { bad = "misaligned tensor data"; break; }
+        if (o1 - o0 != numel * (double)tl_st_elsize(t)) { bad = "shape does not match the byte count"; break; }
+        if ((uint64_t)o0 % tl_st_elsize(t)) { bad = "misaligned tensor data"; break; }
         t->data = data + (uint64_t)o0;
         expect += (uint64_t)(o1 - o0);
     }

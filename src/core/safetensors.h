@@ -1,7 +1,7 @@
 /* The safetensors format (https://huggingface.co/docs/safetensors): an 8-byte little-endian header
  * length, a JSON header {"name": {"dtype": "F32", "shape": [...], "data_offsets": [b, e]}, ...,
- * "__metadata__": {"key": "value"}}, then the raw little-endian data. tailor stores F32 tensors and
- * I32 index tensors. */
+ * "__metadata__": {"key": "value"}}, then the raw little-endian data. tailor stores F32 tensors,
+ * I32 index tensors and I64 counters (BatchNorm's num_batches_tracked). */
 #ifndef TL_CORE_SAFETENSORS_H
 #define TL_CORE_SAFETENSORS_H
 #include <stddef.h>
@@ -12,10 +12,10 @@
 
 typedef struct {
     const char *name;
-    const char *dtype;          /* "F32" or "I32" */
+    const char *dtype;          /* "F32", "I32" or "I64" */
     int ndim;
     int64_t shape[TL_ST_MAX_DIMS];
-    const void *data;           /* 4-byte elements */
+    const void *data;           /* little-endian elements of tl_st_elsize bytes */
 } tl_st_tensor;
 
 /* Writes tensors (and optional "__metadata__" string pairs, meta[2k] = key, meta[2k+1] = value)
@@ -41,7 +41,8 @@ int tl_st_parse(tl_st_file *f, void *buf, size_t len, const char *what, tl_error
 const tl_st_tensor *tl_st_find(const tl_st_file *f, const char *name);
 const char *tl_st_meta(const tl_st_file *f, const char *key);
 void tl_st_free(tl_st_file *f);
-/* Number of elements of a tensor. */
+/* Number of elements of a tensor, and the size of one. */
 int64_t tl_st_numel(const tl_st_tensor *t);
+size_t tl_st_elsize(const tl_st_tensor *t);
 
 #endif

@@ -24,13 +24,13 @@ def load(path):
 
 
 def save(path, tensors, meta=None):
-    """Writes a dict name -> numpy array (float32 or int32) as safetensors."""
+    """Writes a dict name -> numpy array (float32, int32 or int64) as safetensors."""
     header, blobs, off = {}, [], 0
     if meta:
         header["__metadata__"] = {k: str(v) for k, v in meta.items()}
     for name, a in tensors.items():
         a = np.ascontiguousarray(a)
-        dt = {np.dtype(np.float32): "F32", np.dtype(np.int32): "I32"}[a.dtype]
+        dt = {np.dtype(np.float32): "F32", np.dtype(np.int32): "I32", np.dtype(np.int64): "I64"}[a.dtype]
         blob = a.tobytes()
         header[name] = {"dtype": dt, "shape": list(a.shape), "data_offsets": [off, off + len(blob)]}
         blobs.append(blob)

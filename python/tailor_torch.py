@@ -1,0 +1,132 @@
+"""The PyTorch modules equivalent to tailor's built-in models (docs/interop.md).
+
+A tailor model file (model.safetensors in a run folder) loads into these with strict checking:
+
+    import tailor_torch
+    model = tailor_torch.load("runs/x/model.safetensors")   # an nn.Module in eval mode
+    logits = model(images)                                  # images normalised as in the run
+
+Tensor names are the modules' state_dict names ("backbone.conv1.weight", "head.bias", ...).
+"""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+import st
+
+
+class CNNBackbone(nn.Module):
+    """Conv3x3(32)-BN-ReLU, AvgPool2, Conv3x3(64)-BN-ReLU, AvgPool2, Conv3x3(D)-BN-ReLU, GAP, BN1d(D)."""
+
+    def __init__(self, in_ch, feat_dim):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_ch, 32, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(32)
+        self.conv2 = nn.Conv2d(32, 64, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(64)
+        self.conv3 = nn.Conv2d(64, feat_dim, 3, padding=1, bias=False)
+        self.bn3 = nn.BatchNorm2d(feat_dim)
+        self.bn_feat = nn.BatchNorm1d(feat_dim)
+
+    def forward(self, x):
+        x = F.avg_pool2d(F.relu(self.bn1(self.conv1(x))), 2)
+        x = F.avg_pool2d(F.relu(self.bn2(self.conv2(x))), 2)
+        x = F.relu(self.bn3(self.conv3(x)))
+        return self.bn_feat(x.mean(dim=(2, 3)))
+
+
+class BasicBlock(nn.Module):
+    """CIFAR ResNet basic block with the option-A shortcut (kaiming_normal_ conv init)."""
+
+    def __init__(self, in_planes, planes, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_planes, planes, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, 3, stride=1, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.pad = (planes - in_planes) // 2 if (stride != 1 or in_planes != planes) else None
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        sc = x if self.pad is None else F.pad(x[:, :, ::2, ::2], (0, 0, 0, 0, self.pad, self.pad))
+        return F.relu(out + sc)
+
+
+class ResNet32Backbone(nn.Module):
+    def __init__(self, in_ch=3):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_ch, 16, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(16)
+        layers, in_planes = [], 16
+        for planes, stride in ((16, 1), (32, 2), (64, 2)):
+            blocks = []
+            for b in range(5):
+                blocks.append(BasicBlock(in_planes, planes, stride if b == 0 else 1))
+                in_planes = planes
+            layers.append(nn.Sequential(*blocks))
+        self.layer1, self.layer2, self.layer3 = layers
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight)
+
+    def forward(self, x):
+        x = F.relu(self.bn1(self.conv1(x)))
+        x = self.layer3(self.layer2(self.layer1(x)))
+        return x.mean(dim=(2, 3))
+
+
+class MLPBackbone(nn.Module):
+    """For each hidden size h: Linear(h)-BatchNorm1d(h)-ReLU (then Dropout(p) when p > 0)."""
+
+    def __init__(self, in_features, hidden, dropout=0.0):
+        super().__init__()
+        self.depth, self.dropout = len(hidden), dropout
+        for i, h in enumerate(hidden):
+            setattr(self, f"fc{i + 1}", nn.Linear(in_features, h))
+            setattr(self, f"bn{i + 1}", nn.BatchNorm1d(h))
+            in_features = h
+
+    def forward(self, x):
+        x = x.flatten(1)
+        for i in range(self.depth):
+            x = F.relu(getattr(self, f"bn{i + 1}")(getattr(self, f"fc{i + 1}")(x)))
+            if self.dropout > 0:
+                x = F.dropout(x, self.dropout, self.training)
+        return x
+
+
+class Classifier(nn.Module):
+    """backbone -> features [N, D] -> linear head -> logits [N, C]."""
+
+    def __init__(self, backbone, feat_dim, num_classes):
+        super().__init__()
+        self.backbone = backbone
+        self.head = nn.Linear(feat_dim, num_classes)
+
+    def forward(self, x):
+        return self.head(self.backbone(x))
+
+
+def build(arch, in_shape, num_classes, feat_dim=128, hidden=(256, 128), dropout=0.0):
+    c, h, w = in_shape
+    if arch == "cnn":
+        return Classifier(CNNBackbone(c, feat_dim), feat_dim, num_classes)
+    if arch == "resnet32":
+        model = Classifier(ResNet32Backbone(c), 64, num_classes)
+        nn.init.kaiming_normal_(model.head.weight)
+        return model
+    if arch == "mlp":
+        return Classifier(MLPBackbone(c * h * w, hidden, dropout), hidden[-1], num_classes)
+    raise ValueError(f"unknown arch {arch}")
+
+
+def load(path):
+    """Builds the module described by a tailor model file and loads its weights strictly."""
+    tensors, meta = st.load(path)
+    in_shape = tuple(int(v) for v in meta["input"].split(","))
+    hidden = tuple(int(v) for v in meta["hidden"].split("/")) if meta.get("hidden") else (256, 128)
+    model = build(meta["arch"], in_shape, int(meta["num_classes"]), int(meta["feat_dim"]), hidden,
+                  float(meta.get("dropout", 0)))
+    model.load_state_dict({k: torch.from_numpy(v) for k, v in tensors.items()}, strict=True)
+    return model.eval()

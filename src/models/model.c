@@ -1,0 +1,135 @@
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "core/error.h"
+#include "models/model.h"
+
+int tl_model_cfg_default(tl_model_cfg *cfg, const char *arch, int in_c, int in_h, int in_w, int num_classes,
+                         tl_error *err) {
+    memset(cfg, 0, sizeof *cfg);
+    cfg->in_c = in_c; cfg->in_h = in_h; cfg->in_w = in_w;
+    cfg->num_classes = num_classes;
+    if (!strcmp(arch, "cnn")) {
+        cfg->feat_dim = 128;
+        if (in_h < 4 || in_w < 4) return tl_fail(err, "--model cnn: needs images of at least 4x4, got %dx%d", in_h, in_w);
+    } else if (!strcmp(arch, "resnet32")) {
+        cfg->feat_dim = 64;
+        if (in_h < 4 || in_w < 4) return tl_fail(err, "--model resnet32: needs images of at least 4x4, got %dx%d", in_h, in_w);
+    } else if (!strcmp(arch, "mlp")) {
+        cfg->nhidden = 2; cfg->hidden[0] = 256; cfg->hidden[1] = 128;
+        cfg->feat_dim = 128;
+    } else {
+        return tl_fail(err, "--model: unknown name '%s' (valid: cnn, resnet32, mlp)", arch);
+    }
+    snprintf(cfg->arch, sizeof cfg->arch, "%s", arch);
+    return 0;
+}
+
+size_t tl_model_add_tensor(tl_model *m, const char *name, int ndim, const int *shape, int group, int is_state,
+                           int init, int fan_in) {
+    if (m->ntensors == m->cap_tensors) {
+        int cap = m->cap_tensors ? m->cap_tensors * 2 : 64;
+        tl_tensor_info *t = realloc(m->tensors, (size_t)cap * sizeof *t);
+        if (!t) return TL_NONE;
+        m->tensors = t;
+        m->cap_tensors = cap;
+    }
+    tl_tensor_info *t = &m->tensors[m->ntensors++];
+    memset(t, 0, sizeof *t);
+    snprintf(t->name, sizeof t->name, "%s", name);
+    t->ndim = ndim;
+    t->numel = 1;
+    for (int d = 0; d < ndim; d++) { t->shape[d] = shape[d]; t->numel *= (size_t)shape[d]; }
+    t->group = group;
+    t->is_state = is_state;
+    t->init = init;
+    t->fan_in = fan_in;
+    size_t *counter = is_state ? &m->nstate : &m->nparams;
+    t->off = *counter;
+    *counter += t->numel;
+    return t->off;
+}
+
+const tl_tensor_info *tl_model_find(const tl_model *m, const char *name) {
+    for (int i = 0; i < m->ntensors; i++) if (!strcmp(m->tensors[i].name, name)) return &m->tensors[i];
+    return NULL;
+}
+
+static void init_tensors(tl_model *m, uint64_t seed) {
+    tl_rng rng;
+    tl_rng_seed(&rng, seed, TL_RNG_INIT);
+    for (int i = 0; i < m->ntensors; i++) {
+        const tl_tensor_info *t = &m->tensors[i];
+        float *p = (t->is_state ? m->state : m->params) + t->off;
+        switch (t->init) {
+        case TL_INIT_ZEROS: memset(p, 0, t->numel * sizeof *p); break;
+        case TL_INIT_ONES: for (size_t j = 0; j < t->numel; j++) p[j] = 1.0f; break;
+        case TL_INIT_DEFAULT: tl_init_uniform(p, t->numel, 1.0f / sqrtf((float)t->fan_in), &rng); break;
+        case TL_INIT_KAIMING_NORMAL: tl_init_kaiming_normal(p, t->numel, t->fan_in, &rng); break;
+        }
+    }
+}
+
+int tl_model_init(tl_model *m, const tl_model_cfg *cfg, int N, int nthreads, uint64_t seed, tl_error *err) {
+    memset(m, 0, sizeof *m);
+    m->cfg = *cfg;
+    m->N = N;
+    tl_net_input(&m->net, (tl_chw){cfg->in_c, cfg->in_h, cfg->in_w});
+    int feat;
+    if (!strcmp(cfg->arch, "cnn")) feat = tl_build_cnn(m);
+    else if (!strcmp(cfg->arch, "resnet32")) feat = tl_build_resnet32(m);
+    else if (!strcmp(cfg->arch, "mlp")) feat = tl_build_mlp(m);
+    else { tl_model_free(m); return tl_fail(err, "--model: unknown name '%s' (valid: cnn, resnet32, mlp)", cfg->arch); }
+    if (feat < 0) { tl_model_free(m); return tl_fail(err, "out of memory building the %s model", cfg->arch); }
+    m->feat_buf = feat;
+    m->cfg.feat_dim = (int)tl_chw_size(m->net.shape[feat]);
+    /* The head: a linear classifier [D -> C], initialised like the backbone's layers
+     * (kaiming_normal_ in the CIFAR ResNet reference, nn.Linear's default elsewhere). */
+    int D = m->cfg.feat_dim, C = cfg->num_classes, wshape[2] = {C, D};
+    int winit = !strcmp(cfg->arch, "resnet32") ? TL_INIT_KAIMING_NORMAL : TL_INIT_DEFAULT;
+    m->head_begin = m->nparams;
+    m->head_w = tl_model_add_tensor(m, "head.weight", 2, wshape, TL_GROUP_HEAD, 0, winit, D);
+    m->head_b = tl_model_add_tensor(m, "head.bias", 1, &C, TL_GROUP_HEAD, 0, TL_INIT_DEFAULT, D);
+    if (m->head_b == TL_NONE) { tl_model_free(m); return tl_fail(err, "out of memory building the %s model", cfg->arch); }
+    m->params = calloc(m->nparams, sizeof(float));
+    m->grads = calloc(m->nparams, sizeof(float));
+    m->state = calloc(m->nstate ? m->nstate : 1, sizeof(float));
+    m->logits = calloc((size_t)N * C, sizeof(float));
+    m->dlogits = calloc((size_t)N * C, sizeof(float));
+    if (!m->params || !m->grads || !m->state || !m->logits || !m->dlogits || tl_net_alloc(&m->net, N, nthreads)) {
+        tl_model_free(m);
+        return tl_fail(err, "out of memory allocating the %s model for batch %d", cfg->arch, N);
+    }
+    init_tensors(m, seed);
+    return 0;
+}
+
+void tl_model_free(tl_model *m) {
+    tl_net_free(&m->net);
+    free(m->tensors);
+    free(m->params);
+    free(m->grads);
+    free(m->state);
+    free(m->logits);
+    free(m->dlogits);
+    memset(m, 0, sizeof *m);
+}
+
+void tl_model_forward(tl_model *m, int train, tl_rng *dropout_rng) {
+    tl_net_forward(&m->net, m->params, m->state, train, dropout_rng);
+    tl_linear_forward(m->logits, tl_model_features(m), m->params + m->head_w, m->params + m->head_b,
+                      m->N, m->cfg.feat_dim, m->cfg.num_classes, m->net.nthreads);
+}
+
+void tl_model_backward(tl_model *m, int train, int need_input_grad) {
+    tl_linear_backward(m->net.grad[m->feat_buf], m->grads + m->head_w, m->grads + m->head_b, m->dlogits,
+                       tl_model_features(m), m->params + m->head_w, m->N, m->cfg.feat_dim, m->cfg.num_classes,
+                       m->net.nthreads);
+    tl_net_backward(&m->net, m->params, m->grads, m->state, train, need_input_grad);
+}
+
+void tl_model_zero_grad(tl_model *m) {
+    memset(m->grads, 0, m->nparams * sizeof *m->grads);
+    tl_net_zero_grad(&m->net);
+}

@@ -1,0 +1,93 @@
+/* A model = a backbone (a tl_net that yields features [N, D]) + a head (features -> logits [N, C]).
+ * All trainable parameters of both live in one flat block `params` (gradients in `grads`, same
+ * offsets); BN running statistics live in `state`. Each tensor is registered with the name it has
+ * in the equivalent PyTorch module's state_dict (docs/interop.md), its shape and its group
+ * (backbone or head), so checkpoints, parity tests and parameter groups all use one table. */
+#ifndef TL_MODELS_MODEL_H
+#define TL_MODELS_MODEL_H
+#include <stddef.h>
+#include "core/rng.h"
+#include "models/net.h"
+#include "tailor.h"
+
+enum { TL_GROUP_BACKBONE = 0, TL_GROUP_HEAD = 1 };
+
+typedef struct {
+    char name[96];
+    int ndim, shape[4];
+    size_t off, numel;
+    int group;       /* TL_GROUP_* */
+    int is_state;    /* 1: lives in `state` (BN running statistics), not trained */
+    int init;        /* TL_INIT_* */
+    int fan_in;
+} tl_tensor_info;
+
+/* Initialisers, as PyTorch applies them. */
+enum {
+    TL_INIT_ZEROS, TL_INIT_ONES,
+    TL_INIT_DEFAULT,        /* nn.Conv2d / nn.Linear default: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (weights and biases) */
+    TL_INIT_KAIMING_NORMAL  /* kaiming_normal_(fan_in, relu): N(0, 2/fan_in) */
+};
+
+typedef struct tl_head tl_head;
+
+/* What a model is made of; fully describes it, so a saved model can be rebuilt. */
+typedef struct {
+    char arch[16];          /* "cnn", "resnet32", "mlp" */
+    int in_c, in_h, in_w;   /* input shape */
+    int num_classes;
+    int feat_dim;           /* cnn: D (default 128); resnet32: 64; mlp: last hidden size */
+    int hidden[8], nhidden; /* mlp hidden sizes (default 256, 128) */
+    float dropout;          /* mlp: dropout probability after each hidden layer (0 = none) */
+} tl_model_cfg;
+
+typedef struct tl_model {
+    tl_model_cfg cfg;
+    tl_net net;             /* the backbone; its last buffer holds the features */
+    int feat_buf;
+    int N;                  /* batch size */
+    tl_tensor_info *tensors;
+    int ntensors, cap_tensors;
+    size_t nparams, nstate;
+    float *params, *grads, *state;
+    size_t head_begin;      /* params [head_begin, nparams) belong to the head */
+    size_t head_w, head_b;  /* linear head: weight [C, D], bias [C] */
+    float *logits, *dlogits; /* [N, C] */
+} tl_model;
+
+/* Fills defaults for an architecture name; returns -1 for an unknown one. */
+int tl_model_cfg_default(tl_model_cfg *cfg, const char *arch, int in_c, int in_h, int in_w, int num_classes,
+                         tl_error *err);
+/* Builds the model for batch size N and initialises its parameters from `seed` (as PyTorch's
+ * default initialisers do). Returns 0 or -1. The caller owns the model; free with tl_model_free. */
+int tl_model_init(tl_model *m, const tl_model_cfg *cfg, int N, int nthreads, uint64_t seed, tl_error *err);
+void tl_model_free(tl_model *m);
+
+/* Registers a tensor and returns its offset in params (or state). Used by the model builders. */
+size_t tl_model_add_tensor(tl_model *m, const char *name, int ndim, const int *shape, int group, int is_state,
+                           int init, int fan_in);
+const tl_tensor_info *tl_model_find(const tl_model *m, const char *name);
+
+/* Input buffer of the backbone ([N, c, h, w], written by the caller before forward). */
+static inline float *tl_model_input(tl_model *m) { return m->net.act[0]; }
+static inline const float *tl_model_features(const tl_model *m) { return m->net.act[m->feat_buf]; }
+
+/* Forward through backbone and linear head into m->logits. */
+void tl_model_forward(tl_model *m, int train, tl_rng *dropout_rng);
+/* Backward from m->dlogits into m->grads (accumulating; call tl_model_zero_grad first). */
+void tl_model_backward(tl_model *m, int train, int need_input_grad);
+void tl_model_zero_grad(tl_model *m);
+
+/* Backbone builders (src/models/cnn.c, resnet32.c, mlp.c): append ops and tensors, return the
+ * feature buffer id or -1. */
+int tl_build_cnn(tl_model *m);
+int tl_build_resnet32(tl_model *m);
+int tl_build_mlp(tl_model *m);
+
+/* Shared building blocks (src/models/blocks.c). prefix is the PyTorch module path, e.g. "backbone.bn1". */
+int tl_block_conv(tl_model *m, int in, int oc, int k, int stride, int pad, int bias, int init, const char *prefix);
+int tl_block_bn(tl_model *m, int in, const char *prefix);
+int tl_block_relu(tl_model *m, int in);
+
+
+#endif

@@ -1,0 +1,124 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "core/error.h"
+#include "models/model_io.h"
+
+#define NBT ".num_batches_tracked"
+
+/* BN modules are the prefixes of the tensors named "<prefix>.running_mean". */
+static int bn_prefix(const tl_tensor_info *t, char *out, size_t cap) {
+    const char *suffix = ".running_mean";
+    size_t n = strlen(t->name), s = strlen(suffix);
+    if (n <= s || strcmp(t->name + n - s, suffix) || n - s + strlen(NBT) >= cap) return 0;
+    memcpy(out, t->name, n - s);
+    strcpy(out + n - s, NBT);
+    return 1;
+}
+
+int tl_model_save(const tl_model *m, long long bn_steps, const char *path, tl_error *err) {
+    int n = m->ntensors, nbn = 0;
+    tl_st_tensor *t = calloc((size_t)n * 2, sizeof *t);
+    char (*names)[128] = calloc((size_t)n, sizeof *names);
+    if (!t || !names) { free(t); free(names); return tl_fail(err, "%s: out of memory", path); }
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        const tl_tensor_info *ti = &m->tensors[i];
+        tl_st_tensor *o = &t[k++];
+        o->name = ti->name;
+        o->dtype = "F32";
+        o->ndim = ti->ndim;
+        for (int d = 0; d < ti->ndim; d++) o->shape[d] = ti->shape[d];
+        o->data = (ti->is_state ? m->state : m->params) + ti->off;
+        if (bn_prefix(ti, names[nbn], sizeof names[nbn])) {
+            tl_st_tensor *b = &t[k++];
+            b->name = names[nbn++];
+            b->dtype = "I64";
+            b->ndim = 0;
+            b->data = &bn_steps;
+        }
+    }
+    const tl_model_cfg *c = &m->cfg;
+    char in[64], classes[16], feat[16], hidden[128] = "", drop[32];
+    snprintf(in, sizeof in, "%d,%d,%d", c->in_c, c->in_h, c->in_w);
+    snprintf(classes, sizeof classes, "%d", c->num_classes);
+    snprintf(feat, sizeof feat, "%d", c->feat_dim);
+    for (int i = 0; i < c->nhidden; i++)
+        snprintf(hidden + strlen(hidden), sizeof hidden - strlen(hidden), "%s%d", i ? "/" : "", c->hidden[i]);
+    snprintf(drop, sizeof drop, "%.9g", c->dropout);
+    const char *meta[] = {"format", "tailor-model", "arch", c->arch, "input", in, "num_classes", classes,
+                          "feat_dim", feat, "hidden", hidden, "dropout", drop, "version", TL_VERSION};
+    int rc = tl_st_write(path, t, k, meta, (int)(sizeof meta / sizeof *meta / 2), err);
+    free(t);
+    free(names);
+    return rc;
+}
+
+static int meta_int(const tl_st_file *f, const char *key, int *out, const char *path, tl_error *err) {
+    const char *v = tl_st_meta(f, key);
+    char *end;
+    long x = v ? strtol(v, &end, 10) : 0;
+    if (!v || *end || x < 0 || x > 1 << 24) return tl_fail(err, "%s: missing or bad metadata '%s'", path, key);
+    *out = (int)x;
+    return 0;
+}
+
+int tl_model_cfg_from_file(tl_model_cfg *cfg, const tl_st_file *f, const char *path, tl_error *err) {
+    const char *fmt = tl_st_meta(f, "format"), *arch = tl_st_meta(f, "arch"), *in = tl_st_meta(f, "input");
+    const char *hidden = tl_st_meta(f, "hidden"), *drop = tl_st_meta(f, "dropout");
+    if (!fmt || strcmp(fmt, "tailor-model") || !arch || !in)
+        return tl_fail(err, "%s: not a tailor model file (metadata format/arch/input missing)", path);
+    int c, h, w, classes;
+    if (sscanf(in, "%d,%d,%d", &c, &h, &w) != 3 || c <= 0 || h <= 0 || w <= 0 || c > 4096 || h > 4096 || w > 4096)
+        return tl_fail(err, "%s: bad metadata 'input'", path);
+    if (meta_int(f, "num_classes", &classes, path, err)) return -1;
+    if (tl_model_cfg_default(cfg, arch, c, h, w, classes, err)) return tl_fail_prefix(err, "%s", path);
+    if (meta_int(f, "feat_dim", &cfg->feat_dim, path, err)) return -1;
+    cfg->nhidden = 0;
+    for (const char *s = hidden ? hidden : ""; *s && cfg->nhidden < 8;) {
+        char *end;
+        long v = strtol(s, &end, 10);
+        if (end == s || v <= 0 || v > 1 << 20) return tl_fail(err, "%s: bad metadata 'hidden'", path);
+        cfg->hidden[cfg->nhidden++] = (int)v;
+        s = *end == '/' ? end + 1 : end;
+    }
+    cfg->dropout = drop ? strtof(drop, NULL) : 0;
+    return 0;
+}
+
+int tl_model_load_weights(tl_model *m, const tl_st_file *f, long long *bn_steps, const char *path, tl_error *err) {
+    int matched = 0;
+    *bn_steps = 0;
+    for (int i = 0; i < m->ntensors; i++) {
+        const tl_tensor_info *ti = &m->tensors[i];
+        const tl_st_tensor *t = tl_st_find(f, ti->name);
+        if (!t) return tl_fail(err, "%s: tensor '%s' is missing", path, ti->name);
+        int same = !strcmp(t->dtype, "F32") && t->ndim == ti->ndim;
+        for (int d = 0; same && d < ti->ndim; d++) same = t->shape[d] == ti->shape[d];
+        if (!same) return tl_fail(err, "%s: tensor '%s' has the wrong dtype or shape", path, ti->name);
+        memcpy((ti->is_state ? m->state : m->params) + ti->off, t->data, ti->numel * sizeof(float));
+        matched++;
+    }
+    for (int i = 0; i < f->n; i++) {
+        const char *name = f->t[i].name;
+        size_t n = strlen(name), s = strlen(NBT);
+        if (n > s && !strcmp(name + n - s, NBT) && !strcmp(f->t[i].dtype, "I64") && f->t[i].ndim == 0) {
+            memcpy(bn_steps, f->t[i].data, sizeof *bn_steps);
+            continue;
+        }
+        if (!tl_model_find(m, name)) return tl_fail(err, "%s: unexpected tensor '%s'", path, name);
+    }
+    return matched == m->ntensors ? 0 : tl_fail(err, "%s: tensor count mismatch", path);
+}
+
+int tl_model_load(tl_model *m, const char *path, int N, int nthreads, tl_error *err) {
+    tl_st_file f;
+    tl_model_cfg cfg;
+    long long bn_steps;
+    if (tl_st_read(&f, path, err)) return -1;
+    int rc = tl_model_cfg_from_file(&cfg, &f, path, err);
+    if (!rc) rc = tl_model_init(m, &cfg, N, nthreads, 0, err);
+    if (!rc && (rc = tl_model_load_weights(m, &f, &bn_steps, path, err))) tl_model_free(m);
+    tl_st_free(&f);
+    return rc;
+}

@@ -1,0 +1,20 @@
+/* Saving and loading models as safetensors (docs/interop.md). Tensor names are the state_dict
+ * names of the equivalent PyTorch module; BatchNorm's num_batches_tracked is stored as I64 so that
+ * torch's load_state_dict(strict=True) accepts the file. The model configuration travels in the
+ * "__metadata__" block, so a file alone rebuilds its model. */
+#ifndef TL_MODELS_MODEL_IO_H
+#define TL_MODELS_MODEL_IO_H
+#include "core/safetensors.h"
+#include "models/model.h"
+
+/* Writes params + state atomically. bn_steps is the num_batches_tracked value to record. */
+int tl_model_save(const tl_model *m, long long bn_steps, const char *path, tl_error *err);
+/* Reads the configuration stored in a loaded file. */
+int tl_model_cfg_from_file(tl_model_cfg *cfg, const tl_st_file *f, const char *path, tl_error *err);
+/* Copies every tensor of m from f, strictly: each must be present with the same shape and dtype, and
+ * f may hold nothing else (num_batches_tracked aside). *bn_steps receives num_batches_tracked. */
+int tl_model_load_weights(tl_model *m, const tl_st_file *f, long long *bn_steps, const char *path, tl_error *err);
+/* Reads a model file and builds its model for batch size N. */
+int tl_model_load(tl_model *m, const char *path, int N, int nthreads, tl_error *err);
+
+#endif
