@@ -16,7 +16,17 @@ static int bn_prefix(const tl_tensor_info *t, char *out, size_t cap) {
     return 1;
 }
 
-int tl_model_save(const tl_model *m, long long bn_steps, const char *path, tl_error *err) {
+/* "v0/v1/..." with round-trip precision; returns a malloc'ed string. */
+static char *join_floats(const float *v, int n) {
+    char *s = malloc((size_t)n * 20 + 1), *p = s;
+    if (!s) return NULL;
+    *p = 0;
+    for (int i = 0; i < n; i++) p += sprintf(p, "%s%.9g", i ? "/" : "", v[i]);
+    return s;
+}
+
+int tl_model_save(const tl_model *m, long long bn_steps, const float *mean, const float *std, const char *path,
+                  tl_error *err) {
     int n = m->ntensors, nbn = 0;
     tl_st_tensor *t = calloc((size_t)n * 2, sizeof *t);
     char (*names)[128] = calloc((size_t)n, sizeof *names);
@@ -46,11 +56,16 @@ int tl_model_save(const tl_model *m, long long bn_steps, const char *path, tl_er
     for (int i = 0; i < c->nhidden; i++)
         snprintf(hidden + strlen(hidden), sizeof hidden - strlen(hidden), "%s%d", i ? "/" : "", c->hidden[i]);
     snprintf(drop, sizeof drop, "%.9g", c->dropout);
+    char *smean = mean ? join_floats(mean, c->in_c) : NULL, *sstd = std ? join_floats(std, c->in_c) : NULL;
     const char *meta[] = {"format", "tailor-model", "arch", c->arch, "input", in, "num_classes", classes,
-                          "feat_dim", feat, "hidden", hidden, "dropout", drop, "version", TL_VERSION};
-    int rc = tl_st_write(path, t, k, meta, (int)(sizeof meta / sizeof *meta / 2), err);
+                          "feat_dim", feat, "hidden", hidden, "dropout", drop, "version", TL_VERSION,
+                          "norm_mean", smean ? smean : "", "norm_std", sstd ? sstd : ""};
+    int nmeta = (int)(sizeof meta / sizeof *meta / 2) - (smean && sstd ? 0 : 2);
+    int rc = tl_st_write(path, t, k, meta, nmeta, err);
     free(t);
     free(names);
+    free(smean);
+    free(sstd);
     return rc;
 }
 
@@ -111,7 +126,24 @@ int tl_model_load_weights(tl_model *m, const tl_st_file *f, long long *bn_steps,
     return matched == m->ntensors ? 0 : tl_fail(err, "%s: tensor count mismatch", path);
 }
 
-int tl_model_load(tl_model *m, const char *path, int N, int nthreads, tl_error *err) {
+int tl_model_norm_from_file(float *mean, float *std, int in_c, const tl_st_file *f, const char *path, tl_error *err) {
+    const char *keys[2] = {"norm_mean", "norm_std"};
+    float *out[2] = {mean, std};
+    for (int k = 0; k < 2; k++) {
+        const char *s = tl_st_meta(f, keys[k]);
+        for (int i = 0; i < in_c; i++) {
+            if (!s) { out[k][i] = (float)k; continue; }
+            char *end;
+            out[k][i] = strtof(s, &end);
+            if (end == s || (*end && *end != '/') || (k == 1 && !(out[k][i] > 0)))
+                return tl_fail(err, "%s: bad metadata '%s'", path, keys[k]);
+            s = *end ? end + 1 : end;
+        }
+    }
+    return 0;
+}
+
+int tl_model_load(tl_model *m, const char *path, int N, int nthreads, float **mean, float **std, tl_error *err) {
     tl_st_file f;
     tl_model_cfg cfg;
     long long bn_steps;
@@ -119,6 +151,13 @@ int tl_model_load(tl_model *m, const char *path, int N, int nthreads, tl_error *
     int rc = tl_model_cfg_from_file(&cfg, &f, path, err);
     if (!rc) rc = tl_model_init(m, &cfg, N, nthreads, 0, err);
     if (!rc && (rc = tl_model_load_weights(m, &f, &bn_steps, path, err))) tl_model_free(m);
+    if (!rc && mean && std) {
+        *mean = malloc((size_t)cfg.in_c * sizeof **mean);
+        *std = malloc((size_t)cfg.in_c * sizeof **std);
+        if (!*mean || !*std) rc = tl_fail(err, "out of memory");
+        else rc = tl_model_norm_from_file(*mean, *std, cfg.in_c, &f, path, err);
+        if (rc) { free(*mean); free(*std); *mean = *std = NULL; tl_model_free(m); }
+    }
     tl_st_free(&f);
     return rc;
 }

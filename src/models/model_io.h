@@ -7,14 +7,19 @@
 #include "core/safetensors.h"
 #include "models/model.h"
 
-/* Writes params + state atomically. bn_steps is the num_batches_tracked value to record. */
-int tl_model_save(const tl_model *m, long long bn_steps, const char *path, tl_error *err);
+/* Writes params + state atomically. bn_steps is the num_batches_tracked value to record; mean/std
+ * (in_c values each, or NULL) are the input normalisation, kept in the metadata. */
+int tl_model_save(const tl_model *m, long long bn_steps, const float *mean, const float *std, const char *path,
+                  tl_error *err);
+/* Reads the input normalisation stored by tl_model_save into mean/std [in_c] (0 and 1 if absent). */
+int tl_model_norm_from_file(float *mean, float *std, int in_c, const tl_st_file *f, const char *path, tl_error *err);
 /* Reads the configuration stored in a loaded file. */
 int tl_model_cfg_from_file(tl_model_cfg *cfg, const tl_st_file *f, const char *path, tl_error *err);
 /* Copies every tensor of m from f, strictly: each must be present with the same shape and dtype, and
  * f may hold nothing else (num_batches_tracked aside). *bn_steps receives num_batches_tracked. */
 int tl_model_load_weights(tl_model *m, const tl_st_file *f, long long *bn_steps, const char *path, tl_error *err);
-/* Reads a model file and builds its model for batch size N. */
-int tl_model_load(tl_model *m, const char *path, int N, int nthreads, tl_error *err);
+/* Reads a model file and builds its model for batch size N; mean/std (malloc'ed [in_c], caller
+ * frees) receive its input normalisation when not NULL. */
+int tl_model_load(tl_model *m, const char *path, int N, int nthreads, float **mean, float **std, tl_error *err);
 
 #endif

@@ -38,7 +38,7 @@ int main(int argc, char **argv) {
     if (tl_model_init(&m, &cfg, N, 2, 7, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
     char path[4096];
     snprintf(path, sizeof path, "%s.model", out);
-    if (tl_model_save(&m, 0, path, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
+    if (tl_model_save(&m, 0, NULL, NULL, path, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
 
     tl_rng r;
     tl_rng_seed(&r, 11, TL_RNG_DATA);
@@ -79,7 +79,7 @@ int main(int argc, char **argv) {
     }
 
     /* Three SGD steps on fresh batches. */
-    tl_optim_cfg oc = {.kind = TL_OPTIM_SGD, .lr = 0.1f, .momentum = 0.9f, .wd = 5e-4f, .nesterov = 1};
+    tl_optim_cfg oc = {.kind = TL_OPTIM_SGD, .lr = 0.1, .momentum = 0.9, .wd = 5e-4, .nesterov = 1};
     float *ostate = calloc(tl_optim_state_floats(&oc, m.nparams), sizeof(float));
     tl_param_group g = {.begin = 0, .end = m.nparams, .lr_mult = 1, .decay = 1};
     int ys[3][N];
@@ -93,7 +93,7 @@ int main(int argc, char **argv) {
             tl_softmax_ce(m.dlogits, m.logits, ys[s], N, C);
             tl_model_backward(&m, 1, 0);
         }
-        tl_optim_step(&oc, 0.1f, &g, 1, m.params, m.grads, ostate, s + 1, 2);
+        tl_optim_step(m.params, ostate, m.grads, m.nparams, &g, 1, &oc, 0.1, s + 1, 2);
     }
     ADD("steps/x", "F32", 5, 3, N, in_c, hw, xs);
     t[k - 1].shape[4] = hw;

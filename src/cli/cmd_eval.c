@@ -1,0 +1,92 @@
+/* tailor eval: re-evaluate a finished run (its model.safetensors) on its test set or another data
+ * set, writing report.json, report.md and plots into a new folder (default RUN/eval). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "core/error.h"
+#include "eval/report.h"
+#include "models/model_io.h"
+
+static const tl_optdef eval_opts[] = {
+    {"run", NULL, "finished run folder", 0, 0},
+    {"data", "", "data set to evaluate on (default: the run's)", 0, 0},
+    {"out", "", "report folder to create (default RUN/eval)", 0, 0},
+    {"batch", "256", "batch size", 0, 0},
+    {"threads", "2", "threads", 0, 0},
+};
+#define NOPTS ((int)(sizeof eval_opts / sizeof *eval_opts))
+
+int tl_cmd_eval(int argc, char **argv) {
+    for (int i = 0; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            tl_opts_usage(eval_opts, NOPTS, "eval", "--run DIR [--data SPEC] [--out DIR]", stdout);
+            return 0;
+        }
+    tl_error err = {{0}};
+    tl_opts o, run = {0};
+    tl_data_bundle data = {0};
+    tl_model model = {0};
+    float *mean = NULL, *std = NULL;
+    char path[4200], out[4200], partial[4300];
+    int status = 1, created = 0;
+    long batch, threads, val;
+    if (tl_opts_parse(&o, eval_opts, NOPTS, argc, argv, "eval", &err)) { fprintf(stderr, "tailor: %s\n", err.msg); return 2; }
+    const char *dir = tl_opt(&o, "run");
+    /* The run's own settings give the training view (for the per-class training counts). */
+    int ntrain;
+    const tl_optdef *tdefs = tl_train_optdefs(&ntrain);
+    char *targs[] = {"--config", path, "--out", "-"};
+    if (tl_path_join(path, sizeof path, dir, "config.json", &err) ||
+        tl_opts_parse(&run, tdefs, ntrain, 4, targs, "train", &err) ||
+        tl_opt_int(&o, "batch", 1, 65536, &batch, &err) || tl_opt_int(&o, "threads", 1, 256, &threads, &err) ||
+        tl_opt_int(&run, "val", 0, 1000000, &val, &err))
+        goto fail;
+    if (tl_bundle_load(&data, tl_opt(&run, "data"), tl_opt(&run, "lt"), val, &err)) goto fail;
+    if (*tl_opt(&o, "data")) {
+        tl_data_bundle other;
+        if (tl_bundle_load(&other, tl_opt(&o, "data"), "none", 0, &err)) goto fail;
+        tl_dataset_free(&data.test);
+        data.test = other.test;
+        other.test = (tl_dataset){0};
+        tl_bundle_free(&other);
+    }
+    const tl_dataset *test = data.test.n ? &data.test : &data.val;
+    if (test->n == 0) { tl_fail(&err, "--run %s: its data set has no test set; give --data", dir); goto fail; }
+    if (tl_path_join(path, sizeof path, dir, "model.safetensors", &err) ||
+        tl_model_load(&model, path, (int)batch, (int)threads, &mean, &std, &err))
+        goto fail;
+    if (test->c != model.cfg.in_c || test->h != model.cfg.in_h || test->w != model.cfg.in_w ||
+        test->num_classes > model.cfg.num_classes) {
+        tl_fail(&err, "--data: its shape or classes do not match the run's model");
+        goto fail;
+    }
+    if (*tl_opt(&o, "out")) snprintf(out, sizeof out, "%s", tl_opt(&o, "out"));
+    else if (tl_path_join(out, sizeof out, dir, "eval", &err)) goto fail;
+    snprintf(partial, sizeof partial, "%s.partial", out);
+    if (tl_path_exists(out)) { tl_fail(&err, "--out %s: already exists", out); goto fail; }
+    tl_rmdir_files(partial); /* a report folder left by an interrupted eval */
+    if (tl_mkdir_new(partial, "--out", &err)) goto fail;
+    created = 1;
+    tl_metrics met;
+    if (tl_evaluate_to_dir(&model, test, mean, std, data.train_count, partial, &run, NAN, NAN, &met, &err)) goto fail;
+    tl_report_print(stdout, &met, (const char *const *)test->class_names);
+    tl_metrics_free(&met);
+    if (rename(partial, out)) { tl_fail(&err, "--out %s: cannot rename into place", out); goto fail; }
+    printf("\nreport folder: %s\n", out);
+    status = 0;
+    goto done;
+fail:
+    fprintf(stderr, "tailor: %s\n", err.msg);
+    if (created) tl_rmdir_files(partial);
+done:
+    free(mean);
+    free(std);
+    tl_model_free(&model);
+    tl_bundle_free(&data);
+    tl_opts_free(&run);
+    tl_opts_free(&o);
+    return status;
+}

@@ -1,0 +1,257 @@
+/* tailor train: load data, make the long-tailed view, train, evaluate, write the run folder.
+ * The folder is built under OUT.partial and renamed to OUT only when complete; an interrupted run
+ * leaves OUT.partial with a checkpoint that `tailor train --resume OUT` continues. */
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "cli/progress.h"
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "eval/plot.h"
+#include "eval/report.h"
+#include "models/model_io.h"
+#include "spec/spec.h"
+#include "train/trainer.h"
+
+static const tl_optdef train_opts[] = {
+    {"data", NULL, "data set: fashion-mnist, mnist:DIR, idx:DIR, cifar10:DIR, cifar100:DIR, csv:TRAIN[,TEST][,label=COL], list:ROOT,TRAIN.txt,TEST.txt", 0, 1},
+    {"lt", "none", "long-tailed view: none, exp:IF, step:IF:CLASSES (even, upper or 1/3/5)", 0, 1},
+    {"val", "0", "hold out the last N images of each class as a balanced validation set", 0, 1},
+    {"model", "cnn", "backbone: cnn, resnet32, mlp", 0, 1},
+    {"feat-dim", "", "feature dimension D (cnn; mlp: last hidden size)", 0, 1},
+    {"hidden", "256/128", "mlp hidden sizes", 0, 1},
+    {"loss", "ce", "loss: ce", 0, 1},
+    {"optim", "sgd:lr=0.1,momentum=0.9,wd=5e-4", "optimizer: sgd:lr=,momentum=,wd=,nesterov= | adam:lr=,wd= | adamw:lr=,wd=", 0, 1},
+    {"schedule", "cosine", "learning-rate schedule: constant, cosine[:min=], step:milestones=A/B,gamma=G", 0, 1},
+    {"warmup", "0", "linear warm-up epochs", 0, 1},
+    {"augment", "default", "augmentation: default (crop,flip for images, none for tabular), none, crop[:pad=P],flip", 0, 1},
+    {"epochs", "15", "training epochs", 0, 1},
+    {"batch", "128", "batch size", 0, 1},
+    {"seed", "0", "random seed", 0, 1},
+    {"threads", "2", "threads", 0, 1},
+    {"out", NULL, "run folder to create", 0, 0},
+    {"resume", "", "continue the interrupted run in this folder (other options come from its config.json)", 0, 0},
+    {"quiet", "", "no progress output", 1, 0},
+};
+#define NOPTS ((int)(sizeof train_opts / sizeof *train_opts))
+
+const tl_optdef *tl_train_optdefs(int *n) { *n = NOPTS; return train_opts; }
+
+static volatile sig_atomic_t stop_flag;
+static void on_signal(int sig) { (void)sig; stop_flag = 1; }
+
+typedef struct {
+    tl_progress bar;
+    tl_epoch_log *logs;
+    int nlogs, cap;
+    char metrics_path[4200];
+    int epochs;
+} train_ctx;
+
+static void on_step(void *p, const tl_step_info *s) {
+    train_ctx *c = p;
+    tl_progress_step(&c->bar, s->epoch, c->epochs, s->step, s->steps, s->loss, s->images_per_second);
+}
+
+/* Rewrites metrics.jsonl whole (atomically) so a crash never leaves a torn line. */
+static int write_metrics(train_ctx *c, tl_error *err) {
+    tl_atomic_file af;
+    if (tl_atomic_open(&af, c->metrics_path, err)) return -1;
+    for (int i = 0; i < c->nlogs; i++) tl_metrics_line_write(af.f, &c->logs[i]);
+    return tl_atomic_commit(&af, err);
+}
+
+static int on_epoch(void *p, const tl_epoch_log *e, tl_error *err) {
+    train_ctx *c = p;
+    if (c->nlogs == c->cap) {
+        int cap = c->cap ? 2 * c->cap : 64;
+        tl_epoch_log *l = realloc(c->logs, (size_t)cap * sizeof *l);
+        if (!l) return tl_fail(err, "out of memory");
+        c->logs = l;
+        c->cap = cap;
+    }
+    c->logs[c->nlogs++] = *e;
+    tl_progress_epoch(&c->bar, e, c->epochs);
+    return write_metrics(c, err);
+}
+
+/* Builds every part from the resolved options. */
+static int setup(const tl_opts *o, tl_data_bundle *data, tl_model_cfg *mcfg, tl_train_cfg *tcfg, tl_error *err) {
+    long val, epochs, batch, seed, threads, warmup, feat = 0;
+    if (tl_opt_int(o, "val", 0, 1000000, &val, err) || tl_opt_int(o, "epochs", 1, 100000, &epochs, err) ||
+        tl_opt_int(o, "batch", 1, 65536, &batch, err) || tl_opt_int(o, "seed", 0, 2147483647L, &seed, err) ||
+        tl_opt_int(o, "threads", 1, 256, &threads, err) || tl_opt_int(o, "warmup", 0, 100000, &warmup, err))
+        return -1;
+    if (*tl_opt(o, "feat-dim") && tl_opt_int(o, "feat-dim", 1, 65536, &feat, err)) return -1;
+    memset(tcfg, 0, sizeof *tcfg);
+    if (tl_optim_parse(&tcfg->optim, tl_opt(o, "optim"), "--optim", err)) return -1;
+    if (tl_schedule_parse(&tcfg->sched, tl_opt(o, "schedule"), "--schedule", err)) return -1;
+    tcfg->sched.warmup = (int)warmup;
+    tl_spec loss;
+    static const char *const losses[] = {"ce"};
+    if (tl_spec_parse(&loss, tl_opt(o, "loss"), "--loss", err) || tl_spec_lookup(&loss, losses, sizeof *losses, 1, err) < 0 ||
+        tl_spec_check_unused(&loss, err))
+        return -1;
+    if (tl_bundle_load(data, tl_opt(o, "data"), tl_opt(o, "lt"), val, err)) return -1;
+    const tl_dataset *tr = &data->train;
+    if (data->test.n == 0 && data->val.n == 0)
+        return tl_fail(err, "--data %s: no test set (give csv:TRAIN,TEST or --val N)", tl_opt(o, "data"));
+    const char *aug = tl_opt(o, "augment");
+    if (!strcmp(aug, "default")) aug = tr->h * tr->w > 1 ? "crop,flip" : "none";
+    if (tl_augment_parse(aug, &tcfg->aug, err)) return tl_fail_prefix(err, "--augment");
+    if (tl_model_cfg_default(mcfg, tl_opt(o, "model"), tr->c, tr->h, tr->w, tr->num_classes, err)) return -1;
+    if (!strcmp(mcfg->arch, "mlp")) {
+        tl_spec h;
+        double sizes[8];
+        int n = 0;
+        char text[300];
+        snprintf(text, sizeof text, "mlp:hidden=%s", tl_opt(o, "hidden"));
+        if (tl_spec_parse(&h, text, "--hidden", err) || tl_spec_doubles(&h, "hidden", sizes, 8, &n, err)) return -1;
+        mcfg->nhidden = n;
+        for (int i = 0; i < n; i++) {
+            if (sizes[i] < 1 || sizes[i] > 65536 || sizes[i] != (int)sizes[i]) return tl_fail(err, "--hidden: sizes must be integers in 1..65536");
+            mcfg->hidden[i] = (int)sizes[i];
+        }
+        if (feat) mcfg->hidden[n - 1] = (int)feat;
+    } else if (feat) {
+        if (strcmp(mcfg->arch, "cnn")) return tl_fail(err, "--feat-dim: only the cnn and mlp models take it");
+        mcfg->feat_dim = (int)feat;
+    }
+    tcfg->epochs = (int)epochs;
+    tcfg->batch = (int)(batch < tr->n ? batch : tr->n);
+    tcfg->threads = (int)threads;
+    tcfg->seed = (uint64_t)seed;
+    return 0;
+}
+
+int tl_cmd_train(int argc, char **argv) {
+    tl_error err = {{0}};
+    tl_opts o;
+    for (int i = 0; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            tl_opts_usage(train_opts, NOPTS, "train", "--data SPEC --out DIR [options]", stdout);
+            return 0;
+        }
+    /* --resume DIR: the settings come from DIR.partial/config.json. */
+    const char *resume = NULL;
+    for (int i = 0; i + 1 < argc; i++) if (!strcmp(argv[i], "--resume")) resume = argv[i + 1];
+    char partial[4200], path[4200], out[4096];
+    int rc;
+    if (resume) {
+        snprintf(out, sizeof out, "%s", resume);
+        size_t l = strlen(out);
+        if (l > 8 && !strcmp(out + l - 8, ".partial")) out[l - 8] = 0;
+        snprintf(partial, sizeof partial, "%s.partial", out);
+        snprintf(path, sizeof path, "%s/config.json", partial);
+        if (!tl_path_exists(path)) {
+            fprintf(stderr, "tailor: --resume %s: no interrupted run there (%s missing)\n", resume, path);
+            return 2;
+        }
+        char *args[] = {"--config", path, "--out", out, "--quiet"};
+        int quiet = 0;
+        for (int i = 0; i < argc; i++) if (!strcmp(argv[i], "--quiet")) quiet = 1;
+        rc = tl_opts_parse(&o, train_opts, NOPTS, quiet ? 5 : 4, args, "train", &err);
+    } else {
+        rc = tl_opts_parse(&o, train_opts, NOPTS, argc, argv, "train", &err);
+        if (!rc) {
+            snprintf(out, sizeof out, "%s", tl_opt(&o, "out"));
+            snprintf(partial, sizeof partial, "%s.partial", out);
+        }
+    }
+    if (rc) { fprintf(stderr, "tailor: %s\n", err.msg); return 2; }
+    if (tl_path_exists(out)) {
+        fprintf(stderr, "tailor: --out %s: already exists\n", out);
+        tl_opts_free(&o);
+        return 2;
+    }
+    if (!resume && tl_path_exists(partial)) {
+        fprintf(stderr, "tailor: --out %s: an interrupted run is in %s (continue it with --resume %s, or remove it)\n", out, partial, out);
+        tl_opts_free(&o);
+        return 2;
+    }
+
+    tl_data_bundle data = {0};
+    tl_model_cfg mcfg;
+    tl_train_cfg tcfg;
+    tl_model model = {0};
+    tl_trainer tr = {0};
+    train_ctx ctx = {0};
+    int created = 0, status = 1;
+    if (setup(&o, &data, &mcfg, &tcfg, &err)) goto fail;
+    if (!resume) {
+        if (tl_mkdir_new(partial, "--out", &err)) goto fail;
+        created = 1;
+        tl_atomic_file af;
+        if (tl_path_join(path, sizeof path, partial, "config.json", &err) || tl_atomic_open(&af, path, &err)) goto fail;
+        tl_opts_write_config(&o, af.f);
+        if (tl_atomic_commit(&af, &err)) goto fail;
+    }
+    if (tl_model_init(&model, &mcfg, tcfg.batch, tcfg.threads, tcfg.seed, &err)) goto fail;
+    if (tl_trainer_init(&tr, &model, &tcfg, &data.train, &err)) goto fail;
+    char ckpt[4200];
+    if (tl_path_join(ckpt, sizeof ckpt, partial, "checkpoint.safetensors", &err) ||
+        tl_path_join(ctx.metrics_path, sizeof ctx.metrics_path, partial, "metrics.jsonl", &err))
+        goto fail;
+    if (resume) {
+        if (tl_trainer_load(&tr, ckpt, &err)) goto fail;
+        tl_epoch_log *logs = NULL;
+        int n = 0;
+        if (tl_path_exists(ctx.metrics_path) && tl_epoch_log_read(&logs, &n, ctx.metrics_path, &err)) goto fail;
+        ctx.logs = logs;
+        ctx.nlogs = n < tr.prog.epoch ? n : tr.prog.epoch;
+        ctx.cap = n;
+    }
+    ctx.epochs = tcfg.epochs;
+    tl_progress_init(&ctx.bar, !!*tl_opt(&o, "quiet"));
+    tl_train_hooks hooks = {on_step, on_epoch, &stop_flag, &ctx};
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    int r = tl_trainer_run(&tr, &data.train, data.val.n ? &data.val : NULL, ckpt, &hooks, &err);
+    tl_progress_done(&ctx.bar);
+    if (r < 0) { created = !tl_path_exists(ckpt); goto fail; }
+    if (r == 1) {
+        fprintf(stderr, "tailor: stopped at epoch %d, step %d; continue with: tailor train --resume %s\n",
+                tr.prog.epoch, tr.prog.step, out);
+        status = 130;
+        goto done;
+    }
+    /* Final evaluation on the test set (the validation set when there is none), the model, plots. */
+    double ips = 0;
+    for (int i = 0; i < ctx.nlogs; i++) ips += ctx.logs[i].images_per_second / ctx.nlogs;
+    tl_metrics met;
+    const tl_dataset *test = data.test.n ? &data.test : &data.val;
+    if (tl_evaluate_to_dir(&model, test, tr.mean, tr.std, data.train_count, partial, &o, tr.prog.seconds, ips, &met, &err))
+        goto fail;
+    if (tl_path_join(path, sizeof path, partial, "training_curves.png", &err) ||
+        tl_plot_training_curves(path, ctx.logs, ctx.nlogs, "Training curves", &err) ||
+        tl_path_join(path, sizeof path, partial, "model.safetensors", &err) ||
+        tl_model_save(&model, tr.prog.bn_steps, tr.mean, tr.std, path, &err)) {
+        tl_metrics_free(&met);
+        goto fail;
+    }
+    tl_report_print(stdout, &met, (const char *const *)test->class_names);
+    tl_metrics_free(&met);
+    if (rename(partial, out)) { tl_fail(&err, "--out %s: cannot rename %s into place", out, partial); goto fail; }
+    printf("\nrun folder: %s\n", out);
+    status = 0;
+    goto done;
+fail:
+    fprintf(stderr, "tailor: %s\n", err.msg);
+    if (created) tl_rmdir_files(partial);
+    status = status == 130 ? 130 : 1;
+done:
+    free(ctx.logs);
+    tl_trainer_free(&tr);
+    tl_model_free(&model);
+    tl_bundle_free(&data);
+    tl_opts_free(&o);
+    return status;
+}

@@ -1,0 +1,12 @@
+/* The subcommands of `tailor`; each returns the process exit status. */
+#ifndef TL_CLI_COMMANDS_H
+#define TL_CLI_COMMANDS_H
+#include "cli/options.h"
+
+int tl_cmd_train(int argc, char **argv);
+int tl_cmd_eval(int argc, char **argv);
+int tl_cmd_predict(int argc, char **argv);
+int tl_cmd_data(int argc, char **argv);
+/* The options of `tailor train` (config.json holds them), for commands that read a run's settings. */
+const tl_optdef *tl_train_optdefs(int *n);
+#endif

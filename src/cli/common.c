@@ -1,0 +1,101 @@
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "cli/common.h"
+#include "core/error.h"
+#include "eval/plot.h"
+#include "eval/report.h"
+#include "train/trainer.h"
+
+int tl_bundle_load(tl_data_bundle *b, const char *data, const char *lt, long val, tl_error *err) {
+    memset(b, 0, sizeof *b);
+    tl_dataset full;
+    tl_view v;
+    if (tl_view_parse(lt, &v, err)) return tl_fail_prefix(err, "--lt");
+    if (tl_data_load(data, &full, &b->test, err)) return -1;
+    int rc = tl_view_apply(&full, &v, (int)val, &b->train, val ? &b->val : NULL, err);
+    tl_dataset_free(&full);
+    if (rc) { tl_bundle_free(b); return -1; }
+    int C = b->train.num_classes, *counts = malloc((size_t)C * sizeof *counts);
+    b->train_count = malloc((size_t)C * sizeof *b->train_count);
+    if (!counts || !b->train_count) { free(counts); tl_bundle_free(b); return tl_fail(err, "out of memory"); }
+    tl_class_counts(&b->train, counts);
+    for (int c = 0; c < C; c++) b->train_count[c] = counts[c];
+    free(counts);
+    return 0;
+}
+
+void tl_bundle_free(tl_data_bundle *b) {
+    tl_dataset_free(&b->train);
+    tl_dataset_free(&b->val);
+    tl_dataset_free(&b->test);
+    free(b->train_count);
+    memset(b, 0, sizeof *b);
+}
+
+int tl_path_join(char *out, size_t cap, const char *dir, const char *name, tl_error *err) {
+    if ((size_t)snprintf(out, cap, "%s/%s", dir, name) >= cap) return tl_fail(err, "%s: path too long", dir);
+    return 0;
+}
+
+int tl_mkdir_new(const char *path, const char *option, tl_error *err) {
+    if (mkdir(path, 0777) == 0) return 0;
+    if (errno == EEXIST) return tl_fail(err, "%s %s: already exists", option, path);
+    return tl_fail(err, "%s %s: cannot create: %s", option, path, strerror(errno));
+}
+
+int tl_path_exists(const char *path) { struct stat st; return stat(path, &st) == 0; }
+
+void tl_rmdir_files(const char *path) {
+    DIR *d = opendir(path);
+    if (!d) return;
+    struct dirent *e;
+    char p[4200];
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
+            (size_t)snprintf(p, sizeof p, "%s/%s", path, e->d_name) < sizeof p)
+            unlink(p);
+    closedir(d);
+    rmdir(path);
+}
+
+int tl_evaluate_to_dir(tl_model *m, const tl_dataset *d, const float *mean, const float *std, const int64_t *train_count,
+                       const char *dir, const tl_opts *o, double train_seconds, double images_per_second,
+                       tl_metrics *out, tl_error *err) {
+    int C = m->cfg.num_classes;
+    float *probs = malloc((size_t)d->n * C * sizeof *probs);
+    int *pred = malloc((size_t)d->n * sizeof *pred);
+    int rc = probs && pred ? 0 : tl_fail(err, "out of memory");
+    if (!rc) rc = tl_predict(m, d, mean, std, probs, pred, err);
+    if (!rc) rc = tl_metrics_init(out, C, err);
+    if (!rc) rc = tl_metrics_compute(out, d->y, pred, probs, train_count, d->n, err);
+    free(probs);
+    free(pred);
+    if (rc) return -1;
+    tl_report_info info;
+    tl_report_info_init(&info);
+    long seed = 0, threads = 1;
+    if (tl_opt(o, "seed")) seed = strtol(tl_opt(o, "seed"), NULL, 10);
+    if (tl_opt(o, "threads")) threads = strtol(tl_opt(o, "threads"), NULL, 10);
+    info.seed = (uint64_t)seed;
+    info.threads = (int)threads;
+    info.train_seconds = train_seconds;
+    info.images_per_second = images_per_second;
+    for (int i = 0; i < o->n && rc == 0; i++)
+        if (o->defs[i].in_config && strcmp(o->defs[i].name, "seed") && strcmp(o->defs[i].name, "threads"))
+            rc = tl_report_info_set(&info, o->defs[i].name, o->value[i], err);
+    const char *const *names = (const char *const *)d->class_names;
+    char path[4200];
+    if (!rc) rc = tl_report_write(dir, out, names, &info, err);
+    if (!rc) rc = tl_path_join(path, sizeof path, dir, "per_class_accuracy.png", err);
+    if (!rc) rc = tl_plot_per_class(path, out, names, "Per-class test accuracy vs training count", err);
+    if (!rc) rc = tl_path_join(path, sizeof path, dir, "confusion.png", err);
+    if (!rc) rc = tl_plot_confusion(path, out, names, "Confusion matrix (row-normalised)", err);
+    if (rc) tl_metrics_free(out);
+    return rc;
+}

@@ -1,0 +1,29 @@
+/* tailor: one binary, one subcommand per task. */
+#include <stdio.h>
+#include <string.h>
+#include "cli/commands.h"
+#include "tailor.h"
+
+static const struct { const char *name; int (*run)(int, char **); const char *help; } commands[] = {
+    {"train", tl_cmd_train, "train a model on a (long-tailed view of a) data set into a run folder"},
+    {"eval", tl_cmd_eval, "evaluate a finished run on its test set (or another data set)"},
+    {"predict", tl_cmd_predict, "print logits and probabilities of a run's model for an input file"},
+    {"data", tl_cmd_data, "show the class counts of a data set and its long-tailed view"},
+};
+
+static void usage(FILE *f) {
+    fprintf(f, "tailor %s: long-tailed classification\n\nusage: tailor COMMAND [options]   (tailor COMMAND --help)\n\n", TL_VERSION);
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++) fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "--version")) { printf("tailor %s\n", TL_VERSION); return 0; }
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 2, argv + 2);
+    fprintf(stderr, "tailor: unknown command '%s' (valid: train, eval, predict, data)\n", argv[1]);
+    return 2;
+}

@@ -1,0 +1,116 @@
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli/options.h"
+#include "core/error.h"
+#include "core/json.h"
+
+static int find(const tl_opts *o, const char *name) {
+    for (int i = 0; i < o->n; i++) if (!strcmp(o->defs[i].name, name)) return i;
+    return -1;
+}
+
+static int set(tl_opts *o, int i, const char *v, tl_error *err) {
+    char *c = strdup(v);
+    if (!c) return tl_fail(err, "out of memory");
+    free(o->value[i]);
+    o->value[i] = c;
+    return 0;
+}
+
+int tl_opts_read_config(tl_opts *o, const char *path, tl_error *err) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return tl_fail(err, "--config %s: cannot open: %s", path, strerror(errno));
+    char buf[1 << 16];
+    size_t len = fread(buf, 1, sizeof buf, f);
+    int big = !feof(f);
+    fclose(f);
+    if (big) return tl_fail(err, "--config %s: larger than 64 KiB", path);
+    tl_json *root = tl_json_parse(buf, len, path, err);
+    if (!root) return tl_fail_prefix(err, "--config");
+    int rc = root->type == TL_JSON_OBJECT ? 0 : tl_fail(err, "--config %s: not a JSON object", path);
+    for (tl_json *c = root->child; rc == 0 && c; c = c->next) {
+        int i = find(o, c->key);
+        char num[64];
+        if (i < 0 || !o->defs[i].in_config) { rc = tl_fail(err, "--config %s: unknown setting '%s'", path, c->key); break; }
+        if (c->type == TL_JSON_STRING) rc = set(o, i, c->str, err);
+        else if (c->type == TL_JSON_NUMBER) { snprintf(num, sizeof num, "%.17g", c->num); rc = set(o, i, num, err); }
+        else rc = tl_fail(err, "--config %s: setting '%s' must be a string or a number", path, c->key);
+    }
+    tl_json_free(root);
+    return rc;
+}
+
+int tl_opts_parse(tl_opts *o, const tl_optdef *defs, int n, int argc, char **argv, const char *cmd, tl_error *err) {
+    memset(o, 0, sizeof *o);
+    o->defs = defs;
+    o->n = n;
+    for (int i = 0; i < n; i++)
+        if (defs[i].def && set(o, i, defs[i].def, err)) return -1;
+    for (int a = 0; a + 1 < argc; a++)   /* --config first, so the command line overrides it */
+        if (!strcmp(argv[a], "--config") && tl_opts_read_config(o, argv[a + 1], err)) return -1;
+    for (int a = 0; a < argc; a++) {
+        const char *arg = argv[a];
+        if (strncmp(arg, "--", 2)) return tl_fail(err, "unexpected argument '%s' (see tailor %s --help)", arg, cmd);
+        const char *eq = strchr(arg, '=');
+        char name[64];
+        size_t len = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
+        if (len >= sizeof name) return tl_fail(err, "unknown option %s (see tailor %s --help)", arg, cmd);
+        memcpy(name, arg + 2, len);
+        name[len] = 0;
+        if (!strcmp(name, "config")) { a++; continue; }
+        int i = find(o, name);
+        if (i < 0) return tl_fail(err, "unknown option --%s (see tailor %s --help)", name, cmd);
+        const char *v;
+        if (defs[i].flag) v = "1";
+        else if (eq) v = eq + 1;
+        else if (a + 1 < argc) v = argv[++a];
+        else return tl_fail(err, "--%s: missing value", name);
+        if (set(o, i, v, err)) return -1;
+    }
+    for (int i = 0; i < n; i++)
+        if (!o->value[i]) return tl_fail(err, "--%s is required (see tailor %s --help)", defs[i].name, cmd);
+    return 0;
+}
+
+void tl_opts_free(tl_opts *o) {
+    for (int i = 0; i < o->n; i++) free(o->value[i]);
+    memset(o, 0, sizeof *o);
+}
+
+const char *tl_opt(const tl_opts *o, const char *name) {
+    int i = find(o, name);
+    return i < 0 ? NULL : o->value[i];
+}
+
+int tl_opt_int(const tl_opts *o, const char *name, long lo, long hi, long *out, tl_error *err) {
+    const char *v = tl_opt(o, name);
+    char *end;
+    errno = 0;
+    long x = v ? strtol(v, &end, 10) : 0;
+    if (!v || !*v || *end || errno || x < lo || x > hi)
+        return tl_fail(err, "--%s: '%s' is not an integer in %ld..%ld", name, v ? v : "", lo, hi);
+    *out = x;
+    return 0;
+}
+
+void tl_opts_write_config(const tl_opts *o, FILE *f) {
+    fputs("{\n", f);
+    int first = 1;
+    for (int i = 0; i < o->n; i++) {
+        if (!o->defs[i].in_config) continue;
+        fputs(first ? "  " : ",\n  ", f);
+        first = 0;
+        tl_json_write_string(f, o->defs[i].name);
+        fputs(": ", f);
+        tl_json_write_string(f, o->value[i]);
+    }
+    fputs("\n}\n", f);
+}
+
+void tl_opts_usage(const tl_optdef *defs, int n, const char *cmd, const char *synopsis, FILE *f) {
+    fprintf(f, "usage: tailor %s %s\n\noptions:\n", cmd, synopsis);
+    for (int i = 0; i < n; i++)
+        fprintf(f, "  --%-10s %s%s%s%s\n", defs[i].name, defs[i].help, defs[i].def && *defs[i].def ? " [" : "",
+                defs[i].def && *defs[i].def ? defs[i].def : "", defs[i].def && *defs[i].def ? "]" : "");
+}

@@ -1,0 +1,49 @@
+#include <math.h>
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+#include "cli/progress.h"
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void tl_progress_init(tl_progress *p, int quiet) {
+    p->tty = isatty(2);
+    p->quiet = quiet;
+    p->drawn = 0;
+    p->start = p->last_draw = now();
+    p->steps_done = 0;
+}
+
+void tl_progress_step(tl_progress *p, int epoch, int epochs, int step, int steps, double loss, double ips) {
+    p->steps_done++;
+    if (p->quiet || !p->tty) return;
+    double t = now();
+    if (t - p->last_draw < 0.2 && step + 1 < steps) return;
+    p->last_draw = t;
+    long total = (long)epochs * steps, done = (long)epoch * steps + step + 1;
+    double rate = p->steps_done / (t - p->start + 1e-9), eta = (double)(total - done) / (rate > 0 ? rate : 1);
+    int width = 24, fill = (int)((double)(step + 1) / steps * width);
+    fprintf(stderr, "\r\033[Kepoch %d/%d [", epoch + 1, epochs);
+    for (int i = 0; i < width; i++) fputc(i < fill ? '#' : '.', stderr);
+    fprintf(stderr, "] step %d/%d  loss %.4f  %.0f img/s  ETA %dm%02ds", step + 1, steps, loss, ips,
+            (int)(eta / 60), (int)fmod(eta, 60));
+    p->drawn = 1;
+}
+
+void tl_progress_epoch(tl_progress *p, const tl_epoch_log *e, int epochs) {
+    if (p->quiet) return;
+    if (p->drawn) fputs("\r\033[K", stderr);
+    fprintf(stderr, "epoch %d/%d  lr %.4g  loss %.4f  train acc %.4f", e->epoch + 1, epochs, e->lr, e->train_loss, e->train_acc);
+    if (!isnan(e->val_accuracy)) fprintf(stderr, "  val acc %.4f  val bal acc %.4f", e->val_accuracy, e->val_balanced_accuracy);
+    fprintf(stderr, "  %.0f img/s  %.1fs\n", e->images_per_second, e->seconds);
+    p->drawn = 0;
+}
+
+void tl_progress_done(tl_progress *p) {
+    if (p->drawn) fputs("\r\033[K", stderr);
+    p->drawn = 0;
+}

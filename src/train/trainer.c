@@ -1,0 +1,282 @@
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "core/error.h"
+#include "core/safetensors.h"
+#include "losses/softmax.h"
+#include "models/model_io.h"
+#include "train/trainer.h"
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Streams derived from (seed, epoch, step), so a resumed run draws exactly what an uninterrupted one would. */
+static void derive(tl_rng *r, uint64_t seed, int purpose, int epoch, int step) {
+    tl_rng_seed(r, seed ^ ((uint64_t)(epoch + 1) << 32) ^ (uint64_t)(step + 1) * 0x9E3779B97F4A7C15ULL, (uint64_t)purpose);
+}
+
+int tl_trainer_init(tl_trainer *t, tl_model *m, const tl_train_cfg *cfg, const tl_dataset *train, tl_error *err) {
+    memset(t, 0, sizeof *t);
+    t->model = m;
+    t->cfg = *cfg;
+    t->mean = malloc((size_t)train->c * sizeof *t->mean);
+    t->std = malloc((size_t)train->c * sizeof *t->std);
+    t->opt_state = calloc(tl_optim_state_floats(&cfg->optim, m->nparams) + 1, sizeof(float));
+    if (!t->mean || !t->std || !t->opt_state) { tl_trainer_free(t); return tl_fail(err, "out of memory (trainer)"); }
+    tl_norm_stats(t->mean, t->std, train);
+    return 0;
+}
+
+void tl_trainer_free(tl_trainer *t) {
+    free(t->opt_state);
+    free(t->mean);
+    free(t->std);
+    memset(t, 0, sizeof *t);
+}
+
+/* Finds the first non-finite value after a bad step: the first op whose output went non-finite in
+ * the forward pass, else the first parameter whose gradient did. */
+static void nan_trap(const tl_model *m, char *where, size_t cap) {
+    const tl_net *net = &m->net;
+    for (int i = 0; i < net->nops; i++) {
+        const tl_op *op = &net->ops[i];
+        size_t n = (size_t)net->N * tl_chw_size(net->shape[op->out]);
+        for (size_t j = 0; j < n; j++)
+            if (!isfinite(net->act[op->out][j])) { snprintf(where, cap, "in the output of backbone op %d", i); return; }
+    }
+    for (size_t j = 0; j < (size_t)m->N * m->cfg.num_classes; j++)
+        if (!isfinite(m->logits[j])) { snprintf(where, cap, "in the head's logits"); return; }
+    for (int i = 0; i < m->ntensors; i++) {
+        const tl_tensor_info *ti = &m->tensors[i];
+        if (ti->is_state) continue;
+        for (size_t j = 0; j < ti->numel; j++)
+            if (!isfinite(m->grads[ti->off + j])) { snprintf(where, cap, "in the gradient of %s", ti->name); return; }
+    }
+    snprintf(where, cap, "in the loss");
+}
+
+static int grads_finite(const tl_model *m) {
+    float acc = 0;
+    for (size_t j = 0; j < m->nparams; j++) acc += m->grads[j] * 0.0f;  /* NaN/Inf propagate, finite gives 0 */
+    return acc == 0;
+}
+
+static double validate(tl_trainer *t, const tl_dataset *val, double *bal, tl_error *err) {
+    int *pred = malloc((size_t)val->n * sizeof *pred);
+    if (!pred) { tl_fail(err, "out of memory"); return NAN; }
+    if (tl_predict(t->model, val, t->mean, t->std, NULL, pred, err)) { free(pred); return NAN; }
+    int C = val->num_classes;
+    double *hit = calloc((size_t)C, sizeof *hit), *cnt = calloc((size_t)C, sizeof *cnt), acc = 0;
+    for (int i = 0; i < val->n; i++) { cnt[val->y[i]]++; if (pred[i] == val->y[i]) { hit[val->y[i]]++; acc++; } }
+    double s = 0;
+    int present = 0;
+    for (int c = 0; c < C; c++) if (cnt[c] > 0) { s += hit[c] / cnt[c]; present++; }
+    *bal = present ? s / present : NAN;
+    free(hit); free(cnt); free(pred);
+    return acc / val->n;
+}
+
+int tl_trainer_run(tl_trainer *t, const tl_dataset *train, const tl_dataset *val, const char *ckpt_path,
+                   const tl_train_hooks *hooks, tl_error *err) {
+    tl_model *m = t->model;
+    const tl_train_cfg *cfg = &t->cfg;
+    int B = m->N, C = m->cfg.num_classes, steps = train->n / B;
+    if (steps < 1) return tl_fail(err, "--batch %d is larger than the training set (%d images)", B, train->n);
+    tl_loader *L = tl_loader_create(train, t->mean, t->std, &cfg->aug, B, cfg->seed, 1, err);
+    int *order = malloc((size_t)train->n * sizeof *order);
+    if (!L || !order) { tl_loader_free(L); free(order); return L ? tl_fail(err, "out of memory") : -1; }
+    tl_param_group all = {.begin = 0, .end = m->nparams, .lr_mult = 1, .decay = 1};
+    size_t in_size = (size_t)B * m->cfg.in_c * m->cfg.in_h * m->cfg.in_w;
+    int rc = 0;
+    while (t->prog.epoch < cfg->epochs && rc == 0) {
+        int e = t->prog.epoch;
+        double epoch_start = now();
+        tl_rng sampler;
+        derive(&sampler, cfg->seed, TL_RNG_SAMPLER, e, 0);
+        for (int i = 0; i < train->n; i++) order[i] = i;
+        tl_rng_shuffle(&sampler, order, train->n);
+        if (tl_loader_start(L, order, steps * B, e, err)) { rc = -1; break; }
+        const float *x;
+        const int *y;
+        for (int s = 0; s < t->prog.step; s++) tl_loader_next(L, &x, &y); /* resume mid-epoch */
+        double lr = cfg->optim.lr;
+        double t0 = now();
+        int seen_here = 0;
+        for (int s = t->prog.step; s < steps; s++) {
+            if (tl_loader_next(L, &x, &y) != B) { rc = tl_fail(err, "internal: short batch"); break; }
+            memcpy(tl_model_input(m), x, in_size * sizeof *x);
+            lr = tl_schedule_lr_at_step(&cfg->sched, cfg->optim.lr, e, cfg->epochs, s, steps);
+            tl_rng drop;
+            derive(&drop, cfg->seed, TL_RNG_DROPOUT, e, s);
+            tl_model_zero_grad(m);
+            tl_model_forward(m, 1, &drop);
+            t->prog.bn_steps++;
+            double loss = tl_softmax_ce(m->dlogits, m->logits, y, B, C);
+            if (isfinite(loss)) tl_model_backward(m, 1, 0);
+            if (!isfinite(loss) || !grads_finite(m)) {
+                char where[160];
+                nan_trap(m, where, sizeof where);
+                rc = tl_fail(err, "non-finite value at epoch %d, step %d, first %s (loss %g); the last checkpoint is kept",
+                             e, s, where, loss);
+                break;
+            }
+            t->prog.opt_steps++;
+            tl_optim_step(m->params, t->opt_state, m->grads, m->nparams, &all, 1, &cfg->optim, lr, t->prog.opt_steps,
+                          cfg->threads);
+            for (int i = 0; i < B; i++) {
+                const float *z = m->logits + (size_t)i * C;
+                int best = 0;
+                for (int j = 1; j < C; j++) if (z[j] > z[best]) best = j;
+                t->prog.correct += best == y[i];
+            }
+            t->prog.loss_sum += loss * B;
+            t->prog.seen += B;
+            t->prog.step = s + 1;
+            seen_here += B;
+            double el = now() - t0;
+            if (hooks && hooks->on_step) {
+                tl_step_info si = {e, s, steps, loss, seen_here / (el > 0 ? el : 1e-9), lr};
+                hooks->on_step(hooks->ctx, &si);
+            }
+            if (hooks && hooks->stop && *hooks->stop && s + 1 < steps) {
+                t->prog.seconds += now() - t0;
+                rc = tl_trainer_save(t, ckpt_path, err) ? -1 : 1;
+                break;
+            }
+        }
+        if (rc) break;
+        double train_time = now() - t0;
+        t->prog.seconds += train_time;
+        tl_epoch_log log = {.epoch = e, .lr = lr, .train_loss = t->prog.loss_sum / t->prog.seen,
+                            .train_acc = t->prog.correct / t->prog.seen, .val_accuracy = NAN,
+                            .val_balanced_accuracy = NAN, .images_per_second = seen_here / train_time};
+        if (val && val->n > 0) {
+            log.val_accuracy = validate(t, val, &log.val_balanced_accuracy, err);
+            if (isnan(log.val_accuracy)) { rc = -1; break; }
+        }
+        log.seconds = now() - epoch_start;
+        t->prog.epoch = e + 1;
+        t->prog.step = 0;
+        t->prog.loss_sum = t->prog.correct = 0;
+        t->prog.seen = 0;
+        if (hooks && hooks->on_epoch && hooks->on_epoch(hooks->ctx, &log, err)) { rc = -1; break; }
+        if (tl_trainer_save(t, ckpt_path, err)) { rc = -1; break; }
+        if (hooks && hooks->stop && *hooks->stop && t->prog.epoch < cfg->epochs) rc = 1;
+    }
+    tl_loader_free(L);
+    free(order);
+    return rc;
+}
+
+int tl_trainer_save(const tl_trainer *t, const char *path, tl_error *err) {
+    const tl_model *m = t->model;
+    size_t nstate = tl_optim_state_floats(&t->cfg.optim, m->nparams);
+    int n = m->ntensors + 3;
+    tl_st_tensor *ts = calloc((size_t)n, sizeof *ts);
+    if (!ts) return tl_fail(err, "%s: out of memory", path);
+    int k = 0;
+    for (int i = 0; i < m->ntensors; i++) {
+        const tl_tensor_info *ti = &m->tensors[i];
+        ts[k] = (tl_st_tensor){.name = ti->name, .dtype = "F32", .ndim = ti->ndim,
+                               .data = (ti->is_state ? m->state : m->params) + ti->off};
+        for (int d = 0; d < ti->ndim; d++) ts[k].shape[d] = ti->shape[d];
+        k++;
+    }
+    int nch = m->cfg.in_c;
+    ts[k++] = (tl_st_tensor){.name = "trainer.optim_state", .dtype = "F32", .ndim = 1, .shape = {(int64_t)nstate}, .data = t->opt_state};
+    ts[k++] = (tl_st_tensor){.name = "trainer.norm_mean", .dtype = "F32", .ndim = 1, .shape = {nch}, .data = t->mean};
+    ts[k++] = (tl_st_tensor){.name = "trainer.norm_std", .dtype = "F32", .ndim = 1, .shape = {nch}, .data = t->std};
+    const tl_train_progress *p = &t->prog;
+    char epoch[32], step[32], opt[32], bn[32], secs[40], loss[40], corr[40], seen[32];
+    snprintf(epoch, sizeof epoch, "%d", p->epoch);
+    snprintf(step, sizeof step, "%d", p->step);
+    snprintf(opt, sizeof opt, "%ld", p->opt_steps);
+    snprintf(bn, sizeof bn, "%lld", p->bn_steps);
+    snprintf(secs, sizeof secs, "%.17g", p->seconds);
+    snprintf(loss, sizeof loss, "%.17g", p->loss_sum);
+    snprintf(corr, sizeof corr, "%.17g", p->correct);
+    snprintf(seen, sizeof seen, "%ld", p->seen);
+    const char *meta[] = {"format", "tailor-checkpoint", "epoch", epoch, "step", step, "opt_steps", opt,
+                          "bn_steps", bn, "seconds", secs, "loss_sum", loss, "correct", corr, "seen", seen};
+    int rc = tl_st_write(path, ts, k, meta, (int)(sizeof meta / sizeof *meta / 2), err);
+    free(ts);
+    return rc;
+}
+
+static int meta_num(const tl_st_file *f, const char *key, double *out, const char *path, tl_error *err) {
+    const char *v = tl_st_meta(f, key);
+    char *end;
+    *out = v ? strtod(v, &end) : 0;
+    if (!v || *end || !isfinite(*out)) return tl_fail(err, "%s: missing or bad checkpoint field '%s'", path, key);
+    return 0;
+}
+
+int tl_trainer_load(tl_trainer *t, const char *path, tl_error *err) {
+    tl_st_file f;
+    if (tl_st_read(&f, path, err)) return -1;
+    tl_model *m = t->model;
+    const char *fmt = tl_st_meta(&f, "format");
+    double v[8];
+    static const char *keys[8] = {"epoch", "step", "opt_steps", "bn_steps", "seconds", "loss_sum", "correct", "seen"};
+    int rc = fmt && !strcmp(fmt, "tailor-checkpoint") ? 0 : tl_fail(err, "%s: not a tailor checkpoint", path);
+    for (int i = 0; rc == 0 && i < 8; i++) rc = meta_num(&f, keys[i], &v[i], path, err);
+    /* Copy the model tensors; the trainer.* tensors are checked one by one below. */
+    for (int i = 0; rc == 0 && i < m->ntensors; i++) {
+        const tl_tensor_info *ti = &m->tensors[i];
+        const tl_st_tensor *s = tl_st_find(&f, ti->name);
+        if (!s || strcmp(s->dtype, "F32") || (size_t)tl_st_numel(s) != ti->numel)
+            rc = tl_fail(err, "%s: tensor '%s' is missing or has the wrong shape", path, ti->name);
+        else
+            memcpy((ti->is_state ? m->state : m->params) + ti->off, s->data, ti->numel * sizeof(float));
+    }
+    size_t nstate = tl_optim_state_floats(&t->cfg.optim, m->nparams);
+    int nch = m->cfg.in_c;
+    const tl_st_tensor *os = tl_st_find(&f, "trainer.optim_state"), *mean = tl_st_find(&f, "trainer.norm_mean"),
+                       *sd = tl_st_find(&f, "trainer.norm_std");
+    if (rc == 0 && (!os || (size_t)tl_st_numel(os) != nstate || !mean || tl_st_numel(mean) != nch || !sd ||
+                    tl_st_numel(sd) != nch))
+        rc = tl_fail(err, "%s: optimizer state or normalisation does not match this configuration", path);
+    if (rc == 0) {
+        memcpy(t->opt_state, os->data, nstate * sizeof(float));
+        memcpy(t->mean, mean->data, (size_t)nch * sizeof(float));
+        memcpy(t->std, sd->data, (size_t)nch * sizeof(float));
+        t->prog = (tl_train_progress){(int)v[0], (int)v[1], (long)v[2], (long long)v[3], v[4], v[5], v[6], (long)v[7]};
+    }
+    tl_st_free(&f);
+    return rc;
+}
+
+int tl_predict(tl_model *m, const tl_dataset *d, const float *mean, const float *std, float *probs, int *pred,
+               tl_error *err) {
+    int B = m->N, C = m->cfg.num_classes;
+    tl_loader *L = tl_loader_create(d, mean, std, NULL, B, 0, 1, err);
+    int *order = malloc((size_t)(d->n ? d->n : 1) * sizeof *order);
+    if (!L || !order) { tl_loader_free(L); free(order); return L ? tl_fail(err, "out of memory") : -1; }
+    for (int i = 0; i < d->n; i++) order[i] = i;
+    int rc = tl_loader_start(L, order, d->n, 0, err), done = 0;
+    size_t row = (size_t)m->cfg.in_c * m->cfg.in_h * m->cfg.in_w;
+    const float *x;
+    const int *y;
+    int got;
+    while (rc == 0 && (got = tl_loader_next(L, &x, &y)) > 0) {
+        /* A short last batch runs padded to B: evaluation-mode layers treat rows independently. */
+        memcpy(tl_model_input(m), x, (size_t)got * row * sizeof *x);
+        tl_model_forward(m, 0, NULL);
+        for (int i = 0; i < got; i++) {
+            const float *z = m->logits + (size_t)i * C;
+            int best = 0;
+            for (int j = 1; j < C; j++) if (z[j] > z[best]) best = j;
+            pred[done + i] = best;
+        }
+        if (probs) tl_softmax(probs + (size_t)done * C, m->logits, got, C);
+        done += got;
+    }
+    tl_loader_free(L);
+    free(order);
+    return rc;
+}

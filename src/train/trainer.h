@@ -1,0 +1,73 @@
+/* The training loop: epochs of (sampler order -> loader batches -> forward -> loss -> backward ->
+ * optimizer step), a NaN trap, per-epoch validation, and crash-safe checkpoints that resume to the
+ * same result as an uninterrupted run (every random stream is derived from the seed, the epoch and
+ * the step, never from how far a previous process got). */
+#ifndef TL_TRAIN_TRAINER_H
+#define TL_TRAIN_TRAINER_H
+#include <signal.h>
+#include <stdint.h>
+#include "data/dataset.h"
+#include "eval/epoch_log.h"
+#include "models/model.h"
+#include "train/optim.h"
+#include "train/schedule.h"
+
+typedef struct {
+    int epochs, batch, threads;
+    uint64_t seed;
+    tl_optim_cfg optim;
+    tl_schedule sched;
+    tl_augment aug;
+} tl_train_cfg;
+
+/* Where training stands; saved in every checkpoint. */
+typedef struct {
+    int epoch, step;        /* the next step to run */
+    long opt_steps;         /* optimizer steps taken (Adam bias correction) */
+    long long bn_steps;     /* training forwards (BatchNorm's num_batches_tracked) */
+    double seconds;         /* training wall time so far */
+    double loss_sum, correct; /* running sums of the current epoch */
+    long seen;
+} tl_train_progress;
+
+typedef struct {
+    int epoch, step, steps;
+    double loss, images_per_second, lr;
+} tl_step_info;
+
+typedef struct {
+    void (*on_step)(void *ctx, const tl_step_info *s);
+    /* Called after each epoch with its log; a non-zero return stops training with that error. */
+    int (*on_epoch)(void *ctx, const tl_epoch_log *e, tl_error *err);
+    volatile sig_atomic_t *stop;   /* set (e.g. by SIGINT) to stop after the current step */
+    void *ctx;
+} tl_train_hooks;
+
+typedef struct {
+    tl_model *model;
+    tl_train_cfg cfg;
+    tl_train_progress prog;
+    float *opt_state;
+    float *mean, *std;         /* [in_c] per-channel (per-feature) normalisation of the training view */
+} tl_trainer;
+
+/* Prepares a trainer for an initialised model (optimizer state zeroed). */
+int tl_trainer_init(tl_trainer *t, tl_model *m, const tl_train_cfg *cfg, const tl_dataset *train, tl_error *err);
+void tl_trainer_free(tl_trainer *t);
+
+/* Trains until cfg.epochs are done or *hooks->stop is set. val may be NULL. A checkpoint is
+ * written to ckpt_path after every epoch and when stopped. Returns 0 when finished, 1 when stopped
+ * (resumable), -1 on error (the last good checkpoint is kept). */
+int tl_trainer_run(tl_trainer *t, const tl_dataset *train, const tl_dataset *val, const char *ckpt_path,
+                   const tl_train_hooks *hooks, tl_error *err);
+
+/* Checkpoint = model tensors + optimizer state + progress + normalisation, in one safetensors file. */
+int tl_trainer_save(const tl_trainer *t, const char *path, tl_error *err);
+int tl_trainer_load(tl_trainer *t, const char *path, tl_error *err);
+
+/* Evaluation-mode prediction over a whole data set: probs [n, C] (may be NULL) and pred [n].
+ * Images are normalised with mean/std; no augmentation. */
+int tl_predict(tl_model *m, const tl_dataset *d, const float *mean, const float *std, float *probs, int *pred,
+               tl_error *err);
+
+#endif
