@@ -25,7 +25,7 @@ void tl_maxpool2d_forward(float *out, int32_t *argmax, const float *inp, int N, 
                 for (int h = h0; h < h1; h++)
                     for (int w = w0; w < w1; w++) {
                         float v = x[h * W + w];
-                        if (v > best || v != v) { best = v; best_i = h * W + w; }
+                        if (!(v <= best)) { best = v; best_i = h * W + w; } /* v > best, or NaN */
                     }
                 y[oh * OW + ow] = best;
                 am[oh * OW + ow] = best_i;
