@@ -1,0 +1,40 @@
+/* Fixed-order sums for the layer kernels. Eight independent double lanes let the compiler vectorise
+ * without reassociating; the lanes are combined in one fixed order at the end, so a sum depends only
+ * on the data, never on the thread count. Accumulating in double keeps batch statistics accurate
+ * (PyTorch's CPU kernels also accumulate float in double). */
+#ifndef TL_NN_REDUCE_H
+#define TL_NN_REDUCE_H
+
+#define TL_LANES 8
+
+/* acc[k] += Σ x[i] over the i ≡ k (mod 8) of x[0..n); several rows can feed one acc. */
+static inline void tl_lanes_sum(double *restrict acc, const float *restrict x, int n) {
+    int i = 0;
+    for (; i + TL_LANES <= n; i += TL_LANES)
+        for (int k = 0; k < TL_LANES; k++) acc[k] += (double)x[i + k];
+    for (int k = 0; i < n; i++, k++) acc[k] += (double)x[i];
+}
+
+/* acc[k] += Σ (x[i] - mu)² */
+static inline void tl_lanes_sqdev(double *restrict acc, const float *restrict x, int n, double mu) {
+    int i = 0;
+    for (; i + TL_LANES <= n; i += TL_LANES)
+        for (int k = 0; k < TL_LANES; k++) { double d = (double)x[i + k] - mu; acc[k] += d * d; }
+    for (int k = 0; i < n; i++, k++) { double d = (double)x[i] - mu; acc[k] += d * d; }
+}
+
+/* acc[k] += Σ y[i] · (x[i] - mu) */
+static inline void tl_lanes_dotdev(double *restrict acc, const float *restrict y, const float *restrict x,
+                                   int n, double mu) {
+    int i = 0;
+    for (; i + TL_LANES <= n; i += TL_LANES)
+        for (int k = 0; k < TL_LANES; k++) acc[k] += (double)y[i + k] * ((double)x[i + k] - mu);
+    for (int k = 0; i < n; i++, k++) acc[k] += (double)y[i] * ((double)x[i] - mu);
+}
+
+/* The lanes' total, pairwise in a fixed order. */
+static inline double tl_lanes_total(const double *acc) {
+    return ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
+}
+
+#endif
