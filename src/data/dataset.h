@@ -1,0 +1,147 @@
+/* Data sets, long-tailed views, normalisation, augmentation and the batch loader.
+ *
+ * The pipeline:  tl_data_load (files -> train + test)  ->  tl_view_apply (val split, LT cut)
+ *             -> tl_norm_stats (per-channel mean/std of the training view)
+ *             -> tl_loader (epoch order -> augmented, normalised float batches, prepared in the background).
+ *
+ * Ownership: every tl_dataset filled by a function here owns its arrays; release it with
+ * tl_dataset_free (safe on a zeroed or already freed struct). Functions that fail return -1 with a
+ * message naming the file or option, and leave their output datasets empty (n = 0, NULL arrays). */
+#ifndef TL_DATA_DATASET_H
+#define TL_DATA_DATASET_H
+#include <stddef.h>
+#include <stdint.h>
+#include "tailor.h"
+#include "core/rng.h"
+
+/* Limits checked before anything is allocated from a header's or a list's claims. */
+#define TL_DATA_MAX_BYTES   ((int64_t)1 << 33)  /* 8 GiB of file content (also bounds gzip expansion) */
+#define TL_DATA_MAX_VALUES  ((int64_t)1 << 31)  /* n*c*h*w floats held by one data set (8 GiB) */
+#define TL_DATA_MAX_CLASSES 100000
+#define TL_DATA_MAX_SIDE    65536               /* image height or width */
+
+/* A labelled data set held in memory.
+ * x: [n][c*h*w] float, row-major, each row an image in CHW order holding the raw file values
+ *    (pixels 0..255 for images; the numeric cells for CSV, where h = w = 1 and c = #features).
+ * y: [n] labels in 0..num_classes-1.
+ * class_names: NULL, or num_classes strings (Fashion-MNIST, CIFAR-10, CIFAR-100 when
+ *    fine_label_names.txt is present, CSV with text labels). */
+typedef struct {
+    int n, c, h, w;
+    int num_classes;
+    float *x;
+    int *y;
+    char **class_names;
+} tl_dataset;
+
+/* ---- dataset.c: the struct ---- */
+/* Allocates x and y for n rows (zeroed), names NULL. Returns -1 (message names `what`) on overflow
+ * of TL_DATA_MAX_VALUES or out of memory. */
+int tl_dataset_alloc(tl_dataset *d, int n, int c, int h, int w, int num_classes, const char *what, tl_error *err);
+void tl_dataset_free(tl_dataset *d);
+/* counts[k] = number of rows with label k, k < d->num_classes. */
+void tl_class_counts(const tl_dataset *d, int *counts);
+/* Deep copy of src's class names into dst (dst->num_classes must equal src's). Returns -1 on OOM. */
+int tl_dataset_copy_names(tl_dataset *dst, const tl_dataset *src, tl_error *err);
+/* Checks every label of d is in 0..d->num_classes-1; the message names `what` and the row. */
+int tl_dataset_check_labels(const tl_dataset *d, const char *what, tl_error *err);
+
+/* ---- spec.c: the data spec of the command line ----
+ *   fashion-mnist                 IDX files under /usr/share/datasets/fashion-mnist (class names set)
+ *   mnist:DIR, idx:DIR            train-images-idx3-ubyte, train-labels-idx1-ubyte,
+ *                                 t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte (each optionally .gz)
+ *   cifar10:DIR                   data_batch_1..5.bin + test_batch.bin
+ *   cifar100:DIR                  train.bin + test.bin, fine labels
+ *   csv:TRAIN[,TEST][,label=COL]  see tl_csv_load; without TEST the test set is empty (n = 0)
+ *   list:ROOT,TRAIN.txt,TEST.txt  see tl_imagelist_load
+ * num_classes is the same in train and test: max label + 1 over both (10 / 100 for CIFAR). */
+int tl_data_load(const char *spec, tl_dataset *train, tl_dataset *test, tl_error *err);
+
+/* ---- idx.c: MNIST-style IDX (magic 0x00000803 images [n,rows,cols] u8, 0x00000801 labels [n] u8),
+ * raw or gzip (detected from the content). The header is checked against the real content size and
+ * TL_DATA_MAX_VALUES before the float array is allocated. num_classes = max label + 1 of this file. */
+int tl_idx_load(tl_dataset *d, const char *images_path, const char *labels_path, tl_error *err);
+/* Loads DIR's four standard files (plain name first, then name.gz); num_classes shared by both. */
+int tl_idx_load_dir(tl_dataset *train, tl_dataset *test, const char *dir, tl_error *err);
+
+/* ---- cifar.c: CIFAR binary records (<label u8> or <coarse u8><fine u8>, then 3072 bytes RGB planes).
+ * num_classes = 10 or 100; a label byte outside that range is an error naming the file and record. */
+int tl_cifar_load(tl_dataset *d, const char *const *paths, int npaths, int num_classes, tl_error *err);
+int tl_cifar10_load_dir(tl_dataset *train, tl_dataset *test, const char *dir, tl_error *err);
+int tl_cifar100_load_dir(tl_dataset *train, tl_dataset *test, const char *dir, tl_error *err);
+
+/* ---- csv.c: comma-separated numeric features plus one label column.
+ * label_col: a header name, a 0-based index, or NULL for the last column. The first row is a header
+ * when label_col is a name, or when one of its feature cells is not a number. Labels: if every label
+ * cell (train and test) is an integer >= 0 they are used as is; otherwise each distinct text becomes a
+ * class, numbered in sorted (strcmp) order, and class_names are set. test_path may be NULL (empty
+ * test set). Every feature cell must be a finite number; the message names file, line and column. */
+int tl_csv_load(tl_dataset *train, tl_dataset *test, const char *train_path, const char *test_path,
+                const char *label_col, tl_error *err);
+
+/* ---- imagelist.c: a text file of "PATH LABEL" lines (PATH relative to root, may contain spaces; the
+ * last token is the integer label), as ImageNet-LT ships. PNG (libpng) and JPEG (libjpeg) decoded by
+ * content; grayscale stays 1 channel, colour becomes 3 (alpha dropped, composited on black). Every
+ * image of both lists must have the same height, width and channel count. */
+int tl_imagelist_load(tl_dataset *train, tl_dataset *test, const char *root, const char *train_list,
+                      const char *test_list, tl_error *err);
+
+/* ---- view.c: long-tailed views and the validation split (methods.md 1.1, 1.2, 1.4) ----
+ *   ""/"none"            all training images
+ *   exp:IF               class i keeps n_i = trunc(n_max * (1/IF)^(i/(C-1))) (double), IF >= 1
+ *   step:IF:CLASSES      the listed classes keep trunc(n_max/IF), all others keep everything;
+ *                        CLASSES = even | upper (classes C/2 .. C-1) | a list like 1/3/5
+ * n_max is the largest class after the validation hold-out; a class never keeps more than it has.
+ * The kept images of each class are its FIRST n_i in file order (no RNG). */
+enum { TL_VIEW_FULL, TL_VIEW_EXP, TL_VIEW_STEP };
+enum { TL_STEP_LIST, TL_STEP_EVEN, TL_STEP_UPPER };
+#define TL_VIEW_MAX_LIST 256
+typedef struct {
+    int kind;                     /* TL_VIEW_* */
+    double imb;                   /* imbalance factor IF */
+    int step_set;                 /* TL_STEP_* */
+    int nlist;
+    int list[TL_VIEW_MAX_LIST];   /* class ids for TL_STEP_LIST */
+    char text[128];               /* the spec as given, for messages */
+} tl_view;
+
+int tl_view_parse(const char *lt_spec, tl_view *v, tl_error *err);
+/* kept[k] for each class from avail[k] images available per class (after the val hold-out).
+ * Fails on a class id out of range, C < 2 for exp, or a class left empty. */
+int tl_view_counts(int *kept, const int *avail, int num_classes, const tl_view *v, tl_error *err);
+/* Holds out the LAST val_per_class images of each class (file order) into val (balanced; val may be
+ * NULL when val_per_class = 0), then applies v to what remains into train. Rows keep file order.
+ * Fails when a class has no more than val_per_class images or a class is empty after the cut. */
+int tl_view_apply(const tl_dataset *full_train, const tl_view *v, int val_per_class,
+                  tl_dataset *train, tl_dataset *val, tl_error *err);
+
+/* ---- normalize.c: per-channel statistics of a (training) view, in double, fixed order.
+ * mean[c], std[c] over all n*h*w values of channel c; std is the population std (divide by count),
+ * replaced by 1 when it is 0 so constant features do not divide by zero. ---- */
+void tl_norm_stats(float *mean, float *std, const tl_dataset *d);
+
+/* ---- augment.c: torchvision RandomCrop(size, padding=P) (zero padding) + RandomHorizontalFlip ----
+ * Spec: "none", or a comma list of "crop[:pad=P]" and "flip". pad < 0 means the default: 2 for
+ * images smaller than 32 pixels, 4 otherwise. For h = w = 1 (CSV features) augmentation is a no-op. */
+typedef struct { int crop, pad, flip; } tl_augment;
+int tl_augment_parse(const char *spec, tl_augment *a, tl_error *err);
+int tl_augment_pad(const tl_augment *a, int h, int w);
+/* out[c*h*w] = augmented copy of inp[c*h*w] (raw values; padding is 0 in raw space, as on a PIL image).
+ * Draws from rng: crop offsets i, j in [0, 2P] (top-left in the padded image) then flip with p = 0.5. */
+void tl_augment_apply(float *out, const float *inp, int c, int h, int w, const tl_augment *a, tl_rng *rng);
+
+/* ---- loader.c: batches of an epoch, prepared one ahead by a background thread ----
+ * x [B][c*h*w] = (augment(raw) - mean[c]) / std[c], y [B]; the last batch of an epoch may be short.
+ * The augmentation rng of batch k is seeded from (seed, epoch, k) with purpose TL_RNG_AUGMENT, so
+ * batches are identical whether the background thread is used or not, whatever the timing. */
+typedef struct tl_loader tl_loader;
+/* d, mean, std are borrowed (must outlive the loader); aug NULL = no augmentation. */
+tl_loader *tl_loader_create(const tl_dataset *d, const float *mean, const float *std, const tl_augment *aug,
+                            int batch, uint64_t seed, int background, tl_error *err);
+/* Begins an epoch over order[0..n) (indices into d, copied). Fails on an index out of range. */
+int tl_loader_start(tl_loader *L, const int *order, int n, int epoch, tl_error *err);
+/* Points *x, *y at the next batch (valid until the next call) and returns its size; 0 at epoch end. */
+int tl_loader_next(tl_loader *L, const float **x, const int **y);
+void tl_loader_free(tl_loader *L);
+
+#endif

@@ -1,0 +1,82 @@
+/* The data spec of the command line (`--data`): KIND[:ARGS], dispatched to the format loaders. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "core/error.h"
+#include "data/dataset.h"
+
+#define FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
+
+static const char *const fashion_names[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                              "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
+
+static int set_fashion_names(tl_dataset *train, tl_dataset *test, tl_error *err) {
+    if (train->num_classes != 10) return 0; /* not the real Fashion-MNIST labels: leave unnamed */
+    train->class_names = calloc(10, sizeof(char *));
+    if (!train->class_names) return tl_fail(err, "out of memory");
+    for (int k = 0; k < 10; k++)
+        if (!(train->class_names[k] = strdup(fashion_names[k]))) return tl_fail(err, "out of memory");
+    return tl_dataset_copy_names(test, train, err);
+}
+
+/* csv:TRAIN[,TEST][,label=COL]: items with '=' are keys, the others paths. */
+static int load_csv(const char *args, tl_dataset *train, tl_dataset *test, tl_error *err) {
+    char buf[8192];
+    if (snprintf(buf, sizeof buf, "%s", args) >= (int)sizeof buf) return tl_fail(err, "data spec 'csv:%s' is too long", args);
+    const char *paths[2] = {NULL, NULL}, *label = NULL;
+    int np = 0;
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(tok, '=');
+        if (eq) {
+            *eq = 0;
+            if (strcmp(tok, "label") != 0) return tl_fail(err, "data spec 'csv:%s': unknown key '%s' (valid: label)", args, tok);
+            if (!eq[1]) return tl_fail(err, "data spec 'csv:%s': label= needs a column name or index", args);
+            label = eq + 1;
+        } else {
+            if (np == 2) return tl_fail(err, "data spec 'csv:%s': at most two files (TRAIN,TEST)", args);
+            paths[np++] = tok;
+        }
+    }
+    if (np == 0) return tl_fail(err, "data spec 'csv:%s': expected csv:TRAIN[,TEST][,label=COLUMN]", args);
+    return tl_csv_load(train, test, paths[0], paths[1], label, err);
+}
+
+/* list:ROOT,TRAIN.txt,TEST.txt */
+static int load_list(const char *args, tl_dataset *train, tl_dataset *test, tl_error *err) {
+    char buf[8192];
+    if (snprintf(buf, sizeof buf, "%s", args) >= (int)sizeof buf) return tl_fail(err, "data spec 'list:%s' is too long", args);
+    char *a = buf, *b = strchr(a, ','), *c = b ? strchr(b + 1, ',') : NULL;
+    if (!b || !c || strchr(c + 1, ',') || b == a || c == b + 1 || !c[1])
+        return tl_fail(err, "data spec 'list:%s': expected list:ROOT,TRAIN.txt,TEST.txt", args);
+    *b++ = 0;
+    *c++ = 0;
+    return tl_imagelist_load(train, test, a, b, c, err);
+}
+
+int tl_data_load(const char *spec, tl_dataset *train, tl_dataset *test, tl_error *err) {
+    memset(train, 0, sizeof *train);
+    memset(test, 0, sizeof *test);
+    const char *colon = strchr(spec, ':');
+    size_t klen = colon ? (size_t)(colon - spec) : strlen(spec);
+    const char *args = colon ? colon + 1 : "";
+    int rc;
+#define KIND(s) (klen == strlen(s) && strncmp(spec, s, klen) == 0)
+    if (KIND("fashion-mnist")) {
+        if (colon) return tl_fail(err, "data spec '%s': fashion-mnist takes no argument (files are read from %s)", spec, FASHION_MNIST_DIR);
+        rc = tl_idx_load_dir(train, test, FASHION_MNIST_DIR, err);
+        if (!rc) rc = set_fashion_names(train, test, err);
+    } else if (KIND("mnist") || KIND("idx") || KIND("cifar10") || KIND("cifar100") || KIND("csv") || KIND("list")) {
+        if (!*args) return tl_fail(err, "data spec '%s': missing argument after '%.*s:'", spec, (int)klen, spec);
+        if (KIND("mnist") || KIND("idx")) rc = tl_idx_load_dir(train, test, args, err);
+        else if (KIND("cifar10")) rc = tl_cifar10_load_dir(train, test, args, err);
+        else if (KIND("cifar100")) rc = tl_cifar100_load_dir(train, test, args, err);
+        else if (KIND("csv")) rc = load_csv(args, train, test, err);
+        else rc = load_list(args, train, test, err);
+    } else {
+        return tl_fail(err, "unknown data spec '%s' (valid: fashion-mnist, mnist:DIR, idx:DIR, cifar10:DIR, cifar100:DIR, "
+                            "csv:TRAIN[,TEST][,label=COLUMN], list:ROOT,TRAIN.txt,TEST.txt)", spec);
+    }
+#undef KIND
+    if (rc) { tl_dataset_free(train); tl_dataset_free(test); }
+    return rc;
+}
