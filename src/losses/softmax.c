@@ -1,3 +1,4 @@
+#include <stddef.h>
 #include <math.h>
 #include "losses/softmax.h"
 

@@ -83,7 +83,7 @@ int tl_model_cfg_from_file(tl_model_cfg *cfg, const tl_st_file *f, const char *p
     const char *hidden = tl_st_meta(f, "hidden"), *drop = tl_st_meta(f, "dropout");
     if (!fmt || strcmp(fmt, "tailor-model") || !arch || !in)
         return tl_fail(err, "%s: not a tailor model file (metadata format/arch/input missing)", path);
-    int c, h, w, classes;
+    int c, h, w, classes = 0;
     if (sscanf(in, "%d,%d,%d", &c, &h, &w) != 3 || c <= 0 || h <= 0 || w <= 0 || c > 4096 || h > 4096 || w > 4096)
         return tl_fail(err, "%s: bad metadata 'input'", path);
     if (meta_int(f, "num_classes", &classes, path, err)) return -1;
