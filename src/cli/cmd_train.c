@@ -149,7 +149,7 @@ int tl_cmd_train(int argc, char **argv) {
         if (l > 8 && !strcmp(out + l - 8, ".partial")) out[l - 8] = 0;
         snprintf(partial, sizeof partial, "%s.partial", out);
         snprintf(path, sizeof path, "%s/config.json", partial);
-        if (!tl_path_exists(path)) {
+        if (!tl_file_exists(path)) {
             fprintf(stderr, "tailor: --resume %s: no interrupted run there (%s missing)\n", resume, path);
             return 2;
         }
@@ -165,12 +165,12 @@ int tl_cmd_train(int argc, char **argv) {
         }
     }
     if (rc) { fprintf(stderr, "tailor: %s\n", err.msg); return 2; }
-    if (tl_path_exists(out)) {
+    if (tl_file_exists(out)) {
         fprintf(stderr, "tailor: --out %s: already exists\n", out);
         tl_opts_free(&o);
         return 2;
     }
-    if (!resume && tl_path_exists(partial)) {
+    if (!resume && tl_file_exists(partial)) {
         fprintf(stderr, "tailor: --out %s: an interrupted run is in %s (continue it with --resume %s, or remove it)\n", out, partial, out);
         tl_opts_free(&o);
         return 2;
@@ -202,7 +202,7 @@ int tl_cmd_train(int argc, char **argv) {
         if (tl_trainer_load(&tr, ckpt, &err)) goto fail;
         tl_epoch_log *logs = NULL;
         int n = 0;
-        if (tl_path_exists(ctx.metrics_path) && tl_epoch_log_read(&logs, &n, ctx.metrics_path, &err)) goto fail;
+        if (tl_file_exists(ctx.metrics_path) && tl_epoch_log_read(&logs, &n, ctx.metrics_path, &err)) goto fail;
         ctx.logs = logs;
         ctx.nlogs = n < tr.prog.epoch ? n : tr.prog.epoch;
         ctx.cap = n;
@@ -216,7 +216,7 @@ int tl_cmd_train(int argc, char **argv) {
     sigaction(SIGTERM, &sa, NULL);
     int r = tl_trainer_run(&tr, &data.train, data.val.n ? &data.val : NULL, ckpt, &hooks, &err);
     tl_progress_done(&ctx.bar);
-    if (r < 0) { created = !tl_path_exists(ckpt); goto fail; }
+    if (r < 0) { created = !tl_file_exists(ckpt); goto fail; }
     if (r == 1) {
         fprintf(stderr, "tailor: stopped at epoch %d, step %d; continue with: tailor train --resume %s\n",
                 tr.prog.epoch, tr.prog.step, out);

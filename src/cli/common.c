@@ -38,18 +38,11 @@ void tl_bundle_free(tl_data_bundle *b) {
     memset(b, 0, sizeof *b);
 }
 
-int tl_path_join(char *out, size_t cap, const char *dir, const char *name, tl_error *err) {
-    if ((size_t)snprintf(out, cap, "%s/%s", dir, name) >= cap) return tl_fail(err, "%s: path too long", dir);
-    return 0;
-}
-
 int tl_mkdir_new(const char *path, const char *option, tl_error *err) {
     if (mkdir(path, 0777) == 0) return 0;
     if (errno == EEXIST) return tl_fail(err, "%s %s: already exists", option, path);
     return tl_fail(err, "%s %s: cannot create: %s", option, path, strerror(errno));
 }
-
-int tl_path_exists(const char *path) { struct stat st; return stat(path, &st) == 0; }
 
 void tl_rmdir_files(const char *path) {
     DIR *d = opendir(path);
@@ -71,7 +64,7 @@ int tl_evaluate_to_dir(tl_model *m, const tl_dataset *d, const float *mean, cons
     float *probs = malloc((size_t)d->n * C * sizeof *probs);
     int *pred = malloc((size_t)d->n * sizeof *pred);
     int rc = probs && pred ? 0 : tl_fail(err, "out of memory");
-    if (!rc) rc = tl_predict(m, d, mean, std, probs, pred, err);
+    if (!rc) rc = tl_predict(m, d, mean, std, NULL, probs, pred, err);
     if (!rc) rc = tl_metrics_init(out, C, err);
     if (!rc) rc = tl_metrics_compute(out, d->y, pred, probs, train_count, d->n, err);
     free(probs);

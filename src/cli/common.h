@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include "cli/options.h"
 #include "data/dataset.h"
+#include "data/file.h"
 #include "eval/metrics.h"
 #include "models/model.h"
 
@@ -25,10 +26,7 @@ int tl_evaluate_to_dir(tl_model *m, const tl_dataset *d, const float *mean, cons
 
 /* Creates a directory (one level); an existing one is an error naming the option. */
 int tl_mkdir_new(const char *path, const char *option, tl_error *err);
-int tl_path_exists(const char *path);
 /* Removes a folder tailor created and the files in it (one level deep). */
 void tl_rmdir_files(const char *path);
-/* path = dir + "/" + name; fails when too long. */
-int tl_path_join(char *out, size_t cap, const char *dir, const char *name, tl_error *err);
 
 #endif

@@ -69,7 +69,7 @@ static int grads_finite(const tl_model *m) {
 static double validate(tl_trainer *t, const tl_dataset *val, double *bal, tl_error *err) {
     int *pred = malloc((size_t)val->n * sizeof *pred);
     if (!pred) { tl_fail(err, "out of memory"); return NAN; }
-    if (tl_predict(t->model, val, t->mean, t->std, NULL, pred, err)) { free(pred); return NAN; }
+    if (tl_predict(t->model, val, t->mean, t->std, NULL, NULL, pred, err)) { free(pred); return NAN; }
     int C = val->num_classes;
     double *hit = calloc((size_t)C, sizeof *hit), *cnt = calloc((size_t)C, sizeof *cnt), acc = 0;
     for (int i = 0; i < val->n; i++) { cnt[val->y[i]]++; if (pred[i] == val->y[i]) { hit[val->y[i]]++; acc++; } }
@@ -251,8 +251,8 @@ int tl_trainer_load(tl_trainer *t, const char *path, tl_error *err) {
     return rc;
 }
 
-int tl_predict(tl_model *m, const tl_dataset *d, const float *mean, const float *std, float *probs, int *pred,
-               tl_error *err) {
+int tl_predict(tl_model *m, const tl_dataset *d, const float *mean, const float *std, float *logits, float *probs,
+               int *pred, tl_error *err) {
     int B = m->N, C = m->cfg.num_classes;
     tl_loader *L = tl_loader_create(d, mean, std, NULL, B, 0, 1, err);
     int *order = malloc((size_t)(d->n ? d->n : 1) * sizeof *order);
@@ -273,6 +273,7 @@ int tl_predict(tl_model *m, const tl_dataset *d, const float *mean, const float 
             for (int j = 1; j < C; j++) if (z[j] > z[best]) best = j;
             pred[done + i] = best;
         }
+        if (logits) memcpy(logits + (size_t)done * C, m->logits, (size_t)got * C * sizeof *logits);
         if (probs) tl_softmax(probs + (size_t)done * C, m->logits, got, C);
         done += got;
     }

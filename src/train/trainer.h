@@ -65,9 +65,9 @@ int tl_trainer_run(tl_trainer *t, const tl_dataset *train, const tl_dataset *val
 int tl_trainer_save(const tl_trainer *t, const char *path, tl_error *err);
 int tl_trainer_load(tl_trainer *t, const char *path, tl_error *err);
 
-/* Evaluation-mode prediction over a whole data set: probs [n, C] (may be NULL) and pred [n].
- * Images are normalised with mean/std; no augmentation. */
-int tl_predict(tl_model *m, const tl_dataset *d, const float *mean, const float *std, float *probs, int *pred,
-               tl_error *err);
+/* Evaluation-mode prediction over a whole data set: logits and probs [n, C] (each may be NULL) and
+ * pred [n]. Images are normalised with mean/std; no augmentation. */
+int tl_predict(tl_model *m, const tl_dataset *d, const float *mean, const float *std, float *logits, float *probs,
+               int *pred, tl_error *err);
 
 #endif
