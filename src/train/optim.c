@@ -45,7 +45,8 @@ static void sgd_update(float *restrict p, float *restrict buf, const float *rest
 
 /* torch.optim.Adam / AdamW, _single_tensor_adam(w), amsgrad off. Scalars arrive already rounded
  * to float as ATen rounds them: c1 = 1-β1, c2 = 1-β2, bc2s = sqrt(1-β2^t), neg_step = -lr/(1-β1^t),
- * keep = 1 - lr·wd (AdamW) or 1. addcmul and addcdiv use separate multiply, divide and add. */
+ * keep = 1 - lr·wd (AdamW) or 1. ATen's addcmul, self + value·t1·t2, is compiled (GNU C++,
+ * AVX2+FMA) into one fma after the first product; addcdiv, self + value·t1/t2, cannot fuse. */
 static void adam_update(float *restrict p, float *restrict m, float *restrict v, const float *restrict grad,
                         size_t n, float wd, float keep, float b1, float c1, float b2, float c2, float bc2s,
                         float eps, float neg_step, int nthreads) {
@@ -54,7 +55,7 @@ static void adam_update(float *restrict p, float *restrict m, float *restrict v,
         float pi = p[i] * keep;                                        /* p.mul_(1 - lr*wd) (AdamW) */
         float g = wd != 0.0f ? fmaf(pi, wd, grad[i]) : grad[i];        /* grad.add(p, alpha=wd) (Adam) */
         float mi = fmaf(g, c1, m[i] * b1);                             /* m.mul_(b1).add_(g, alpha=1-b1) */
-        float vi = v[i] * b2 + c2 * g * g;                             /* v.mul_(b2).addcmul_(g, g, value=1-b2) */
+        float vi = fmaf(c2 * g, g, v[i] * b2);                         /* v.mul_(b2).addcmul_(g, g, value=1-b2) */
         float denom = sqrtf(vi) / bc2s + eps;                          /* (v.sqrt() / bc2s).add_(eps) */
         p[i] = pi + neg_step * mi / denom;                             /* p.addcdiv_(m, denom, value=-step) */
         m[i] = mi;

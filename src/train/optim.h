@@ -4,8 +4,9 @@
  *
  * Each update follows PyTorch 1.13's single-tensor code (foreach=False, the 1.13 default) operation
  * by operation, in float32 with the same fused multiply-adds as ATen's AVX2 kernels, so results
- * agree with torch.optim to the last bit or so. Hyper-parameters are doubles, as in Python, and are
- * rounded to float where ATen rounds its Scalar arguments. */
+ * agree with torch.optim bit for bit (tests/parity/test_optim.py; Debian's torch 1.13 build).
+ * Hyper-parameters are doubles, as in Python, and are rounded to float where ATen rounds its
+ * Scalar arguments. */
 #ifndef TL_TRAIN_OPTIM_H
 #define TL_TRAIN_OPTIM_H
 #include <stddef.h>
@@ -41,7 +42,7 @@ int tl_param_groups_check(const tl_param_group *groups, int ngroups, size_t npar
 
 /* One optimizer step over every non-frozen group, with lr = lr · group.lr_mult and weight decay
  * wd when group.decay (else 0). step is the 1-based count of steps taken, this one included (Adam
- * bias correction). Element-wise, so the result does not depend on nthreads.
+ * bias correction). Element-wise, so the result does not depend on nthreads (>= 1).
  *   torch.optim.SGD (dampening 0):  g = grad + wd·p;  buf = momentum·buf + g;
  *                                   g = nesterov ? g + momentum·buf : buf;  p -= lr·g
  *   torch.optim.Adam:   g = grad + wd·p;  m = β1·m + (1-β1)·g;  v = β2·v + (1-β2)·g²;
