@@ -6,7 +6,7 @@ CC      ?= cc
 BUILD   ?= build
 OPT     ?= -O3 -march=native
 WARN    := -Wall -Wextra -Wno-unused-parameter
-CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fopenmp -fPIC -Iinclude -Isrc -I/usr/include/x86_64-linux-gnu/openblas-pthread
+CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fno-math-errno -fopenmp -fPIC -Iinclude -Isrc -I/usr/include/x86_64-linux-gnu/openblas-pthread
 LDLIBS  += -ldnnl -lopenblas -lplplot -lpng -ljpeg -lz -lm -fopenmp
 
 ifeq ($(SAN),1)
