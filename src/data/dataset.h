@@ -140,7 +140,8 @@ tl_loader *tl_loader_create(const tl_dataset *d, const float *mean, const float 
                             int batch, uint64_t seed, int background, tl_error *err);
 /* Begins an epoch over order[0..n) (indices into d, copied). Fails on an index out of range. */
 int tl_loader_start(tl_loader *L, const int *order, int n, int epoch, tl_error *err);
-/* Points *x, *y at the next batch (valid until the next call) and returns its size; 0 at epoch end. */
+/* Points *x, *y at the next batch and returns its size; 0 at epoch end. The batch stays valid until
+ * the next tl_loader_next, tl_loader_start or tl_loader_free (the other buffer is being filled). */
 int tl_loader_next(tl_loader *L, const float **x, const int **y);
 void tl_loader_free(tl_loader *L);
 

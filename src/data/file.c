@@ -57,6 +57,8 @@ int tl_file_read(unsigned char **buf, int64_t *len, const char *path, tl_error *
     /* A truncated gzip stream reads as a short file without an error; ask zlib whether it ended cleanly. */
     int zerr; const char *m = gzerror(f, &zerr);
     if (zerr != Z_OK && zerr != Z_STREAM_END) {
+        size_t pl = strlen(path); /* zlib prefixes its message with the path already */
+        if (strncmp(m, path, pl) == 0 && strncmp(m + pl, ": ", 2) == 0) m += pl + 2;
         tl_fail(err, "%s: corrupt or truncated gzip data: %s", path, m);
         free(b); gzclose(f); return -1;
     }

@@ -104,6 +104,7 @@ int tl_view_apply(const tl_dataset *full_train, const tl_view *v, int val_per_cl
     int C = d->num_classes, rc = -1;
     memset(train, 0, sizeof *train);
     if (val) memset(val, 0, sizeof *val);
+    if (C <= 0) return tl_fail(err, "the training set has no classes");
     if (val_per_class < 0) return tl_fail(err, "validation size %d must be >= 0", val_per_class);
     if (val_per_class > 0 && !val) return tl_fail(err, "a validation split of %d per class needs a validation set", val_per_class);
     if (tl_dataset_check_labels(d, "training set", err)) return -1;
