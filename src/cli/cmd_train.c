@@ -141,7 +141,7 @@ int tl_cmd_train(int argc, char **argv) {
     /* --resume DIR: the settings come from DIR.partial/config.json. */
     const char *resume = NULL;
     for (int i = 0; i + 1 < argc; i++) if (!strcmp(argv[i], "--resume")) resume = argv[i + 1];
-    char partial[4200], path[4200], out[4096];
+    char partial[4200], path[4400], out[4096];
     int rc;
     if (resume) {
         snprintf(out, sizeof out, "%s", resume);

@@ -59,7 +59,8 @@ int tl_data_load(const char *spec, tl_dataset *train, tl_dataset *test, tl_error
 
 /* ---- idx.c: MNIST-style IDX (magic 0x00000803 images [n,rows,cols] u8, 0x00000801 labels [n] u8),
  * raw or gzip (detected from the content). The header is checked against the real content size and
- * TL_DATA_MAX_VALUES before the float array is allocated. num_classes = max label + 1 of this file. */
+ * TL_DATA_MAX_VALUES before the float array is allocated. num_classes = max label + 1 of this file.
+ * labels_path may be NULL (images to predict): every label is 0 and num_classes 1. */
 int tl_idx_load(tl_dataset *d, const char *images_path, const char *labels_path, tl_error *err);
 /* Loads DIR's four standard files (plain name first, then name.gz); num_classes shared by both. */
 int tl_idx_load_dir(tl_dataset *train, tl_dataset *test, const char *dir, tl_error *err);
@@ -85,6 +86,8 @@ int tl_csv_load(tl_dataset *train, tl_dataset *test, const char *train_path, con
  * image of both lists must have the same height, width and channel count. */
 int tl_imagelist_load(tl_dataset *train, tl_dataset *test, const char *root, const char *train_list,
                       const char *test_list, tl_error *err);
+/* One PNG or JPEG image as a data set of one row (label 0). */
+int tl_image_load(tl_dataset *d, const char *path, tl_error *err);
 
 /* ---- view.c: long-tailed views and the validation split (methods.md 1.1, 1.2, 1.4) ----
  *   ""/"none"            all training images

@@ -66,7 +66,9 @@ int tl_idx_load(tl_dataset *d, const char *images_path, const char *labels_path,
     unsigned char *ib = NULL, *lb = NULL;
     uint32_t idims[3], ldims[1];
     int rc = -1;
-    if (idx_read(&ib, idims, images_path, 3, err) || idx_read(&lb, ldims, labels_path, 1, err)) goto out;
+    if (idx_read(&ib, idims, images_path, 3, err)) goto out;
+    if (!labels_path) ldims[0] = idims[0];
+    else if (idx_read(&lb, ldims, labels_path, 1, err)) goto out;
     if (idims[0] != ldims[0]) {
         tl_fail(err, "%s has %u images but %s has %u labels", images_path, idims[0], labels_path, ldims[0]);
         goto out;
@@ -75,13 +77,13 @@ int tl_idx_load(tl_dataset *d, const char *images_path, const char *labels_path,
         tl_fail(err, "%s: image size %ux%u is over the limit", images_path, idims[1], idims[2]);
         goto out;
     }
-    const unsigned char *px = ib + 16, *lab = lb + 8;
+    const unsigned char *px = ib + 16, *lab = lb ? lb + 8 : NULL;
     int maxl = 0;
-    for (uint32_t i = 0; i < ldims[0]; i++) if (lab[i] > maxl) maxl = lab[i];
+    for (uint32_t i = 0; lab && i < ldims[0]; i++) if (lab[i] > maxl) maxl = lab[i];
     if (tl_dataset_alloc(d, (int)idims[0], 1, (int)idims[1], (int)idims[2], maxl + 1, images_path, err)) goto out;
     size_t nv = (size_t)d->n * d->h * d->w;
     for (size_t i = 0; i < nv; i++) d->x[i] = px[i];
-    for (int i = 0; i < d->n; i++) d->y[i] = lab[i];
+    for (int i = 0; lab && i < d->n; i++) d->y[i] = lab[i];
     rc = 0;
 out:
     free(ib);

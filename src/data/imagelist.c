@@ -154,6 +154,22 @@ static int decode_file(unsigned char **pix, int *h, int *w, int *c, const char *
     return rc;
 }
 
+static void hwc_to_chw(float *x, const unsigned char *pix, int c, int h, int w) {
+    for (int ch = 0; ch < c; ch++)
+        for (int j = 0; j < h * w; j++) x[(size_t)ch * h * w + j] = pix[(size_t)j * c + ch];
+}
+
+int tl_image_load(tl_dataset *d, const char *path, tl_error *err) {
+    memset(d, 0, sizeof *d);
+    unsigned char *pix;
+    int h, w, c;
+    if (decode_file(&pix, &h, &w, &c, path, err)) return -1;
+    int rc = tl_dataset_alloc(d, 1, c, h, w, 1, path, err);
+    if (!rc) hwc_to_chw(d->x, pix, c, h, w);
+    free(pix);
+    return rc;
+}
+
 /* Decodes every image of l into d (allocated here). The shape is fixed by *shape_src (the first image of
  * the train list): shape[0..3) = c, h, w, or shape[0] = 0 when not yet known. */
 static int load_list(tl_dataset *d, int shape[3], char *shape_src, int shape_cap, const image_list *l,
@@ -178,10 +194,7 @@ static int load_list(tl_dataset *d, int shape[3], char *shape_src, int shape_cap
             goto fail;
         }
         if (!d->x && tl_dataset_alloc(d, l->n, c, h, w, 0, list_path, err)) { free(pix); goto fail; }
-        /* HWC u8 -> CHW float */
-        float *x = d->x + (size_t)i * c * h * w;
-        for (int ch = 0; ch < c; ch++)
-            for (int j = 0; j < h * w; j++) x[(size_t)ch * h * w + j] = pix[(size_t)j * c + ch];
+        hwc_to_chw(d->x + (size_t)i * c * h * w, pix, c, h, w);
         d->y[i] = l->labels[i];
         free(pix);
     }
