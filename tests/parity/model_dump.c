@@ -3,7 +3,7 @@
  * Builds ARCH for batch 8, saves its initial weights ("init/" prefix omitted: the model file
  * OUT.model), then runs one training-mode forward/backward of mean cross-entropy on a fixed batch
  * and dumps the input, labels, logits, features, every parameter gradient and the updated running
- * statistics; then 3 SGD steps (lr 0.1, momentum 0.9, wd 5e-4, nesterov) on further fixed batches
+ * statistics; then 3 SGD steps (lr 0.02, momentum 0.9, wd 5e-4, nesterov) on further fixed batches
  * and the final parameters; finally an evaluation-mode forward. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,7 +79,7 @@ int main(int argc, char **argv) {
     }
 
     /* Three SGD steps on fresh batches. */
-    tl_optim_cfg oc = {.kind = TL_OPTIM_SGD, .lr = 0.1, .momentum = 0.9, .wd = 5e-4, .nesterov = 1};
+    tl_optim_cfg oc = {.kind = TL_OPTIM_SGD, .lr = 0.02, .momentum = 0.9, .wd = 5e-4, .nesterov = 1};
     float *ostate = calloc(tl_optim_state_floats(&oc, m.nparams), sizeof(float));
     tl_param_group g = {.begin = 0, .end = m.nparams, .lr_mult = 1, .decay = 1};
     int ys[3][N];
@@ -93,7 +93,7 @@ int main(int argc, char **argv) {
             tl_softmax_ce(m.dlogits, m.logits, ys[s], N, C);
             tl_model_backward(&m, 1, 0);
         }
-        tl_optim_step(m.params, ostate, m.grads, m.nparams, &g, 1, &oc, 0.1, s + 1, 2);
+        tl_optim_step(m.params, ostate, m.grads, m.nparams, &g, 1, &oc, oc.lr, s + 1, 2);
     }
     ADD("steps/x", "F32", 5, 3, N, in_c, hw, xs);
     t[k - 1].shape[4] = hw;
