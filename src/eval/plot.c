@@ -227,8 +227,8 @@ static void draw_confusion(const void *ctx) {
     plgchr(&def, &ht);
     plgspa(&xmin, &xmax, &ymin, &ymax);
     double pw = xmax - xmin, ph = ymax - ymin;
-    /* margins in mm: tick labels (about 0.62 character heights per character) plus the axis title */
-    double lab = show_labels ? (double)x->longest * 0.62 * ht * label_scale : 0;
+    /* margins in mm: tick labels (at most about 0.75 character heights per character) plus the axis title */
+    double lab = show_labels ? (double)x->longest * 0.75 * ht * label_scale : 0;
     double left = lab + 4.0 * ht, bottom = lab + 4.0 * ht, top = 3.5 * ht, right = 0.2 * pw;
     double size = fmin(pw - left - right, ph - bottom - top);   /* square cells */
     plvpor(left / pw, (left + size) / pw, bottom / ph, (bottom + size) / ph);
@@ -333,7 +333,7 @@ static void draw_curves(const void *ctx) {
     const curves_ctx *x = ctx;
     const tl_epoch_log *logs = x->logs;
     int n = x->n;
-    double pad = 0.03 * (x->e1 - x->e0);
+    double pad = 0.03 * (x->e1 - x->e0), xtick = x->e1 - x->e0 <= 10 ? 1 : 0;   /* whole epochs */
     char text[512];
     if (x->title) {
         plvpor(0, 1, 0, 1);
@@ -347,9 +347,9 @@ static void draw_curves(const void *ctx) {
     plvpor(0.06, 0.47, 0.14, 0.8);
     plwind(x->e0 - pad, x->e1 + pad, x->lmin, x->lmax);
     plcol0(COL_GRID);
-    plbox("g", 0, 0, "g", 0, 0);
+    plbox("g", xtick, 0, "g", 0, 0);
     plcol0(COL_BLACK);
-    plbox("bcnst", 0, 0, "bcnstv", 0, 0);
+    plbox("bcnst", xtick, 0, "bcnstv", 0, 0);
     pllab("epoch", "loss", "Training loss");
     curve(logs, n, offsetof(tl_epoch_log, train_loss), COL_BLUE, 1);
 
@@ -357,9 +357,9 @@ static void draw_curves(const void *ctx) {
     plvpor(0.56, 0.97, 0.14, 0.8);
     plwind(x->e0 - pad, x->e1 + pad, 0, 1.02);
     plcol0(COL_GRID);
-    plbox("g", 0, 0, "g", 0.1, 0);
+    plbox("g", xtick, 0, "g", 0.1, 0);
     plcol0(COL_BLACK);
-    plbox("bcnst", 0, 0, "bcnstv", 0.2, 2);
+    plbox("bcnst", xtick, 0, "bcnstv", 0.2, 2);
     pllab("epoch", "accuracy", "Accuracy");
     const size_t field[3] = {offsetof(tl_epoch_log, train_acc), offsetof(tl_epoch_log, val_accuracy),
                              offsetof(tl_epoch_log, val_balanced_accuracy)};
