@@ -99,6 +99,10 @@ static void jpeg_on_error(j_common_ptr ci) {
     longjmp(e->jb, 1);
 }
 static void jpeg_quiet(j_common_ptr ci) { (void)ci; } /* the library never prints */
+/* libjpeg only warns on corrupt or truncated data (and pads with gray); tailor refuses such files. */
+static void jpeg_warning_is_error(j_common_ptr ci, int level) {
+    if (level < 0) jpeg_on_error(ci);
+}
 
 static int decode_jpeg(unsigned char **pix, int *h, int *w, int *c, const unsigned char *buf, size_t len,
                        const char *path, tl_error *err) {
@@ -108,6 +112,7 @@ static int decode_jpeg(unsigned char **pix, int *h, int *w, int *c, const unsign
     ci.err = jpeg_std_error(&je.pub);
     je.pub.error_exit = jpeg_on_error;
     je.pub.output_message = jpeg_quiet;
+    je.pub.emit_message = jpeg_warning_is_error;
     if (setjmp(je.jb)) {
         jpeg_destroy_decompress(&ci);
         free(out);
