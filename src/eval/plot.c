@@ -272,16 +272,19 @@ static void draw_confusion(const void *ctx) {
     plot_text(text, sizeof text, x->title ? x->title : "Confusion matrix (row-normalised, %)");
     plmtex("t", 1.5, 0.5, 0.5, text);
 
-    const char *axis_opts[1] = {"bcvmt"};
-    const PLFLT ticks[1] = {20};
-    const PLINT sub_ticks[1] = {2}, n_values[1] = {2}, label_opts[1] = {PL_COLORBAR_LABEL_RIGHT};
-    const PLFLT scale[2] = {0, 100};
-    const PLFLT *values[1] = {scale};
-    const char *labels[1] = {"% of the true class"};
-    PLFLT cw, ch;
-    plcolorbar(&cw, &ch, PL_COLORBAR_GRADIENT, PL_POSITION_RIGHT | PL_POSITION_OUTSIDE | PL_POSITION_VIEWPORT,
-               0.04, 0, 0.035, 1.0, COL_WHITE, COL_BLACK, 1, 0, 0, 0, 0,
-               1, label_opts, labels, 1, axis_opts, ticks, sub_ticks, n_values, values);
+    /* colour bar: bands filled one by one (plcolorbar's gradient leaks a cairo pattern per call in
+     * PLplot 5.15's cairo driver) */
+    double bar = (left + size + 0.035 * pw) / pw;
+    plvpor(bar, bar + 0.035, bottom / ph, (bottom + size) / ph);
+    plwind(0, 1, 0, 100);
+    for (int i = 0; i < 100; i++) {
+        PLFLT xs[4] = {0, 1, 1, 0}, ys[4] = {i, i, i + 1, i + 1};
+        plcol1((i + 0.5) / 100);
+        plfill(4, xs, ys);
+    }
+    plcol0(COL_BLACK);
+    plbox("bc", 0, 0, "bcmtv", 20, 0);
+    plmtex("r", 3.2, 0.5, 0.5, "% of the true class");
 }
 
 int tl_plot_confusion(const char *path, const tl_metrics *m, const char *const *names, const char *title,
