@@ -219,7 +219,6 @@ typedef struct {
     const tl_metrics *m;
     const char *const *names;
     const char *title;
-    int w, h;
     size_t longest;         /* longest class label in characters */
 } confusion_ctx;
 
@@ -301,7 +300,7 @@ int tl_plot_confusion(const char *path, const tl_metrics *m, const char *const *
         class_text(text, sizeof text, c, names);
         if (strlen(text) > longest) longest = strlen(text);
     }
-    confusion_ctx x = {m, names, title, 0, 0, longest};
+    confusion_ctx x = {m, names, title, longest};
     return run_figure(path, 1150, 1000, draw_confusion, &x, err);
 }
 
