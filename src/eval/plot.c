@@ -34,11 +34,17 @@ static int on_plexit(const char *msg) {
     longjmp(fig->jump, 1);
 }
 
-/* Names the temporary file and checks that it can be created, so PLplot's own open cannot fail. */
+/* Checks that the pngcairo device exists (for an unknown device plinit would prompt on stdin), names
+ * the temporary file and creates it, so PLplot's own open cannot fail. */
 static int fig_prepare(figure *fig, const char *path, tl_error *err) {
     memset(fig, 0, sizeof *fig);
     fig->err = err;
     fig->path = path;
+    const char *menu[128], *dev[128], **pm = menu, **pd = dev;
+    int ndev = 128, found = 0;
+    plgFileDevs(&pm, &pd, &ndev);
+    for (int i = 0; i < ndev; i++) found |= !strcmp(dev[i], "pngcairo");
+    if (!found) return tl_fail(err, "%s: PLplot has no pngcairo device (Debian package plplot-driver-cairo)", path);
     if (snprintf(fig->tmp, sizeof fig->tmp, "%s.tmp-%ld", path, (long)getpid()) >= (int)sizeof fig->tmp)
         return tl_fail(err, "%s: path too long", path);
     FILE *f = fopen(fig->tmp, "wb");
@@ -142,7 +148,7 @@ static void draw_per_class(const void *ctx) {
     int C = m->C, label_names = x->names && C <= 20, labelled = C <= 50;
     char text[512];
     plvpor(0.1, 0.97, 0.11, 0.91);
-    plwind(lo, hi, 0, 1.05);
+    plwind(lo, hi, -0.04, 1.07);   /* margins keep markers at recall 0 and 1 inside the frame */
     plcol0(COL_GRID);
     plbox("gl", 0, 0, "g", 0.1, 0);
     plcol0(COL_BLACK);
@@ -155,14 +161,14 @@ static void draw_per_class(const void *ctx) {
     pllsty(3);
     plcol0(COL_GREY);
     for (int i = 0; i < 2; i++)
-        if (edge[i] > lo && edge[i] < hi) pljoin(edge[i], 0, edge[i], 1.05);
+        if (edge[i] > lo && edge[i] < hi) pljoin(edge[i], -0.04, edge[i], 1.07);
     pllsty(1);
     const double from[3] = {edge[1], edge[0], lo}, to[3] = {hi, edge[1], edge[0]};
     for (int g = 0; g < 3; g++) {
         double a = fmax(from[g], lo), b = fmin(to[g], hi);
         if (b - a < 0.08 * dx) continue;
         plcol0(shot_colour[g]);
-        plptex(0.5 * (a + b), 1.02, 1, 0, 0.5, shot_label[g]);
+        plptex(0.5 * (a + b), 1.035, 1, 0, 0.5, shot_label[g]);
     }
     if (!isnan(m->balanced_accuracy)) {
         pllsty(2);
@@ -187,7 +193,7 @@ static void draw_per_class(const void *ctx) {
             plcol0(COL_BLACK);
             if (label_names) class_text(text, sizeof text, c, x->names);
             else snprintf(text, sizeof text, "%d", c);
-            plptex(px + 0.01 * dx, py - 0.02, 1, 0, 0, text);
+            plptex(px + 0.012 * dx, py, 1, 0, 0, text);
         }
         plschr(0, 1.0);
     }
@@ -213,7 +219,6 @@ typedef struct {
     const tl_metrics *m;
     const char *const *names;
     const char *title;
-    int w, h;
     size_t longest;         /* longest class label in characters */
 } confusion_ctx;
 
@@ -272,16 +277,19 @@ static void draw_confusion(const void *ctx) {
     plot_text(text, sizeof text, x->title ? x->title : "Confusion matrix (row-normalised, %)");
     plmtex("t", 1.5, 0.5, 0.5, text);
 
-    const char *axis_opts[1] = {"bcvmt"};
-    const PLFLT ticks[1] = {20};
-    const PLINT sub_ticks[1] = {2}, n_values[1] = {2}, label_opts[1] = {PL_COLORBAR_LABEL_RIGHT};
-    const PLFLT scale[2] = {0, 100};
-    const PLFLT *values[1] = {scale};
-    const char *labels[1] = {"% of the true class"};
-    PLFLT cw, ch;
-    plcolorbar(&cw, &ch, PL_COLORBAR_GRADIENT, PL_POSITION_RIGHT | PL_POSITION_OUTSIDE | PL_POSITION_VIEWPORT,
-               0.04, 0, 0.035, 1.0, COL_WHITE, COL_BLACK, 1, 0, 0, 0, 0,
-               1, label_opts, labels, 1, axis_opts, ticks, sub_ticks, n_values, values);
+    /* colour bar: bands filled one by one (plcolorbar's gradient leaks a cairo pattern per call in
+     * PLplot 5.15's cairo driver) */
+    double bar = (left + size + 0.035 * pw) / pw;
+    plvpor(bar, bar + 0.035, bottom / ph, (bottom + size) / ph);
+    plwind(0, 1, 0, 100);
+    for (int i = 0; i < 100; i++) {
+        PLFLT xs[4] = {0, 1, 1, 0}, ys[4] = {i, i, i + 1, i + 1};
+        plcol1((i + 0.5) / 100);
+        plfill(4, xs, ys);
+    }
+    plcol0(COL_BLACK);
+    plbox("bc", 0, 0, "bcmtv", 20, 0);
+    plmtex("r", 3.2, 0.5, 0.5, "% of the true class");
 }
 
 int tl_plot_confusion(const char *path, const tl_metrics *m, const char *const *names, const char *title,
@@ -292,7 +300,7 @@ int tl_plot_confusion(const char *path, const tl_metrics *m, const char *const *
         class_text(text, sizeof text, c, names);
         if (strlen(text) > longest) longest = strlen(text);
     }
-    confusion_ctx x = {m, names, title, 0, 0, longest};
+    confusion_ctx x = {m, names, title, longest};
     return run_figure(path, 1150, 1000, draw_confusion, &x, err);
 }
 

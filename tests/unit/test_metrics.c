@@ -16,6 +16,11 @@
 
 static char tmpdir[64];
 
+/* Under LeakSanitizer: fontconfig and pango (behind PLplot's cairo driver) keep process-lifetime
+ * font caches that they never free; they are not leaks of tailor's. Unused in normal builds. */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void) { return "leak:libfontconfig.so\nleak:libpango\n"; }
+
 static void path_in_tmp(char *out, size_t cap, const char *name) { snprintf(out, cap, "%s/%s", tmpdir, name); }
 
 /* C = 4: class 2 is never predicted, class 3 is neither in the labels nor predicted.
