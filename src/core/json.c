@@ -206,6 +206,6 @@ void tl_json_write_string(FILE *f, const char *s) {
 
 void tl_json_write_number(FILE *f, double v) {
     if (!isfinite(v)) { fputs("null", f); return; }
-    if (v == (double)(long long)v && fabs(v) < 1e15) fprintf(f, "%lld", (long long)v);
+    if (fabs(v) < 1e15 && v == (double)(long long)v) fprintf(f, "%lld", (long long)v);
     else fprintf(f, "%.17g", v);
 }
