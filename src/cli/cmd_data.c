@@ -15,11 +15,7 @@ static const tl_optdef data_opts[] = {
 #define NOPTS ((int)(sizeof data_opts / sizeof *data_opts))
 
 int tl_cmd_data(int argc, char **argv) {
-    for (int i = 0; i < argc; i++)
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            tl_opts_usage(data_opts, NOPTS, "data", "--data SPEC [--lt VIEW] [--val N]", stdout);
-            return 0;
-        }
+    if (tl_opts_help(argc, argv, data_opts, NOPTS, "data", "--data SPEC [--lt VIEW] [--val N]")) return 0;
     tl_error err = {{0}};
     tl_opts o;
     tl_data_bundle b;

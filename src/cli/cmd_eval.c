@@ -20,11 +20,7 @@ static const tl_optdef eval_opts[] = {
 #define NOPTS ((int)(sizeof eval_opts / sizeof *eval_opts))
 
 int tl_cmd_eval(int argc, char **argv) {
-    for (int i = 0; i < argc; i++)
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            tl_opts_usage(eval_opts, NOPTS, "eval", "--run DIR [--data SPEC] [--out DIR]", stdout);
-            return 0;
-        }
+    if (tl_opts_help(argc, argv, eval_opts, NOPTS, "eval", "--run DIR [--data SPEC] [--out DIR]")) return 0;
     tl_error err = {{0}};
     tl_opts o, run = {0};
     tl_data_bundle data = {0};

@@ -38,11 +38,7 @@ static int load_input(tl_dataset *d, const char *path, const char *label, tl_err
 }
 
 int tl_cmd_predict(int argc, char **argv) {
-    for (int i = 0; i < argc; i++)
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            tl_opts_usage(predict_opts, NOPTS, "predict", "--run DIR --input FILE", stdout);
-            return 0;
-        }
+    if (tl_opts_help(argc, argv, predict_opts, NOPTS, "predict", "--run DIR --input FILE")) return 0;
     tl_error err = {{0}};
     tl_opts o;
     tl_model model = {0};

@@ -133,11 +133,7 @@ static int setup(const tl_opts *o, tl_data_bundle *data, tl_model_cfg *mcfg, tl_
 int tl_cmd_train(int argc, char **argv) {
     tl_error err = {{0}};
     tl_opts o;
-    for (int i = 0; i < argc; i++)
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            tl_opts_usage(train_opts, NOPTS, "train", "--data SPEC --out DIR [options]", stdout);
-            return 0;
-        }
+    if (tl_opts_help(argc, argv, train_opts, NOPTS, "train", "--data SPEC --out DIR [options]")) return 0;
     /* --resume DIR: the settings come from DIR.partial/config.json. */
     const char *resume = NULL;
     for (int i = 0; i + 1 < argc; i++) if (!strcmp(argv[i], "--resume")) resume = argv[i + 1];

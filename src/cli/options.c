@@ -114,3 +114,12 @@ void tl_opts_usage(const tl_optdef *defs, int n, const char *cmd, const char *sy
         fprintf(f, "  --%-10s %s%s%s%s\n", defs[i].name, defs[i].help, defs[i].def && *defs[i].def ? " [" : "",
                 defs[i].def && *defs[i].def ? defs[i].def : "", defs[i].def && *defs[i].def ? "]" : "");
 }
+
+int tl_opts_help(int argc, char **argv, const tl_optdef *defs, int n, const char *cmd, const char *synopsis) {
+    for (int i = 0; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            tl_opts_usage(defs, n, cmd, synopsis, stdout);
+            return 1;
+        }
+    return 0;
+}

@@ -34,5 +34,7 @@ int tl_opt_int(const tl_opts *o, const char *name, long lo, long hi, long *out, 
 /* Writes the options marked in_config as a JSON object. */
 void tl_opts_write_config(const tl_opts *o, FILE *f);
 void tl_opts_usage(const tl_optdef *defs, int n, const char *cmd, const char *synopsis, FILE *f);
+/* When argv holds --help or -h, prints the usage to stdout and returns 1. */
+int tl_opts_help(int argc, char **argv, const tl_optdef *defs, int n, const char *cmd, const char *synopsis);
 
 #endif
