@@ -45,9 +45,9 @@ int main(int argc, char **argv) {
         double t0 = now();
         for (int s = 0; s < (round < 0 ? 3 : steps); s++) {
             tl_model_zero_grad(&m);
-            tl_model_forward(&m, 1, NULL);
+            tl_model_forward(&m, 1, y, NULL);
             tl_softmax_ce(m.dlogits, m.logits, y, B, 10);
-            tl_model_backward(&m, 1, 0);
+            tl_model_backward(&m, 1, y, 0);
             tl_optim_step(m.params, state, m.grads, m.nparams, &g, 1, &oc, oc.lr, ++t, threads);
         }
         if (round >= 0) rounds[round] = (double)steps * B / (now() - t0);

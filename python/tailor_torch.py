@@ -96,28 +96,58 @@ class MLPBackbone(nn.Module):
         return x
 
 
-class Classifier(nn.Module):
-    """backbone -> features [N, D] -> linear head -> logits [N, C]."""
+class CosineHead(nn.Module):
+    """logits = s * normalize(x) @ normalize(W).T, W [C, D] (methods.md 0.4; LDAM's NormedLinear)."""
 
-    def __init__(self, backbone, feat_dim, num_classes):
+    def __init__(self, feat_dim, num_classes, s=30.0):
+        super().__init__()
+        self.s = s
+        self.weight = nn.Parameter(torch.empty(num_classes, feat_dim).uniform_(-1, 1))
+        with torch.no_grad():
+            self.weight.div_(self.weight.norm(dim=1, keepdim=True))
+
+    def forward(self, x):
+        return self.s * F.normalize(x, dim=1) @ F.normalize(self.weight, dim=1).t()
+
+
+def parse_spec(text):
+    """'name:k=v,k=v' -> (name, {k: v})."""
+    name, _, rest = text.partition(":")
+    return name, dict(kv.split("=", 1) for kv in rest.split(",") if kv)
+
+
+def make_head(spec, feat_dim, num_classes):
+    name, keys = parse_spec(spec)
+    if name == "linear":
+        return nn.Linear(feat_dim, num_classes)
+    if name == "cosine":
+        return CosineHead(feat_dim, num_classes, float(keys.get("s", 30)))
+    raise ValueError(f"unknown head {spec}")
+
+
+class Classifier(nn.Module):
+    """backbone -> features [N, D] -> head -> logits [N, C]."""
+
+    def __init__(self, backbone, feat_dim, num_classes, head="linear"):
         super().__init__()
         self.backbone = backbone
-        self.head = nn.Linear(feat_dim, num_classes)
+        self.head = make_head(head, feat_dim, num_classes)
 
     def forward(self, x):
         return self.head(self.backbone(x))
 
 
-def build(arch, in_shape, num_classes, feat_dim=128, hidden=(256, 128), dropout=0.0):
+def build(arch, in_shape, num_classes, feat_dim=128, hidden=(256, 128), dropout=0.0, head="linear"):
     c, h, w = in_shape
     if arch == "cnn":
-        return Classifier(CNNBackbone(c, feat_dim), feat_dim, num_classes)
+        return Classifier(CNNBackbone(c, feat_dim), feat_dim, num_classes, head)
     if arch == "resnet32":
-        model = Classifier(ResNet32Backbone(c), 64, num_classes)
-        nn.init.kaiming_normal_(model.head.weight)
+        model = Classifier(ResNet32Backbone(c), 64, num_classes, head)
+        if isinstance(model.head, nn.Linear):
+            nn.init.kaiming_normal_(model.head.weight)
         return model
     if arch == "mlp":
-        return Classifier(MLPBackbone(c * h * w, hidden, dropout), hidden[-1], num_classes)
+        return Classifier(MLPBackbone(c * h * w, hidden, dropout), hidden[-1], num_classes, head)
     raise ValueError(f"unknown arch {arch}")
 
 
@@ -127,6 +157,6 @@ def load(path):
     in_shape = tuple(int(v) for v in meta["input"].split(","))
     hidden = tuple(int(v) for v in meta["hidden"].split("/")) if meta.get("hidden") else (256, 128)
     model = build(meta["arch"], in_shape, int(meta["num_classes"]), int(meta["feat_dim"]), hidden,
-                  float(meta.get("dropout", 0)))
+                  float(meta.get("dropout", 0)), meta.get("head", "linear"))
     model.load_state_dict({k: torch.from_numpy(v) for k, v in tensors.items()}, strict=True)
     return model.eval()

@@ -26,7 +26,9 @@ static const tl_optdef train_opts[] = {
     {"model", "cnn", "backbone: cnn, resnet32, mlp", 0, 1},
     {"feat-dim", "", "feature dimension D (cnn; mlp: last hidden size)", 0, 1},
     {"hidden", "256/128", "mlp hidden sizes", 0, 1},
-    {"loss", "ce", "loss: ce", 0, 1},
+    {"head", "linear", "classifier head: linear, cosine:s=", 0, 1},
+    {"loss", "ce", "loss: ce; every loss takes weights=none|inverse|sqrt-inverse|effective, beta=, drw=EPOCH", 0, 1},
+    {"sampler", "instance", "sampler: instance", 0, 1},
     {"optim", "sgd:lr=0.1,momentum=0.9,wd=5e-4", "optimizer: sgd:lr=,momentum=,wd=,nesterov= | adam:lr=,wd= | adamw:lr=,wd=", 0, 1},
     {"schedule", "cosine", "learning-rate schedule: constant, cosine[:min=], step:milestones=A/B,gamma=G", 0, 1},
     {"warmup", "0", "linear warm-up epochs", 0, 1},
@@ -93,11 +95,6 @@ static int setup(const tl_opts *o, tl_data_bundle *data, tl_model_cfg *mcfg, tl_
     if (tl_optim_parse(&tcfg->optim, tl_opt(o, "optim"), "--optim", err)) return -1;
     if (tl_schedule_parse(&tcfg->sched, tl_opt(o, "schedule"), "--schedule", err)) return -1;
     tcfg->sched.warmup = (int)warmup;
-    tl_spec loss;
-    static const char *const losses[] = {"ce"};
-    if (tl_spec_parse(&loss, tl_opt(o, "loss"), "--loss", err) || tl_spec_lookup(&loss, losses, sizeof *losses, 1, err) < 0 ||
-        tl_spec_check_unused(&loss, err))
-        return -1;
     if (tl_bundle_load(data, tl_opt(o, "data"), tl_opt(o, "lt"), val, err)) return -1;
     const tl_dataset *tr = &data->train;
     if (data->test.n == 0 && data->val.n == 0)
@@ -106,6 +103,8 @@ static int setup(const tl_opts *o, tl_data_bundle *data, tl_model_cfg *mcfg, tl_
     if (!strcmp(aug, "default")) aug = tr->h * tr->w > 1 ? "crop,flip" : "none";
     if (tl_augment_parse(aug, &tcfg->aug, err)) return tl_fail_prefix(err, "--augment");
     if (tl_model_cfg_default(mcfg, tl_opt(o, "model"), tr->c, tr->h, tr->w, tr->num_classes, err)) return -1;
+    if ((size_t)snprintf(mcfg->head, sizeof mcfg->head, "%s", tl_opt(o, "head")) >= sizeof mcfg->head)
+        return tl_fail(err, "--head: too long");
     if (!strcmp(mcfg->arch, "mlp")) {
         tl_spec h;
         double sizes[8];
@@ -176,6 +175,8 @@ int tl_cmd_train(int argc, char **argv) {
     tl_model_cfg mcfg;
     tl_train_cfg tcfg;
     tl_model model = {0};
+    tl_loss loss = {0};
+    tl_sampler sampler = {0};
     tl_trainer tr = {0};
     train_ctx ctx = {0};
     int created = 0, status = 1;
@@ -188,8 +189,16 @@ int tl_cmd_train(int argc, char **argv) {
         tl_opts_write_config(&o, af.f);
         if (tl_atomic_commit(&af, &err)) goto fail;
     }
+    if (tl_sampler_create(&sampler, tl_opt(&o, "sampler"), data.train.y, data.train.n, data.train.num_classes,
+                          data.train_count, tcfg.epochs, &err))
+        goto fail;
+    if (sampler.ops->prepare) {
+        if (sampler.ops->prepare(&sampler, &data.train, tcfg.seed, &err)) goto fail;
+        tl_sampler_rebind(&sampler, data.train.y, data.train.n, data.train_count);
+    }
     if (tl_model_init(&model, &mcfg, tcfg.batch, tcfg.threads, tcfg.seed, &err)) goto fail;
-    if (tl_trainer_init(&tr, &model, &tcfg, &data.train, &err)) goto fail;
+    if (tl_loss_create(&loss, tl_opt(&o, "loss"), mcfg.num_classes, data.train_count, &model.head, &err)) goto fail;
+    if (tl_trainer_init(&tr, &model, &loss, &sampler, &tcfg, &data.train, &err)) goto fail;
     char ckpt[4200];
     if (tl_path_join(ckpt, sizeof ckpt, partial, "checkpoint.safetensors", &err) ||
         tl_path_join(ctx.metrics_path, sizeof ctx.metrics_path, partial, "metrics.jsonl", &err))
@@ -246,6 +255,8 @@ fail:
 done:
     free(ctx.logs);
     tl_trainer_free(&tr);
+    tl_loss_destroy(&loss);
+    tl_sampler_destroy(&sampler);
     tl_model_free(&model);
     tl_bundle_free(&data);
     tl_opts_free(&o);

@@ -22,6 +22,7 @@ int tl_model_cfg_default(tl_model_cfg *cfg, const char *arch, int in_c, int in_h
     } else {
         return tl_fail(err, "--model: unknown name '%s' (valid: cnn, resnet32, mlp)", arch);
     }
+    snprintf(cfg->head, sizeof cfg->head, "linear");
     snprintf(cfg->arch, sizeof cfg->arch, "%s", arch);
     return 0;
 }
@@ -67,6 +68,15 @@ static void init_tensors(tl_model *m, uint64_t seed) {
         case TL_INIT_ONES: for (size_t j = 0; j < t->numel; j++) p[j] = 1.0f; break;
         case TL_INIT_DEFAULT: tl_init_uniform(p, t->numel, 1.0f / sqrtf((float)t->fan_in), &rng); break;
         case TL_INIT_KAIMING_NORMAL: tl_init_kaiming_normal(p, t->numel, t->fan_in, &rng); break;
+        case TL_INIT_UNIT_ROWS:
+            tl_init_uniform(p, t->numel, 1.0f, &rng);
+            for (size_t r = 0; r < t->numel / (size_t)t->fan_in; r++) {
+                float *row = p + r * (size_t)t->fan_in;
+                double ss = 0;
+                for (int j = 0; j < t->fan_in; j++) ss += (double)row[j] * row[j];
+                for (int j = 0; j < t->fan_in; j++) row[j] = (float)(row[j] / sqrt(ss));
+            }
+            break;
         }
     }
 }
@@ -84,14 +94,10 @@ int tl_model_init(tl_model *m, const tl_model_cfg *cfg, int N, int nthreads, uin
     if (feat < 0) { tl_model_free(m); return tl_fail(err, "out of memory building the %s model", cfg->arch); }
     m->feat_buf = feat;
     m->cfg.feat_dim = (int)tl_chw_size(m->net.shape[feat]);
-    /* The head: a linear classifier [D -> C], initialised like the backbone's layers
-     * (kaiming_normal_ in the CIFAR ResNet reference, nn.Linear's default elsewhere). */
-    int D = m->cfg.feat_dim, C = cfg->num_classes, wshape[2] = {C, D};
-    int winit = !strcmp(cfg->arch, "resnet32") ? TL_INIT_KAIMING_NORMAL : TL_INIT_DEFAULT;
+    m->net.nthreads = nthreads;
+    int C = cfg->num_classes;
     m->head_begin = m->nparams;
-    m->head_w = tl_model_add_tensor(m, "head.weight", 2, wshape, TL_GROUP_HEAD, 0, winit, D);
-    m->head_b = tl_model_add_tensor(m, "head.bias", 1, &C, TL_GROUP_HEAD, 0, TL_INIT_DEFAULT, D);
-    if (m->head_b == TL_NONE) { tl_model_free(m); return tl_fail(err, "out of memory building the %s model", cfg->arch); }
+    if (tl_head_create(&m->head, cfg->head[0] ? cfg->head : "linear", m, err)) { tl_model_free(m); return -1; }
     m->params = calloc(m->nparams, sizeof(float));
     m->grads = calloc(m->nparams, sizeof(float));
     m->state = calloc(m->nstate ? m->nstate : 1, sizeof(float));
@@ -106,6 +112,7 @@ int tl_model_init(tl_model *m, const tl_model_cfg *cfg, int N, int nthreads, uin
 }
 
 void tl_model_free(tl_model *m) {
+    tl_head_destroy(&m->head);
     tl_net_free(&m->net);
     free(m->tensors);
     free(m->params);
@@ -116,16 +123,14 @@ void tl_model_free(tl_model *m) {
     memset(m, 0, sizeof *m);
 }
 
-void tl_model_forward(tl_model *m, int train, tl_rng *dropout_rng) {
+void tl_model_forward(tl_model *m, int train, const int *labels, tl_rng *dropout_rng) {
     tl_net_forward(&m->net, m->params, m->state, train, dropout_rng);
-    tl_linear_forward(m->logits, tl_model_features(m), m->params + m->head_w, m->params + m->head_b,
-                      m->N, m->cfg.feat_dim, m->cfg.num_classes, m->net.nthreads);
+    m->head.ops->forward(&m->head, m->logits, tl_model_features(m), labels, m->params);
 }
 
-void tl_model_backward(tl_model *m, int train, int need_input_grad) {
-    tl_linear_backward(m->net.grad[m->feat_buf], m->grads + m->head_w, m->grads + m->head_b, m->dlogits,
-                       tl_model_features(m), m->params + m->head_w, m->N, m->cfg.feat_dim, m->cfg.num_classes,
-                       m->net.nthreads);
+void tl_model_backward(tl_model *m, int train, const int *labels, int need_input_grad) {
+    m->head.ops->backward(&m->head, m->net.grad[m->feat_buf], m->grads, m->dlogits, tl_model_features(m), labels,
+                          m->params);
     tl_net_backward(&m->net, m->params, m->grads, m->state, train, need_input_grad);
 }
 

@@ -7,6 +7,7 @@
 #define TL_MODELS_MODEL_H
 #include <stddef.h>
 #include "core/rng.h"
+#include "heads/head.h"
 #include "models/net.h"
 #include "tailor.h"
 
@@ -26,10 +27,9 @@ typedef struct {
 enum {
     TL_INIT_ZEROS, TL_INIT_ONES,
     TL_INIT_DEFAULT,        /* nn.Conv2d / nn.Linear default: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (weights and biases) */
-    TL_INIT_KAIMING_NORMAL  /* kaiming_normal_(fan_in, relu): N(0, 2/fan_in) */
+    TL_INIT_KAIMING_NORMAL, /* kaiming_normal_(fan_in, relu): N(0, 2/fan_in) */
+    TL_INIT_UNIT_ROWS       /* U(-1, 1), then each row (class vector) scaled to unit norm (LDAM's NormedLinear) */
 };
-
-typedef struct tl_head tl_head;
 
 /* What a model is made of; fully describes it, so a saved model can be rebuilt. */
 typedef struct {
@@ -39,6 +39,7 @@ typedef struct {
     int feat_dim;           /* cnn: D (default 128); resnet32: 64; mlp: last hidden size */
     int hidden[8], nhidden; /* mlp hidden sizes (default 256, 128) */
     float dropout;          /* mlp: dropout probability after each hidden layer (0 = none) */
+    char head[128];         /* head spec, e.g. "linear" or "cosine:s=30" (src/heads) */
 } tl_model_cfg;
 
 typedef struct tl_model {
@@ -50,8 +51,8 @@ typedef struct tl_model {
     int ntensors, cap_tensors;
     size_t nparams, nstate;
     float *params, *grads, *state;
+    tl_head head;
     size_t head_begin;      /* params [head_begin, nparams) belong to the head */
-    size_t head_w, head_b;  /* linear head: weight [C, D], bias [C] */
     float *logits, *dlogits; /* [N, C] */
 } tl_model;
 
@@ -72,10 +73,12 @@ const tl_tensor_info *tl_model_find(const tl_model *m, const char *name);
 static inline float *tl_model_input(tl_model *m) { return m->net.act[0]; }
 static inline const float *tl_model_features(const tl_model *m) { return m->net.act[m->feat_buf]; }
 
-/* Forward through backbone and linear head into m->logits. */
-void tl_model_forward(tl_model *m, int train, tl_rng *dropout_rng);
-/* Backward from m->dlogits into m->grads (accumulating; call tl_model_zero_grad first). */
-void tl_model_backward(tl_model *m, int train, int need_input_grad);
+/* Forward through backbone and head into m->logits. labels: the batch's labels in training (margin
+ * heads use them), NULL at inference. */
+void tl_model_forward(tl_model *m, int train, const int *labels, tl_rng *dropout_rng);
+/* Backward from m->dlogits into m->grads (accumulating; call tl_model_zero_grad first), with the
+ * labels given to the forward. */
+void tl_model_backward(tl_model *m, int train, const int *labels, int need_input_grad);
 void tl_model_zero_grad(tl_model *m);
 
 /* Backbone builders (src/models/cnn.c, resnet32.c, mlp.c): append ops and tensors, return the

@@ -58,7 +58,7 @@ int tl_model_save(const tl_model *m, long long bn_steps, const float *mean, cons
     snprintf(drop, sizeof drop, "%.9g", c->dropout);
     char *smean = mean ? join_floats(mean, c->in_c) : NULL, *sstd = std ? join_floats(std, c->in_c) : NULL;
     const char *meta[] = {"format", "tailor-model", "arch", c->arch, "input", in, "num_classes", classes,
-                          "feat_dim", feat, "hidden", hidden, "dropout", drop, "version", TL_VERSION,
+                          "feat_dim", feat, "hidden", hidden, "dropout", drop, "head", c->head, "version", TL_VERSION,
                           "norm_mean", smean ? smean : "", "norm_std", sstd ? sstd : ""};
     int nmeta = (int)(sizeof meta / sizeof *meta / 2) - (smean && sstd ? 0 : 2);
     int rc = tl_st_write(path, t, k, meta, nmeta, err);
@@ -98,6 +98,9 @@ int tl_model_cfg_from_file(tl_model_cfg *cfg, const tl_st_file *f, const char *p
         s = *end == '/' ? end + 1 : end;
     }
     cfg->dropout = drop ? strtof(drop, NULL) : 0;
+    const char *head = tl_st_meta(f, "head");
+    if (head && (size_t)snprintf(cfg->head, sizeof cfg->head, "%s", head) >= sizeof cfg->head)
+        return tl_fail(err, "%s: bad metadata 'head'", path);
     return 0;
 }
 

@@ -20,9 +20,12 @@ static void derive(tl_rng *r, uint64_t seed, int purpose, int epoch, int step) {
     tl_rng_seed(r, seed ^ ((uint64_t)(epoch + 1) << 32) ^ (uint64_t)(step + 1) * 0x9E3779B97F4A7C15ULL, (uint64_t)purpose);
 }
 
-int tl_trainer_init(tl_trainer *t, tl_model *m, const tl_train_cfg *cfg, const tl_dataset *train, tl_error *err) {
+int tl_trainer_init(tl_trainer *t, tl_model *m, tl_loss *loss, tl_sampler *sampler, const tl_train_cfg *cfg,
+                    const tl_dataset *train, tl_error *err) {
     memset(t, 0, sizeof *t);
     t->model = m;
+    t->loss = loss;
+    t->sampler = sampler;
     t->cfg = *cfg;
     t->mean = malloc((size_t)train->c * sizeof *t->mean);
     t->std = malloc((size_t)train->c * sizeof *t->std);
@@ -85,10 +88,9 @@ int tl_trainer_run(tl_trainer *t, const tl_dataset *train, const tl_dataset *val
                    const tl_train_hooks *hooks, tl_error *err) {
     tl_model *m = t->model;
     const tl_train_cfg *cfg = &t->cfg;
-    int B = m->N, C = m->cfg.num_classes, steps = train->n / B;
-    if (steps < 1) return tl_fail(err, "--batch %d is larger than the training set (%d images)", B, train->n);
+    int B = m->N, C = m->cfg.num_classes;
     tl_loader *L = tl_loader_create(train, t->mean, t->std, &cfg->aug, B, cfg->seed, 1, err);
-    int *order = malloc((size_t)train->n * sizeof *order);
+    int *order = malloc((size_t)t->sampler->capacity * sizeof *order);
     if (!L || !order) { tl_loader_free(L); free(order); return L ? tl_fail(err, "out of memory") : -1; }
     tl_param_group all = {.begin = 0, .end = m->nparams, .lr_mult = 1, .decay = 1};
     size_t in_size = (size_t)B * m->cfg.in_c * m->cfg.in_h * m->cfg.in_w;
@@ -98,9 +100,10 @@ int tl_trainer_run(tl_trainer *t, const tl_dataset *train, const tl_dataset *val
         double epoch_start = now();
         tl_rng sampler;
         derive(&sampler, cfg->seed, TL_RNG_SAMPLER, e, 0);
-        for (int i = 0; i < train->n; i++) order[i] = i;
-        tl_rng_shuffle(&sampler, order, train->n);
+        int steps = t->sampler->ops->epoch(t->sampler, order, e, &sampler) / B;
+        if (steps < 1) { rc = tl_fail(err, "--batch %d is larger than an epoch of the sampler", B); break; }
         if (tl_loader_start(L, order, steps * B, e, err)) { rc = -1; break; }
+        tl_loss_epoch(t->loss, e);
         const float *x;
         const int *y;
         for (int s = 0; s < t->prog.step; s++) tl_loader_next(L, &x, &y); /* resume mid-epoch */
@@ -114,10 +117,10 @@ int tl_trainer_run(tl_trainer *t, const tl_dataset *train, const tl_dataset *val
             tl_rng drop;
             derive(&drop, cfg->seed, TL_RNG_DROPOUT, e, s);
             tl_model_zero_grad(m);
-            tl_model_forward(m, 1, &drop);
+            tl_model_forward(m, 1, y, &drop);
             t->prog.bn_steps++;
-            double loss = tl_softmax_ce(m->dlogits, m->logits, y, B, C);
-            if (isfinite(loss)) tl_model_backward(m, 1, 0);
+            double loss = tl_loss_compute(t->loss, m->dlogits, m->logits, y, B);
+            if (isfinite(loss)) tl_model_backward(m, 1, y, 0);
             if (!isfinite(loss) || !grads_finite(m)) {
                 char where[160];
                 nan_trap(m, where, sizeof where);
@@ -266,7 +269,7 @@ int tl_predict(tl_model *m, const tl_dataset *d, const float *mean, const float 
     while (rc == 0 && (got = tl_loader_next(L, &x, &y)) > 0) {
         /* A short last batch runs padded to B: evaluation-mode layers treat rows independently. */
         memcpy(tl_model_input(m), x, (size_t)got * row * sizeof *x);
-        tl_model_forward(m, 0, NULL);
+        tl_model_forward(m, 0, NULL, NULL);
         for (int i = 0; i < got; i++) {
             const float *z = m->logits + (size_t)i * C;
             int best = 0;

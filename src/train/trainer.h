@@ -8,7 +8,9 @@
 #include <stdint.h>
 #include "data/dataset.h"
 #include "eval/epoch_log.h"
+#include "losses/loss.h"
 #include "models/model.h"
+#include "samplers/sampler.h"
 #include "train/optim.h"
 #include "train/schedule.h"
 
@@ -45,14 +47,18 @@ typedef struct {
 
 typedef struct {
     tl_model *model;
+    tl_loss *loss;             /* borrowed */
+    tl_sampler *sampler;       /* borrowed */
     tl_train_cfg cfg;
     tl_train_progress prog;
     float *opt_state;
     float *mean, *std;         /* [in_c] per-channel (per-feature) normalisation of the training view */
 } tl_trainer;
 
-/* Prepares a trainer for an initialised model (optimizer state zeroed). */
-int tl_trainer_init(tl_trainer *t, tl_model *m, const tl_train_cfg *cfg, const tl_dataset *train, tl_error *err);
+/* Prepares a trainer for an initialised model, a loss and a sampler (all borrowed; optimizer state
+ * zeroed; normalisation statistics computed on train). */
+int tl_trainer_init(tl_trainer *t, tl_model *m, tl_loss *loss, tl_sampler *sampler, const tl_train_cfg *cfg,
+                    const tl_dataset *train, tl_error *err);
 void tl_trainer_free(tl_trainer *t);
 
 /* Trains until cfg.epochs are done or *hooks->stop is set. val may be NULL. A checkpoint is

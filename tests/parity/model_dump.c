@@ -1,5 +1,5 @@
 /* Dumps one model's parity data for tests/parity/test_models.py:
- *   model_dump ARCH OUT.safetensors
+ *   model_dump ARCH OUT.safetensors [HEAD]
  * Builds ARCH for batch 8, saves its initial weights ("init/" prefix omitted: the model file
  * OUT.model), then runs one training-mode forward/backward of mean cross-entropy on a fixed batch
  * and dumps the input, labels, logits, features, every parameter gradient and the updated running
@@ -25,7 +25,7 @@ static void fill_batch(tl_model *m, int *y, tl_rng *r) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 3) { fprintf(stderr, "usage: model_dump ARCH OUT\n"); return 2; }
+    if (argc != 3 && argc != 4) { fprintf(stderr, "usage: model_dump ARCH OUT [HEAD]\n"); return 2; }
     const char *arch = argv[1], *out = argv[2];
     tl_error err;
     tl_model_cfg cfg;
@@ -34,6 +34,7 @@ int main(int argc, char **argv) {
     if (!strcmp(arch, "mlp")) { in_c = 20; hw = 1; C = 5; }
     if (tl_model_cfg_default(&cfg, arch, in_c, hw, hw, C, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
     if (!strcmp(arch, "cnn")) cfg.feat_dim = 16;
+    if (argc == 4) snprintf(cfg.head, sizeof cfg.head, "%s", argv[3]);
     tl_model m;
     if (tl_model_init(&m, &cfg, N, 2, 7, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
     char path[4096];
@@ -48,9 +49,9 @@ int main(int argc, char **argv) {
     float *x0 = malloc(nin * sizeof *x0);
     memcpy(x0, tl_model_input(&m), nin * sizeof *x0);
     tl_model_zero_grad(&m);
-    tl_model_forward(&m, 1, NULL);
+    tl_model_forward(&m, 1, y, NULL);
     double loss = tl_softmax_ce(m.dlogits, m.logits, y, N, C);
-    tl_model_backward(&m, 1, 1);
+    tl_model_backward(&m, 1, y, 1);
 
     int cap = 2 * m.ntensors + 16, k = 0;
     tl_st_tensor *t = calloc((size_t)cap, sizeof *t);
@@ -89,9 +90,9 @@ int main(int argc, char **argv) {
         memcpy(xs + s * nin, tl_model_input(&m), nin * sizeof *xs);
         if (s) {
             tl_model_zero_grad(&m);
-            tl_model_forward(&m, 1, NULL);
+            tl_model_forward(&m, 1, ys[s], NULL);
             tl_softmax_ce(m.dlogits, m.logits, ys[s], N, C);
-            tl_model_backward(&m, 1, 0);
+            tl_model_backward(&m, 1, ys[s], 0);
         }
         tl_optim_step(m.params, ostate, m.grads, m.nparams, &g, 1, &oc, oc.lr, s + 1, 2);
     }
@@ -108,7 +109,7 @@ int main(int argc, char **argv) {
     }
     /* Evaluation-mode forward on the first batch with the final weights. */
     memcpy(tl_model_input(&m), x0, nin * sizeof *x0);
-    tl_model_forward(&m, 0, NULL);
+    tl_model_forward(&m, 0, NULL, NULL);
     ADD("eval_logits", "F32", 2, N, C, 0, 0, m.logits);
     if (tl_st_write(out, t, k, NULL, 0, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
     free(t); free(names); free(grads0); free(state1); free(input_grad); free(logits0); free(x0); free(xs); free(ostate);

@@ -1,16 +1,15 @@
-"""Whole-model parity: tailor's cnn, resnet32 and mlp against the PyTorch modules of
-python/tailor_torch.py on the same weights and inputs: training-mode logits, loss, every parameter
-gradient, the input gradient and the updated BN running statistics; then 3 SGD steps (momentum,
-Nesterov, weight decay) and an evaluation-mode forward.
+"""Whole-model parity: tailor's cnn, resnet32 and mlp (with linear and cosine heads) against the
+PyTorch modules of python/tailor_torch.py on the same weights and inputs: training-mode logits,
+loss, every parameter gradient, the input gradient and the updated BN running statistics; then 3
+SGD steps (momentum, Nesterov, weight decay) and an evaluation-mode forward.
 
-The reference runs in float32, as tailor does: a deep float32 network with batch statistics is
-conditioned so that float32 and float64 gradients of the same weights differ by a few percent
-(PyTorch's own float32 result is as far from its float64 one as tailor's is), so only a float32
-reference can show a 1e-4 agreement. Tolerance: 1e-4 of the tensor's largest magnitude, with an
-floor of 1e-2 on that magnitude for tensors that vanish in exact arithmetic (the gradient of a bias
-feeding a BatchNorm). After 3 SGD steps, ResNet-32 at batch 8 amplifies float32 rounding (the two
-float32 implementations drift apart by up to ~5e-3 of a tensor's scale in its late BatchNorm biases),
-so its post-step parameters are compared at 1e-2; the single-step tensors of every model at 1e-4."""
+The reference is PyTorch in float64. A deep float32 network with batch statistics is conditioned so
+that PyTorch's own float32 result can differ from its float64 one by more than 1e-4 on some tensors
+(measured: up to ~5% on ResNet-32's input gradient at batch 8), so each tensor must agree with the
+float64 reference within max(1e-4, 2 x the error of PyTorch's float32 run on that tensor): tailor
+must be at least about as accurate as PyTorch itself. Errors are relative to the tensor's largest
+magnitude, with a floor of 1e-2 on that magnitude for tensors that vanish in exact arithmetic (the
+gradient of a bias feeding a BatchNorm)."""
 import os
 import subprocess
 import sys
@@ -27,57 +26,68 @@ BUILD = os.environ.get("TL_BUILD", "build")
 passed = failed = 0
 
 
-def close(name, got, want, rtol=1e-4):
-    global passed, failed
+def rel(got, want):
     got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)
-    scale = max(np.abs(want).max(), 1e-2)
-    err = np.abs(got - want).max() / scale
-    if err <= rtol and got.shape == want.shape:
+    return np.abs(got - want).max() / max(np.abs(want).max(), 1e-2)
+
+
+def close(name, got, want64, want32):
+    global passed, failed
+    tol = max(1e-4, 2 * rel(want32, want64))
+    err = rel(got, want64)
+    if err <= tol and np.shape(got) == np.shape(want64):
         passed += 1
     else:
         failed += 1
-        print(f"FAIL {name}: rel err {err:.3g} (shape {got.shape} vs {want.shape})")
+        print(f"FAIL {name}: rel err {err:.3g} > tol {tol:.3g}")
 
 
-def check(arch):
-    with tempfile.TemporaryDirectory() as d:
-        out = os.path.join(d, "dump.safetensors")
-        subprocess.run([f"{BUILD}/tests/parity/model_dump", arch, out], check=True)
-        dump, _ = st.load(out)
-        model = tailor_torch.load(out + ".model").train()
-    x = torch.tensor(dump["x"], dtype=torch.float32, requires_grad=True)
+def run_torch(path, dump, dtype):
+    """Everything the C side dumped, recomputed by PyTorch in dtype."""
+    model = tailor_torch.load(path).to(dtype).train()
+    out = {}
+    x = torch.tensor(dump["x"], dtype=dtype, requires_grad=True)
     y = torch.tensor(dump["y"], dtype=torch.long)
     logits = model(x)
     loss = F.cross_entropy(logits, y)
     loss.backward()
-    close(f"{arch} logits", dump["logits"], logits.detach())
-    close(f"{arch} loss", dump["loss"], loss.detach())
-    close(f"{arch} input grad", dump["input_grad"], x.grad)
+    out["logits"], out["loss"], out["input_grad"] = logits.detach(), loss.detach(), x.grad
     for name, p in model.named_parameters():
-        close(f"{arch} grad {name}", dump["grad/" + name], p.grad)
+        out["grad/" + name] = p.grad.clone()
     for name, b in model.named_buffers():
         if "num_batches" not in name:
-            close(f"{arch} running {name}", dump["state1/" + name], b)
+            out["state1/" + name] = b.clone()
     opt = torch.optim.SGD(model.parameters(), lr=0.02, momentum=0.9, weight_decay=5e-4, nesterov=True)
     xs, ys = dump["steps/x"], dump["steps/y"]
     for s in range(3):  # step 0 uses the gradients computed above, as the C side does
         if s > 0:
             opt.zero_grad()
-            out = model(torch.tensor(xs[s], dtype=torch.float32))
-            F.cross_entropy(out, torch.tensor(ys[s], dtype=torch.long)).backward()
+            F.cross_entropy(model(torch.tensor(xs[s], dtype=dtype)), torch.tensor(ys[s], dtype=torch.long)).backward()
         opt.step()
     for name, t in list(model.named_parameters()) + list(model.named_buffers()):
         if "num_batches" not in name:
-            close(f"{arch} after 3 SGD steps {name}", dump["final/" + name], t.detach(),
-                  1e-2 if arch == "resnet32" else 1e-4)
+            out["final/" + name] = t.detach().clone()
     model.eval()
     with torch.no_grad():
-        close(f"{arch} eval logits", dump["eval_logits"], model(torch.tensor(dump["x"], dtype=torch.float32)),
-              1e-2 if arch == "resnet32" else 1e-4)
+        out["eval_logits"] = model(torch.tensor(dump["x"], dtype=dtype))
+    return {k: v.double().numpy() for k, v in out.items()}
+
+
+def check(arch, head="linear"):
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "dump.safetensors")
+        subprocess.run([f"{BUILD}/tests/parity/model_dump", arch, out, head], check=True)
+        dump, _ = st.load(out)
+        ref64 = run_torch(out + ".model", dump, torch.float64)
+        ref32 = run_torch(out + ".model", dump, torch.float32)
+    for key in ref64:
+        close(f"{arch}/{head} {key}", dump[key], ref64[key], ref32[key])
 
 
 torch.manual_seed(0)
 for arch in ("cnn", "resnet32", "mlp"):
     check(arch)
+check("cnn", "cosine:s=16")
+check("mlp", "cosine:s=30")
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)

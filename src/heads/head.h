@@ -1,0 +1,45 @@
+/* Heads: features [N, D] -> logits [N, C]. One table of named kinds (--head NAME[:key=value,...]),
+ * each with the same verbs. A head registers its tensors in the model's flat parameter block under
+ * "head.*" (group TL_GROUP_HEAD), so optimizers, checkpoints and stage-2 retraining treat every
+ * head alike. Margin heads change the target logit during training only: labels are passed to
+ * forward in training and NULL at inference. */
+#ifndef TL_HEADS_HEAD_H
+#define TL_HEADS_HEAD_H
+#include <stddef.h>
+#include "spec/spec.h"
+#include "tailor.h"
+
+struct tl_model;
+typedef struct tl_head tl_head;
+
+typedef struct {
+    const char *name;
+    /* Reads its keys from spec (tl_spec getters), registers its tensors with tl_model_add_tensor,
+     * allocates any per-batch scratch for batch size m->N in h->priv. */
+    int (*create)(tl_head *h, tl_spec *spec, struct tl_model *m, tl_error *err);
+    /* logits [N, C] from feat [N, D]. labels: the batch labels in training, NULL at inference. */
+    void (*forward)(tl_head *h, float *logits, const float *feat, const int *labels, const float *params);
+    /* Accumulates dfeat [N, D] and the head's parameter gradients (in grads, same offsets as params)
+     * from dlogits, after a forward with the same arguments. */
+    void (*backward)(tl_head *h, float *dfeat, float *grads, const float *dlogits, const float *feat,
+                     const int *labels, const float *params);
+    void (*destroy)(tl_head *h);
+} tl_head_ops;
+
+struct tl_head {
+    const tl_head_ops *ops;
+    int N, D, C, nthreads;
+    double scale;       /* s of normalised heads (logits = s·cos), 1 for linear; losses such as LDAM read it */
+    int normalized;     /* 1 when logits are s·cosines */
+    void *priv;
+};
+
+/* Creates the head named by spec_text ("linear", "cosine:s=30", ...) for model m (its N, feat_dim,
+ * num_classes). Returns 0, or -1 naming --head and listing the valid names or keys. */
+int tl_head_create(tl_head *h, const char *spec_text, struct tl_model *m, tl_error *err);
+void tl_head_destroy(tl_head *h);
+
+/* The table (src/heads/head.c). */
+extern const tl_head_ops tl_head_linear, tl_head_cosine;
+
+#endif

@@ -1,0 +1,64 @@
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "core/error.h"
+#include "losses/loss.h"
+
+static const tl_loss_ops *const losses[] = {&tl_loss_ce};
+#define NLOSSES ((int)(sizeof losses / sizeof *losses))
+
+void tl_class_weights(double *w, const int64_t *count, int C, int kind, double beta) {
+    double sum = 0;
+    for (int c = 0; c < C; c++) {
+        double n = (double)count[c];
+        switch (kind) {
+        case TL_WEIGHTS_INVERSE: w[c] = 1.0 / n; break;
+        case TL_WEIGHTS_SQRT_INVERSE: w[c] = 1.0 / sqrt(n); break;
+        case TL_WEIGHTS_EFFECTIVE: w[c] = (1.0 - beta) / -expm1(n * log(beta)); break;
+        default: w[c] = 1.0; break;
+        }
+        sum += w[c];
+    }
+    for (int c = 0; c < C; c++) w[c] = w[c] * C / sum;
+}
+
+int tl_loss_create(tl_loss *l, const char *spec_text, int C, const int64_t *count, const tl_head *head, tl_error *err) {
+    memset(l, 0, sizeof *l);
+    tl_spec spec;
+    const char *names[NLOSSES];
+    for (int i = 0; i < NLOSSES; i++) names[i] = losses[i]->name;
+    if (tl_spec_parse(&spec, spec_text, "--loss", err)) return -1;
+    int k = tl_spec_lookup(&spec, names, sizeof *names, NLOSSES, err);
+    if (k < 0) return -1;
+    static const char *const kinds[] = {"none", "inverse", "sqrt-inverse", "effective"};
+    l->ops = losses[k];
+    l->C = C;
+    l->count = count;
+    l->head = head;
+    if (tl_spec_choice(&spec, "weights", kinds, 4, TL_WEIGHTS_NONE, &l->weights, err) ||
+        tl_spec_double(&spec, "beta", 0.9999, &l->beta, err) || tl_spec_int(&spec, "drw", 0, &l->drw, err))
+        return -1;
+    if (!(l->beta > 0 && l->beta < 1)) return tl_spec_fail(err, &spec, "beta=%g must be in (0, 1)", l->beta);
+    if (l->drw < 0) return tl_spec_fail(err, &spec, "drw=%d must be >= 0", l->drw);
+    for (int c = 0; c < C; c++)
+        if (count[c] <= 0 && l->weights != TL_WEIGHTS_NONE)
+            return tl_spec_fail(err, &spec, "class %d has no training images, so it has no weight", c);
+    l->w = malloc((size_t)C * sizeof *l->w);
+    if (!l->w) return tl_fail(err, "out of memory");
+    tl_class_weights(l->w, count, C, l->weights, l->beta);
+    if (l->ops->create(l, &spec, err) || tl_spec_check_unused(&spec, err)) { tl_loss_destroy(l); return -1; }
+    tl_loss_epoch(l, 0);
+    return 0;
+}
+
+void tl_loss_epoch(tl_loss *l, int epoch) { l->weights_on = l->weights != TL_WEIGHTS_NONE && epoch >= l->drw; }
+
+double tl_loss_compute(tl_loss *l, float *dlogits, const float *logits, const int *y, int N) {
+    return l->ops->compute(l, dlogits, logits, y, N, l->weights_on ? l->w : NULL);
+}
+
+void tl_loss_destroy(tl_loss *l) {
+    if (l->ops && l->ops->destroy) l->ops->destroy(l);
+    free(l->w);
+    memset(l, 0, sizeof *l);
+}
