@@ -171,6 +171,11 @@ int tl_cmd_train(int argc, char **argv) {
         return 2;
     }
 
+    /* From here on Ctrl-C asks for a clean stop: a signal during set-up stops after the first step. */
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     tl_data_bundle data = {0};
     tl_model_cfg mcfg;
     tl_train_cfg tcfg;
@@ -215,10 +220,6 @@ int tl_cmd_train(int argc, char **argv) {
     ctx.epochs = tcfg.epochs;
     tl_progress_init(&ctx.bar, !!*tl_opt(&o, "quiet"));
     tl_train_hooks hooks = {on_step, on_epoch, &stop_flag, &ctx};
-    struct sigaction sa = {0};
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
     int r = tl_trainer_run(&tr, &data.train, data.val.n ? &data.val : NULL, ckpt, &hooks, &err);
     tl_progress_done(&ctx.bar);
     if (r < 0) { created = !tl_file_exists(ckpt); goto fail; }

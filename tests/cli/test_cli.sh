@@ -57,6 +57,10 @@ if $T train --data csv:"$tmp/train.csv","$tmp/test.csv" --model mlp --epochs 3 -
    grep -q "balanced accuracy" "$tmp/out" && [ -f "$tmp/mlp/report.json" ] && [ -f "$tmp/mlp/per_class_accuracy.png" ]; then
     ok "train mlp on CSV"
 else bad "train mlp on CSV: $(tail -3 "$tmp/out")"; fi
+if $T train --config "$tmp/mlp/config.json" --quiet --out "$tmp/mlp2" >/dev/null 2>&1 &&
+   cmp -s "$tmp/mlp/model.safetensors" "$tmp/mlp2/model.safetensors"; then
+    ok "--config RUN/config.json repeats the run bit for bit"
+else bad "--config repeat"; fi
 if $T eval --run "$tmp/mlp" >"$tmp/out" 2>&1 && [ -f "$tmp/mlp/eval/report.json" ] &&
    cmp -s <(grep -v seconds "$tmp/mlp/report.json" | grep accuracy) <(grep -v seconds "$tmp/mlp/eval/report.json" | grep accuracy); then
     ok "eval reproduces the run's report"
@@ -67,7 +71,8 @@ args=(--data fashion-mnist --lt exp:100 --model cnn --feat-dim 32 --epochs 2 --b
 $T train "${args[@]}" --out "$tmp/full" >/dev/null 2>&1
 $T train "${args[@]}" --out "$tmp/cut" >/dev/null 2>&1 &
 pid=$!
-sleep 4
+for _ in $(seq 600); do [ -e "$tmp/cut.partial/config.json" ] && break; sleep 0.1; done
+sleep 2
 kill -INT $pid
 wait $pid
 rc=$?
