@@ -33,6 +33,8 @@ void tl_conv2d_free(tl_conv2d *p);
 int tl_conv2d_out_h(const tl_conv2d *p);
 int tl_conv2d_out_w(const tl_conv2d *p);
 void tl_conv2d_forward(tl_conv2d *p, float *out, const float *inp, const float *w, const float *b);
+/* Backward reuses the plan's blocked copy of inp made by the latest forward when called with the same
+ * inp pointer: inp must not change between a layer's forward and its backward. */
 void tl_conv2d_backward(tl_conv2d *p, float *dinp, float *dw, float *db, const float *dout,
                         const float *inp, const float *w);
 
