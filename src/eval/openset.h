@@ -26,6 +26,15 @@ typedef struct {
     double unknown_rejected;         /* share of unknown test samples with s < θ; NAN without θ */
 } tl_openset;
 
+/* What report.json's "open_set" object holds (eval/report.c); the arrays are borrowed. */
+typedef struct {
+    tl_openset metrics;
+    int nunknown, nknown;
+    const int *unknown_classes;     /* [nunknown] original labels of the held-out classes */
+    const int *known_classes;       /* [nknown] original label of known class k = 0..K−1 */
+    const char *const *names;       /* original class names, or NULL */
+} tl_openset_report;
+
 /* θ = the ceil(accept·n)-th largest of score[n], so that at least a share `accept` of the samples has
  * s >= θ (more with ties at θ). n >= 1, 0 < accept <= 1. */
 double tl_openset_threshold(const float *score, int64_t n, double accept);
