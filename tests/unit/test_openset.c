@@ -170,7 +170,7 @@ static void five_classes(tl_dataset *d) {
     tl_dataset_alloc(d, 10, 1, 1, 1, 5, "test", &err);
     const int y[10] = {0, 1, 2, 3, 4, 4, 3, 2, 1, 0};
     d->class_names = calloc(5, sizeof(char *));
-    for (int k = 0; k < 5; k++) { d->class_names[k] = malloc(4); snprintf(d->class_names[k], 4, "c%d", k); }
+    for (int k = 0; k < 5; k++) { d->class_names[k] = malloc(16); snprintf(d->class_names[k], 16, "c%d", k); }
     for (int i = 0; i < 10; i++) { d->x[i] = (float)i; d->y[i] = y[i]; }
 }
 
