@@ -5,11 +5,13 @@
 # (bench/torch_openset.py). Prints one Markdown row per method: mean ± std (sample std over the seeds
 # that finished) of closed-set balanced accuracy, AUROC, AUPR-In and AUPR-Out; the exact commands go to
 # OUTDIR/commands.txt. Runs go seed by seed, so a cut-short bench still has whole seeds.
-# Usage: bench/results_openset.sh OUTDIR [EPOCHS]   (run `make` first)
+# Usage: bench/results_openset.sh OUTDIR [EPOCHS | summary]   (run `make` first; `summary` only prints the
+# table of the runs already in OUTDIR)
 set -eu
 cd "$(dirname "$0")/.."
 out=$1; epochs=${2:-12}
 mkdir -p "$out"
+[ "$epochs" = summary ] || {
 common="--data fashion-mnist --open 7,8,9 --lt exp:100 --val 100 --model cnn --epochs $epochs --batch 128 --optim sgd:lr=0.1,momentum=0.9,wd=5e-4 --schedule cosine --threads 2 --quiet"
 for s in 0 1 2; do
     for h in linear gcpl rpl; do
@@ -26,6 +28,7 @@ for s in 0 1 2; do
         PYTHONPATH=python /usr/bin/python3 bench/torch_openset.py "$s" "$epochs" "$f" rpl >/dev/null
     fi
 done
+}
 /usr/bin/python3 - "$out" <<'PY'
 import glob, json, statistics, sys
 out = sys.argv[1]
