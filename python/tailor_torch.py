@@ -110,6 +110,56 @@ class CosineHead(nn.Module):
         return self.s * F.normalize(x, dim=1) @ F.normalize(self.weight, dim=1).t()
 
 
+def point_dist(x, points, num_classes):
+    """d_e(x, k) = (1/M) sum_m ||x - q_{k,m}||^2 / D, points [C*M, D] (methods.md 13; the direct sum of
+    squared differences, as tailor computes it)."""
+    n, d = x.shape
+    diff = x[:, None, :] - points[None, :, :]
+    return (diff * diff).sum(-1).reshape(n, num_classes, -1).mean(-1) / d
+
+
+class RPLHead(nn.Module):
+    """Reciprocal points (methods.md 13.1): logits = gamma * d_e(x, k); the open-space loss
+    lambda * mean_i (d_e(x_i, y_i) - R_{y_i})^2 with the learnable radius R ([1] shared or [C])."""
+
+    def __init__(self, feat_dim, num_classes, points=1, gamma=1.0, lam=0.1, radius="shared", score="prob"):
+        super().__init__()
+        self.num_classes, self.gamma, self.lam, self.score = num_classes, gamma, lam, score
+        self.points = nn.Parameter(0.1 * torch.randn(num_classes * points, feat_dim))
+        self.radius = nn.Parameter(torch.zeros(num_classes if radius == "per-class" else 1))
+
+    def forward(self, x):
+        return self.gamma * point_dist(x, self.points, self.num_classes)
+
+    def regularizer(self, x, labels):
+        d = point_dist(x, self.points, self.num_classes).gather(1, labels[:, None])[:, 0]
+        r = self.radius[labels] if self.radius.numel() > 1 else self.radius[0]
+        return self.lam * ((d - r) ** 2).mean()
+
+    def unknown_score(self, logits):
+        return logits.max(1)[0] if self.score == "logit" else F.softmax(logits, 1).max(1)[0]
+
+
+class GCPLHead(nn.Module):
+    """Prototypes (methods.md 13.3): logits = -gamma * d_e(x, k); the prototype loss
+    lambda * sum_i d_e(x_i, y_i) / (2N) (= F.mse_loss(x, q_y) / 2 for one prototype per class)."""
+
+    def __init__(self, feat_dim, num_classes, points=1, gamma=1.0, lam=0.1, score="prob"):
+        super().__init__()
+        self.num_classes, self.gamma, self.lam, self.score = num_classes, gamma, lam, score
+        self.prototypes = nn.Parameter(0.1 * torch.randn(num_classes * points, feat_dim))
+
+    def forward(self, x):
+        return -self.gamma * point_dist(x, self.prototypes, self.num_classes)
+
+    def regularizer(self, x, labels):
+        d = point_dist(x, self.prototypes, self.num_classes).gather(1, labels[:, None])[:, 0]
+        return self.lam * d.sum() / (2 * x.shape[0])
+
+    def unknown_score(self, logits):
+        return logits.max(1)[0] if self.score == "logit" else F.softmax(logits, 1).max(1)[0]
+
+
 def parse_spec(text):
     """'name:k=v,k=v' -> (name, {k: v})."""
     name, _, rest = text.partition(":")
@@ -122,6 +172,12 @@ def make_head(spec, feat_dim, num_classes):
         return nn.Linear(feat_dim, num_classes)
     if name == "cosine":
         return CosineHead(feat_dim, num_classes, float(keys.get("s", 30)))
+    if name == "rpl":
+        return RPLHead(feat_dim, num_classes, int(keys.get("points", 1)), float(keys.get("gamma", 1)),
+                       float(keys.get("lambda", 0.1)), keys.get("radius", "shared"), keys.get("score", "prob"))
+    if name == "gcpl":
+        return GCPLHead(feat_dim, num_classes, int(keys.get("points", 1)), float(keys.get("gamma", 1)),
+                        float(keys.get("lambda", 0.1)), keys.get("score", "prob"))
     raise ValueError(f"unknown head {spec}")
 
 

@@ -40,13 +40,17 @@ int tl_cmd_eval(int argc, char **argv) {
         tl_opt_int(&o, "batch", 1, 65536, &batch, &err) || tl_opt_int(&o, "threads", 1, 256, &threads, &err) ||
         tl_opt_int(&run, "val", 0, 1000000, &val, &err))
         goto fail;
-    if (tl_bundle_load(&data, tl_opt(&run, "data"), tl_opt(&run, "lt"), val, &err)) goto fail;
+    /* --open runs: the same classes are held out of any data set evaluated. */
+    const char *open = tl_opt(&run, "open");
+    if (tl_bundle_load_open(&data, tl_opt(&run, "data"), tl_opt(&run, "lt"), val, open, &err)) goto fail;
     if (*tl_opt(&o, "data")) {
         tl_data_bundle other;
-        if (tl_bundle_load(&other, tl_opt(&o, "data"), "none", 0, &err)) goto fail;
+        if (tl_bundle_load_open(&other, tl_opt(&o, "data"), "none", 0, open, &err)) goto fail;
         tl_dataset_free(&data.test);
+        tl_dataset_free(&data.unknown);
         data.test = other.test;
-        other.test = (tl_dataset){0};
+        data.unknown = other.unknown;
+        other.test = other.unknown = (tl_dataset){0};
         tl_bundle_free(&other);
     }
     const tl_dataset *test = data.test.n ? &data.test : &data.val;
@@ -67,8 +71,10 @@ int tl_cmd_eval(int argc, char **argv) {
     if (tl_mkdir_new(partial, "--out", &err)) goto fail;
     created = 1;
     tl_metrics met;
-    if (tl_evaluate_to_dir(&model, test, mean, std, data.train_count, partial, &run, NAN, NAN, &met, &err)) goto fail;
+    tl_openset_report openr;
+    if (tl_evaluate_open_to_dir(&model, &data, test, mean, std, partial, &run, NAN, NAN, &met, &openr, &err)) goto fail;
     tl_report_print(stdout, &met, (const char *const *)test->class_names);
+    if (data.open.n) { fputc('\n', stdout); tl_report_print_open(stdout, &openr); }
     tl_metrics_free(&met);
     if (rename(partial, out)) { tl_fail(&err, "--out %s: cannot rename into place", out); goto fail; }
     printf("\nreport folder: %s\n", out);

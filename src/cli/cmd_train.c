@@ -23,10 +23,11 @@ static const tl_optdef train_opts[] = {
     {"data", NULL, "data set: fashion-mnist, mnist:DIR, idx:DIR, cifar10:DIR, cifar100:DIR, csv:TRAIN[,TEST][,label=COL], list:ROOT,TRAIN.txt,TEST.txt", 0, 1},
     {"lt", "none", "long-tailed view: none, exp:IF, step:IF:CLASSES (even, upper or 1/3/5)", 0, 1},
     {"val", "0", "hold out the last N images of each class as a balanced validation set", 0, 1},
+    {"open", "", "open set: these classes (e.g. 7,8,9) leave training and validation and are unknown at test time", 0, 1},
     {"model", "cnn", "backbone: cnn, resnet32, mlp", 0, 1},
     {"feat-dim", "", "feature dimension D (cnn; mlp: last hidden size)", 0, 1},
     {"hidden", "256/128", "mlp hidden sizes", 0, 1},
-    {"head", "linear", "classifier head: linear, cosine:s=", 0, 1},
+    {"head", "linear", "classifier head: linear, cosine:s=, rpl:points=,gamma=,lambda=,radius=shared|per-class,score=prob|logit, gcpl:points=,gamma=,lambda=,score=", 0, 1},
     {"loss", "ce", "loss: ce; every loss takes weights=none|inverse|sqrt-inverse|effective, beta=, drw=EPOCH", 0, 1},
     {"sampler", "instance", "sampler: instance", 0, 1},
     {"optim", "sgd:lr=0.1,momentum=0.9,wd=5e-4", "optimizer: sgd:lr=,momentum=,wd=,nesterov= | adam:lr=,wd= | adamw:lr=,wd=", 0, 1},
@@ -95,7 +96,7 @@ static int setup(const tl_opts *o, tl_data_bundle *data, tl_model_cfg *mcfg, tl_
     if (tl_optim_parse(&tcfg->optim, tl_opt(o, "optim"), "--optim", err)) return -1;
     if (tl_schedule_parse(&tcfg->sched, tl_opt(o, "schedule"), "--schedule", err)) return -1;
     tcfg->sched.warmup = (int)warmup;
-    if (tl_bundle_load(data, tl_opt(o, "data"), tl_opt(o, "lt"), val, err)) return -1;
+    if (tl_bundle_load_open(data, tl_opt(o, "data"), tl_opt(o, "lt"), val, tl_opt(o, "open"), err)) return -1;
     const tl_dataset *tr = &data->train;
     if (data->test.n == 0 && data->val.n == 0)
         return tl_fail(err, "--data %s: no test set (give csv:TRAIN,TEST or --val N)", tl_opt(o, "data"));
@@ -233,8 +234,9 @@ int tl_cmd_train(int argc, char **argv) {
     double ips = 0;
     for (int i = 0; i < ctx.nlogs; i++) ips += ctx.logs[i].images_per_second / ctx.nlogs;
     tl_metrics met;
+    tl_openset_report open;
     const tl_dataset *test = data.test.n ? &data.test : &data.val;
-    if (tl_evaluate_to_dir(&model, test, tr.mean, tr.std, data.train_count, partial, &o, tr.prog.seconds, ips, &met, &err))
+    if (tl_evaluate_open_to_dir(&model, &data, test, tr.mean, tr.std, partial, &o, tr.prog.seconds, ips, &met, &open, &err))
         goto fail;
     if (tl_path_join(path, sizeof path, partial, "training_curves.png", &err) ||
         tl_plot_training_curves(path, ctx.logs, ctx.nlogs, "Training curves", &err) ||
@@ -244,6 +246,7 @@ int tl_cmd_train(int argc, char **argv) {
         goto fail;
     }
     tl_report_print(stdout, &met, (const char *const *)test->class_names);
+    if (data.open.n) { fputc('\n', stdout); tl_report_print_open(stdout, &open); }
     tl_metrics_free(&met);
     if (rename(partial, out)) { tl_fail(&err, "--out %s: cannot rename %s into place", out, partial); goto fail; }
     printf("\nrun folder: %s\n", out);

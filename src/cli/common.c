@@ -13,12 +13,35 @@
 #include "train/trainer.h"
 
 int tl_bundle_load(tl_data_bundle *b, const char *data, const char *lt, long val, tl_error *err) {
+    return tl_bundle_load_open(b, data, lt, val, "", err);
+}
+
+/* Replaces *d by its known-class rows (relabelled); the held-out rows go to unknown (NULL: dropped). */
+static int keep_known(tl_dataset *d, const tl_open *op, tl_dataset *unknown, tl_error *err) {
+    tl_dataset known;
+    if (tl_open_split(d, op, &known, unknown, err)) return -1;
+    tl_dataset_free(d);
+    *d = known;
+    return 0;
+}
+
+int tl_bundle_load_open(tl_data_bundle *b, const char *data, const char *lt, long val, const char *open, tl_error *err) {
     memset(b, 0, sizeof *b);
     tl_dataset full;
     tl_view v;
     if (tl_view_parse(lt, &v, err)) return tl_fail_prefix(err, "--lt");
+    if (tl_open_parse(&b->open, open, err)) return -1;
     if (tl_data_load(data, &full, &b->test, err)) return -1;
-    int rc = tl_view_apply(&full, &v, (int)val, &b->train, val ? &b->val : NULL, err);
+    int rc = 0;
+    if (b->open.n) {
+        int C = full.num_classes;
+        if (b->test.n == 0) rc = tl_fail(err, "--open %s: --data %s has no test set to hold the unknown classes", open, data);
+        if (!rc) rc = keep_known(&full, &b->open, NULL, err) || keep_known(&b->test, &b->open, &b->unknown, err);
+        if (!rc && b->unknown.n == 0) rc = tl_fail(err, "--open %s: the test set has no image of these classes", open);
+        if (!rc && !(b->known_classes = malloc((size_t)C * sizeof *b->known_classes))) rc = tl_fail(err, "out of memory");
+        if (!rc) tl_open_known(b->known_classes, &b->open, C);
+    }
+    if (!rc) rc = tl_view_apply(&full, &v, (int)val, &b->train, val ? &b->val : NULL, err);
     tl_dataset_free(&full);
     if (rc) { tl_bundle_free(b); return -1; }
     int C = b->train.num_classes, *counts = malloc((size_t)C * sizeof *counts);
@@ -34,7 +57,9 @@ void tl_bundle_free(tl_data_bundle *b) {
     tl_dataset_free(&b->train);
     tl_dataset_free(&b->val);
     tl_dataset_free(&b->test);
+    tl_dataset_free(&b->unknown);
     free(b->train_count);
+    free(b->known_classes);
     memset(b, 0, sizeof *b);
 }
 
@@ -57,9 +82,35 @@ void tl_rmdir_files(const char *path) {
     rmdir(path);
 }
 
-int tl_evaluate_to_dir(tl_model *m, const tl_dataset *d, const float *mean, const float *std, const int64_t *train_count,
-                       const char *dir, const tl_opts *o, double train_seconds, double images_per_second,
-                       tl_metrics *out, tl_error *err) {
+/* The open-set metrics of an --open bundle: scores of the known test images d, of b->unknown and
+ * (for the threshold) of b->val. */
+static int evaluate_open(tl_openset_report *r, tl_model *m, const tl_data_bundle *b, const tl_dataset *d,
+                         const float *mean, const float *std, tl_error *err) {
+    const tl_dataset *u = &b->unknown, *v = &b->val;
+    float *sk = malloc((size_t)d->n * sizeof *sk), *su = malloc((size_t)u->n * sizeof *su);
+    float *sv = malloc((size_t)(v->n ? v->n : 1) * sizeof *sv);
+    int *pk = malloc((size_t)d->n * sizeof *pk), *pu = malloc((size_t)u->n * sizeof *pu);
+    int rc = sk && su && sv && pk && pu ? 0 : tl_fail(err, "out of memory");
+    if (!rc) rc = tl_openset_predict(m, d, mean, std, sk, pk, err) || tl_openset_predict(m, u, mean, std, su, pu, err);
+    double threshold = NAN;
+    if (!rc && v->n > 0) {
+        rc = tl_openset_predict(m, v, mean, std, sv, NULL, err);
+        threshold = tl_openset_threshold(sv, v->n, TL_OPENSET_ACCEPT);
+    }
+    if (!rc) rc = tl_openset_compute(&r->metrics, d->y, pk, sk, d->n, pu, su, u->n, m->cfg.num_classes, threshold, err);
+    r->nunknown = b->open.n;
+    r->unknown_classes = b->open.classes;
+    r->nknown = m->cfg.num_classes;
+    r->known_classes = b->known_classes;
+    r->names = (const char *const *)u->class_names;
+    free(sk); free(su); free(sv); free(pk); free(pu);
+    return rc ? -1 : 0;
+}
+
+/* The report of m on d; with an --open bundle b (else NULL) the open-set metrics too. */
+static int evaluate(tl_model *m, const tl_dataset *d, const float *mean, const float *std, const int64_t *train_count,
+                    const tl_data_bundle *b, const char *dir, const tl_opts *o, double train_seconds,
+                    double images_per_second, tl_metrics *out, tl_openset_report *open_out, tl_error *err) {
     int C = m->cfg.num_classes;
     float *probs = malloc((size_t)d->n * C * sizeof *probs);
     int *pred = malloc((size_t)d->n * sizeof *pred);
@@ -72,6 +123,12 @@ int tl_evaluate_to_dir(tl_model *m, const tl_dataset *d, const float *mean, cons
     if (rc) return -1;
     tl_report_info info;
     tl_report_info_init(&info);
+    tl_openset_report open;
+    if (b && b->open.n) {
+        if (evaluate_open(&open, m, b, d, mean, std, err)) { tl_metrics_free(out); return -1; }
+        info.open_set = &open;
+        if (open_out) *open_out = open;
+    }
     long seed = 0, threads = 1;
     if (tl_opt(o, "seed")) seed = strtol(tl_opt(o, "seed"), NULL, 10);
     if (tl_opt(o, "threads")) threads = strtol(tl_opt(o, "threads"), NULL, 10);
@@ -91,4 +148,16 @@ int tl_evaluate_to_dir(tl_model *m, const tl_dataset *d, const float *mean, cons
     if (!rc) rc = tl_plot_confusion(path, out, names, "Confusion matrix (row-normalised)", err);
     if (rc) tl_metrics_free(out);
     return rc;
+}
+
+int tl_evaluate_to_dir(tl_model *m, const tl_dataset *d, const float *mean, const float *std, const int64_t *train_count,
+                       const char *dir, const tl_opts *o, double train_seconds, double images_per_second,
+                       tl_metrics *out, tl_error *err) {
+    return evaluate(m, d, mean, std, train_count, NULL, dir, o, train_seconds, images_per_second, out, NULL, err);
+}
+
+int tl_evaluate_open_to_dir(tl_model *m, const tl_data_bundle *b, const tl_dataset *d, const float *mean,
+                            const float *std, const char *dir, const tl_opts *o, double train_seconds,
+                            double images_per_second, tl_metrics *out, tl_openset_report *open_out, tl_error *err) {
+    return evaluate(m, d, mean, std, b->train_count, b, dir, o, train_seconds, images_per_second, out, open_out, err);
 }

@@ -118,6 +118,26 @@ int tl_view_counts(int *kept, const int *avail, int num_classes, const tl_view *
 int tl_view_apply(const tl_dataset *full_train, const tl_view *v, int val_per_class,
                   tl_dataset *train, tl_dataset *val, tl_error *err);
 
+/* ---- view.c: the open-set protocol (--open CLASSES, e.g. 7,8,9) ----
+ * The listed classes leave training and validation and come back as unknown at test time. The other
+ * K classes are relabelled 0..K−1 in their original label order (class names follow them), so the
+ * long-tailed cut and every closed-set metric apply to the K known classes. */
+#define TL_OPEN_MAX 256
+typedef struct {
+    int n;                        /* 0: closed set */
+    int classes[TL_OPEN_MAX];     /* held-out original labels, as listed */
+} tl_open;
+/* Parses "7,8,9" (',' or '/' between ids); NULL or "" gives n = 0. Fails on a non-integer, a
+ * negative or repeated id, or more than TL_OPEN_MAX ids. */
+int tl_open_parse(tl_open *o, const char *text, tl_error *err);
+/* known[k] = the original label of known class k for a data set of C classes; returns K = C − o->n. */
+int tl_open_known(int *known, const tl_open *o, int C);
+/* Splits src by class: rows of the held-out classes go to unknown (original labels and names kept),
+ * the others to known, relabelled 0..K−1 with the known classes' names; both keep file order. unknown
+ * may be NULL (rows dropped). Fails when a held-out class is not below src->num_classes or fewer than
+ * 2 classes remain known; the outputs are then empty. */
+int tl_open_split(const tl_dataset *src, const tl_open *o, tl_dataset *known, tl_dataset *unknown, tl_error *err);
+
 /* ---- normalize.c: per-channel statistics of a (training) view, in double, fixed order.
  * mean[c], std[c] over all n*h*w values of channel c; std is the population std (divide by count),
  * replaced by 1 when it is 0 so constant features do not divide by zero. ---- */

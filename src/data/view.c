@@ -135,3 +135,66 @@ out:
     free(total); free(avail); free(kept); free(seen); free(sel);
     return rc;
 }
+
+int tl_open_parse(tl_open *o, const char *text, tl_error *err) {
+    memset(o, 0, sizeof *o);
+    if (!text || !*text) return 0;
+    for (const char *p = text;;) {
+        char *end;
+        errno = 0;
+        long k = strtol(p, &end, 10);
+        if (end == p || (*end && *end != ',' && *end != '/') || errno || k < 0 || k >= TL_DATA_MAX_CLASSES)
+            return tl_fail(err, "--open %s: expected class ids like 7,8,9", text);
+        for (int j = 0; j < o->n; j++)
+            if (o->classes[j] == k) return tl_fail(err, "--open %s: class %ld is listed twice", text, k);
+        if (o->n == TL_OPEN_MAX) return tl_fail(err, "--open %s: at most %d classes", text, TL_OPEN_MAX);
+        o->classes[o->n++] = (int)k;
+        if (!*end) return 0;
+        p = end + 1;
+    }
+}
+
+static int is_open(const tl_open *o, int c) {
+    for (int j = 0; j < o->n; j++) if (o->classes[j] == c) return 1;
+    return 0;
+}
+
+int tl_open_known(int *known, const tl_open *o, int C) {
+    int K = 0;
+    for (int c = 0; c < C; c++) if (!is_open(o, c)) known[K++] = c;
+    return K;
+}
+
+int tl_open_split(const tl_dataset *src, const tl_open *o, tl_dataset *known, tl_dataset *unknown, tl_error *err) {
+    int C = src->num_classes, rc = -1;
+    memset(known, 0, sizeof *known);
+    if (unknown) memset(unknown, 0, sizeof *unknown);
+    for (int j = 0; j < o->n; j++)
+        if (o->classes[j] >= C) return tl_fail(err, "--open: class %d is out of range (the data has %d classes)", o->classes[j], C);
+    if (C - o->n < 2) return tl_fail(err, "--open: at least 2 classes must stay known (the data has %d)", C);
+    if (tl_dataset_check_labels(src, "data set", err)) return -1;
+    int *relabel = malloc((size_t)C * sizeof *relabel), *orig = malloc((size_t)C * sizeof *orig);
+    unsigned char *sel = malloc((size_t)src->n + 1);   /* 1 known, 2 unknown */
+    if (!relabel || !orig || !sel) { tl_fail(err, "out of memory"); goto out; }
+    int K = tl_open_known(orig, o, C), nk = 0;
+    for (int c = 0; c < C; c++) relabel[c] = -1;
+    for (int k = 0; k < K; k++) relabel[orig[k]] = k;
+    for (int i = 0; i < src->n; i++) { sel[i] = relabel[src->y[i]] >= 0 ? 1 : 2; nk += sel[i] == 1; }
+    if (gather(known, src, sel, 1, nk, "known classes", err)) goto out;
+    known->num_classes = K;
+    for (int i = 0; i < known->n; i++) known->y[i] = relabel[known->y[i]];
+    if (src->class_names) {
+        /* gather copied all C names; keep the known ones, in order. */
+        for (int k = 0; k < K; k++) {
+            char *t = known->class_names[k];
+            known->class_names[k] = known->class_names[orig[k]];
+            known->class_names[orig[k]] = t;
+        }
+        for (int c = K; c < C; c++) { free(known->class_names[c]); known->class_names[c] = NULL; }
+    }
+    if (unknown && gather(unknown, src, sel, 2, src->n - nk, "held-out classes", err)) { tl_dataset_free(known); goto out; }
+    rc = 0;
+out:
+    free(relabel); free(orig); free(sel);
+    return rc;
+}

@@ -53,6 +53,45 @@ static void json_field(FILE *f, const char *key, double v) {
     fputs(",\n", f);
 }
 
+static void int_list(FILE *f, const int *v, int n) {
+    fputc('[', f);
+    for (int i = 0; i < n; i++) fprintf(f, "%s%d", i ? ", " : "", v[i]);
+    fputc(']', f);
+}
+
+static void name_list(FILE *f, const int *v, int n, const char *const *names) {
+    fputc('[', f);
+    for (int i = 0; i < n; i++) {
+        if (i) fputs(", ", f);
+        tl_json_write_string(f, names[v[i]]);
+    }
+    fputc(']', f);
+}
+
+/* "open_set": {...} or null (closed-set runs). */
+static void write_open_json(FILE *f, const tl_openset_report *o) {
+    fputs("  \"open_set\": ", f);
+    if (!o) { fputs("null,\n", f); return; }
+    const tl_openset *m = &o->metrics;
+    fputs("{\"unknown_classes\": ", f);
+    int_list(f, o->unknown_classes, o->nunknown);
+    if (o->names) { fputs(", \"unknown_class_names\": ", f); name_list(f, o->unknown_classes, o->nunknown, o->names); }
+    fputs(", \"known_classes\": ", f);
+    int_list(f, o->known_classes, o->nknown);
+    fprintf(f, ", \"known_test_samples\": %lld, \"unknown_test_samples\": %lld", (long long)m->known, (long long)m->unknown);
+    const char *keys[] = {"auroc", "aupr_in", "aupr_out", "threshold", "closed_accuracy_at_threshold",
+                          "closed_macro_f1_at_threshold", "known_accepted_at_threshold", "unknown_rejected_at_threshold"};
+    const double v[] = {m->auroc, m->aupr_in, m->aupr_out, m->threshold, m->accuracy_at_threshold,
+                        m->macro_f1_at_threshold, m->known_accepted, m->unknown_rejected};
+    for (int i = 0; i < 8; i++) {
+        fputs(", ", f);
+        json_key(f, keys[i]);
+        fputc(' ', f);
+        tl_json_write_number(f, v[i]);
+    }
+    fputs("},\n", f);
+}
+
 static void write_json(FILE *f, const tl_metrics *m, const char *const *names, const tl_report_info *info) {
     int C = m->C;
     fputs("{\n  \"schema\": \"" REPORT_SCHEMA "\",\n", f);
@@ -81,6 +120,7 @@ static void write_json(FILE *f, const tl_metrics *m, const char *const *names, c
         tl_json_write_string(f, info->value[i]);
     }
     fputs("},\n", f);
+    write_open_json(f, info->open_set);
 
     fputs("  \"per_class\": [\n", f);
     for (int c = 0; c < C; c++) {
@@ -242,6 +282,35 @@ void tl_report_print(FILE *f, const tl_metrics *m, const char *const *names) {
     print_table(f, &x, m->C, 7, "lrrlrrr", class_cell);
 }
 
+static const char *const open_names[] = {
+    "AUROC (known positive)", "AUPR-In (known positive)", "AUPR-Out (unknown positive)",
+    "accuracy at threshold, K+1 classes", "macro F1 at threshold, K+1 classes",
+    "known test samples accepted", "unknown test samples rejected"};
+
+static void open_cell(char *buf, size_t cap, const void *ctx, int row, int col) {
+    const tl_openset *m = ctx;
+    const double v[] = {m->auroc, m->aupr_in, m->aupr_out, m->accuracy_at_threshold, m->macro_f1_at_threshold,
+                        m->known_accepted, m->unknown_rejected};
+    if (row < 0) snprintf(buf, cap, "%s", col ? "value (%)" : "open-set metric");
+    else if (col == 0) snprintf(buf, cap, "%s", open_names[row]);
+    else pct(buf, cap, v[row]);
+}
+
+void tl_report_print_open(FILE *f, const tl_openset_report *o) {
+    const tl_openset *m = &o->metrics;
+    fputs("held-out (unknown) classes:", f);
+    for (int i = 0; i < o->nunknown; i++) {
+        fprintf(f, " %d", o->unknown_classes[i]);
+        if (o->names) fprintf(f, " (%s)", o->names[o->unknown_classes[i]]);
+        fputc(i + 1 < o->nunknown ? ',' : ';', f);
+    }
+    fprintf(f, " %lld known and %lld unknown test samples; ", (long long)m->known, (long long)m->unknown);
+    if (isnan(m->threshold)) fputs("no validation set, so no threshold\n\n", f);
+    else fprintf(f, "threshold %.6g on the known-ness score (%.0f%% of known validation samples accepted)\n\n",
+                 m->threshold, 100.0 * TL_OPENSET_ACCEPT);
+    print_table(f, m, 7, 2, "lr", open_cell);
+}
+
 static void write_md(FILE *f, const tl_metrics *m, const char *const *names, const tl_report_info *info) {
     fputs("# Evaluation report\n\n", f);
     fprintf(f, "seed %llu, %d threads", (unsigned long long)info->seed, info->threads);
@@ -254,6 +323,10 @@ static void write_md(FILE *f, const tl_metrics *m, const char *const *names, con
           "thirds of the classes sorted by training count. Group accuracy is the unweighted mean of the "
           "recall of its classes present in the test set (n/a when none).\n\n", f);
     tl_report_print(f, m, names);
+    if (info->open_set) {
+        fputs("\n## Open set\n\n", f);
+        tl_report_print_open(f, info->open_set);
+    }
 }
 
 int tl_report_write_md(const char *path, const tl_metrics *m, const char *const *names,

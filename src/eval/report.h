@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "eval/metrics.h"
+#include "eval/openset.h"
 
 #define TL_REPORT_MAX_KV 32
 
@@ -20,6 +21,7 @@ typedef struct {
     int nkv;
     const char *key[TL_REPORT_MAX_KV];  /* free-form: "model", "loss", "data", "sampler", ... */
     const char *value[TL_REPORT_MAX_KV];
+    const tl_openset_report *open_set;  /* --open runs: the "open_set" object; NULL writes null */
 } tl_report_info;
 
 /* seed 0, threads 1, times NAN, no key/value pairs. */
@@ -44,6 +46,10 @@ int tl_report_write_md(const char *path, const tl_metrics *m, const char *const 
 /* Prints the headline metrics, the group accuracies and the per-class table (sorted by training
  * count, descending) as aligned Markdown tables; report.md holds the same text. */
 void tl_report_print(FILE *f, const tl_metrics *m, const char *const *names);
+
+/* Prints the open-set metrics (AUROC, AUPR-In/Out, the threshold and what it gives) as a Markdown
+ * table, preceded by the held-out classes; report.md holds the same text. */
+void tl_report_print_open(FILE *f, const tl_openset_report *o);
 
 /* Prints two runs side by side: headline metrics and per-class recall of a (label_a, e.g. the
  * baseline) and b (label_b, the method) with the difference b − a. names may be NULL. Both runs

@@ -1,10 +1,11 @@
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "core/error.h"
 #include "heads/head.h"
 #include "models/model.h"
 
-static const tl_head_ops *const heads[] = {&tl_head_linear, &tl_head_cosine};
+static const tl_head_ops *const heads[] = {&tl_head_linear, &tl_head_cosine, &tl_head_rpl, &tl_head_gcpl};
 #define NHEADS ((int)(sizeof heads / sizeof *heads))
 
 int tl_head_create(tl_head *h, const char *spec_text, struct tl_model *m, tl_error *err) {
@@ -28,4 +29,34 @@ int tl_head_create(tl_head *h, const char *spec_text, struct tl_model *m, tl_err
 void tl_head_destroy(tl_head *h) {
     if (h->ops && h->ops->destroy) h->ops->destroy(h);
     memset(h, 0, sizeof *h);
+}
+
+double tl_head_regularizer(tl_head *h, float *dfeat, float *grads, const float *feat, const int *labels,
+                           const float *params) {
+    return h->ops->regularizer ? h->ops->regularizer(h, dfeat, grads, feat, labels, params) : 0.0;
+}
+
+void tl_head_unknown_score(tl_head *h, float *score, const float *logits, const float *feat, const float *params) {
+    if (h->ops->unknown_score) h->ops->unknown_score(h, score, logits, feat, params);
+    else tl_head_max_softmax(score, logits, h->N, h->C);
+}
+
+void tl_head_max_softmax(float *score, const float *logits, int N, int C) {
+    for (int i = 0; i < N; i++) {
+        const float *z = logits + (size_t)i * C;
+        float mx = z[0];
+        for (int j = 1; j < C; j++) mx = z[j] > mx ? z[j] : mx;
+        double s = 0;
+        for (int j = 0; j < C; j++) s += exp((double)z[j] - mx);
+        score[i] = (float)(1.0 / s);
+    }
+}
+
+void tl_head_max_logit(float *score, const float *logits, int N, int C) {
+    for (int i = 0; i < N; i++) {
+        const float *z = logits + (size_t)i * C;
+        float mx = z[0];
+        for (int j = 1; j < C; j++) mx = z[j] > mx ? z[j] : mx;
+        score[i] = mx;
+    }
 }

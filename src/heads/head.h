@@ -24,6 +24,14 @@ typedef struct {
     void (*backward)(tl_head *h, float *dfeat, float *grads, const float *dlogits, const float *feat,
                      const int *labels, const float *params);
     void (*destroy)(tl_head *h);
+    /* Optional (NULL = none): loss terms of the head beyond the loss on its logits (RPL's open-space
+     * loss, GCPL's prototype loss), after a training forward with the same arguments. Returns the
+     * extra loss and accumulates its gradients into dfeat [N, D] and grads. */
+    double (*regularizer)(tl_head *h, float *dfeat, float *grads, const float *feat, const int *labels,
+                          const float *params);
+    /* Optional (NULL = the maximum softmax probability): the known-ness score [N] of open-set
+     * recognition, higher = more likely a known class, after an inference forward that gave logits. */
+    void (*unknown_score)(tl_head *h, float *score, const float *logits, const float *feat, const float *params);
 } tl_head_ops;
 
 struct tl_head {
@@ -38,8 +46,17 @@ struct tl_head {
  * num_classes). Returns 0, or -1 naming --head and listing the valid names or keys. */
 int tl_head_create(tl_head *h, const char *spec_text, struct tl_model *m, tl_error *err);
 void tl_head_destroy(tl_head *h);
+/* The head's extra loss (0 when it has none), gradients accumulated as by ops->regularizer. */
+double tl_head_regularizer(tl_head *h, float *dfeat, float *grads, const float *feat, const int *labels,
+                           const float *params);
+/* score[N]: ops->unknown_score, or max_k softmax(logits)_k (the maximum-softmax-probability baseline). */
+void tl_head_unknown_score(tl_head *h, float *score, const float *logits, const float *feat, const float *params);
+/* score[i] = max_k softmax(logits_i)_k = 1/Σ_j exp(z_ij − max_k z_ik), for N rows of C logits. */
+void tl_head_max_softmax(float *score, const float *logits, int N, int C);
+/* score[i] = max_k logits[i,k]. */
+void tl_head_max_logit(float *score, const float *logits, int N, int C);
 
 /* The table (src/heads/head.c). */
-extern const tl_head_ops tl_head_linear, tl_head_cosine;
+extern const tl_head_ops tl_head_linear, tl_head_cosine, tl_head_rpl, tl_head_gcpl;
 
 #endif

@@ -120,6 +120,7 @@ int tl_trainer_run(tl_trainer *t, const tl_dataset *train, const tl_dataset *val
             tl_model_forward(m, 1, y, &drop);
             t->prog.bn_steps++;
             double loss = tl_loss_compute(t->loss, m->dlogits, m->logits, y, B);
+            loss += tl_head_regularizer(&m->head, m->net.grad[m->feat_buf], m->grads, tl_model_features(m), y, m->params);
             if (isfinite(loss)) tl_model_backward(m, 1, y, 0);
             if (!isfinite(loss) || !grads_finite(m)) {
                 char where[160];

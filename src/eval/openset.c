@@ -1,0 +1,108 @@
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "core/error.h"
+#include "eval/auc.h"
+#include "eval/metrics.h"
+#include "eval/openset.h"
+
+static int cmp_desc(const void *a, const void *b) {
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x < y) - (x > y);
+}
+
+double tl_openset_threshold(const float *score, int64_t n, double accept) {
+    float *s = malloc((size_t)n * sizeof *s);
+    if (!s) return NAN;
+    memcpy(s, score, (size_t)n * sizeof *s);
+    qsort(s, (size_t)n, sizeof *s, cmp_desc);
+    int64_t k = (int64_t)ceil(accept * (double)n - 1e-9);   /* guard 0.95·100 = 95.000000000000014 */
+    if (k < 1) k = 1;
+    if (k > n) k = n;
+    double t = s[k - 1];
+    free(s);
+    return t;
+}
+
+int tl_openset_compute(tl_openset *r, const int *labels, const int *pred, const float *score, int64_t nk,
+                       const int *unknown_pred, const float *unknown_score, int64_t nu, int K, double threshold,
+                       tl_error *err) {
+    memset(r, 0, sizeof *r);
+    r->known = nk;
+    r->unknown = nu;
+    r->threshold = r->accuracy_at_threshold = r->macro_f1_at_threshold = NAN;
+    r->known_accepted = r->unknown_rejected = NAN;
+    if (nk < 1 || nu < 1)
+        return tl_fail(err, "open set: needs known and unknown test samples (got %lld and %lld)", (long long)nk, (long long)nu);
+    int64_t n = nk + nu;
+    float *s = malloc((size_t)n * sizeof *s);
+    unsigned char *pos = malloc((size_t)n);
+    int *y = malloc((size_t)n * sizeof *y), *p = malloc((size_t)n * sizeof *p);
+    int64_t *no_train = calloc((size_t)K + 1, sizeof *no_train);
+    int rc = s && pos && y && p && no_train ? 0 : tl_fail(err, "open set: out of memory");
+    for (int64_t i = 0; !rc && i < n; i++) {
+        int known = i < nk;
+        s[i] = known ? score[i] : unknown_score[i - nk];
+        pos[i] = (unsigned char)known;
+        int closed = known ? pred[i] : unknown_pred[i - nk];
+        y[i] = known ? labels[i] : K;
+        /* (K+1)-way prediction: accepted (s >= θ) keeps its closed-set class, else class K "unknown". */
+        p[i] = s[i] >= threshold ? closed : K;
+        if (y[i] < 0 || y[i] > K || closed < 0 || closed >= K)
+            rc = tl_fail(err, "open set: a label or prediction of sample %lld is out of range", (long long)i);
+    }
+    if (!rc) rc = tl_auroc(&r->auroc, s, pos, n, err) || tl_aupr(&r->aupr_in, s, pos, n, err);
+    for (int64_t i = 0; !rc && i < n; i++) { s[i] = -s[i]; pos[i] = !pos[i]; }
+    if (!rc) rc = tl_aupr(&r->aupr_out, s, pos, n, err);
+    if (!rc && !isnan(threshold)) {
+        int64_t accepted = 0, rejected = 0;
+        for (int64_t i = 0; i < n; i++) {
+            accepted += i < nk && p[i] != K;
+            rejected += i >= nk && p[i] == K;
+        }
+        tl_metrics m;
+        rc = tl_metrics_init(&m, K + 1, err) || tl_metrics_compute(&m, y, p, NULL, no_train, n, err);
+        if (!rc) {
+            r->threshold = threshold;
+            r->accuracy_at_threshold = m.accuracy;
+            r->macro_f1_at_threshold = m.macro_f1;
+            r->known_accepted = (double)accepted / (double)nk;
+            r->unknown_rejected = (double)rejected / (double)nu;
+        }
+        tl_metrics_free(&m);
+    }
+    free(s); free(pos); free(y); free(p); free(no_train);
+    return rc ? -1 : 0;
+}
+
+int tl_openset_predict(tl_model *m, const tl_dataset *d, const float *mean, const float *std, float *score, int *pred,
+                       tl_error *err) {
+    int B = m->N, C = m->cfg.num_classes;
+    float *sc = malloc((size_t)B * sizeof *sc);
+    int *order = malloc((size_t)(d->n ? d->n : 1) * sizeof *order);
+    tl_loader *L = sc && order ? tl_loader_create(d, mean, std, NULL, B, 0, 1, err) : NULL;
+    if (!L) { free(sc); free(order); return sc && order ? -1 : tl_fail(err, "out of memory"); }
+    for (int i = 0; i < d->n; i++) order[i] = i;
+    int rc = tl_loader_start(L, order, d->n, 0, err), done = 0, got;
+    size_t row = (size_t)m->cfg.in_c * m->cfg.in_h * m->cfg.in_w;
+    const float *x;
+    const int *y;
+    while (rc == 0 && (got = tl_loader_next(L, &x, &y)) > 0) {
+        /* A short last batch runs padded to B: evaluation-mode layers treat rows independently. */
+        memcpy(tl_model_input(m), x, (size_t)got * row * sizeof *x);
+        tl_model_forward(m, 0, NULL, NULL);
+        tl_head_unknown_score(&m->head, sc, m->logits, tl_model_features(m), m->params);
+        memcpy(score + done, sc, (size_t)got * sizeof *sc);
+        for (int i = 0; pred && i < got; i++) {
+            const float *z = m->logits + (size_t)i * C;
+            int best = 0;
+            for (int j = 1; j < C; j++) if (z[j] > z[best]) best = j;
+            pred[done + i] = best;
+        }
+        done += got;
+    }
+    tl_loader_free(L);
+    free(order);
+    free(sc);
+    return rc;
+}
