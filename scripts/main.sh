@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job: install what is missing, build, then train the seed CNN on long-tailed Fashion-MNIST
 # (imbalance factor 100) twice with one recipe: plain cross-entropy, then balanced softmax (the
-# re-balanced loss that helped most in docs/results.md, "Re-balancing (issue 4)"). Each run prints its
+# training-time form of logit adjustment, which lifted balanced accuracy by 4 points post hoc in
+# docs/results.md, "Re-balancing (issue 4)", and needs no change of head). Each run prints its
 # report (per-class accuracy against training count, many/medium/few, balanced accuracy); at the end
 # `tailor compare` prints both side by side. The run folders (model, report.json, report.md, plots)
 # are under runs/. Takes about 4 minutes on 2 cores.
