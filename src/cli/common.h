@@ -8,6 +8,7 @@
 #include "data/file.h"
 #include "eval/metrics.h"
 #include "eval/openset.h"
+#include "eval/posthoc.h"
 #include "models/model.h"
 
 typedef struct {
@@ -27,18 +28,20 @@ int tl_bundle_load_open(tl_data_bundle *b, const char *data, const char *lt, lon
 void tl_bundle_free(tl_data_bundle *b);
 
 /* Evaluates m on d (the test set), writes report.json/report.md and the plots into dir, and
- * leaves the metrics in *out (caller frees with tl_metrics_free). */
+ * leaves the metrics in *out (caller frees with tl_metrics_free). rule: an inference rule applied
+ * to the logits before argmax and softmax (recorded as "posthoc" in the report), or NULL. */
 int tl_evaluate_to_dir(tl_model *m, const tl_dataset *d, const float *mean, const float *std, const int64_t *train_count,
-                       const char *dir, const tl_opts *o, double train_seconds, double images_per_second,
-                       tl_metrics *out, tl_error *err);
+                       const char *dir, const tl_opts *o, const tl_posthoc *rule, double train_seconds,
+                       double images_per_second, tl_metrics *out, tl_error *err);
 
 /* As tl_evaluate_to_dir, plus, when b holds held-out classes (b->open.n > 0), the open-set metrics
  * of d (its known test images) and b->unknown with the head's known-ness score, the threshold chosen
  * on b->val (none when empty); they go into the report and *open_out (may be NULL; its arrays point
  * into b). */
 int tl_evaluate_open_to_dir(tl_model *m, const tl_data_bundle *b, const tl_dataset *d, const float *mean,
-                            const float *std, const char *dir, const tl_opts *o, double train_seconds,
-                            double images_per_second, tl_metrics *out, tl_openset_report *open_out, tl_error *err);
+                            const float *std, const char *dir, const tl_opts *o, const tl_posthoc *rule,
+                            double train_seconds, double images_per_second, tl_metrics *out,
+                            tl_openset_report *open_out, tl_error *err);
 
 /* Creates a directory (one level); an existing one is an error naming the option. */
 int tl_mkdir_new(const char *path, const char *option, tl_error *err);
