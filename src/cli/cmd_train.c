@@ -1,6 +1,7 @@
 /* tailor train: load data, make the long-tailed view, train, evaluate, write the run folder.
  * The folder is built under OUT.partial and renamed to OUT only when complete; an interrupted run
  * leaves OUT.partial with a checkpoint that `tailor train --resume OUT` continues. */
+#include <dirent.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -82,6 +83,17 @@ static int on_epoch(void *p, const tl_epoch_log *e, tl_error *err) {
 }
 
 /* Builds every part from the resolved options. */
+/* A run killed while writing a file leaves its "<file>.tmp-<pid>" behind (core/atomic_file.h); the
+ * resumed run removes them, so the finished folder holds only complete files. */
+static void remove_stale_tmp(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    char p[4400];
+    for (struct dirent *e; (e = readdir(d));)
+        if (strstr(e->d_name, ".tmp-") && (size_t)snprintf(p, sizeof p, "%s/%s", dir, e->d_name) < sizeof p) unlink(p);
+    closedir(d);
+}
+
 static int setup(const tl_opts *o, tl_data_bundle *data, tl_model_cfg *mcfg, tl_train_cfg *tcfg, tl_error *err) {
     long val, epochs, batch, seed, threads, warmup, feat = 0;
     if (tl_opt_int(o, "val", 0, 1000000, &val, err) || tl_opt_int(o, "epochs", 1, 100000, &epochs, err) ||
@@ -195,7 +207,9 @@ int tl_cmd_train(int argc, char **argv) {
         tl_path_join(ctx.metrics_path, sizeof ctx.metrics_path, partial, "metrics.jsonl", &err))
         goto fail;
     if (resume) {
-        if (tl_trainer_load(&tr, ckpt, &err)) goto fail;
+        remove_stale_tmp(partial);
+        /* Killed before the first checkpoint was written: nothing to continue, start from epoch 0. */
+        if (tl_file_exists(ckpt) && tl_trainer_load(&tr, ckpt, &err)) goto fail;
         tl_epoch_log *logs = NULL;
         int n = 0;
         if (tl_file_exists(ctx.metrics_path) && tl_epoch_log_read(&logs, &n, ctx.metrics_path, &err)) goto fail;
