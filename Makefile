@@ -56,7 +56,7 @@ $(BUILD)/%: %.c $(BUILD)/libtailor.a
 
 # The fuzz build: clang, the library (plus the config reader of src/cli) with ASan + UBSan and
 # libFuzzer's coverage instrumentation, one program per target.
-FUZZ_CC    ?= clang
+FUZZ_CC    ?= clang-14
 FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -O1 -g -fno-omit-frame-pointer $(WARN) -Wno-pass-failed -Werror -fopenmp -Iinclude -Isrc \
               -I/usr/include/x86_64-linux-gnu/openblas-pthread -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_OBJ   := $(LIB_SRC:%.c=build-fuzz/%.o) build-fuzz/src/cli/options.o
