@@ -1,6 +1,7 @@
 # tailor: libtailor (static + shared), the `tailor` command, and the C tests.
 # Every .c under src/ (except src/cli) is part of the library; every tests/unit/test_*.c is one test binary.
 # `make SAN=1` builds into build-san/ with AddressSanitizer + UndefinedBehaviorSanitizer.
+# `make fuzz` builds the libFuzzer targets tests/fuzz/fuzz_*.c into build-fuzz/ (clang; tests/fuzz/run.sh).
 
 CC      ?= cc
 BUILD   ?= build
@@ -26,7 +27,7 @@ TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRC := $(sort $(wildcard tests/parity/*.c bench/*.c))
 TOOL_BIN := $(TOOL_SRC:%.c=$(BUILD)/%)
 
-.PHONY: all lib tests clean
+.PHONY: all lib tests fuzz clean
 all: $(BUILD)/libtailor.a $(BUILD)/libtailor.so $(BUILD)/tailor $(TEST_BIN) $(TOOL_BIN)
 lib: $(BUILD)/libtailor.a $(BUILD)/libtailor.so
 tests: $(TEST_BIN) $(TOOL_BIN)
@@ -53,7 +54,27 @@ $(BUILD)/%: %.c $(BUILD)/libtailor.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libtailor.a $(LDLIBS)
 
-clean:
-	rm -rf build build-san
+# The fuzz build: clang, the library (plus the config reader of src/cli) with ASan + UBSan and
+# libFuzzer's coverage instrumentation, one program per target.
+FUZZ_CC    ?= clang-14
+FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -O1 -g -fno-omit-frame-pointer $(WARN) -Wno-pass-failed -Werror -fopenmp -Iinclude -Isrc \
+              -I/usr/include/x86_64-linux-gnu/openblas-pthread -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_OBJ   := $(LIB_SRC:%.c=build-fuzz/%.o) build-fuzz/src/cli/options.o
+FUZZ_BIN   := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
+fuzz: $(FUZZ_BIN)
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+build-fuzz/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+build-fuzz/libtailor.a: $(FUZZ_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h build-fuzz/libtailor.a
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< build-fuzz/libtailor.a $(LDLIBS)
+
+clean:
+	rm -rf build build-san build-fuzz
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(wildcard build-fuzz/src/*/*.d)

@@ -2,14 +2,22 @@
 # Runs the whole suite against an existing build: every C unit test binary, every PyTorch parity
 # script and every CLI test. Each prints "N passed, N failed" last; this sums them, prints the total
 # as its own last line and exits non-zero if anything failed.
-# Usage: tests/run.sh [BUILD_DIR]   (default build)
+# Usage: tests/run.sh [BUILD_DIR]   (default build; build-san is the `make SAN=1` build)
+# Under the sanitizer build every C program (the parity scripts' dump programs and the tailor command
+# included) runs with ASan + UBSan + LeakSanitizer: any report makes its test fail. The CLI test then
+# trains on a smaller Fashion-MNIST view (TL_CLI_LT) to stay quick under ASan, with every check kept.
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
 export TL_BUILD=$BUILD PY=${PY:-/usr/bin/python3} PYTHONPATH=$PWD/python OMP_NUM_THREADS=${OMP_NUM_THREADS:-2} OPENBLAS_NUM_THREADS=1
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp:print_suppressions=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+if [ "$(basename "$BUILD")" = build-san ]; then export TL_CLI_LT=${TL_CLI_LT:-exp:1000}; fi
 passed=0 failed=0 log=$(mktemp)
 run() {  # run NAME CMD...
     echo "== $1"
+    local t0=$SECONDS
     "${@:2}" >"$log" 2>&1
     local rc=$? line
     line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
@@ -20,7 +28,7 @@ run() {  # run NAME CMD...
     p=$(echo "$line" | awk '{print $1}'); f=$(echo "$line" | awk '{print $3}')
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
     [ "$f" -ne 0 ] && cat "$log"
-    echo "   $line"
+    echo "   $line ($((SECONDS - t0)) s)"
     passed=$((passed + p)); failed=$((failed + f))
 }
 for t in "$BUILD"/tests/test_*; do run "$(basename "$t")" "$t"; done

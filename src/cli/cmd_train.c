@@ -1,6 +1,7 @@
 /* tailor train: load data, make the long-tailed view, train, evaluate, write the run folder.
  * The folder is built under OUT.partial and renamed to OUT only when complete; an interrupted run
  * leaves OUT.partial with a checkpoint that `tailor train --resume OUT` continues. */
+#include <dirent.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -108,6 +109,17 @@ static void init_bias(tl_model *m, const tl_loss *l) {
     const tl_tensor_info *b = tl_model_find(m, "head.bias");
     if (isnan(l->bias_init) || !b) return;
     for (size_t j = 0; j < b->numel; j++) m->params[b->off + j] = (float)l->bias_init;
+}
+
+/* A run killed while writing a file leaves its "<file>.tmp-<pid>" behind (core/atomic_file.h); the
+ * resumed run removes them, so the finished folder holds only complete files. */
+static void remove_stale_tmp(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    char p[4400];
+    for (struct dirent *e; (e = readdir(d));)
+        if (strstr(e->d_name, ".tmp-") && (size_t)snprintf(p, sizeof p, "%s/%s", dir, e->d_name) < sizeof p) unlink(p);
+    closedir(d);
 }
 
 /* Builds every part from the resolved options. */
@@ -238,7 +250,9 @@ int tl_cmd_train(int argc, char **argv) {
         tl_path_join(ctx.metrics_path, sizeof ctx.metrics_path, partial, "metrics.jsonl", &err))
         goto fail;
     if (resume) {
-        if (tl_trainer_load(&tr, ckpt, &err)) goto fail;
+        remove_stale_tmp(partial);
+        /* Killed before the first checkpoint was written: nothing to continue, start from epoch 0. */
+        if (tl_file_exists(ckpt) && tl_trainer_load(&tr, ckpt, &err)) goto fail;
         tl_epoch_log *logs = NULL;
         int n = 0;
         if (tl_file_exists(ctx.metrics_path) && tl_epoch_log_read(&logs, &n, ctx.metrics_path, &err)) goto fail;

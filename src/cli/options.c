@@ -41,10 +41,7 @@ int tl_opts_read_config(tl_opts *o, const char *path, tl_error *err) {
     return rc;
 }
 
-int tl_opts_parse(tl_opts *o, const tl_optdef *defs, int n, int argc, char **argv, const char *cmd, tl_error *err) {
-    memset(o, 0, sizeof *o);
-    o->defs = defs;
-    o->n = n;
+static int parse_args(tl_opts *o, const tl_optdef *defs, int n, int argc, char **argv, const char *cmd, tl_error *err) {
     for (int i = 0; i < n; i++)
         if (defs[i].def && set(o, i, defs[i].def, err)) return -1;
     for (int a = 0; a + 1 < argc; a++)   /* --config first, so the command line overrides it */
@@ -71,6 +68,15 @@ int tl_opts_parse(tl_opts *o, const tl_optdef *defs, int n, int argc, char **arg
     for (int i = 0; i < n; i++)
         if (!o->value[i]) return tl_fail(err, "--%s is required (see tailor %s --help)", defs[i].name, cmd);
     return 0;
+}
+
+int tl_opts_parse(tl_opts *o, const tl_optdef *defs, int n, int argc, char **argv, const char *cmd, tl_error *err) {
+    memset(o, 0, sizeof *o);
+    o->defs = defs;
+    o->n = n;
+    if (parse_args(o, defs, n, argc, argv, cmd, err) == 0) return 0;
+    tl_opts_free(o);  /* callers print the error and return without freeing */
+    return -1;
 }
 
 void tl_opts_free(tl_opts *o) {

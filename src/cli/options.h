@@ -23,7 +23,8 @@ typedef struct {
 } tl_opts;
 
 /* Fills defaults, reads --config FILE if given, then the other arguments. Returns 0, or -1 with a
- * message naming the option ("--epochs: missing value", "unknown option --foo (see tailor train --help)"). */
+ * message naming the option ("--epochs: missing value", "unknown option --foo (see tailor train --help)")
+ * and o freed (tl_opts_free on it again is harmless). */
 int tl_opts_parse(tl_opts *o, const tl_optdef *defs, int n, int argc, char **argv, const char *cmd, tl_error *err);
 /* Reads a config.json (an object of option names to strings or numbers) into o. */
 int tl_opts_read_config(tl_opts *o, const char *path, tl_error *err);

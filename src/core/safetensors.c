@@ -67,6 +67,12 @@ int tl_st_write(const char *path, const tl_st_tensor *t, int n, const char *cons
     return tl_atomic_commit(&af, err);
 }
 
+/* Orders [begin, end) byte spans by begin, then end (zero-size spans before the span they touch). */
+static int cmp_span(const void *a, const void *b) {
+    const uint64_t *x = a, *y = b;
+    return x[0] != y[0] ? (x[0] > y[0]) - (x[0] < y[0]) : (x[1] > y[1]) - (x[1] < y[1]);
+}
+
 int tl_st_parse(tl_st_file *f, void *buf, size_t len, const char *what, tl_error *err) {
     memset(f, 0, sizeof *f);
     f->blob = buf;
@@ -79,8 +85,9 @@ int tl_st_parse(tl_st_file *f, void *buf, size_t len, const char *what, tl_error
     if (!root) { tl_st_free(f); return -1; }
     if (root->type != TL_JSON_OBJECT) { tl_json_free(root); tl_st_free(f); return tl_fail(err, "%s: safetensors header is not an object", what); }
     const uint8_t *data = b + 8 + hlen;
-    uint64_t dlen = len - 8 - hlen, expect = 0;
+    uint64_t dlen = len - 8 - hlen;
     f->t = calloc((size_t)root->count + 1, sizeof *f->t);
+    uint64_t (*span)[2] = calloc((size_t)root->count + 1, sizeof *span);
     size_t names_len = 0;
     for (tl_json *c = root->child; c; c = c->next) {
         names_len += strlen(c->key) + 1;
@@ -89,7 +96,7 @@ int tl_st_parse(tl_st_file *f, void *buf, size_t len, const char *what, tl_error
     }
     char *names = f->names = malloc(names_len + 1);
     f->meta = calloc((size_t)root->count * 2 + 2, sizeof *f->meta);
-    if (!f->t || !names || !f->meta) { tl_json_free(root); tl_st_free(f); return tl_fail(err, "%s: out of memory", what); }
+    if (!f->t || !names || !f->meta || !span) { free(span); tl_json_free(root); tl_st_free(f); return tl_fail(err, "%s: out of memory", what); }
     const char *bad = NULL;
     for (tl_json *c = root->child; c && !bad; c = c->next) {
         if (!strcmp(c->key, "__metadata__")) {
@@ -122,14 +129,21 @@ int tl_st_parse(tl_st_file *f, void *buf, size_t len, const char *what, tl_error
         }
         if (bad) break;
         double o0 = off->child->num, o1 = off->child->next->num;
-        if (off->child->type != TL_JSON_NUMBER || off->child->next->type != TL_JSON_NUMBER || o0 < 0 || o1 < o0 || o1 > (double)dlen) { bad = "data_offsets out of range"; break; }
+        if (off->child->type != TL_JSON_NUMBER || off->child->next->type != TL_JSON_NUMBER || o0 < 0 || o1 < o0 ||
+            o1 > (double)dlen || o0 != (double)(uint64_t)o0 || o1 != (double)(uint64_t)o1) { bad = "data_offsets out of range"; break; }
         if (o1 - o0 != numel * (double)tl_st_elsize(t)) { bad = "shape does not match the byte count"; break; }
         if ((uint64_t)o0 % tl_st_elsize(t)) { bad = "misaligned tensor data"; break; }
         t->data = data + (uint64_t)o0;
-        expect += (uint64_t)(o1 - o0);
+        span[f->n - 1][0] = (uint64_t)o0;
+        span[f->n - 1][1] = (uint64_t)o1;
     }
     tl_json_free(root);
-    if (!bad && expect != dlen) bad = "tensor data does not cover the file exactly";
+    /* The tensors must tile the data exactly: no gap, no overlap, nothing left over. */
+    qsort(span, (size_t)f->n, sizeof *span, cmp_span);
+    for (int i = 0; !bad && i < f->n; i++)
+        if (span[i][0] != (i ? span[i - 1][1] : 0)) bad = "tensor data is not contiguous (a gap or an overlap)";
+    if (!bad && (f->n ? span[f->n - 1][1] : 0) != dlen) bad = "tensor data does not cover the file exactly";
+    free(span);
     if (bad) { tl_st_free(f); return tl_fail(err, "%s: bad safetensors file: %s", what, bad); }
     return 0;
 }

@@ -104,9 +104,10 @@ static int parse_file(csv_table *t, tl_dataset *d, int *ncols, int *lab, int *ha
     if (tl_file_read(&t->buf, &len, path, err)) return -1;
     char *text = (char *)t->buf;
     if (memchr(text, 0, (size_t)len)) { tl_fail(err, "%s: binary data (a NUL byte) in a CSV file", path); goto fail; }
-    /* Upper bound on rows: the number of lines. */
-    int64_t nlines = 1;
-    for (int64_t i = 0; i < len; i++) nlines += text[i] == '\n';
+    /* Upper bounds on rows: the number of lines, and (once the column count is known) the number of
+     * commas over the commas of one row, so the arrays stay within a few times the file size. */
+    int64_t nlines = 1, ncommas = 0;
+    for (int64_t i = 0; i < len; i++) { nlines += text[i] == '\n'; ncommas += text[i] == ','; }
     if (nlines >= INT_MAX) { tl_fail(err, "%s: too many lines", path); goto fail; }
     char **cells = NULL;
     int rows = 0, line_no = 0, first = 1, cap = 0;
@@ -128,6 +129,7 @@ static int parse_file(csv_table *t, tl_dataset *d, int *ncols, int *lab, int *ha
             }
             *ncols = cap;
             if (cap < 2) { tl_fail(err, "%s:%d: a CSV needs a label column and at least one feature column", path, line_no); goto fail; }
+            if (ncommas / (cap - 1) < nlines) nlines = ncommas / (cap - 1);
             cells = malloc(sizeof(char *) * (size_t)cap);
             t->labels = malloc(sizeof(char *) * (size_t)nlines);
             t->lines = malloc(sizeof(int) * (size_t)nlines);

@@ -12,6 +12,11 @@
 #include "data/dataset.h"
 #include "data/file.h"
 
+/* One decoded image may hold at most this many bytes (height * width * channels: 16384 x 16384 gray,
+ * about 9458 x 9458 RGB), checked from the header before any pixel buffer is allocated, so a small
+ * file claiming a huge image fails at once instead of asking for gigabytes. */
+#define IMAGE_MAX_BYTES ((int64_t)1 << 28)
+
 typedef struct {
     unsigned char *buf;  /* the list file, split in place */
     int n;
@@ -52,7 +57,11 @@ static int list_read(image_list *l, const char *path, tl_error *err) {
         char *end;
         errno = 0;
         long v = strtol(sp, &end, 10);
-        if (end == sp || *end || errno) { list_free(l); return tl_fail(err, "%s:%d: label '%s' is not an integer", path, line_no, sp); }
+        if (end == sp || *end || errno) {
+            tl_fail(err, "%s:%d: label '%s' is not an integer", path, line_no, sp); /* sp points into l->buf */
+            list_free(l);
+            return -1;
+        }
         if (v < 0 || v >= TL_DATA_MAX_CLASSES) {
             list_free(l);
             return tl_fail(err, "%s:%d: label %ld is out of range (0..%d)", path, line_no, v, TL_DATA_MAX_CLASSES - 1);
@@ -75,11 +84,11 @@ static int decode_png(unsigned char **pix, int *h, int *w, int *c, const unsigne
     memset(&im, 0, sizeof im);
     im.version = PNG_IMAGE_VERSION;
     if (!png_image_begin_read_from_memory(&im, buf, len)) return tl_fail(err, "%s: bad PNG: %s", path, im.message);
-    if (im.width > TL_DATA_MAX_SIDE || im.height > TL_DATA_MAX_SIDE) {
+    *c = (im.format & PNG_FORMAT_FLAG_COLOR) ? 3 : 1;
+    if (im.width > TL_DATA_MAX_SIDE || im.height > TL_DATA_MAX_SIDE || (int64_t)im.width * im.height * *c > IMAGE_MAX_BYTES) {
         png_image_free(&im);
         return tl_fail(err, "%s: PNG size %ux%u is over the limit", path, im.width, im.height);
     }
-    *c = (im.format & PNG_FORMAT_FLAG_COLOR) ? 3 : 1;
     im.format = *c == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;
     *pix = malloc(PNG_IMAGE_SIZE(im));
     if (!*pix) { png_image_free(&im); return tl_fail(err, "%s: out of memory", path); }
@@ -126,7 +135,8 @@ static int decode_jpeg(unsigned char **pix, int *h, int *w, int *c, const unsign
         return tl_fail(err, "%s: CMYK JPEG is not supported (convert it to RGB)", path);
     }
     ci.out_color_space = ci.jpeg_color_space == JCS_GRAYSCALE ? JCS_GRAYSCALE : JCS_RGB;
-    if (ci.image_width > TL_DATA_MAX_SIDE || ci.image_height > TL_DATA_MAX_SIDE) {
+    if (ci.image_width > TL_DATA_MAX_SIDE || ci.image_height > TL_DATA_MAX_SIDE ||
+        (int64_t)ci.image_width * ci.image_height * (ci.out_color_space == JCS_GRAYSCALE ? 1 : 3) > IMAGE_MAX_BYTES) {
         jpeg_destroy_decompress(&ci);
         return tl_fail(err, "%s: JPEG size %ux%u is over the limit", path, ci.image_width, ci.image_height);
     }
