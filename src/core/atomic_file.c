@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 #include "core/atomic_file.h"
@@ -13,12 +14,28 @@ int tl_atomic_open(tl_atomic_file *af, const char *path, tl_error *err) {
     return 0;
 }
 
+/* fsync of the folder holding path; best effort (some file systems refuse it). */
+static void sync_dir(const char *path) {
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    if (!slash) snprintf(dir, sizeof dir, ".");
+    else if ((size_t)(slash - path) < sizeof dir) snprintf(dir, sizeof dir, "%.*s", (int)(slash - path) ? (int)(slash - path) : 1, path);
+    else return;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd < 0) return;
+    fsync(fd);
+    close(fd);
+}
+
 int tl_atomic_commit(tl_atomic_file *af, tl_error *err) {
     int bad = ferror(af->f) || fflush(af->f) != 0 || fsync(fileno(af->f)) != 0;
     int saved = errno;
     if (fclose(af->f) != 0 && !bad) { bad = 1; saved = errno; }
     af->f = NULL;
-    if (!bad && rename(af->tmp, af->path) == 0) return 0;
+    if (!bad && rename(af->tmp, af->path) == 0) {
+        sync_dir(af->path); /* make the rename itself durable (power loss, not only SIGKILL) */
+        return 0;
+    }
     if (!bad) saved = errno;
     remove(af->tmp);
     return tl_fail(err, "%s: cannot write: %s", af->path, strerror(saved));

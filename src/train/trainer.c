@@ -229,6 +229,12 @@ int tl_trainer_load(tl_trainer *t, const char *path, tl_error *err) {
     static const char *keys[8] = {"epoch", "step", "opt_steps", "bn_steps", "seconds", "loss_sum", "correct", "seen"};
     int rc = fmt && !strcmp(fmt, "tailor-checkpoint") ? 0 : tl_fail(err, "%s: not a tailor checkpoint", path);
     for (int i = 0; rc == 0 && i < 8; i++) rc = meta_num(&f, keys[i], &v[i], path, err);
+    /* Counters must be whole numbers in range before they are cast (a hostile file must not overflow them). */
+    for (int i = 0; rc == 0 && i < 8; i++)
+        if (i != 4 && i != 5 && (v[i] < 0 || v[i] > 1e15 || v[i] != floor(v[i])))
+            rc = tl_fail(err, "%s: bad checkpoint field '%s'", path, keys[i]);
+    if (rc == 0 && (v[0] > t->cfg.epochs || v[1] > 1e9))
+        rc = tl_fail(err, "%s: checkpoint epoch %.0f / step %.0f is out of range for this run", path, v[0], v[1]);
     /* Copy the model tensors; the trainer.* tensors are checked one by one below. */
     for (int i = 0; rc == 0 && i < m->ntensors; i++) {
         const tl_tensor_info *ti = &m->tensors[i];
