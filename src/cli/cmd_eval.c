@@ -7,25 +7,30 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "core/error.h"
+#include "eval/posthoc.h"
 #include "eval/report.h"
 #include "models/model_io.h"
+#include "train/trainer.h"
 
 static const tl_optdef eval_opts[] = {
     {"run", NULL, "finished run folder", 0, 0},
     {"data", "", "data set to evaluate on (default: the run's)", 0, 0},
     {"out", "", "report folder to create (default RUN/eval)", 0, 0},
+    {"posthoc", "", "inference rule on the logits: logit-adjust[:tau=T|auto] (auto: best balanced accuracy on the run's --val set over tau = 0, 0.1, ..., 2)", 0, 0},
     {"batch", "256", "batch size", 0, 0},
     {"threads", "2", "threads", 0, 0},
 };
 #define NOPTS ((int)(sizeof eval_opts / sizeof *eval_opts))
 
 int tl_cmd_eval(int argc, char **argv) {
-    if (tl_opts_help(argc, argv, eval_opts, NOPTS, "eval", "--run DIR [--data SPEC] [--out DIR]")) return 0;
+    if (tl_opts_help(argc, argv, eval_opts, NOPTS, "eval", "--run DIR [--data SPEC] [--posthoc RULE] [--out DIR]")) return 0;
     tl_error err = {{0}};
     tl_opts o, run = {0};
     tl_data_bundle data = {0};
     tl_model model = {0};
-    float *mean = NULL, *std = NULL;
+    float *mean = NULL, *std = NULL, *vlogits = NULL;
+    tl_posthoc rule = {0};
+    int *vpred = NULL;
     char path[4200], out[4200], partial[4300];
     int status = 1, created = 0;
     long batch, threads, val;
@@ -59,6 +64,24 @@ int tl_cmd_eval(int argc, char **argv) {
         tl_fail(&err, "--data: its shape or classes do not match the run's model");
         goto fail;
     }
+    if (*tl_opt(&o, "posthoc")) {
+        if (tl_posthoc_create(&rule, tl_opt(&o, "posthoc"), data.train_count, model.cfg.num_classes, &err)) goto fail;
+        if (rule.tau_auto) {
+            /* τ from the run's balanced validation set, never from the test set. */
+            const tl_dataset *v = &data.val;
+            if (v->n == 0) {
+                tl_fail(&err, "--posthoc %s: tau=auto needs the run's validation set (train it with --val N)", tl_opt(&o, "posthoc"));
+                goto fail;
+            }
+            vlogits = malloc((size_t)v->n * model.cfg.num_classes * sizeof *vlogits);
+            vpred = malloc((size_t)v->n * sizeof *vpred);
+            if (!vlogits || !vpred) { tl_fail(&err, "out of memory"); goto fail; }
+            if (tl_predict(&model, v, mean, std, vlogits, NULL, vpred, &err)) goto fail;
+            double bal;
+            tl_posthoc_set_tau(&rule, tl_posthoc_choose_tau(&rule, vlogits, v->y, v->n, &bal));
+            printf("posthoc: chose tau = %g (validation balanced accuracy %.2f%%)\n", rule.tau, 100 * bal);
+        }
+    }
     if (*tl_opt(&o, "out")) snprintf(out, sizeof out, "%s", tl_opt(&o, "out"));
     else if (tl_path_join(out, sizeof out, dir, "eval", &err)) goto fail;
     snprintf(partial, sizeof partial, "%s.partial", out);
@@ -67,7 +90,8 @@ int tl_cmd_eval(int argc, char **argv) {
     if (tl_mkdir_new(partial, "--out", &err)) goto fail;
     created = 1;
     tl_metrics met;
-    if (tl_evaluate_to_dir(&model, test, mean, std, data.train_count, partial, &run, NAN, NAN, &met, &err)) goto fail;
+    if (tl_evaluate_to_dir(&model, test, mean, std, data.train_count, partial, &run, *tl_opt(&o, "posthoc") ? &rule : NULL, NAN, NAN,
+                           &met, &err)) goto fail;
     tl_report_print(stdout, &met, (const char *const *)test->class_names);
     tl_metrics_free(&met);
     if (rename(partial, out)) { tl_fail(&err, "--out %s: cannot rename into place", out); goto fail; }
@@ -78,6 +102,9 @@ fail:
     fprintf(stderr, "tailor: %s\n", err.msg);
     if (created) tl_rmdir_files(partial);
 done:
+    free(vlogits);
+    free(vpred);
+    tl_posthoc_free(&rule);
     free(mean);
     free(std);
     tl_model_free(&model);

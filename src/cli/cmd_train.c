@@ -26,9 +26,9 @@ static const tl_optdef train_opts[] = {
     {"model", "cnn", "backbone: cnn, resnet32, mlp", 0, 1},
     {"feat-dim", "", "feature dimension D (cnn; mlp: last hidden size)", 0, 1},
     {"hidden", "256/128", "mlp hidden sizes", 0, 1},
-    {"head", "linear", "classifier head: linear, cosine:s=", 0, 1},
-    {"loss", "ce", "loss: ce; every loss takes weights=none|inverse|sqrt-inverse|effective, beta=, drw=EPOCH", 0, 1},
-    {"sampler", "instance", "sampler: instance", 0, 1},
+    {"head", "linear", "classifier head: linear, cosine:s= (--loss ldam with the default head uses cosine:s=<its s>)", 0, 1},
+    {"loss", "ce", "loss: ce, sigmoid[:gamma=], focal[:gamma=,variant=standard|ldam], ldam[:max_m=,s=], logit-adjust[:tau=], balanced-softmax; every loss takes weights=none|inverse|sqrt-inverse|effective, beta=, drw=EPOCH", 0, 1},
+    {"sampler", "instance", "sampler: instance, class[:mode=weighted|aware,per_class=], sqrt, power:q=, progressive, oversample[:target=], undersample[:target=], smote[:k=,target=,space=input]", 0, 1},
     {"optim", "sgd:lr=0.1,momentum=0.9,wd=5e-4", "optimizer: sgd:lr=,momentum=,wd=,nesterov= | adam:lr=,wd= | adamw:lr=,wd=", 0, 1},
     {"schedule", "cosine", "learning-rate schedule: constant, cosine[:min=], step:milestones=A/B,gamma=G", 0, 1},
     {"warmup", "0", "linear warm-up epochs", 0, 1},
@@ -83,8 +83,34 @@ static int on_epoch(void *p, const tl_epoch_log *e, tl_error *err) {
     return write_metrics(c, err);
 }
 
+/* LDAM needs a normalised head: with the default --head linear it gets cosine:s=<its s> (default 30),
+ * written back into the options so config.json records the head that was used. */
+static int ldam_head(tl_opts *o, tl_model_cfg *mcfg, tl_error *err) {
+    tl_spec spec;
+    double s;
+    if (tl_spec_parse(&spec, tl_opt(o, "loss"), "--loss", err)) return -1;
+    if (strcmp(spec.name, "ldam") || strcmp(tl_opt(o, "head"), "linear")) return 0;
+    if (tl_spec_double(&spec, "s", 30, &s, err)) return -1;
+    snprintf(mcfg->head, sizeof mcfg->head, "cosine:s=%.17g", s);
+    for (int i = 0; i < o->n; i++)
+        if (!strcmp(o->defs[i].name, "head")) {
+            char *v = strdup(mcfg->head);
+            if (!v) return tl_fail(err, "out of memory");
+            free(o->value[i]);
+            o->value[i] = v;
+        }
+    return 0;
+}
+
+/* Sigmoid losses start the linear head's bias at l->bias_init (methods.md §3.4). */
+static void init_bias(tl_model *m, const tl_loss *l) {
+    const tl_tensor_info *b = tl_model_find(m, "head.bias");
+    if (isnan(l->bias_init) || !b) return;
+    for (size_t j = 0; j < b->numel; j++) m->params[b->off + j] = (float)l->bias_init;
+}
+
 /* Builds every part from the resolved options. */
-static int setup(const tl_opts *o, tl_data_bundle *data, tl_model_cfg *mcfg, tl_train_cfg *tcfg, tl_error *err) {
+static int setup(tl_opts *o, tl_data_bundle *data, tl_model_cfg *mcfg, tl_train_cfg *tcfg, tl_error *err) {
     long val, epochs, batch, seed, threads, warmup, feat = 0;
     if (tl_opt_int(o, "val", 0, 1000000, &val, err) || tl_opt_int(o, "epochs", 1, 100000, &epochs, err) ||
         tl_opt_int(o, "batch", 1, 65536, &batch, err) || tl_opt_int(o, "seed", 0, 2147483647L, &seed, err) ||
@@ -105,6 +131,7 @@ static int setup(const tl_opts *o, tl_data_bundle *data, tl_model_cfg *mcfg, tl_
     if (tl_model_cfg_default(mcfg, tl_opt(o, "model"), tr->c, tr->h, tr->w, tr->num_classes, err)) return -1;
     if ((size_t)snprintf(mcfg->head, sizeof mcfg->head, "%s", tl_opt(o, "head")) >= sizeof mcfg->head)
         return tl_fail(err, "--head: too long");
+    if (ldam_head(o, mcfg, err)) return -1;
     if (!strcmp(mcfg->arch, "mlp")) {
         tl_spec h;
         double sizes[8];
@@ -203,6 +230,7 @@ int tl_cmd_train(int argc, char **argv) {
     }
     if (tl_model_init(&model, &mcfg, tcfg.batch, tcfg.threads, tcfg.seed, &err)) goto fail;
     if (tl_loss_create(&loss, tl_opt(&o, "loss"), mcfg.num_classes, data.train_count, &model.head, &err)) goto fail;
+    init_bias(&model, &loss);
     if (tl_trainer_init(&tr, &model, &loss, &sampler, &tcfg, &data.train, &err)) goto fail;
     char ckpt[4200];
     if (tl_path_join(ckpt, sizeof ckpt, partial, "checkpoint.safetensors", &err) ||
@@ -234,7 +262,7 @@ int tl_cmd_train(int argc, char **argv) {
     for (int i = 0; i < ctx.nlogs; i++) ips += ctx.logs[i].images_per_second / ctx.nlogs;
     tl_metrics met;
     const tl_dataset *test = data.test.n ? &data.test : &data.val;
-    if (tl_evaluate_to_dir(&model, test, tr.mean, tr.std, data.train_count, partial, &o, tr.prog.seconds, ips, &met, &err))
+    if (tl_evaluate_to_dir(&model, test, tr.mean, tr.std, data.train_count, partial, &o, NULL, tr.prog.seconds, ips, &met, &err))
         goto fail;
     if (tl_path_join(path, sizeof path, partial, "training_curves.png", &err) ||
         tl_plot_training_curves(path, ctx.logs, ctx.nlogs, "Training curves", &err) ||

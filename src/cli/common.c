@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "eval/plot.h"
 #include "eval/report.h"
+#include "losses/softmax.h"
 #include "train/trainer.h"
 
 int tl_bundle_load(tl_data_bundle *b, const char *data, const char *lt, long val, tl_error *err) {
@@ -58,13 +59,26 @@ void tl_rmdir_files(const char *path) {
 }
 
 int tl_evaluate_to_dir(tl_model *m, const tl_dataset *d, const float *mean, const float *std, const int64_t *train_count,
-                       const char *dir, const tl_opts *o, double train_seconds, double images_per_second,
-                       tl_metrics *out, tl_error *err) {
+                       const char *dir, const tl_opts *o, const tl_posthoc *rule, double train_seconds,
+                       double images_per_second, tl_metrics *out, tl_error *err) {
     int C = m->cfg.num_classes;
     float *probs = malloc((size_t)d->n * C * sizeof *probs);
+    float *logits = rule ? malloc((size_t)d->n * C * sizeof *logits + 1) : NULL;
     int *pred = malloc((size_t)d->n * sizeof *pred);
-    int rc = probs && pred ? 0 : tl_fail(err, "out of memory");
-    if (!rc) rc = tl_predict(m, d, mean, std, NULL, probs, pred, err);
+    int rc = probs && pred && (logits || !rule) ? 0 : tl_fail(err, "out of memory");
+    if (!rc) rc = tl_predict(m, d, mean, std, logits, rule ? NULL : probs, pred, err);
+    if (!rc && rule) {
+        /* Predictions and probabilities of the adjusted logits (methods.md §3.7, §14.2). */
+        tl_posthoc_apply(rule, logits, d->n);
+        tl_softmax(probs, logits, d->n, C);
+        for (int i = 0; i < d->n; i++) {
+            const float *z = logits + (size_t)i * C;
+            int best = 0;
+            for (int j = 1; j < C; j++) if (z[j] > z[best]) best = j;
+            pred[i] = best;
+        }
+    }
+    free(logits);
     if (!rc) rc = tl_metrics_init(out, C, err);
     if (!rc) rc = tl_metrics_compute(out, d->y, pred, probs, train_count, d->n, err);
     free(probs);
@@ -82,6 +96,7 @@ int tl_evaluate_to_dir(tl_model *m, const tl_dataset *d, const float *mean, cons
     for (int i = 0; i < o->n && rc == 0; i++)
         if (o->defs[i].in_config && strcmp(o->defs[i].name, "seed") && strcmp(o->defs[i].name, "threads"))
             rc = tl_report_info_set(&info, o->defs[i].name, o->value[i], err);
+    if (!rc && rule) rc = tl_report_info_set(&info, "posthoc", rule->text, err);
     const char *const *names = (const char *const *)d->class_names;
     char path[4200];
     if (!rc) rc = tl_report_write(dir, out, names, &info, err);

@@ -7,6 +7,7 @@
 #include "data/dataset.h"
 #include "data/file.h"
 #include "eval/metrics.h"
+#include "eval/posthoc.h"
 #include "models/model.h"
 
 typedef struct {
@@ -19,10 +20,11 @@ int tl_bundle_load(tl_data_bundle *b, const char *data, const char *lt, long val
 void tl_bundle_free(tl_data_bundle *b);
 
 /* Evaluates m on d (the test set), writes report.json/report.md and the plots into dir, and
- * leaves the metrics in *out (caller frees with tl_metrics_free). */
+ * leaves the metrics in *out (caller frees with tl_metrics_free). rule: an inference rule applied
+ * to the logits before argmax and softmax (recorded as "posthoc" in the report), or NULL. */
 int tl_evaluate_to_dir(tl_model *m, const tl_dataset *d, const float *mean, const float *std, const int64_t *train_count,
-                       const char *dir, const tl_opts *o, double train_seconds, double images_per_second,
-                       tl_metrics *out, tl_error *err);
+                       const char *dir, const tl_opts *o, const tl_posthoc *rule, double train_seconds,
+                       double images_per_second, tl_metrics *out, tl_error *err);
 
 /* Creates a directory (one level); an existing one is an error naming the option. */
 int tl_mkdir_new(const char *path, const char *option, tl_error *err);

@@ -3,8 +3,10 @@
 #include <string.h>
 #include "core/error.h"
 #include "losses/loss.h"
+#include "losses/softmax.h"
 
-static const tl_loss_ops *const losses[] = {&tl_loss_ce};
+static const tl_loss_ops *const losses[] = {&tl_loss_ce, &tl_loss_sigmoid, &tl_loss_focal, &tl_loss_ldam,
+                                            &tl_loss_logit_adjust, &tl_loss_balanced_softmax};
 #define NLOSSES ((int)(sizeof losses / sizeof *losses))
 
 void tl_class_weights(double *w, const int64_t *count, int C, int kind, double beta) {
@@ -35,6 +37,7 @@ int tl_loss_create(tl_loss *l, const char *spec_text, int C, const int64_t *coun
     l->C = C;
     l->count = count;
     l->head = head;
+    l->bias_init = NAN;
     if (tl_spec_choice(&spec, "weights", kinds, 4, TL_WEIGHTS_NONE, &l->weights, err) ||
         tl_spec_double(&spec, "beta", 0.9999, &l->beta, err) || tl_spec_int(&spec, "drw", 0, &l->drw, err))
         return -1;
@@ -61,4 +64,16 @@ void tl_loss_destroy(tl_loss *l) {
     if (l->ops && l->ops->destroy) l->ops->destroy(l);
     free(l->w);
     memset(l, 0, sizeof *l);
+}
+
+double tl_loss_shifted_ce(float *dlogits, const float *logits, const int *y, int N, int C, const double *w,
+                          const double *bias, const double *ybias) {
+    double wsum = 0, loss = 0;
+    for (int i = 0; i < N; i++) wsum += w ? w[y[i]] : 1.0;
+    for (int i = 0; i < N; i++) {
+        double wi = (w ? w[y[i]] : 1.0) / wsum;
+        loss += wi * tl_softmax_ce_row(dlogits + (size_t)i * C, logits + (size_t)i * C, bias, ybias ? ybias[y[i]] : 0,
+                                       y[i], C, wi);
+    }
+    return loss;
 }

@@ -2,7 +2,14 @@
  * (--loss NAME[:key=value,...]), each with the same verbs. Every loss also takes the shared class
  * weight keys, handled here once (methods.md §3.1, §3.6):
  *   weights=none|inverse|sqrt-inverse|effective   beta=0.9999 (effective number)   drw=EPOCH
- * With drw=E the weights are off (all 1) before epoch E and on from E (deferred re-weighting). */
+ * With drw=E the weights are off (all 1) before epoch E and on from E (deferred re-weighting).
+ *
+ *   ce                      softmax CE, PyTorch weighted mean (§3.2)
+ *   sigmoid[:gamma=0]       sigmoid CE, or sigmoid focal with gamma > 0 (Cui et al., §3.4), sum / N
+ *   focal[:gamma=1]         softmax focal (§3.3), per-sample weighted mean; variant=ldam: LDAM-DRW's form
+ *   ldam[:max_m=0.5,s=]     LDAM margins on a cosine head (§3.6), weighted mean
+ *   logit-adjust[:tau=1]    CE(z + τ log π) (§3.7), weighted mean
+ *   balanced-softmax        CE(z + log n) (§3.8), weighted mean */
 #ifndef TL_LOSSES_LOSS_H
 #define TL_LOSSES_LOSS_H
 #include <stdint.h>
@@ -34,6 +41,8 @@ struct tl_loss {
     int drw;                    /* first epoch with weights on; 0 = from the start */
     double *w;                  /* [C] */
     int weights_on;
+    double bias_init;           /* NAN, or the value a linear head's bias should start at (sigmoid
+                                 * losses: -log(C-1), so σ(b) = 1/C; methods.md §3.4) */
     void *priv;
 };
 
@@ -49,6 +58,21 @@ void tl_loss_destroy(tl_loss *l);
  * effective (1-β)/(1-β^n) with 1-β^n = -expm1(n log β). TL_WEIGHTS_NONE gives all ones. */
 void tl_class_weights(double *w, const int64_t *count, int C, int kind, double beta);
 
-extern const tl_loss_ops tl_loss_ce;
+/* Logit adjustment a_c = log(π_c^τ + 1e-12), π_c = n_c / Σn (methods.md §3.7; the 1e-12 of the
+ * reference code). Shared by the logit-adjusted loss and the post-hoc rule. */
+void tl_logit_adjustment(double *a, const int64_t *count, int C, double tau);
+
+/* LDAM margins Δ_c = max_m · n_c^(-1/4) / max_k n_k^(-1/4) (methods.md §3.6); every count > 0. */
+void tl_ldam_margins(double *delta, const int64_t *count, int C, double max_m);
+
+/* Softmax cross-entropy of shifted logits u_ij = z_ij + bias[j] + ybias[y_i]·1[j = y_i] (bias and
+ * ybias may be NULL) with PyTorch's reduction: cross_entropy(u, y, weight=w), the weighted mean
+ * Σ w_y CE_i / Σ w_y, or the plain mean when w is NULL. Writes dlogits [N, C] = ∂L/∂z. */
+double tl_loss_shifted_ce(float *dlogits, const float *logits, const int *y, int N, int C, const double *w,
+                          const double *bias, const double *ybias);
+
+/* The table (src/losses/loss.c): ce.c, sigmoid.c, focal.c, ldam.c, logit_adjust.c. */
+extern const tl_loss_ops tl_loss_ce, tl_loss_sigmoid, tl_loss_focal, tl_loss_ldam, tl_loss_logit_adjust,
+    tl_loss_balanced_softmax;
 
 #endif

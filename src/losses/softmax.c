@@ -30,3 +30,20 @@ double tl_softmax_ce(float *dlogits, const float *logits, const int *y, int N, i
     }
     return loss / N;
 }
+
+double tl_softmax_ce_row(float *d, const float *z, const double *bias, double ybias, int y, int C, double gscale) {
+    double m = -INFINITY;
+    for (int j = 0; j < C; j++) {
+        double u = (double)z[j] + (bias ? bias[j] : 0) + (j == y ? ybias : 0);
+        if (u > m) m = u;
+    }
+    double s = 0;
+    for (int j = 0; j < C; j++) s += exp((double)z[j] + (bias ? bias[j] : 0) + (j == y ? ybias : 0) - m);
+    double lse = m + log(s);
+    if (d)
+        for (int j = 0; j < C; j++) {
+            double u = (double)z[j] + (bias ? bias[j] : 0) + (j == y ? ybias : 0);
+            d[j] = (float)(gscale * (exp(u - lse) - (j == y)));
+        }
+    return lse - ((double)z[y] + (bias ? bias[y] : 0) + ybias);
+}

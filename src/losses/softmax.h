@@ -12,4 +12,10 @@ void tl_softmax(float *probs, const float *logits, int N, int C);
  * backward chain) and returns the loss. dlogits may be NULL (evaluation). */
 double tl_softmax_ce(float *dlogits, const float *logits, const int *y, int N, int C);
 
+/* One row of softmax cross-entropy on shifted logits u_j = z_j + bias[j] + ybias·1[j = y]
+ * (bias may be NULL): the core of ce with weights, LDAM (ybias = -s·Δ_y), logit adjustment and
+ * balanced softmax (bias = a). Writes d[j] = gscale·(softmax(u)_j - 1[j = y]) when d is not NULL
+ * and returns CE = LSE(u) - u_y, all in double. */
+double tl_softmax_ce_row(float *d, const float *z, const double *bias, double ybias, int y, int C, double gscale);
+
 #endif

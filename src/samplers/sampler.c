@@ -2,7 +2,9 @@
 #include "core/error.h"
 #include "samplers/sampler.h"
 
-static const tl_sampler_ops *const samplers[] = {&tl_sampler_instance};
+static const tl_sampler_ops *const samplers[] = {&tl_sampler_instance,    &tl_sampler_class,      &tl_sampler_sqrt,
+                                                 &tl_sampler_power,       &tl_sampler_progressive, &tl_sampler_oversample,
+                                                 &tl_sampler_undersample, &tl_sampler_smote};
 #define NSAMPLERS ((int)(sizeof samplers / sizeof *samplers))
 
 int tl_sampler_create(tl_sampler *s, const char *spec_text, const int *labels, int n, int C, const int64_t *count,

@@ -1,6 +1,19 @@
 /* Samplers: which training examples an epoch visits, and how often (methods.md §2). One table of
  * named kinds (--sampler NAME[:key=value,...]) with the same verbs. An epoch is a list of indices
- * into the training set; the trainer cuts it into batches (dropping the last partial one). */
+ * into the training set; the trainer cuts it into batches (dropping the last partial one).
+ *
+ *   instance                         a fresh permutation each epoch (§2.1, the default)
+ *   class[:mode=weighted|aware,per_class=4]
+ *                                    class-balanced (§2.2): N_tr weighted draws with replacement, or
+ *                                    the class-aware sampler of cRT (per_class items per class visit)
+ *   sqrt, power:q=Q                  class mass ∝ n^q, N_tr draws with replacement (§2.3)
+ *   progressive                      mass (1-λ)·n + λ·N_tr/C, λ = e/(T-1) (§2.4)
+ *   oversample[:target=N]            every class topped up to N (default n_max) with duplicates (§2.5)
+ *   undersample[:target=N]           every class cut to min(n, N) (default n_min) each epoch (§2.5)
+ *   smote[:k=5,target=N,space=input] synthetic rows on segments to same-class neighbours, made once
+ *                                    before training, then instance sampling (§2.6)
+ * Every epoch is a function of (epoch, rng) alone, so a resumed run draws what an uninterrupted one
+ * would. Classes with no training examples are never drawn. */
 #ifndef TL_SAMPLERS_SAMPLER_H
 #define TL_SAMPLERS_SAMPLER_H
 #include <stdint.h>
@@ -40,6 +53,40 @@ int tl_sampler_create(tl_sampler *s, const char *spec_text, const int *labels, i
 void tl_sampler_rebind(tl_sampler *s, const int *labels, int n, const int64_t *count);
 void tl_sampler_destroy(tl_sampler *s);
 
-extern const tl_sampler_ops tl_sampler_instance;
+/* The table (src/samplers/sampler.c). */
+extern const tl_sampler_ops tl_sampler_instance, tl_sampler_class, tl_sampler_sqrt, tl_sampler_power,
+    tl_sampler_progressive, tl_sampler_oversample, tl_sampler_undersample, tl_sampler_smote;
+
+/* ---- classes.c: per-class instance lists shared by the class-level samplers ---- */
+typedef struct {
+    int *start, *idx;   /* class c's instances: idx[start[c] .. start[c+1]), ascending */
+    double *mass;       /* [C] class masses of the current epoch (need not sum to 1) */
+    double *cum;        /* [C] scratch: cumulative masses */
+    int *work;          /* [n + 2C] scratch */
+    double q;           /* the sampler's keys */
+    int mode, per_class, target;
+} tl_class_lists;
+
+/* Builds the lists for s (its labels, n, C) into a new s->priv. Returns 0 or -1 (out of memory). */
+int tl_class_lists_init(tl_sampler *s, tl_error *err);
+void tl_class_lists_destroy(tl_sampler *s);
+/* order[0..m) = m draws with replacement: class c with probability mass[c]/Σ mass (cumulative array
+ * + binary search; empty classes are skipped), then one of its instances uniformly. This gives each
+ * instance of class c the probability mass[c]/(n_c Σ mass) (methods.md §2). */
+void tl_sampler_draw(int *order, int m, tl_class_lists *cl, int C, tl_rng *rng);
+/* Reads an optional target=N key (N >= 1); *out = def when absent. */
+int tl_sampler_target(tl_spec *spec, int def, int *out, tl_error *err);
+
+/* ---- smote.c: the SMOTE core (methods.md §2.6) on any float matrix (pixels, tabular rows or
+ * features), reusable by stage 2 on frozen features ----
+ * For every class c with 0 < n_c < target[c]: K = min(k, n_c - 1) nearest same-class neighbours by
+ * Euclidean distance (ties by index; K = 0 duplicates the sample), then target[c] - n_c rows
+ * new = a + u·(b - a), u ~ U(0, 1), a cycling through the class in one shuffled order and b one of
+ * a's K neighbours chosen uniformly. round != 0 rounds to the nearest integer and clamps to [lo, hi]
+ * (integer pixels). Writes out [m, d], out_y [m] and, when not NULL, anchor [m] and neighbour [m]
+ * (row indices into x), m = tl_smote_count(...). Classes are processed in order 0..C-1. */
+int64_t tl_smote_count(const int64_t *count, const int64_t *target, int C);
+int tl_smote(float *out, int *out_y, int *anchor, int *neighbour, const float *x, const int *y, int n, int d, int C,
+             const int64_t *target, int k, int round, float lo, float hi, tl_rng *rng, tl_error *err);
 
 #endif

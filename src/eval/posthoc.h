@@ -1,0 +1,36 @@
+/* Inference rules (tailor eval --posthoc NAME[:key=value]): a change of the logits between the model
+ * and argmax/softmax, chosen after training. One table of named kinds:
+ *   logit-adjust[:tau=T]   z_c - log(π_c^T + 1e-12), π = training class prior (methods.md §3.7);
+ *                          tau=auto picks T on a validation set (tl_posthoc_choose_tau).
+ * (design.md also lists tde:alpha= and tau-norm:tau=, which need their own heads and stage 2.) */
+#ifndef TL_EVAL_POSTHOC_H
+#define TL_EVAL_POSTHOC_H
+#include <stdint.h>
+#include "tailor.h"
+
+typedef struct {
+    int kind;               /* TL_POSTHOC_* */
+    int C;
+    double tau;             /* logit-adjust: the τ in use (NAN while tau=auto is unresolved) */
+    int tau_auto;           /* 1 when tau=auto was asked for */
+    const int64_t *count;   /* [C] training counts (borrowed) */
+    double *adjust;         /* [C] what is subtracted from the logits */
+    int64_t *scratch;       /* [2C] */
+    char text[96];          /* the resolved rule, e.g. "logit-adjust:tau=0.7", for reports */
+} tl_posthoc;
+
+enum { TL_POSTHOC_LOGIT_ADJUST };
+
+/* Parses spec_text for C classes with training counts count[C] (borrowed). Returns 0, or -1 naming
+ * --posthoc and the valid names or keys. A class with no training images is an error (log 0). */
+int tl_posthoc_create(tl_posthoc *p, const char *spec_text, const int64_t *count, int C, tl_error *err);
+/* Sets τ (resolving tau=auto) and recomputes the adjustment. */
+void tl_posthoc_set_tau(tl_posthoc *p, double tau);
+/* logits[n, C] -= adjust, in place. Requires a resolved τ. */
+void tl_posthoc_apply(const tl_posthoc *p, float *logits, int n);
+/* The τ in {0, 0.1, ..., 2.0} with the highest balanced accuracy of argmax(z - a(τ)) on the
+ * validation logits [n, C] and labels y (the smallest τ on ties); *best_bal gets that accuracy. */
+double tl_posthoc_choose_tau(tl_posthoc *p, const float *logits, const int *y, int n, double *best_bal);
+void tl_posthoc_free(tl_posthoc *p);
+
+#endif

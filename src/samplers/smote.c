@@ -1,0 +1,146 @@
+/* SMOTE (methods.md §2.6): synthetic minority rows on the segment between a row and one of its k
+ * nearest same-class neighbours. tl_smote is the core on any float matrix; the `smote` sampler uses
+ * it once before training (input space: raw pixels, rounded and clamped to 0..255, or tabular rows
+ * as they are), appends the rows to the training set and then samples instances. The training
+ * counts that reports and loss weights use stay the original ones (the caller's count array).
+ * space=feature (SMOTE on frozen backbone features) belongs to stage-2 retraining, not here. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "core/error.h"
+#include "samplers/sampler.h"
+
+int64_t tl_smote_count(const int64_t *count, const int64_t *target, int C) {
+    int64_t m = 0;
+    for (int c = 0; c < C; c++)
+        if (count[c] > 0 && target[c] > count[c]) m += target[c] - count[c];
+    return m;
+}
+
+/* nbr[0..K) = the K rows of list[0..len) nearest to row a (a itself excluded), nearest first, ties
+ * by position in list. dist is scratch [K]. */
+static void nearest(int *nbr, double *dist, int K, int a, const int *list, int len, const float *x, int d) {
+    int have = 0;
+    const float *xa = x + (size_t)a * d;
+    for (int i = 0; i < len; i++) {
+        int b = list[i];
+        if (b == a) continue;
+        const float *xb = x + (size_t)b * d;
+        double s = 0;
+        for (int j = 0; j < d; j++) { double t = (double)xb[j] - xa[j]; s += t * t; }
+        if (have == K && s >= dist[K - 1]) continue;
+        int p = have < K ? have++ : K - 1;
+        while (p > 0 && dist[p - 1] > s) { dist[p] = dist[p - 1]; nbr[p] = nbr[p - 1]; p--; }
+        dist[p] = s;
+        nbr[p] = b;
+    }
+}
+
+int tl_smote(float *out, int *out_y, int *anchor, int *neighbour, const float *x, const int *y, int n, int d, int C,
+             const int64_t *target, int k, int round, float lo, float hi, tl_rng *rng, tl_error *err) {
+    int *start = calloc((size_t)C + 1, sizeof *start), *list = malloc(((size_t)n + 1) * sizeof *list);
+    int *order = malloc(((size_t)n + 1) * sizeof *order), *nbr = NULL;
+    double *dist = malloc(((size_t)(k > 0 ? k : 1)) * sizeof *dist);
+    if (!start || !list || !order || !dist) goto oom;
+    for (int i = 0; i < n; i++) start[y[i] + 1]++;
+    for (int c = 0; c < C; c++) start[c + 1] += start[c];
+    for (int c = 0, *fill = order; c < C; c++) fill[c] = start[c];
+    for (int i = 0; i < n; i++) list[order[y[i]]++] = i;
+    int64_t m = 0;
+    for (int c = 0; c < C; c++) {
+        int nc = start[c + 1] - start[c];
+        const int *cls = list + start[c];
+        if (nc == 0 || target[c] <= nc) continue;
+        int64_t need = target[c] - nc;
+        int K = k < nc - 1 ? k : nc - 1, used = need < nc ? (int)need : nc;
+        memcpy(order, cls, (size_t)nc * sizeof *order);
+        tl_rng_shuffle(rng, order, nc);
+        free(nbr);
+        nbr = malloc(((size_t)used * K + 1) * sizeof *nbr);
+        if (!nbr) goto oom;
+        for (int t = 0; t < used && K > 0; t++) nearest(nbr + (size_t)t * K, dist, K, order[t], cls, nc, x, d);
+        for (int64_t r = 0; r < need; r++, m++) {
+            int t = (int)(r % nc), a = order[t];
+            int b = K ? nbr[(size_t)t * K + tl_rng_below(rng, (uint64_t)K)] : a;
+            double u = tl_rng_uniform(rng);
+            const float *xa = x + (size_t)a * d, *xb = x + (size_t)b * d;
+            float *o = out + (size_t)m * d;
+            for (int j = 0; j < d; j++) {
+                double v = xa[j] + u * ((double)xb[j] - xa[j]);
+                if (round) v = fmin(fmax(nearbyint(v), lo), hi);
+                o[j] = (float)v;
+            }
+            out_y[m] = c;
+            if (anchor) anchor[m] = a;
+            if (neighbour) neighbour[m] = b;
+        }
+    }
+    free(start); free(list); free(order); free(nbr); free(dist);
+    return 0;
+oom:
+    free(start); free(list); free(order); free(nbr); free(dist);
+    return tl_fail(err, "out of memory (SMOTE)");
+}
+
+typedef struct { int k, target, feature; } smote_priv;
+
+static int smote_create(tl_sampler *s, tl_spec *spec, tl_error *err) {
+    static const char *const spaces[] = {"input", "feature"};
+    int nmax = 0;
+    for (int c = 0; c < s->C; c++) if (s->count[c] > nmax) nmax = (int)s->count[c];
+    smote_priv p;
+    if (tl_spec_int(spec, "k", 5, &p.k, err) || tl_sampler_target(spec, nmax > 0 ? nmax : 1, &p.target, err) ||
+        tl_spec_choice(spec, "space", spaces, 2, 0, &p.feature, err))
+        return -1;
+    if (p.k < 1) return tl_spec_fail(err, spec, "k=%d must be >= 1", p.k);
+    if (p.feature)
+        return tl_spec_fail(err, spec, "space=feature works on frozen backbone features, so it applies to "
+                                       "`tailor retrain` (stage 2, not yet available); use space=input here");
+    smote_priv *q = malloc(sizeof *q);
+    if (!q) return tl_fail(err, "out of memory (--sampler)");
+    *q = p;
+    s->priv = q;
+    return 0;
+}
+
+static int smote_prepare(tl_sampler *s, tl_dataset *train, uint64_t seed, tl_error *err) {
+    const smote_priv *p = s->priv;
+    int C = train->num_classes, d = train->c * train->h * train->w;
+    int64_t *count = calloc((size_t)C, sizeof *count), *target = malloc((size_t)C * sizeof *target);
+    if (!count || !target) { free(count); free(target); return tl_fail(err, "out of memory (SMOTE)"); }
+    for (int i = 0; i < train->n; i++) count[train->y[i]]++;
+    for (int c = 0; c < C; c++) target[c] = p->target;
+    int64_t m = tl_smote_count(count, target, C);
+    free(count);
+    if ((int64_t)train->n + m > 0x7fffffff || ((int64_t)train->n + m) * d > TL_DATA_MAX_VALUES) {
+        free(target);
+        return tl_fail(err, "--sampler smote: %lld synthetic rows do not fit in memory limits", (long long)m);
+    }
+    size_t total = (size_t)train->n + (size_t)m;
+    float *x = realloc(train->x, (total * d + 1) * sizeof *x);
+    if (x) train->x = x;
+    int *y = x ? realloc(train->y, (total + 1) * sizeof *y) : NULL;
+    if (y) train->y = y;
+    if (!x || !y) { free(target); return tl_fail(err, "out of memory (SMOTE)"); }
+    tl_rng rng;
+    tl_rng_seed(&rng, seed, TL_RNG_SYNTH);
+    /* Images hold integer pixels: round and clamp; tabular rows stay real-valued. */
+    int image = train->h * train->w > 1;
+    int rc = tl_smote(train->x + (size_t)train->n * d, train->y + train->n, NULL, NULL, train->x, train->y, train->n, d,
+                      C, target, p->k, image, 0.0f, 255.0f, &rng, err);
+    free(target);
+    if (rc) return -1;
+    train->n = (int)total;
+    return 0;
+}
+
+static int smote_epoch(tl_sampler *s, int *order, int epoch, tl_rng *rng) {
+    (void)epoch;
+    for (int i = 0; i < s->n; i++) order[i] = i;
+    tl_rng_shuffle(rng, order, s->n);
+    return s->n;
+}
+
+static void smote_destroy(tl_sampler *s) { free(s->priv); }
+
+const tl_sampler_ops tl_sampler_smote = {"smote", smote_create, smote_prepare, smote_epoch, smote_destroy};
