@@ -166,7 +166,7 @@ int tl_cmd_retrain(int argc, char **argv) {
     cfg.batch = (int)batch;
     cfg.seed = (uint64_t)seed;
     cfg.threads = (int)threads;
-    if (tl_file_exists(outdir) || tl_file_exists(partial)) { tl_fail(&err, "--out %s: already exists", outdir); goto fail; }
+    if (access(outdir, F_OK) == 0 || access(partial, F_OK) == 0) { tl_fail(&err, "--out %s: already exists", outdir); goto fail; }
     /* The stage-1 model, with its num_batches_tracked kept for the saved file. */
     if (tl_path_join(path, sizeof path, dir, "model.safetensors", &err) || tl_st_read(&sf, path, &err)) goto fail;
     have_sf = 1;
