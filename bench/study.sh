@@ -2,7 +2,9 @@
 # The Decoupling paper's grid (Kang et al., ICLR 2020; issue 6) on one data set: joint training with
 # instance, class-balanced, square-root and progressive sampling, each followed by cRT, tau-norm,
 # LWS and NCM (tailor retrain), plus the causal head with TDE inference; seeds given in SEEDS.
-#   bench/study.sh OUT run      train/retrain whatever is missing (seed-major order; resumable)
+#   bench/study.sh OUT run      train/retrain whatever is missing, one stage-1 recipe at a time over the
+#                               seeds (instance, causal, then the other samplers); an interrupted stage-1
+#                               run is continued with tailor train --resume
 #   bench/study.sh OUT table    print the Markdown table (mean ± sample std over the seeds found)
 # Env: DATA (fashion-mnist), LT (exp:100), VAL (100), MODEL (cnn), EPOCHS (stage 1, 12), SEEDS ("0 1 2"),
 #      THREADS (2), SAMPLERS ("instance class sqrt progressive"), CAUSAL (1: also the causal/TDE runs),
@@ -20,6 +22,11 @@ log() { echo "$*" >>"$out/commands.txt"; }
 stage1() {  # stage1 DIR ARGS...
     local dir=$1; shift
     [ -e "$dir" ] && return 0
+    if [ -f "$dir.partial/checkpoint.safetensors" ]; then
+        log "$T train --resume $dir --quiet"
+        $T train --resume "$dir" --quiet >/dev/null
+        return
+    fi
     rm -rf "$dir.partial"
     local cmd="$T train --data $DATA --lt $LT --val $VAL --model $MODEL --epochs $EPOCHS --batch 128 --optim sgd:lr=0.1,momentum=0.9,wd=5e-4 --schedule cosine --threads $THREADS --quiet $* --out $dir"
     log "$cmd"
@@ -27,8 +34,17 @@ stage1() {  # stage1 DIR ARGS...
 }
 case $mode in
 run)
-    for s in $SEEDS; do
-        for smp in $SAMPLERS; do
+    order=""
+    for smp in $SAMPLERS; do
+        order="$order $smp"
+        [ "$smp" = instance ] && [ "$CAUSAL" = 1 ] && order="$order causal"
+    done
+    for smp in $order; do
+        for s in $SEEDS; do
+            if [ "$smp" = causal ]; then
+                stage1 "$out/causal-s$s" --head causal:heads=2,tau=16,gamma=0.03125,alpha=1 --seed "$s"
+                continue
+            fi
             j="$out/joint-$smp-s$s"
             stage1 "$j" --sampler "$smp" --seed "$s"
             for m in $METHODS; do
@@ -40,7 +56,6 @@ run)
                 $cmd >/dev/null
             done
         done
-        [ "$CAUSAL" = 1 ] && stage1 "$out/causal-s$s" --head causal:heads=2,tau=16,gamma=0.03125,alpha=1 --seed "$s"
     done ;;
 table)
     /usr/bin/python3 - "$out" "$SAMPLERS" "$METHODS" <<'PY'

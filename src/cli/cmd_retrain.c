@@ -229,6 +229,23 @@ int tl_cmd_retrain(int argc, char **argv) {
         tl_metrics_free(&met);
         goto fail;
     }
+    if (src.head.ops == &tl_head_linear && out.head.ops == &tl_head_linear) {
+        /* Per-class weight norms of the stage-1 (joint) classifier and of this one. */
+        int C = mc.num_classes, D = mc.feat_dim;
+        float *nrm = malloc(2 * (size_t)C * sizeof *nrm);
+        const float *series[2] = {nrm, nrm + C};
+        const char *labels[2] = {"joint (stage 1)", s.text};
+        char title[256];
+        snprintf(title, sizeof title, "Classifier weight norms: joint vs %s", s.text);
+        int bad = !nrm || tl_path_join(path, sizeof path, partial, "weight_norms.png", &err);
+        if (!bad) {
+            tl_stage2_row_norms(nrm, src.params + tl_model_find(&src, "head.weight")->off, C, D);
+            tl_stage2_row_norms(nrm + C, out.params + tl_model_find(&out, "head.weight")->off, C, D);
+            bad = tl_stage2_plot_norms(path, series, labels, 2, data.train_count, C, title, &err);
+        }
+        free(nrm);
+        if (bad) { tl_metrics_free(&met); if (!err.msg[0]) tl_fail(&err, "out of memory"); goto fail; }
+    }
     if (!*tl_opt(&o, "quiet")) tl_report_print(stdout, &met, (const char *const *)test->class_names);
     tl_metrics_free(&met);
     if (rename(partial, outdir)) { tl_fail(&err, "--out %s: cannot rename %s into place", outdir, partial); goto fail; }

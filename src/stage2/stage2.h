@@ -106,6 +106,14 @@ double tl_tau_norm_sweep(tl_stage2_point *sweep, const float *w, const float *fe
  * is not linear. */
 int tl_tau_norm_apply(tl_model *m, double tau, tl_error *err);
 
+/* ---- plot.c ----
+ * weight_norms.png: per-class norms norms[s][C] of nseries classifiers (labels[s]) against the classes
+ * ordered by training count. Returns 0, or -1 naming path. */
+int tl_stage2_plot_norms(const char *path, const float *const *norms, const char *const *labels, int nseries,
+                         const int64_t *count, int C, const char *title, tl_error *err);
+/* out[c] = ‖w_c‖ (rows of w [C, D]), in double. */
+void tl_stage2_row_norms(float *out, const float *w, int C, int D);
+
 /* The table (stage2.c). */
 extern const tl_stage2_ops tl_stage2_crt, tl_stage2_ncm, tl_stage2_tau, tl_stage2_lws;
 

@@ -18,6 +18,14 @@ void tl_tau_norm_weights(float *out, const float *w, int C, int D, double tau) {
     }
 }
 
+void tl_stage2_row_norms(float *out, const float *w, int C, int D) {
+    for (int c = 0; c < C; c++) {
+        double ss = 0;
+        for (int j = 0; j < D; j++) ss += (double)w[(size_t)c * D + j] * w[(size_t)c * D + j];
+        out[c] = (float)sqrt(ss);
+    }
+}
+
 /* Accuracy and balanced accuracy of argmax(feat·Wᵀ) (classes absent from y left out). */
 static void score(tl_stage2_point *pt, const float *W, const float *feat, const int *y, int n, int D, int C,
                   int64_t *hit, int64_t *cnt) {
