@@ -53,7 +53,7 @@ run)
                 rm -rf "$r.partial"
                 cmd="$T retrain --run $j --method $m --seed $s --threads $THREADS --quiet --out $r"
                 log "$cmd"
-                $cmd >/dev/null
+                $cmd >/dev/null || echo "FAILED (exit $?): $cmd" >>"$out/commands.txt"
             done
         done
     done ;;
