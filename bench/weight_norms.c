@@ -1,6 +1,6 @@
 /* The classifier weight-norm figure of docs/results.md (issue 6): per-class ‖w_c‖ of several runs'
  * linear heads in one weight_norms-style PNG, classes ordered by the first run's training counts.
- * Usage: weight_norms OUT.png TITLE LABEL=RUN_DIR [LABEL=RUN_DIR ...] */
+ * Usage: weight_norms OUT.png TITLE LABEL=RUN_DIR [LABEL=RUN_DIR ...]   (split at the last '=') */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,11 +16,12 @@ int main(int argc, char **argv) {
     tl_error err;
     tl_report rep;
     char path[4200];
-    snprintf(path, sizeof path, "%s/report.json", strchr(argv[3], '=') + 1);
+    for (int k = 0; k < n; k++)
+        if (!strchr(argv[3 + k], '=')) { fprintf(stderr, "weight_norms: %s is not LABEL=RUN_DIR\n", argv[3 + k]); return 2; }
+    snprintf(path, sizeof path, "%s/report.json", strrchr(argv[3], '=') + 1);
     if (tl_report_read(&rep, path, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
     for (int k = 0; k < n; k++) {
-        char *eq = strchr(argv[3 + k], '=');
-        if (!eq) { fprintf(stderr, "weight_norms: %s is not LABEL=RUN_DIR\n", argv[3 + k]); return 2; }
+        char *eq = strrchr(argv[3 + k], '=');
         *eq = 0;
         labels[k] = argv[3 + k];
         snprintf(path, sizeof path, "%s/model.safetensors", eq + 1);

@@ -57,7 +57,7 @@ static void draw(const float *const *norms, const char *const *labels, int nseri
         plschr(0, 1.0);
         plstring(C, x, y, "●");
         plschr(0, 0.8);
-        plptex(C - 0.6, 1.12 * hi * (0.96 - 0.06 * s), 1, 0, 1.0, labels[s]);
+        plptex(-0.4, 1.12 * hi * (0.96 - 0.06 * s), 1, 0, 0.0, labels[s]);   /* legend, top left */
     }
     free(x);
     free(y);
