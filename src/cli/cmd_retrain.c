@@ -142,7 +142,11 @@ int tl_cmd_retrain(int argc, char **argv) {
     int status = 1, created = 0, have_sf = 0;
     long val, epochs = 0, batch, seed, threads;
     long long bn_steps = 0;
-    if (tl_opts_parse(&o, retrain_opts, NOPTS, argc, argv, "retrain", &err)) { fprintf(stderr, "tailor: %s\n", err.msg); return 2; }
+    if (tl_opts_parse(&o, retrain_opts, NOPTS, argc, argv, "retrain", &err)) {
+        fprintf(stderr, "tailor: %s\n", err.msg);
+        tl_opts_free(&o);
+        return 2;
+    }
     const char *dir = tl_opt(&o, "run"), *outdir = tl_opt(&o, "out");
     snprintf(partial, sizeof partial, "%s.partial", outdir);
     int ntrain;
