@@ -5,6 +5,8 @@
 #   bench/study.sh OUT run      train/retrain whatever is missing, one stage-1 recipe at a time over the
 #                               seeds (instance, causal, then the other samplers); an interrupted stage-1
 #                               run is continued with tailor train --resume
+#   bench/study.sh OUT torch    PyTorch reference of cRT, tau-norm, LWS and NCM (bench/torch_stage2.py) on
+#                               every finished stage-1 run not yet in OUT/torch.jsonl
 #   bench/study.sh OUT table    print the Markdown table (mean ± sample std over the seeds found)
 # Env: DATA (fashion-mnist), LT (exp:100), VAL (100), MODEL (cnn), EPOCHS (stage 1, 12), SEEDS ("0 1 2"),
 #      THREADS (2), SAMPLERS ("instance class sqrt progressive"), CAUSAL (1: also the causal/TDE runs),
@@ -57,10 +59,20 @@ run)
             done
         done
     done ;;
+torch)
+    IF=${LT#exp:}
+    for j in "$out"/joint-*-s*; do
+        case $j in *.partial) continue ;; esac
+        name=$(basename "$j"); s=${name##*-s}
+        grep -q "\"run\": \"$name\"" "$out/torch.jsonl" 2>/dev/null && continue
+        echo "/usr/bin/python3 bench/torch_stage2.py $out/torch.jsonl $j $s $IF $VAL" >>"$out/commands_torch.txt"
+        /usr/bin/python3 bench/torch_stage2.py "$out/torch.jsonl" "$j" "$s" "$IF" "$VAL"
+    done ;;
 table)
     /usr/bin/python3 - "$out" "$SAMPLERS" "$METHODS" <<'PY'
-import glob, json, statistics, sys
+import glob, json, os, statistics, sys
 out, samplers, methods = sys.argv[1], sys.argv[2].split(), ["joint"] + sys.argv[3].split()
+ref = [json.loads(l) for l in open(f"{out}/torch.jsonl")] if os.path.exists(f"{out}/torch.jsonl") else []
 def ms(v):
     v = [x * 100 for x in v if x is not None]
     if not v: return "—"
@@ -69,14 +81,16 @@ keys = ["balanced_accuracy", "many", "medium", "few", "head", "mid", "tail"]
 def rows(pattern):
     rs = [json.load(open(p)) for p in sorted(glob.glob(pattern))]
     return rs, [ms([r.get(k) for r in rs]) for k in keys]
-print("| stage 1 sampler | classifier | seeds | balanced acc | many | medium | few | head | mid | tail |")
-print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+print("| stage 1 sampler | classifier | impl | seeds | balanced acc | many | medium | few | head | mid | tail |")
+print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 for smp in samplers:
     for m in methods:
         rs, cells = rows(f"{out}/{m}-{smp}-s*/report.json")
-        if rs: print(f"| {smp} | {m} | {len(rs)} | " + " | ".join(cells) + " |")
+        if rs: print(f"| {smp} | {m} | tailor | {len(rs)} | " + " | ".join(cells) + " |")
+        tr = [r for r in ref if r["method"] == m and r["run"].startswith(f"joint-{smp}-s")]
+        if tr: print(f"| {smp} | {m} | PyTorch | {len(tr)} | " + " | ".join(ms([r.get(k) for r in tr]) for k in keys) + " |")
 rs, cells = rows(f"{out}/causal-s*/report.json")
-if rs: print(f"| instance | causal head + TDE (alpha 1) | {len(rs)} | " + " | ".join(cells) + " |")
+if rs: print(f"| instance | causal head + TDE (alpha 1) | tailor | {len(rs)} | " + " | ".join(cells) + " |")
 PY
     ;;
 *) echo "usage: bench/study.sh OUT run|table" >&2; exit 2 ;;
