@@ -159,6 +159,66 @@ class GCPLHead(nn.Module):
     def unknown_score(self, logits):
         return logits.max(1)[0] if self.score == "logit" else F.softmax(logits, 1).max(1)[0]
 
+class CausalHead(nn.Module):
+    """Causal-norm multi-head classifier of TDE (methods.md 9): K chunks, x_k/|x_k| . w_ck/(|w_ck| + gamma),
+    scaled by tau/K. Training forwards update the buffer embed_mean <- mu * embed_mean + mean(x); evaluation
+    forwards return the TDE logits with the counterfactual alpha * cos_k * c_k removed from each chunk."""
+
+    def __init__(self, feat_dim, num_classes, heads=2, tau=16.0, gamma=1 / 32, alpha=1.0, mu=0.9):
+        super().__init__()
+        self.K, self.scale, self.gamma, self.alpha, self.mu = heads, tau / heads, gamma, alpha, mu
+        bound = 1 / feat_dim ** 0.5
+        self.weight = nn.Parameter(torch.empty(num_classes, feat_dim).uniform_(-bound, bound))
+        self.register_buffer("embed_mean", torch.zeros(feat_dim))
+
+    def forward(self, x):
+        K = self.K
+        xs, ws = x.chunk(K, dim=1), self.weight.chunk(K, dim=1)
+        xh = [c / c.norm(dim=1, keepdim=True).clamp_min(1e-12) for c in xs]
+        wh = [w / (w.norm(dim=1, keepdim=True) + self.gamma) for w in ws]
+        if self.training:
+            with torch.no_grad():
+                self.embed_mean.mul_(self.mu).add_(x.detach().mean(0))
+            return self.scale * sum(a @ b.t() for a, b in zip(xh, wh))
+        out = 0
+        for a, b, c in zip(xh, wh, self.embed_mean.chunk(K)):
+            n = c.norm()
+            ch = c / n if n >= 1e-12 else torch.zeros_like(c)
+            out = out + self.scale * (a - self.alpha * (a @ ch)[:, None] * ch) @ b.t()
+        return out
+
+
+class NCMHead(nn.Module):
+    """Nearest class mean on cl2n features (methods.md 8.2): g = normalize(x - feat_mean);
+    l2: -max(|g|^2 + |mu_c|^2 - 2 g.mu_c, 0); cosine: g . mu_c/|mu_c|. Fixed buffers, no parameters."""
+
+    def __init__(self, feat_dim, num_classes, metric="l2"):
+        super().__init__()
+        self.metric = metric
+        self.register_buffer("feat_mean", torch.zeros(feat_dim))
+        self.register_buffer("centroids", torch.zeros(num_classes, feat_dim))
+
+    def forward(self, x):
+        g = F.normalize(x - self.feat_mean, dim=1, eps=1e-12)
+        mu = self.centroids
+        if self.metric == "cosine":
+            return g @ F.normalize(mu, dim=1, eps=1e-12).t()
+        d = (g * g).sum(1, keepdim=True) + (mu * mu).sum(1)[None, :] - 2 * g @ mu.t()
+        return -d.clamp_min(0)
+
+
+class LWSHead(nn.Module):
+    """Learnable weight scaling (methods.md 8.4): scale_c * (w_c . x + b_c), weight and bias fixed buffers."""
+
+    def __init__(self, feat_dim, num_classes):
+        super().__init__()
+        self.register_buffer("weight", torch.zeros(num_classes, feat_dim))
+        self.register_buffer("bias", torch.zeros(num_classes))
+        self.scale = nn.Parameter(torch.ones(num_classes))
+
+    def forward(self, x):
+        return self.scale * (x @ self.weight.t() + self.bias)
+
 
 def parse_spec(text):
     """'name:k=v,k=v' -> (name, {k: v})."""
@@ -178,6 +238,14 @@ def make_head(spec, feat_dim, num_classes):
     if name == "gcpl":
         return GCPLHead(feat_dim, num_classes, int(keys.get("points", 1)), float(keys.get("gamma", 1)),
                         float(keys.get("lambda", 0.1)), keys.get("score", "prob"))
+
+    if name == "causal":
+        return CausalHead(feat_dim, num_classes, int(keys.get("heads", 2)), float(keys.get("tau", 16)),
+                          float(keys.get("gamma", 1 / 32)), float(keys.get("alpha", 1.0)), float(keys.get("mu", 0.9)))
+    if name == "ncm":
+        return NCMHead(feat_dim, num_classes, keys.get("metric", "l2"))
+    if name == "lws":
+        return LWSHead(feat_dim, num_classes)
     raise ValueError(f"unknown head {spec}")
 
 

@@ -119,6 +119,7 @@ static int evaluate(tl_model *m, const tl_dataset *d, const float *mean, const f
     float *logits = rule ? malloc((size_t)d->n * C * sizeof *logits + 1) : NULL;
     int *pred = malloc((size_t)d->n * sizeof *pred);
     int rc = probs && pred && (logits || !rule) ? 0 : tl_fail(err, "out of memory");
+    if (!rc && rule) rc = tl_posthoc_bind(rule, m, err);
     if (!rc) rc = tl_predict(m, d, mean, std, logits, rule ? NULL : probs, pred, err);
     if (!rc && rule) {
         /* Predictions and probabilities of the adjusted logits (methods.md §3.7, §14.2). */

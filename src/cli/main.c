@@ -9,6 +9,7 @@ static const struct { const char *name; int (*run)(int, char **); const char *he
     {"eval", tl_cmd_eval, "evaluate a finished run on its test set (or another data set)"},
     {"predict", tl_cmd_predict, "print logits and probabilities of a run's model for an input file"},
     {"data", tl_cmd_data, "show the class counts of a data set and its long-tailed view"},
+    {"retrain", tl_cmd_retrain, "stage 2: re-balance a finished run's classifier on its frozen backbone (crt, ncm, tau, lws)"},
     {"compare", tl_cmd_compare, "print two finished runs' reports side by side"},
 };
 
@@ -25,6 +26,6 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "--version")) { printf("tailor %s\n", TL_VERSION); return 0; }
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 2, argv + 2);
-    fprintf(stderr, "tailor: unknown command '%s' (valid: train, eval, predict, data, compare)\n", argv[1]);
+    fprintf(stderr, "tailor: unknown command '%s' (valid: train, eval, predict, data, retrain, compare)\n", argv[1]);
     return 2;
 }

@@ -6,18 +6,35 @@
 #include "eval/posthoc.h"
 #include "losses/loss.h"
 #include "spec/spec.h"
+#include "stage2/stage2.h"
 
 int tl_posthoc_create(tl_posthoc *p, const char *spec_text, const int64_t *count, int C, tl_error *err) {
-    static const char *const names[] = {"logit-adjust"};
+    static const char *const names[] = {"logit-adjust", "tde", "tau-norm"};
     memset(p, 0, sizeof *p);
     tl_spec spec;
     const char *tau;
     if (tl_spec_parse(&spec, spec_text, "--posthoc", err)) return -1;
-    int k = tl_spec_lookup(&spec, names, sizeof *names, 1, err);
-    if (k < 0 || tl_spec_str(&spec, "tau", "1", &tau, err) || tl_spec_check_unused(&spec, err)) return -1;
+    int k = tl_spec_lookup(&spec, names, sizeof *names, 3, err);
+    if (k < 0) return -1;
     p->kind = k;
     p->C = C;
     p->count = count;
+    if (k != TL_POSTHOC_LOGIT_ADJUST) {
+        /* Rules that change the model: nothing is subtracted from the logits. */
+        if (k == TL_POSTHOC_TDE ? tl_spec_double(&spec, "alpha", NAN, &p->alpha, err)
+                                : tl_spec_double(&spec, "tau", 1, &p->tau, err))
+            return -1;
+        if (tl_spec_check_unused(&spec, err)) return -1;
+        if (k == TL_POSTHOC_TAU_NORM && !(p->tau >= 0)) return tl_spec_fail(err, &spec, "tau=%g must be >= 0", p->tau);
+        p->adjust = calloc((size_t)C, sizeof *p->adjust);
+        p->scratch = malloc(2 * (size_t)C * sizeof *p->scratch);
+        if (!p->adjust || !p->scratch) { tl_posthoc_free(p); return tl_fail(err, "out of memory"); }
+        if (k == TL_POSTHOC_TDE && isnan(p->alpha)) snprintf(p->text, sizeof p->text, "tde (the head's alpha)");
+        else if (k == TL_POSTHOC_TDE) snprintf(p->text, sizeof p->text, "tde:alpha=%g", p->alpha);
+        else snprintf(p->text, sizeof p->text, "tau-norm:tau=%g", p->tau);
+        return 0;
+    }
+    if (tl_spec_str(&spec, "tau", "1", &tau, err) || tl_spec_check_unused(&spec, err)) return -1;
     if (!strcmp(tau, "auto")) {
         p->tau_auto = 1;
         p->tau = NAN;
@@ -40,6 +57,15 @@ void tl_posthoc_set_tau(tl_posthoc *p, double tau) {
     p->tau = tau;
     tl_logit_adjustment(p->adjust, p->count, p->C, tau);
     snprintf(p->text, sizeof p->text, "logit-adjust:tau=%g%s", tau, p->tau_auto ? " (auto, on validation)" : "");
+}
+
+int tl_posthoc_bind(const tl_posthoc *p, struct tl_model *m, tl_error *err) {
+    if (p->kind == TL_POSTHOC_TDE) {
+        if (m->head.ops != &tl_head_causal) return tl_fail(err, "--posthoc tde: the run's head is not causal (it is %s)", m->cfg.head);
+        return isnan(p->alpha) ? 0 : tl_causal_set_alpha(&m->head, p->alpha, err);
+    }
+    if (p->kind == TL_POSTHOC_TAU_NORM && tl_tau_norm_apply(m, p->tau, err)) return tl_fail_prefix(err, "--posthoc");
+    return 0;
 }
 
 void tl_posthoc_apply(const tl_posthoc *p, float *logits, int n) {

@@ -2,7 +2,11 @@
  * and argmax/softmax, chosen after training. One table of named kinds:
  *   logit-adjust[:tau=T]   z_c - log(π_c^T + 1e-12), π = training class prior (methods.md §3.7);
  *                          tau=auto picks T on a validation set (tl_posthoc_choose_tau).
- * (design.md also lists tde:alpha= and tau-norm:tau=, which need their own heads and stage 2.) */
+ *   tde[:alpha=A]          causal heads only: TDE inference with strength A (methods.md §9.3; without
+ *                          alpha, the head's own); alpha=0 gives the plain training logits.
+ *   tau-norm[:tau=T]       linear heads only: weights w_c/‖w_c‖^T, bias dropped (methods.md §8.3;
+ *                          default T = 1; tailor retrain --method tau chooses T on validation).
+ * tde and tau-norm change the model itself (tl_posthoc_bind), not the logits. */
 #ifndef TL_EVAL_POSTHOC_H
 #define TL_EVAL_POSTHOC_H
 #include <stdint.h>
@@ -11,7 +15,8 @@
 typedef struct {
     int kind;               /* TL_POSTHOC_* */
     int C;
-    double tau;             /* logit-adjust: the τ in use (NAN while tau=auto is unresolved) */
+    double tau;             /* logit-adjust, tau-norm: the τ in use (NAN while tau=auto is unresolved) */
+    double alpha;           /* tde: the α to set (NAN: keep the head's) */
     int tau_auto;           /* 1 when tau=auto was asked for */
     const int64_t *count;   /* [C] training counts (borrowed) */
     double *adjust;         /* [C] what is subtracted from the logits */
@@ -19,14 +24,20 @@ typedef struct {
     char text[96];          /* the resolved rule, e.g. "logit-adjust:tau=0.7", for reports */
 } tl_posthoc;
 
-enum { TL_POSTHOC_LOGIT_ADJUST };
+enum { TL_POSTHOC_LOGIT_ADJUST, TL_POSTHOC_TDE, TL_POSTHOC_TAU_NORM };
+
+struct tl_model;
 
 /* Parses spec_text for C classes with training counts count[C] (borrowed). Returns 0, or -1 naming
  * --posthoc and the valid names or keys. A class with no training images is an error (log 0). */
 int tl_posthoc_create(tl_posthoc *p, const char *spec_text, const int64_t *count, int C, tl_error *err);
 /* Sets τ (resolving tau=auto) and recomputes the adjustment. */
 void tl_posthoc_set_tau(tl_posthoc *p, double tau);
-/* logits[n, C] -= adjust, in place. Requires a resolved τ. */
+/* Applies a rule that changes the model (tde: sets the causal head's α; tau-norm: normalises the
+ * linear head's weights in place and zeroes its bias); nothing for logit-adjust. Returns 0, or -1
+ * when the model's head does not suit the rule. Call once, before predicting. */
+int tl_posthoc_bind(const tl_posthoc *p, struct tl_model *m, tl_error *err);
+/* logits[n, C] -= adjust, in place (no change for tde and tau-norm). Requires a resolved τ. */
 void tl_posthoc_apply(const tl_posthoc *p, float *logits, int n);
 /* The τ in {0, 0.1, ..., 2.0} with the highest balanced accuracy of argmax(z - a(τ)) on the
  * validation logits [n, C] and labels y (the smallest τ on ties); *best_bal gets that accuracy. */

@@ -5,7 +5,8 @@
 #include "heads/head.h"
 #include "models/model.h"
 
-static const tl_head_ops *const heads[] = {&tl_head_linear, &tl_head_cosine, &tl_head_rpl, &tl_head_gcpl};
+static const tl_head_ops *const heads[] = {&tl_head_linear, &tl_head_cosine, &tl_head_rpl, &tl_head_gcpl,
+                                           &tl_head_causal, &tl_head_ncm, &tl_head_lws};
 #define NHEADS ((int)(sizeof heads / sizeof *heads))
 
 int tl_head_create(tl_head *h, const char *spec_text, struct tl_model *m, tl_error *err) {

@@ -39,6 +39,8 @@ struct tl_head {
     int N, D, C, nthreads;
     double scale;       /* s of normalised heads (logits = s·cos), 1 for linear; losses such as LDAM read it */
     int normalized;     /* 1 when logits are s·cosines */
+    float *state;       /* the model's state block (non-trained tensors a head registered with is_state,
+                         * such as the causal head's moving average); set by tl_model_init */
     void *priv;
 };
 
@@ -56,7 +58,12 @@ void tl_head_max_softmax(float *score, const float *logits, int N, int C);
 /* score[i] = max_k logits[i,k]. */
 void tl_head_max_logit(float *score, const float *logits, int N, int C);
 
-/* The table (src/heads/head.c). */
-extern const tl_head_ops tl_head_linear, tl_head_cosine, tl_head_rpl, tl_head_gcpl;
+/* The table (src/heads/head.c). ncm and lws are the fixed heads of stage 2 (src/stage2). */
+extern const tl_head_ops tl_head_linear, tl_head_cosine, tl_head_rpl, tl_head_gcpl, tl_head_causal, tl_head_ncm,
+    tl_head_lws;
+
+/* Sets the TDE strength α used by a causal head's inference forward (methods.md §9.3). Returns 0,
+ * or -1 when h is not a causal head. */
+int tl_causal_set_alpha(tl_head *h, double alpha, tl_error *err);
 
 #endif

@@ -107,6 +107,7 @@ int tl_model_init(tl_model *m, const tl_model_cfg *cfg, int N, int nthreads, uin
         tl_model_free(m);
         return tl_fail(err, "out of memory allocating the %s model for batch %d", cfg->arch, N);
     }
+    m->head.state = m->state;
     init_tensors(m, seed);
     return 0;
 }

@@ -57,7 +57,7 @@ static void test_choose_tau(void) {
 static void test_errors(void) {
     static const int64_t holes[NC] = {4, 0, 3, 2, 1};
     static const struct { const char *spec; const int64_t *count; const char *msg; } bad[] = {
-        {"tde", counts, "valid: logit-adjust"},
+        {"knn", counts, "valid: logit-adjust, tde, tau-norm"},
         {"logit-adjust:tau=x", counts, "tau=x is not a number or auto"},
         {"logit-adjust:alpha=1", counts, "unknown key 'alpha'"},
         {"logit-adjust", holes, "class 1 has no training images"},

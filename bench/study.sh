@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# The Decoupling paper's grid (Kang et al., ICLR 2020; issue 6) on one data set: joint training with
+# instance, class-balanced, square-root and progressive sampling, each followed by cRT, tau-norm,
+# LWS and NCM (tailor retrain), plus the causal head with TDE inference; seeds given in SEEDS.
+#   bench/study.sh OUT run      train/retrain whatever is missing, one stage-1 recipe at a time over the
+#                               seeds (instance, causal, then the other samplers); an interrupted stage-1
+#                               run is continued with tailor train --resume
+#   bench/study.sh OUT torch    PyTorch reference of cRT, tau-norm, LWS and NCM (bench/torch_stage2.py) on
+#                               every finished stage-1 run not yet in OUT/torch.jsonl
+#   bench/study.sh OUT table    print the Markdown table (mean ± sample std over the seeds found)
+# Env: DATA (fashion-mnist), LT (exp:100), VAL (100), MODEL (cnn), EPOCHS (stage 1, 12), SEEDS ("0 1 2"),
+#      THREADS (2), SAMPLERS ("instance class sqrt progressive"), CAUSAL (1: also the causal/TDE runs),
+#      T (the tailor binary, build/tailor). Stage 1 recipe: SGD lr 0.1 momentum 0.9 wd 5e-4, cosine,
+#      batch 128, default augmentation. Stage 2: tailor retrain defaults (methods.md §8, §15.2).
+set -eu
+cd "$(dirname "$0")/.."
+out=$1; mode=$2
+DATA=${DATA:-fashion-mnist}; LT=${LT:-exp:100}; VAL=${VAL:-100}; MODEL=${MODEL:-cnn}; EPOCHS=${EPOCHS:-12}
+SEEDS=${SEEDS:-0 1 2}; THREADS=${THREADS:-2}; SAMPLERS=${SAMPLERS:-instance class sqrt progressive}
+CAUSAL=${CAUSAL:-1}; T=${T:-build/tailor}
+METHODS="crt tau lws ncm"
+mkdir -p "$out"
+log() { echo "$*" >>"$out/commands.txt"; }
+stage1() {  # stage1 DIR ARGS...
+    local dir=$1; shift
+    [ -e "$dir" ] && return 0
+    if [ -f "$dir.partial/checkpoint.safetensors" ]; then
+        log "$T train --resume $dir --quiet"
+        $T train --resume "$dir" --quiet >/dev/null
+        return
+    fi
+    rm -rf "$dir.partial"
+    local cmd="$T train --data $DATA --lt $LT --val $VAL --model $MODEL --epochs $EPOCHS --batch 128 --optim sgd:lr=0.1,momentum=0.9,wd=5e-4 --schedule cosine --threads $THREADS --quiet $* --out $dir"
+    log "$cmd"
+    $cmd >/dev/null
+}
+case $mode in
+run)
+    order=""
+    for smp in $SAMPLERS; do
+        order="$order $smp"
+        [ "$smp" = instance ] && [ "$CAUSAL" = 1 ] && order="$order causal"
+    done
+    for smp in $order; do
+        for s in $SEEDS; do
+            if [ "$smp" = causal ]; then
+                stage1 "$out/causal-s$s" --head causal:heads=2,tau=16,gamma=0.03125,alpha=1 --seed "$s"
+                continue
+            fi
+            j="$out/joint-$smp-s$s"
+            stage1 "$j" --sampler "$smp" --seed "$s"
+            for m in $METHODS; do
+                r="$out/$m-$smp-s$s"
+                [ -e "$r" ] && continue
+                rm -rf "$r.partial"
+                cmd="$T retrain --run $j --method $m --seed $s --threads $THREADS --quiet --out $r"
+                log "$cmd"
+                $cmd >/dev/null || echo "FAILED (exit $?): $cmd" >>"$out/commands.txt"
+            done
+        done
+    done ;;
+torch)
+    IF=${LT#exp:}
+    for j in "$out"/joint-*-s*; do
+        case $j in *.partial) continue ;; esac
+        name=$(basename "$j"); s=${name##*-s}
+        grep -q "\"run\": \"$name\"" "$out/torch.jsonl" 2>/dev/null && continue
+        echo "/usr/bin/python3 bench/torch_stage2.py $out/torch.jsonl $j $s $IF $VAL" >>"$out/commands_torch.txt"
+        /usr/bin/python3 bench/torch_stage2.py "$out/torch.jsonl" "$j" "$s" "$IF" "$VAL"
+    done ;;
+table)
+    /usr/bin/python3 - "$out" "$SAMPLERS" "$METHODS" <<'PY'
+import glob, json, os, statistics, sys
+out, samplers, methods = sys.argv[1], sys.argv[2].split(), ["joint"] + sys.argv[3].split()
+ref = [json.loads(l) for l in open(f"{out}/torch.jsonl")] if os.path.exists(f"{out}/torch.jsonl") else []
+def ms(v):
+    v = [x * 100 for x in v if x is not None]
+    if not v: return "—"
+    return f"{statistics.mean(v):.2f} ± {statistics.stdev(v):.2f}" if len(v) > 1 else f"{v[0]:.2f}"
+keys = ["balanced_accuracy", "many", "medium", "few", "head", "mid", "tail"]
+def rows(pattern):
+    rs = [json.load(open(p)) for p in sorted(glob.glob(pattern))]
+    return rs, [ms([r.get(k) for r in rs]) for k in keys]
+print("| stage 1 sampler | classifier | impl | seeds | balanced acc | many | medium | few | head | mid | tail |")
+print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+for smp in samplers:
+    for m in methods:
+        rs, cells = rows(f"{out}/{m}-{smp}-s*/report.json")
+        if rs: print(f"| {smp} | {m} | tailor | {len(rs)} | " + " | ".join(cells) + " |")
+        tr = [r for r in ref if r["method"] == m and r["run"].startswith(f"joint-{smp}-s")]
+        if tr: print(f"| {smp} | {m} | PyTorch | {len(tr)} | " + " | ".join(ms([r.get(k) for r in tr]) for k in keys) + " |")
+rs, cells = rows(f"{out}/causal-s*/report.json")
+if rs: print(f"| instance | causal head + TDE (alpha 1) | tailor | {len(rs)} | " + " | ".join(cells) + " |")
+PY
+    ;;
+*) echo "usage: bench/study.sh OUT run|table" >&2; exit 2 ;;
+esac

@@ -1,0 +1,275 @@
+/* tailor retrain: stage 2 of decoupled classifier learning (src/stage2). Reads a finished run
+ * (config.json, model.safetensors), computes its training and validation features with the backbone
+ * frozen in evaluation mode, fits the new classifier and writes a complete run folder: config.json
+ * (the run's settings with the new head, so tailor eval --run works), model.safetensors,
+ * report.json (with a "stage2" section), report.md, plots, and metrics.jsonl for trained methods. */
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "cli/progress.h"
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "eval/report.h"
+#include "models/model_io.h"
+#include "stage2/stage2.h"
+
+static const tl_optdef retrain_opts[] = {
+    {"run", NULL, "finished run folder (stage 1)", 0, 0},
+    {"method", NULL, "stage-2 method: crt, ncm[:metric=l2|cosine], tau[:tau=T] (T chosen on the run's --val split when absent), lws", 0, 0},
+    {"sampler", "class:mode=aware,per_class=4", "crt, lws: sampler over the training features", 0, 0},
+    {"epochs", "", "crt, lws: epochs (default crt 10, lws 5)", 0, 0},
+    {"batch", "512", "crt, lws: batch size (capped at the training set size)", 0, 0},
+    {"optim", "sgd:lr=0.2,momentum=0.9,wd=5e-4", "crt, lws: optimizer", 0, 0},
+    {"schedule", "cosine", "crt, lws: learning-rate schedule", 0, 0},
+    {"seed", "0", "random seed (head initialisation, sampler)", 0, 0},
+    {"threads", "2", "threads", 0, 0},
+    {"out", NULL, "run folder to create", 0, 0},
+    {"quiet", "", "no progress output", 1, 0},
+};
+#define NOPTS ((int)(sizeof retrain_opts / sizeof *retrain_opts))
+
+static volatile sig_atomic_t stop_flag;
+static void on_signal(int sig) { (void)sig; stop_flag = 1; }
+
+typedef struct {
+    tl_progress bar;
+    FILE *metrics;
+    int epochs;
+} retrain_ctx;
+
+static void on_step(void *p, const tl_step_info *s) {
+    retrain_ctx *c = p;
+    tl_progress_step(&c->bar, s->epoch, c->epochs, s->step, s->steps, s->loss, s->images_per_second);
+}
+
+static int on_epoch(void *p, const tl_epoch_log *e, tl_error *err) {
+    retrain_ctx *c = p;
+    tl_progress_epoch(&c->bar, e, c->epochs);
+    return tl_metrics_line_write(c->metrics, e) ? tl_fail(err, "metrics.jsonl: write error") : 0;
+}
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Reads a whole small text file into a malloc'ed, NUL-terminated buffer. */
+static char *slurp(const char *path, size_t *len, tl_error *err) {
+    FILE *f = fopen(path, "rb");
+    if (!f) { tl_fail(err, "%s: cannot open", path); return NULL; }
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (!b || fread(b, 1, (size_t)n, f) != (size_t)n) { free(b); fclose(f); tl_fail(err, "%s: cannot read", path); return NULL; }
+    fclose(f);
+    b[n] = 0;
+    *len = (size_t)n;
+    return b;
+}
+
+/* Adds "stage2": {...} as the last member of report.json and a "Stage 2" section to report.md. */
+static int write_stage2(const char *dir, const tl_stage2 *s, const char *from, const tl_stage2_cfg *cfg, tl_error *err) {
+    char path[4200];
+    size_t len;
+    tl_atomic_file af;
+    if (tl_path_join(path, sizeof path, dir, "report.json", err)) return -1;
+    char *text = slurp(path, &len, err);
+    if (!text) return -1;
+    char *end = strrchr(text, '}');
+    if (!end) { free(text); return tl_fail(err, "%s: not a JSON object", path); }
+    while (end > text && (end[-1] == '\n' || end[-1] == ' ')) end--;
+    if (tl_atomic_open(&af, path, err)) { free(text); return -1; }
+    fwrite(text, 1, (size_t)(end - text), af.f);
+    fprintf(af.f, ",\n  \"stage2\": ");
+    tl_stage2_write_json(af.f, s, from, cfg);
+    fprintf(af.f, "\n}\n");
+    free(text);
+    if (tl_atomic_commit(&af, err)) return -1;
+    if (tl_path_join(path, sizeof path, dir, "report.md", err) || !(text = slurp(path, &len, err))) return -1;
+    if (tl_atomic_open(&af, path, err)) { free(text); return -1; }
+    fwrite(text, 1, len, af.f);
+    free(text);
+    fprintf(af.f, "\n## Stage 2\n\nMethod `%s` on the frozen backbone of `%s` (evaluation mode, features computed once, no augmentation); head `%s`.\n",
+            s->text, from, s->head);
+    if (s->epochs)
+        fprintf(af.f, "Trained %d epochs, batch %d, sampler `%s`, SGD lr %g momentum %g weight decay %g, seed %llu.\n", s->epochs,
+                cfg->batch, cfg->sampler, cfg->optim.lr, cfg->optim.momentum, cfg->optim.wd, (unsigned long long)cfg->seed);
+    if (s->nsweep) {
+        fprintf(af.f, "\ntau chosen on the validation split: %g (highest balanced accuracy, smaller tau on ties)\n\n", s->tau);
+        fprintf(af.f, "| tau | val accuracy | val balanced accuracy |\n|---:|---:|---:|\n");
+        for (int i = 0; i < s->nsweep; i++)
+            fprintf(af.f, "| %.1f | %.2f | %.2f |\n", s->sweep[i].value, 100 * s->sweep[i].val_accuracy,
+                    100 * s->sweep[i].val_balanced_accuracy);
+    }
+    return tl_atomic_commit(&af, err);
+}
+
+/* Sets one option of a parsed table (the run's config with the new head). */
+static int opt_set(tl_opts *o, const char *name, const char *value, tl_error *err) {
+    for (int i = 0; i < o->n; i++)
+        if (!strcmp(o->defs[i].name, name)) {
+            char *c = strdup(value);
+            if (!c) return tl_fail(err, "out of memory");
+            free(o->value[i]);
+            o->value[i] = c;
+            return 0;
+        }
+    return tl_fail(err, "internal: no option %s", name);
+}
+
+int tl_cmd_retrain(int argc, char **argv) {
+    if (tl_opts_help(argc, argv, retrain_opts, NOPTS, "retrain", "--run DIR --method crt|ncm|tau|lws --out DIR2 [options]"))
+        return 0;
+    tl_error err = {{0}};
+    tl_opts o, run = {0};
+    tl_data_bundle data = {0};
+    tl_model src = {0}, out = {0};
+    tl_dataset ftrain = {0}, fval = {0};
+    tl_st_file sf = {0};
+    tl_stage2 s;
+    tl_stage2_cfg cfg;
+    retrain_ctx ctx = {0};
+    float *mean = NULL, *std = NULL;
+    char path[4200], partial[4300], ckpt[4400];
+    int status = 1, created = 0, have_sf = 0;
+    long val, epochs = 0, batch, seed, threads;
+    long long bn_steps = 0;
+    if (tl_opts_parse(&o, retrain_opts, NOPTS, argc, argv, "retrain", &err)) {
+        fprintf(stderr, "tailor: %s\n", err.msg);
+        tl_opts_free(&o);
+        return 2;
+    }
+    const char *dir = tl_opt(&o, "run"), *outdir = tl_opt(&o, "out");
+    snprintf(partial, sizeof partial, "%s.partial", outdir);
+    int ntrain;
+    const tl_optdef *tdefs = tl_train_optdefs(&ntrain);
+    char *targs[] = {"--config", path, "--out", "-"};
+    tl_stage2_cfg_default(&cfg);
+    if (tl_path_join(path, sizeof path, dir, "config.json", &err) ||
+        tl_opts_parse(&run, tdefs, ntrain, 4, targs, "train", &err) ||
+        tl_opt_int(&run, "val", 0, 1000000, &val, &err) ||
+        (*tl_opt(&o, "epochs") && tl_opt_int(&o, "epochs", 1, 100000, &epochs, &err)) ||
+        tl_opt_int(&o, "batch", 1, 65536, &batch, &err) || tl_opt_int(&o, "seed", 0, 2147483647L, &seed, &err) ||
+        tl_opt_int(&o, "threads", 1, 256, &threads, &err) ||
+        tl_optim_parse(&cfg.optim, tl_opt(&o, "optim"), "--optim", &err) ||
+        tl_schedule_parse(&cfg.sched, tl_opt(&o, "schedule"), "--schedule", &err))
+        goto fail;
+    if ((size_t)snprintf(cfg.sampler, sizeof cfg.sampler, "%s", tl_opt(&o, "sampler")) >= sizeof cfg.sampler) {
+        tl_fail(&err, "--sampler: too long");
+        goto fail;
+    }
+    cfg.epochs = (int)epochs;
+    cfg.batch = (int)batch;
+    cfg.seed = (uint64_t)seed;
+    cfg.threads = (int)threads;
+    if (access(outdir, F_OK) == 0 || access(partial, F_OK) == 0) { tl_fail(&err, "--out %s: already exists", outdir); goto fail; }
+    /* The stage-1 model, with its num_batches_tracked kept for the saved file. */
+    if (tl_path_join(path, sizeof path, dir, "model.safetensors", &err) || tl_st_read(&sf, path, &err)) goto fail;
+    have_sf = 1;
+    tl_model_cfg mc;
+    if (tl_model_cfg_from_file(&mc, &sf, path, &err) || tl_model_init(&src, &mc, 256, (int)threads, 0, &err)) goto fail;
+    mean = malloc((size_t)mc.in_c * sizeof *mean);
+    std = malloc((size_t)mc.in_c * sizeof *std);
+    if (!mean || !std) { tl_fail(&err, "out of memory"); goto fail; }
+    if (tl_model_load_weights(&src, &sf, &bn_steps, path, &err) ||
+        tl_model_norm_from_file(mean, std, mc.in_c, &sf, path, &err))
+        goto fail;
+    if (tl_stage2_create(&s, tl_opt(&o, "method"), &src, &err)) goto fail;
+    if (tl_bundle_load(&data, tl_opt(&run, "data"), tl_opt(&run, "lt"), val, &err)) goto fail;
+    const tl_dataset *test = data.test.n ? &data.test : &data.val;
+    if (data.train.c != mc.in_c || data.train.h != mc.in_h || data.train.w != mc.in_w) {
+        tl_fail(&err, "--run %s: its data set does not match its model", dir);
+        goto fail;
+    }
+
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    if (tl_mkdir_new(partial, "--out", &err)) goto fail;
+    created = 1;
+    double t0 = now();
+    if (tl_stage2_features(&ftrain, &src, &data.train, mean, std, &err) ||
+        (data.val.n && tl_stage2_features(&fval, &src, &data.val, mean, std, &err)))
+        goto fail;
+    if (tl_path_join(path, sizeof path, partial, "metrics.jsonl", &err) ||
+        tl_path_join(ckpt, sizeof ckpt, partial, "stage2_checkpoint.safetensors", &err))
+        goto fail;
+    if (!(ctx.metrics = fopen(path, "w"))) { tl_fail(&err, "%s: cannot write", path); goto fail; }
+    ctx.epochs = cfg.epochs ? cfg.epochs : (s.ops == &tl_stage2_lws ? 5 : 10);
+    tl_progress_init(&ctx.bar, !!*tl_opt(&o, "quiet"));
+    tl_train_hooks hooks = {on_step, on_epoch, &stop_flag, &ctx};
+    cfg.hooks = &hooks;
+    cfg.ckpt_path = ckpt;
+    int rc = tl_stage2_run(&s, &out, &src, &ftrain, &fval, data.train_count, &cfg, 256, &err);
+    tl_progress_done(&ctx.bar);
+    fclose(ctx.metrics);
+    ctx.metrics = NULL;
+    unlink(ckpt);
+    if (rc) goto fail;
+    if (!s.epochs && tl_path_join(path, sizeof path, partial, "metrics.jsonl", &err) == 0) unlink(path);
+    double seconds = now() - t0;
+    if (s.nsweep) printf("tau: chose %g (validation balanced accuracy %.2f%%)\n", s.tau, 100 * s.sweep[(int)lround(s.tau * 10)].val_balanced_accuracy);
+
+    /* The run folder: config.json (the stage-1 settings with the new head), report, model. */
+    tl_atomic_file af;
+    if (opt_set(&run, "head", s.head, &err) || tl_path_join(path, sizeof path, partial, "config.json", &err) ||
+        tl_atomic_open(&af, path, &err))
+        goto fail;
+    tl_opts_write_config(&run, af.f);
+    if (tl_atomic_commit(&af, &err)) goto fail;
+    tl_metrics met;
+    if (tl_evaluate_to_dir(&out, test, mean, std, data.train_count, partial, &run, NULL, seconds, NAN, &met, &err)) goto fail;
+    if (write_stage2(partial, &s, dir, &cfg, &err) || tl_path_join(path, sizeof path, partial, "model.safetensors", &err) ||
+        tl_model_save(&out, bn_steps, mean, std, path, &err)) {
+        tl_metrics_free(&met);
+        goto fail;
+    }
+    if (src.head.ops == &tl_head_linear && out.head.ops == &tl_head_linear) {
+        /* Per-class weight norms of the stage-1 (joint) classifier and of this one. */
+        int C = mc.num_classes, D = mc.feat_dim;
+        float *nrm = malloc(2 * (size_t)C * sizeof *nrm);
+        const float *series[2] = {nrm, nrm + C};
+        const char *labels[2] = {"joint (stage 1)", s.text};
+        char title[256];
+        snprintf(title, sizeof title, "Classifier weight norms: joint vs %s", s.text);
+        int bad = !nrm || tl_path_join(path, sizeof path, partial, "weight_norms.png", &err);
+        if (!bad) {
+            tl_stage2_row_norms(nrm, src.params + tl_model_find(&src, "head.weight")->off, C, D);
+            tl_stage2_row_norms(nrm + C, out.params + tl_model_find(&out, "head.weight")->off, C, D);
+            bad = tl_stage2_plot_norms(path, series, labels, 2, data.train_count, C, title, &err);
+        }
+        free(nrm);
+        if (bad) { tl_metrics_free(&met); if (!err.msg[0]) tl_fail(&err, "out of memory"); goto fail; }
+    }
+    if (!*tl_opt(&o, "quiet")) tl_report_print(stdout, &met, (const char *const *)test->class_names);
+    tl_metrics_free(&met);
+    if (rename(partial, outdir)) { tl_fail(&err, "--out %s: cannot rename %s into place", outdir, partial); goto fail; }
+    printf("\nrun folder: %s\n", outdir);
+    status = 0;
+    goto done;
+fail:
+    fprintf(stderr, "tailor: %s\n", err.msg);
+    if (ctx.metrics) fclose(ctx.metrics);
+    if (created) tl_rmdir_files(partial);
+done:
+    if (have_sf) tl_st_free(&sf);
+    free(mean);
+    free(std);
+    tl_dataset_free(&ftrain);
+    tl_dataset_free(&fval);
+    tl_model_free(&out);
+    tl_model_free(&src);
+    tl_bundle_free(&data);
+    tl_opts_free(&run);
+    tl_opts_free(&o);
+    return status;
+}
