@@ -150,4 +150,5 @@ int tl_causal_set_alpha(tl_head *h, double alpha, tl_error *err) {
     return 0;
 }
 
-const tl_head_ops tl_head_causal = {"causal", causal_create, causal_forward, causal_backward, causal_destroy};
+const tl_head_ops tl_head_causal = {.name = "causal", .create = causal_create, .forward = causal_forward,
+                                    .backward = causal_backward, .destroy = causal_destroy};

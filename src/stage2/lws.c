@@ -65,7 +65,8 @@ static void lws_destroy(tl_head *h) {
     free(p);
 }
 
-const tl_head_ops tl_head_lws = {"lws", lws_create, lws_forward, lws_backward, lws_destroy};
+const tl_head_ops tl_head_lws = {.name = "lws", .create = lws_create, .forward = lws_forward,
+                                 .backward = lws_backward, .destroy = lws_destroy};
 
 /* ---- the stage-2 method ---- */
 static int lws_method_create(tl_stage2 *s, tl_spec *spec, const tl_model *src, tl_error *err) {

@@ -141,7 +141,8 @@ static void ncm_destroy(tl_head *h) {
     free(p);
 }
 
-const tl_head_ops tl_head_ncm = {"ncm", ncm_create, ncm_forward, ncm_backward, ncm_destroy};
+const tl_head_ops tl_head_ncm = {.name = "ncm", .create = ncm_create, .forward = ncm_forward,
+                                 .backward = ncm_backward, .destroy = ncm_destroy};
 
 /* ---- the stage-2 method ---- */
 static int ncm_method_create(tl_stage2 *s, tl_spec *spec, const tl_model *src, tl_error *err) {
