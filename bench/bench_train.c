@@ -56,7 +56,7 @@ int main(int argc, char **argv) {
     tl_param_group g = {.begin = 0, .end = m.nparams, .lr_mult = 1, .decay = 1};
     const char *e = getenv("TL_PROFILE");
     int profile = e && !strcmp(e, "1");
-    double prof[2 * TL_OP_NKINDS] = {0}, head = 0, opt = 0;
+    double prof[TL_NET_PROF_SIZE] = {0}, head = 0, opt = 0;
     long t = 0;
     double rounds[5];
     for (int round = -1; round < 5; round++) {   /* round -1 warms up */
@@ -95,11 +95,12 @@ int main(int argc, char **argv) {
     }
     if (profile) {
         double per = 1e3 / (5.0 * steps), total = 0;
-        for (int k = 0; k < 2 * TL_OP_NKINDS; k++) total += prof[k];
+        for (int k = 0; k < TL_NET_PROF_SIZE; k++) total += prof[k];
         for (int k = 0; k < TL_OP_NKINDS; k++)
             if (prof[k] + prof[TL_OP_NKINDS + k] > 0)
                 fprintf(stderr, "profile %s %-14s forward %7.2f ms  backward %7.2f ms\n", arch, kind_name[k],
                         prof[k] * per, prof[TL_OP_NKINDS + k] * per);
+        fprintf(stderr, "profile %s %-14s          %7.2f ms\n", arch, "zero+recompute", prof[2 * TL_OP_NKINDS] * per);
         fprintf(stderr, "profile %s %-14s %7.2f ms\nprofile %s %-14s %7.2f ms\nprofile %s %-14s %7.2f ms per step\n",
                 arch, "head+loss", head * per, arch, "optimizer", opt * per, arch, "backbone", total * per);
     }

@@ -256,10 +256,13 @@ void tl_net_forward(tl_net *net, const float *params, float *state, int train, t
     }
 }
 
-/* Zeroes the gradients that become live at time t, and recomputes the BN outputs due then. */
-static void enter(tl_net *net, int t, const float *params, const float *state, int train, int need_input_grad) {
+/* Zeroes the gradients that become live at time t (but those of `setter`'s inputs, which it
+ * overwrites), and recomputes the BN outputs due then. */
+static void enter(tl_net *net, int t, const tl_op *setter, const float *params, const float *state, int train,
+                  int need_input_grad) {
     for (int b = 0; b < net->nbufs; b++) {
-        if (net->gstart[b] == t && (b != 0 || need_input_grad))
+        int set = setter && (b == setter->in || b == setter->in2);
+        if (net->gstart[b] == t && !set && (b != 0 || need_input_grad))
             memset(net->grad[b], 0, (size_t)net->N * tl_chw_size(net->shape[b]) * sizeof(float));
         if (net->rstart[b] == t) {
             int p = 0;
@@ -275,7 +278,12 @@ void tl_net_backward(tl_net *net, const float *params, float *grads, const float
     for (int i = net->nops - 1; i >= 0; i--) {
         tl_op *op = &net->ops[i];
         double t0 = net->prof ? omp_get_wtime() : 0;
-        enter(net, t_bwd(net, i), params, state, train, need_input_grad);
+        /* A BN op that starts both of its input gradients stores them rather than adding to zeros. */
+        int t = t_bwd(net, i);
+        int set = op->kind == TL_OP_BN && op->in != 0 && net->gstart[op->in] == t
+                  && (op->in2 < 0 || (op->in2 != 0 && net->gstart[op->in2] == t));
+        enter(net, t, set ? op : NULL, params, state, train, need_input_grad);
+        if (net->prof) { double t1 = omp_get_wtime(); net->prof[2 * TL_OP_NKINDS] += t1 - t0; t0 = t1; }
         tl_chw is = net->shape[op->in], os = net->shape[op->out];
         const float *x = net->rec[op->in] ? net->rec[op->in] : net->act[op->in], *dy = net->grad[op->out];
         /* The net's input (buffer 0) needs a gradient only when asked for (M2m optimises the image). */
@@ -290,10 +298,11 @@ void tl_net_backward(tl_net *net, const float *params, float *grads, const float
             const float *y = bwd_reads_out(op) ? net->act[op->out] : NULL;
             if (train)
                 tl_bn_act_backward(dx, dres, optw(grads, op->w), optw(grads, op->b), dy, x, y, op->save_mean,
-                                   op->save_invstd, params + op->w, params + op->b, N, is.c, is.h * is.w, op->relu, nt);
+                                   op->save_invstd, params + op->w, params + op->b, N, is.c, is.h * is.w, op->relu,
+                                   set, nt);
             else
                 tl_bn_act_backward_eval(dx, dres, dy, x, y, params + op->w, params + op->b, state + op->run_mean,
-                                        state + op->run_var, N, is.c, is.h * is.w, op->eps, op->relu, nt);
+                                        state + op->run_var, N, is.c, is.h * is.w, op->eps, op->relu, set, nt);
             break;
         }
         case TL_OP_AVGPOOL: tl_avgpool2d_backward(dx, dy, N, is.c, is.h, is.w, op->k, nt); break;

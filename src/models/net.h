@@ -29,6 +29,7 @@ typedef enum {
 } tl_op_kind;
 
 #define TL_NONE ((size_t)-1)
+#define TL_NET_PROF_SIZE (2 * TL_OP_NKINDS + 1)
 
 typedef struct {
     tl_op_kind kind;
@@ -69,8 +70,9 @@ typedef struct {
     int nthreads;
     float *slab;
     tl_net_memory mem;
-    double *prof;                /* optional, set by the caller: seconds per op kind, [kind] forward and
-                                  * [TL_OP_NKINDS + kind] backward (recomputation included), added up */
+    double *prof;                /* optional, set by the caller: seconds added up per op kind, [kind]
+                                  * forward, [TL_OP_NKINDS + kind] backward, [2·TL_OP_NKINDS] zeroing
+                                  * gradients and recomputing BN outputs (TL_NET_PROF_SIZE doubles) */
     tl_arena arena;
 } tl_net;
 

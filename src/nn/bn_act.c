@@ -24,12 +24,22 @@ static inline void plane(float *restrict y, const float *restrict x, const float
     else for (int i = 0; i < HW; i++) y[i] = x[i] * scale + shift;
 }
 
+/* Planes are walked in chunks of this many values, so the gated gradient fits on the stack. */
+#define TL_BN_CHUNK 512
+
 /* The upstream gradient after the ReLU: g = dy where the output is positive, else 0 (mask from y
  * when given, else from the recomputed x·scale + shift). Without ReLU, g = dy. */
-static inline float gate(const float *y, const float *x, const float *dy, int i, float scale, float shift, int relu) {
-    if (!relu) return dy[i];
-    float v = y ? y[i] : x[i] * scale + shift;
-    return v > 0.0f ? dy[i] : 0.0f;
+static inline void gate(float *restrict g, const float *restrict dy, const float *restrict x, const float *restrict y,
+                        int n, float scale, float shift, int relu) {
+    if (!relu) for (int i = 0; i < n; i++) g[i] = dy[i];
+    else if (y) for (int i = 0; i < n; i++) g[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+    else for (int i = 0; i < n; i++) g[i] = x[i] * scale + shift > 0.0f ? dy[i] : 0.0f;
+}
+
+/* d += g, or d = g when overwriting (the gradient's first writer: no zeroing pass needed). */
+static inline void add_or_set(float *restrict d, const float *restrict g, int n, int overwrite) {
+    if (overwrite) for (int i = 0; i < n; i++) d[i] = g[i];
+    else for (int i = 0; i < n; i++) d[i] += g[i];
 }
 
 void tl_bn_act_forward_train(float *out, float *mean, float *invstd, float *run_mean, float *run_var,
@@ -85,34 +95,25 @@ void tl_bn_act_forward_eval(float *out, const float *inp, const float *res, cons
 
 void tl_bn_act_backward(float *dinp, float *dres, float *dgamma, float *dbeta, const float *dout, const float *inp,
                         const float *out, const float *mean, const float *invstd, const float *gamma,
-                        const float *beta, int N, int C, int HW, int relu, int nthreads) {
+                        const float *beta, int N, int C, int HW, int relu, int overwrite, int nthreads) {
     const double M = (double)N * HW;
     #pragma omp parallel for num_threads(nthreads) schedule(static)
     for (int c = 0; c < C; c++) {
         const float mu = mean[c];
         const double is = invstd[c];
-        float scale, shift;
+        float scale, shift, g[TL_BN_CHUNK];
         affine(&scale, &shift, mu, invstd[c], gamma[c], beta[c]);
         /* Σg and Σg·(x - mean) in double lanes; dres += g on the way. */
         double a1[TL_LANES] = {0}, a2[TL_LANES] = {0};
-        for (int n = 0; n < N; n++) {
-            size_t off = ((size_t)n * C + c) * HW;
-            const float *restrict dy = dout + off, *restrict x = inp + off, *restrict y = out ? out + off : NULL;
-            float *restrict dr = dres ? dres + off : NULL;
-            int i = 0;
-            for (; i + TL_LANES <= HW; i += TL_LANES)
-                for (int k = 0; k < TL_LANES; k++) {
-                    float g = gate(y, x, dy, i + k, scale, shift, relu);
-                    a1[k] += (double)g;
-                    a2[k] += (double)g * ((double)x[i + k] - mu);
-                }
-            for (int k = 0; i < HW; i++, k++) {
-                float g = gate(y, x, dy, i, scale, shift, relu);
-                a1[k] += (double)g;
-                a2[k] += (double)g * ((double)x[i] - mu);
+        for (int n = 0; n < N; n++)
+            for (int i0 = 0; i0 < HW; i0 += TL_BN_CHUNK) {
+                size_t off = ((size_t)n * C + c) * HW + i0;
+                int len = HW - i0 < TL_BN_CHUNK ? HW - i0 : TL_BN_CHUNK;
+                gate(g, dout + off, inp + off, out ? out + off : NULL, len, scale, shift, relu);
+                tl_lanes_sum(a1, g, len);
+                tl_lanes_dotdev(a2, g, inp + off, len, mu);
+                if (dres) add_or_set(dres + off, g, len, overwrite);
             }
-            if (dr) for (i = 0; i < HW; i++) dr[i] += gate(y, x, dy, i, scale, shift, relu);
-        }
         double sg = tl_lanes_total(a1), sgx = tl_lanes_total(a2);
         if (dbeta) dbeta[c] += (float)sg;
         if (dgamma) dgamma[c] += (float)(sgx * is);
@@ -120,31 +121,36 @@ void tl_bn_act_backward(float *dinp, float *dres, float *dgamma, float *dbeta, c
         /* dx = gamma·invstd·(g - Σg/M - xh·Σ(g·xh)/M) = gf·g - gk·(x - mean) - gm */
         const double gd = gamma[c] * is;
         const float gf = (float)gd, gk = (float)(gd * sgx * is * is / M), gm = (float)(gd * sg / M);
-        for (int n = 0; n < N; n++) {
-            size_t off = ((size_t)n * C + c) * HW;
-            const float *restrict dy = dout + off, *restrict x = inp + off, *restrict y = out ? out + off : NULL;
-            float *restrict dx = dinp + off;
-            for (int i = 0; i < HW; i++) dx[i] += gf * gate(y, x, dy, i, scale, shift, relu) - gk * (x[i] - mu) - gm;
-        }
+        for (int n = 0; n < N; n++)
+            for (int i0 = 0; i0 < HW; i0 += TL_BN_CHUNK) {
+                size_t off = ((size_t)n * C + c) * HW + i0;
+                int len = HW - i0 < TL_BN_CHUNK ? HW - i0 : TL_BN_CHUNK;
+                gate(g, dout + off, inp + off, out ? out + off : NULL, len, scale, shift, relu);
+                const float *restrict x = inp + off;
+                float *restrict dx = dinp + off;
+                if (overwrite) for (int i = 0; i < len; i++) dx[i] = gf * g[i] - gk * (x[i] - mu) - gm;
+                else for (int i = 0; i < len; i++) dx[i] += gf * g[i] - gk * (x[i] - mu) - gm;
+            }
     }
 }
 
 void tl_bn_act_backward_eval(float *dinp, float *dres, const float *dout, const float *inp, const float *out,
                              const float *gamma, const float *beta, const float *run_mean, const float *run_var,
-                             int N, int C, int HW, float eps, int relu, int nthreads) {
+                             int N, int C, int HW, float eps, int relu, int overwrite, int nthreads) {
     #pragma omp parallel for num_threads(nthreads) schedule(static) if ((size_t)N * C * HW > 32768)
     for (size_t p = 0; p < (size_t)N * C; p++) {
         int c = (int)(p % (size_t)C);
-        float scale, shift;
+        float scale, shift, g[TL_BN_CHUNK];
         affine(&scale, &shift, run_mean[c], run_invstd(run_var[c], eps), gamma[c], beta[c]);
-        const float *restrict dy = dout + p * HW, *restrict x = inp + p * HW, *restrict y = out ? out + p * HW : NULL;
-        if (dres) {
-            float *restrict dr = dres + p * HW;
-            for (int i = 0; i < HW; i++) dr[i] += gate(y, x, dy, i, scale, shift, relu);
-        }
-        if (dinp) {
-            float *restrict dx = dinp + p * HW;
-            for (int i = 0; i < HW; i++) dx[i] += gate(y, x, dy, i, scale, shift, relu) * scale;
+        for (int i0 = 0; i0 < HW; i0 += TL_BN_CHUNK) {
+            size_t off = p * HW + i0;
+            int len = HW - i0 < TL_BN_CHUNK ? HW - i0 : TL_BN_CHUNK;
+            gate(g, dout + off, inp + off, out ? out + off : NULL, len, scale, shift, relu);
+            if (dres) add_or_set(dres + off, g, len, overwrite);
+            if (dinp) {
+                for (int i = 0; i < len; i++) g[i] *= scale;
+                add_or_set(dinp + off, g, len, overwrite);
+            }
         }
     }
 }

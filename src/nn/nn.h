@@ -118,13 +118,15 @@ void tl_bn_act_forward_eval(float *out, const float *inp, const float *res, cons
 /* Backward of the training forward. With g = relu ? dout·[out > 0] : dout: dres += g,
  * dbeta += Σg, dgamma += Σg·xh, dx += gamma·invstd·(g - Σg/M - xh·Σ(g·xh)/M), M = N·HW.
  * `out` (the forward output) gives the ReLU mask; it may be NULL when res was NULL, and the mask
- * is then recomputed from x. Any gradient pointer may be NULL. */
+ * is then recomputed from x. Any gradient pointer may be NULL. overwrite = 1 stores dinp and dres
+ * (=) instead of adding, for a caller whose gradient buffers start here (no zeroing pass). */
 void tl_bn_act_backward(float *dinp, float *dres, float *dgamma, float *dbeta, const float *dout, const float *inp,
                         const float *out, const float *mean, const float *invstd, const float *gamma,
-                        const float *beta, int N, int C, int HW, int relu, int nthreads);
-/* Backward of the evaluation forward (statistics constant): dres += g, dx += g·gamma·invstd. */
+                        const float *beta, int N, int C, int HW, int relu, int overwrite, int nthreads);
+/* Backward of the evaluation forward (statistics constant): dres += g, dx += g·gamma·invstd
+ * (overwrite as above). */
 void tl_bn_act_backward_eval(float *dinp, float *dres, const float *dout, const float *inp, const float *out,
                              const float *gamma, const float *beta, const float *run_mean, const float *run_var,
-                             int N, int C, int HW, float eps, int relu, int nthreads);
+                             int N, int C, int HW, float eps, int relu, int overwrite, int nthreads);
 
 #endif

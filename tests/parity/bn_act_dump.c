@@ -63,11 +63,12 @@ static void bn_act_case(dump *d, const char *cs, int N, int C, int HW, int res, 
     float *dg = add(d, cs, "dgamma", C, 0, 0, 1), *db = add(d, cs, "dbeta", C, 0, 0, 1);
     tl_bn_act_forward_train(y, mean, invstd, rm, rv, x, r, g, b, N, C, HW, eps, mom, relu, NT);
     /* with a residual the mask comes from the output; without, from x (out = NULL) */
-    tl_bn_act_backward(dx, dr, dg, db, dy, x, res ? y : NULL, mean, invstd, g, b, N, C, HW, relu, NT);
+    tl_bn_act_backward(dx, dr, dg, db, dy, x, res ? y : NULL, mean, invstd, g, b, N, C, HW, relu, 0, NT);
     float *ey = add(d, cs, "eval_out", N, C, HW, 3), *edx = add(d, cs, "eval_dinp", N, C, HW, 3);
     float *edr = res ? add(d, cs, "eval_dres", N, C, HW, 3) : NULL;
     tl_bn_act_forward_eval(ey, x, r, g, b, rm0, rv0, N, C, HW, eps, relu, NT);
-    tl_bn_act_backward_eval(edx, edr, dy, x, res ? ey : NULL, g, b, rm0, rv0, N, C, HW, eps, relu, NT);
+    for (size_t i = 0; i < n; i++) { edx[i] = 7; if (edr) edr[i] = 7; }  /* overwritten, not added to */
+    tl_bn_act_backward_eval(edx, edr, dy, x, res ? ey : NULL, g, b, rm0, rv0, N, C, HW, eps, relu, 1, NT);
 }
 
 int main(int argc, char **argv) {

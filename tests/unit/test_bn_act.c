@@ -1,7 +1,7 @@
 /* Fused BN + residual + ReLU (src/nn/bn_act.c): finite-difference gradients of the training and
  * evaluation forwards for every input and parameter (with and without residual and ReLU, 2d and
  * 1d), agreement with the unfused kernels, the recomputation reproducing the forward bit for bit,
- * the ReLU mask from x equal to the mask from the output, accumulation, and reproducibility
+ * the ReLU mask from x equal to the mask from the output, accumulation and overwriting, and reproducibility
  * across thread counts. */
 #include <stdlib.h>
 #include <string.h>
@@ -93,9 +93,9 @@ static void grad_case(int N, int C, int HW, int res, int relu, int train) {
     forward(&L);
     const float *y = res ? L.out : NULL;
     if (train)
-        tl_bn_act_backward(dx, res ? dr : NULL, dg, db, R, L.x, y, L.mean, L.invstd, L.g, L.b, N, C, HW, relu, 1);
+        tl_bn_act_backward(dx, res ? dr : NULL, dg, db, R, L.x, y, L.mean, L.invstd, L.g, L.b, N, C, HW, relu, 0, 1);
     else
-        tl_bn_act_backward_eval(dx, res ? dr : NULL, R, L.x, y, L.g, L.b, L.rm, L.rv, N, C, HW, 1e-5f, relu, 1);
+        tl_bn_act_backward_eval(dx, res ? dr : NULL, R, L.x, y, L.g, L.b, L.rm, L.rv, N, C, HW, 1e-5f, relu, 0, 1);
     grad_check("dinp", &L, R, n, L.x, dx, n);
     if (res) grad_check("dres", &L, R, n, L.r, dr, n);
     if (train) {
@@ -139,7 +139,7 @@ static void test_matches_unfused(void) {
         for (size_t i = 0; i < n; i++) CHECK_CLOSE(y1[i], y2[i], 1e-5);
         tl_bn_act_apply(y3, x, res ? r : NULL, m1, s1, g, b, N, C, HW, 1, 1);
         CHECK_MSG(memcmp(y1, y3, n * 4) == 0, "recomputed output differs from the forward's");
-        tl_bn_act_backward(dx1, res ? dr1 : NULL, dg1, db1, dy, x, y1, m1, s1, g, b, N, C, HW, 1, 2);
+        tl_bn_act_backward(dx1, res ? dr1 : NULL, dg1, db1, dy, x, y1, m1, s1, g, b, N, C, HW, 1, 0, 2);
         tl_relu_backward(t, dy, y2, n, 1);
         if (res) tl_add_backward(dr2, NULL, t, n, 1);
         tl_batchnorm_backward(dx2, dg2, db2, t, x, m2, s2, g, N, C, HW, 1);
@@ -147,7 +147,7 @@ static void test_matches_unfused(void) {
         for (size_t i = 0; i < n; i++) CHECK_CLOSE(dr1[i], dr2[i], 1e-6);
         for (int c = 0; c < C; c++) { CHECK_CLOSE(dg1[c], dg2[c], 1e-4); CHECK_CLOSE(db1[c], db2[c], 1e-4); }
         if (!res) {
-            tl_bn_act_backward(dx3, NULL, NULL, NULL, dy, x, NULL, m1, s1, g, b, N, C, HW, 1, 1);
+            tl_bn_act_backward(dx3, NULL, NULL, NULL, dy, x, NULL, m1, s1, g, b, N, C, HW, 1, 0, 1);
             CHECK_MSG(memcmp(dx1, dx3, n * 4) == 0, "mask from x differs from the mask from the output");
         }
         free(y1); free(y2); free(y3); free(dx1); free(dx2); free(dx3); free(t); free(dr1); free(dr2);
@@ -155,8 +155,9 @@ static void test_matches_unfused(void) {
     free(x); free(r); free(dy); free(g); free(b);
 }
 
-/* A second backward adds the same gradients again; 1 and 2 threads give the same bits. */
-static void test_accumulate_and_threads(void) {
+/* A second backward adds the same gradients again; overwriting stores them; 1 and 2 threads give
+ * the same bits. */
+static void test_accumulate_overwrite_threads(void) {
     const int N = 8, C = 16, HW = 289;
     size_t n = (size_t)N * C * HW;
     tl_rng rng;
@@ -170,16 +171,28 @@ static void test_accumulate_and_threads(void) {
         y[t] = vec(n); dx[t] = vec(n); dr[t] = vec(n);
         memset(dg[t], 0, sizeof dg[t]); memset(db[t], 0, sizeof db[t]);
         tl_bn_act_forward_train(y[t], m[t], s[t], rm, rv, x, r, g, b, N, C, HW, 1e-5f, 0.1f, 1, t + 1);
-        tl_bn_act_backward(dx[t], dr[t], dg[t], db[t], dy, x, y[t], m[t], s[t], g, b, N, C, HW, 1, t + 1);
+        tl_bn_act_backward(dx[t], dr[t], dg[t], db[t], dy, x, y[t], m[t], s[t], g, b, N, C, HW, 1, 0, t + 1);
     }
     CHECK(memcmp(y[0], y[1], n * 4) == 0 && memcmp(dx[0], dx[1], n * 4) == 0 && memcmp(dr[0], dr[1], n * 4) == 0);
     CHECK(memcmp(dg[0], dg[1], sizeof dg[0]) == 0 && memcmp(db[0], db[1], sizeof db[0]) == 0);
     float *dx2 = vec(n);
     memcpy(dx2, dx[0], n * 4);
-    tl_bn_act_backward(dx2, NULL, NULL, NULL, dy, x, y[0], m[0], s[0], g, b, N, C, HW, 1, 2);
+    tl_bn_act_backward(dx2, NULL, NULL, NULL, dy, x, y[0], m[0], s[0], g, b, N, C, HW, 1, 0, 2);
     int bad = 0;
     for (size_t i = 0; i < n; i++) bad += !(fabsf(dx2[i] - 2 * dx[0][i]) <= 1e-5f * fmaxf(1, fabsf(dx2[i])));
     CHECK_MSG(bad == 0, "%d entries not doubled", bad);
+    /* overwrite = 1 over garbage gives the bits of overwrite = 0 over zeros (training and eval) */
+    float *dx3 = vec(n), *dr3 = vec(n), *dx4 = vec(n), *dr4 = vec(n), rm[16], rv[16];
+    for (size_t i = 0; i < n; i++) dx3[i] = dr3[i] = 1e30f;
+    tl_bn_act_backward(dx3, dr3, NULL, NULL, dy, x, y[0], m[0], s[0], g, b, N, C, HW, 1, 1, 2);
+    CHECK(memcmp(dx3, dx[0], n * 4) == 0 && memcmp(dr3, dr[0], n * 4) == 0);
+    for (int c = 0; c < C; c++) { rm[c] = 0.1f * c; rv[c] = 1 + 0.2f * c; }
+    tl_bn_act_forward_eval(y[1], x, r, g, b, rm, rv, N, C, HW, 1e-5f, 1, 2);
+    for (size_t i = 0; i < n; i++) dx3[i] = dr3[i] = 1e30f;
+    tl_bn_act_backward_eval(dx3, dr3, dy, x, y[1], g, b, rm, rv, N, C, HW, 1e-5f, 1, 1, 2);
+    tl_bn_act_backward_eval(dx4, dr4, dy, x, y[1], g, b, rm, rv, N, C, HW, 1e-5f, 1, 0, 2);
+    CHECK(memcmp(dx3, dx4, n * 4) == 0 && memcmp(dr3, dr4, n * 4) == 0);
+    free(dx3); free(dr3); free(dx4); free(dr4);
     for (int t = 0; t < 2; t++) { free(y[t]); free(dx[t]); free(dr[t]); }
     free(dx2); free(x); free(r); free(dy);
 }
@@ -188,6 +201,6 @@ int main(void) {
     RUN_TEST(test_grad_train);
     RUN_TEST(test_grad_eval);
     RUN_TEST(test_matches_unfused);
-    RUN_TEST(test_accumulate_and_threads);
+    RUN_TEST(test_accumulate_overwrite_threads);
     TEST_MAIN_END();
 }
