@@ -1,7 +1,9 @@
 """Per-call conv timings, tailor (bench/bench_conv.c) against PyTorch, on the conv shapes of the two
 reference models at batch 128, at 1 and 2 threads. Prints a markdown table: milliseconds (median),
 GFLOP/s and the speed-up tailor/torch for forward, backward data and backward weights.
-Usage: /usr/bin/python3 bench/bench_conv.py [REPS]   (env TL_BUILD, default build)"""
+The machine may be shared, and other load only slows a run down, so tailor and torch alternate for
+ROUNDS rounds and each figure is the lowest of its per-round medians.
+Usage: /usr/bin/python3 bench/bench_conv.py [REPS [ROUNDS]]   (env TL_BUILD, default build)"""
 import os
 import subprocess
 import sys
@@ -46,14 +48,22 @@ def run(cmd, nt):
     return {l.split("\t")[0]: [float(v) for v in l.split("\t")[1:]] for l in out.strip().split("\n")}
 
 
+def lowest(acc, new):
+    for k, v in new.items():
+        acc[k] = [min(a, b) for a, b in zip(acc[k], v)] if k in acc else v
+
+
 def main():
     reps = int(sys.argv[1]) if len(sys.argv) > 1 else 20
+    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     build = os.environ.get("TL_BUILD", "build")
     print("| threads | shape | pass | tailor ms | torch ms | tailor GFLOP/s | torch GFLOP/s | speed-up |")
     print("|---|---|---|---|---|---|---|---|")
     for nt in (1, 2):
-        tl = run([os.path.join(build, "bench", "bench_conv"), str(nt), str(reps)], nt)
-        th = torch_times(nt, reps)
+        tl, th = {}, {}
+        for _ in range(rounds):
+            lowest(tl, run([os.path.join(build, "bench", "bench_conv"), str(nt), str(reps)], nt))
+            lowest(th, torch_times(nt, reps))
         tot = [0.0, 0.0]
         for name, C, H, OC, s, bias in SHAPES:
             OH = (H + 2 - 3) // s + 1
@@ -64,6 +74,7 @@ def main():
                     tot[0] += a; tot[1] += b
                 print(f"| {nt} | {name} | {pas} | {a:.3f} | {b:.3f} | {flop / a / 1e6:.1f} | {flop / b / 1e6:.1f} | {b / a:.2f} |")
         print(f"| {nt} | all (first-layer bwd data excluded) | sum | {tot[0]:.2f} | {tot[1]:.2f} | | | {tot[1] / tot[0]:.2f} |")
+    print(f"load average at the end: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@
  * builds the same three primitives once per shape: forward (training), backward data and backward
  * weights (+bias), each with the layouts oneDNN prefers (format_tag_any: nChw16c activations and
  * 16x16-blocked weights on AVX-512). Forcing plain NCHW instead selects oneDNN's im2col+GEMM path,
- * which measured 1.5-3x slower on every ResNet-32 / CNN shape but the 1-channel one.
+ * measured 1.5-2.8x slower on every ResNet-32 / CNN shape with C >= 3 (batch 128, one thread); only
+ * the 1-channel input layer ran its forward slightly faster (3.5 vs 4.1 ms), too little for a second
+ * path.
  *
  * The plan owns the blocked buffers, the reorders between them and the caller's plain NCHW / OIHW
  * tensors, and one scratchpad shared by the three primitives, so a step allocates nothing. Reorders
