@@ -17,20 +17,15 @@ int tl_block_conv(tl_model *m, int in, int oc, int k, int stride, int pad, int b
     op.w = add(m, prefix, "weight", 4, wshape, 0, init, fan_in);
     if (bias) op.b = add(m, prefix, "bias", 1, &oc, 0, TL_INIT_DEFAULT, fan_in);
     tl_chw o = {oc, (s.h + 2 * pad - k) / stride + 1, (s.w + 2 * pad - k) / stride + 1};
-    return tl_net_push(&m->net, &op, o, 0);
+    return tl_net_push(&m->net, &op, o);
 }
 
-int tl_block_bn(tl_model *m, int in, const char *prefix) {
+int tl_block_bn(tl_model *m, int in, int res, int relu, const char *prefix) {
     tl_chw s = m->net.shape[in];
-    tl_op op = {.kind = TL_OP_BN, .in = in, .eps = 1e-5f, .momentum = 0.1f};
+    tl_op op = {.kind = TL_OP_BN, .in = in, .in2 = res, .relu = relu, .eps = 1e-5f, .momentum = 0.1f};
     op.w = add(m, prefix, "weight", 1, &s.c, 0, TL_INIT_ONES, 0);
     op.b = add(m, prefix, "bias", 1, &s.c, 0, TL_INIT_ZEROS, 0);
     op.run_mean = add(m, prefix, "running_mean", 1, &s.c, 1, TL_INIT_ZEROS, 0);
     op.run_var = add(m, prefix, "running_var", 1, &s.c, 1, TL_INIT_ONES, 0);
-    return tl_net_push(&m->net, &op, s, 0);
-}
-
-int tl_block_relu(tl_model *m, int in) {
-    tl_op op = {.kind = TL_OP_RELU, .in = in};
-    return tl_net_push(&m->net, &op, m->net.shape[in], 1);
+    return tl_net_push(&m->net, &op, s);
 }

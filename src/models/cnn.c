@@ -5,14 +5,13 @@
 
 static int conv_bn_relu(tl_model *m, int x, int oc, const char *conv, const char *bn) {
     x = tl_block_conv(m, x, oc, 3, 1, 1, 0, TL_INIT_DEFAULT, conv);
-    if (x >= 0) x = tl_block_bn(m, x, bn);
-    return x < 0 ? x : tl_block_relu(m, x);
+    return x < 0 ? x : tl_block_bn(m, x, -1, 1, bn);
 }
 
 static int avgpool2(tl_model *m, int x) {
     tl_chw s = m->net.shape[x];
     tl_op op = {.kind = TL_OP_AVGPOOL, .in = x, .k = 2, .stride = 2};
-    return tl_net_push(&m->net, &op, (tl_chw){s.c, s.h / 2, s.w / 2}, 0);
+    return tl_net_push(&m->net, &op, (tl_chw){s.c, s.h / 2, s.w / 2});
 }
 
 int tl_build_cnn(tl_model *m) {
@@ -25,6 +24,6 @@ int tl_build_cnn(tl_model *m) {
     if (x < 0) return -1;
     tl_chw s = m->net.shape[x];
     tl_op gap = {.kind = TL_OP_GAP, .in = x};
-    x = tl_net_push(&m->net, &gap, (tl_chw){s.c, 1, 1}, 0);
-    return x < 0 ? x : tl_block_bn(m, x, "backbone.bn_feat");
+    x = tl_net_push(&m->net, &gap, (tl_chw){s.c, 1, 1});
+    return x < 0 ? x : tl_block_bn(m, x, -1, 0, "backbone.bn_feat");
 }

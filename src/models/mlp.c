@@ -16,12 +16,11 @@ int tl_build_mlp(tl_model *m) {
         tl_op op = {.kind = TL_OP_LINEAR, .in = x};
         op.w = tl_model_add_tensor(m, wn, 2, wshape, TL_GROUP_BACKBONE, 0, TL_INIT_DEFAULT, in);
         op.b = tl_model_add_tensor(m, bname, 1, &h, TL_GROUP_BACKBONE, 0, TL_INIT_DEFAULT, in);
-        x = tl_net_push(&m->net, &op, (tl_chw){h, 1, 1}, 0);
-        if (x >= 0) x = tl_block_bn(m, x, bn);
-        if (x >= 0) x = tl_block_relu(m, x);
+        x = tl_net_push(&m->net, &op, (tl_chw){h, 1, 1});
+        if (x >= 0) x = tl_block_bn(m, x, -1, 1, bn);
         if (x >= 0 && m->cfg.dropout > 0) {
             tl_op d = {.kind = TL_OP_DROPOUT, .in = x, .p = m->cfg.dropout};
-            x = tl_net_push(&m->net, &d, m->net.shape[x], 0);
+            x = tl_net_push(&m->net, &d, m->net.shape[x]);
         }
     }
     return x;

@@ -89,8 +89,9 @@ int tl_build_mlp(tl_model *m);
 
 /* Shared building blocks (src/models/blocks.c). prefix is the PyTorch module path, e.g. "backbone.bn1". */
 int tl_block_conv(tl_model *m, int in, int oc, int k, int stride, int pad, int bias, int init, const char *prefix);
-int tl_block_bn(tl_model *m, int in, const char *prefix);
-int tl_block_relu(tl_model *m, int in);
+/* BatchNorm (1d or 2d by shape), then + buffer `res` (-1: none), then ReLU when relu is set; the
+ * three run as one fused op (torch.relu(bn(x) + res)). */
+int tl_block_bn(tl_model *m, int in, int res, int relu, const char *prefix);
 
 
 #endif

@@ -1,3 +1,4 @@
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 #include "models/net.h"
@@ -13,22 +14,17 @@ static int grow(void **p, int *cap, int need, size_t elem) {
     return 0;
 }
 
-static int add_buf(tl_net *net, tl_chw s, int alias) {
-    int cap = net->cap_bufs;
-    if (grow((void **)&net->shape, &cap, net->nbufs + 1, sizeof *net->shape)) return -1;
-    cap = net->cap_bufs;
-    if (grow((void **)&net->alias, &cap, net->nbufs + 1, sizeof *net->alias)) return -1;
-    net->cap_bufs = cap;
+static int add_buf(tl_net *net, tl_chw s) {
+    if (grow((void **)&net->shape, &net->cap_bufs, net->nbufs + 1, sizeof *net->shape)) return -1;
     net->shape[net->nbufs] = s;
-    net->alias[net->nbufs] = alias < 0 ? net->nbufs : alias;
     return net->nbufs++;
 }
 
-int tl_net_input(tl_net *net, tl_chw shape) { return add_buf(net, shape, -1); }
+int tl_net_input(tl_net *net, tl_chw shape) { return add_buf(net, shape); }
 
-int tl_net_push(tl_net *net, const tl_op *op, tl_chw out_shape, int in_place) {
+int tl_net_push(tl_net *net, const tl_op *op, tl_chw out_shape) {
     if (grow((void **)&net->ops, &net->cap_ops, net->nops + 1, sizeof *net->ops)) return -1;
-    int out = add_buf(net, out_shape, in_place ? net->alias[op->in] : -1);
+    int out = add_buf(net, out_shape);
     if (out < 0) return -1;
     net->ops[net->nops] = *op;
     net->ops[net->nops].out = out;
@@ -36,17 +32,123 @@ int tl_net_push(tl_net *net, const tl_op *op, tl_chw out_shape, int in_place) {
     return out;
 }
 
-/* Carves every per-batch array out of the arena; called twice (measure, then allocate). */
+/* ---- memory plan ---- */
+
+/* Times: 0 the caller writes the input; 1 + i forward of op i; nops + 1 the caller's head;
+ * 2·nops + 1 - i backward of op i; 2·nops + 2 the caller reads the input gradient. */
+static int t_fwd(int i) { return 1 + i; }
+static int t_bwd(const tl_net *net, int i) { return 2 * net->nops + 1 - i; }
+static int t_end(const tl_net *net) { return 2 * net->nops + 2; }
+
+/* What backward reads besides gradients: the input's values (conv and linear weight gradients, BN
+ * statistics and ReLU mask) and the output's values (the ReLU mask of a BN with a residual). */
+static int bwd_reads_in(const tl_op *op) {
+    return op->kind == TL_OP_CONV || op->kind == TL_OP_LINEAR || op->kind == TL_OP_BN;
+}
+static int bwd_reads_out(const tl_op *op) { return op->kind == TL_OP_BN && op->relu && op->in2 >= 0; }
+static int has_res(const tl_op *op) { return op->kind == TL_OP_BN && op->in2 >= 0; }
+
+typedef struct {
+    int start, end;
+    size_t size, off;      /* floats, rounded up to 16 (64 bytes) */
+    float **dst;
+} tl_req;
+
+static int by_size(const void *a, const void *b) {
+    const tl_req *x = a, *y = b;
+    if (x->size != y->size) return x->size < y->size ? 1 : -1;
+    return (x->start > y->start) - (x->start < y->start);
+}
+static int by_off(const void *a, const void *b) {
+    const tl_req *x = *(tl_req *const *)a, *y = *(tl_req *const *)b;
+    return (x->off > y->off) - (x->off < y->off);
+}
+
+/* Largest first, each at the lowest offset free over its whole interval. Returns the slab size. */
+static size_t place(tl_req *r, int n, tl_req **tmp) {
+    qsort(r, (size_t)n, sizeof *r, by_size);
+    size_t total = 0;
+    for (int i = 0; i < n; i++) {
+        int m = 0;
+        for (int j = 0; j < i; j++)
+            if (r[j].start <= r[i].end && r[i].start <= r[j].end) tmp[m++] = &r[j];
+        qsort(tmp, (size_t)m, sizeof *tmp, by_off);
+        size_t off = 0;
+        for (int j = 0; j < m; j++) {
+            if (tmp[j]->off >= off + r[i].size) break;
+            if (tmp[j]->off + tmp[j]->size > off) off = tmp[j]->off + tmp[j]->size;
+        }
+        r[i].off = off;
+        if (off + r[i].size > total) total = off + r[i].size;
+    }
+    return total;
+}
+
+static int imax(int a, int b) { return a > b ? a : b; }
+static int imin(int a, int b) { return a < b ? a : b; }
+
+/* Builds the interval of every tensor (see net.h), packs them and points act/grad/rec into the slab. */
+static int plan(tl_net *net) {
+    int nb = net->nbufs, nops = net->nops, out = net->ops[nops - 1].out, T = t_end(net), rc = -1;
+    int *prod = malloc((size_t)nb * sizeof *prod), *fend = malloc((size_t)nb * sizeof *fend);
+    int *bfirst = malloc((size_t)nb * sizeof *bfirst), *blast = malloc((size_t)nb * sizeof *blast);
+    tl_req *req = malloc((size_t)3 * nb * sizeof *req);
+    tl_req **tmp = malloc((size_t)3 * nb * sizeof *tmp);
+    if (!prod || !fend || !bfirst || !blast || !req || !tmp) goto done;
+    for (int b = 0; b < nb; b++) {
+        prod[b] = -1; fend[b] = 0; bfirst[b] = T + 1; blast[b] = -1;
+        net->gstart[b] = T + 1; net->rstart[b] = -1;
+    }
+    for (int i = 0; i < nops; i++) {
+        const tl_op *op = &net->ops[i];
+        int tb = t_bwd(net, i);
+        prod[op->out] = i;
+        fend[op->out] = imax(fend[op->out], t_fwd(i));
+        fend[op->in] = imax(fend[op->in], t_fwd(i));
+        net->gstart[op->in] = imin(net->gstart[op->in], tb);
+        if (has_res(op)) {
+            fend[op->in2] = imax(fend[op->in2], t_fwd(i));
+            net->gstart[op->in2] = imin(net->gstart[op->in2], tb);
+        }
+        if (bwd_reads_in(op)) { bfirst[op->in] = imin(bfirst[op->in], tb); blast[op->in] = imax(blast[op->in], tb); }
+        if (bwd_reads_out(op)) { bfirst[op->out] = imin(bfirst[op->out], tb); blast[op->out] = imax(blast[op->out], tb); }
+    }
+    int n = 0;
+    memset(&net->mem, 0, sizeof net->mem);
+    for (int b = 0; b < nb; b++) {
+        size_t size = ((size_t)net->N * tl_chw_size(net->shape[b]) + 15) / 16 * 16;
+        int start = b == 0 ? 0 : t_fwd(prod[b]), end = (b == 0 || b == out) ? T : fend[b];
+        const tl_op *p = prod[b] >= 0 ? &net->ops[prod[b]] : NULL;
+        int recompute = blast[b] >= 0 && p && p->kind == TL_OP_BN && p->in2 < 0;
+        if (blast[b] >= 0 && !recompute) end = imax(end, blast[b]);
+        req[n++] = (tl_req){start, end, size, 0, &net->act[b]};
+        int kept = b == 0 || b == out || (blast[b] >= 0 && !recompute);
+        *(kept ? &net->mem.kept : &net->mem.transient) += size * sizeof(float);
+        if (recompute) {
+            net->rstart[b] = bfirst[b];
+            req[n++] = (tl_req){bfirst[b], blast[b], size, 0, &net->rec[b]};
+            net->mem.recomputed += size * sizeof(float);
+        }
+        if (b == out) net->gstart[b] = 0;
+        if (net->gstart[b] <= T) {
+            req[n++] = (tl_req){net->gstart[b], b == 0 || b == out ? T : t_bwd(net, prod[b]), size, 0, &net->grad[b]};
+            net->mem.grads += size * sizeof(float);
+        }
+    }
+    size_t total = place(req, n, tmp);
+    net->mem.slab = total * sizeof(float);
+    if (!(net->slab = aligned_alloc(64, total * sizeof(float)))) goto done;
+    memset(net->slab, 0, total * sizeof(float));
+    for (int i = 0; i < n; i++) *req[i].dst = net->slab + req[i].off;
+    rc = 0;
+done:
+    free(prod); free(fend); free(bfirst); free(blast); free(req); free(tmp);
+    return rc;
+}
+
+/* Carves the per-op arrays out of the arena; called twice (measure, then allocate). */
 static void carve(tl_net *net, int N) {
     tl_arena *a = &net->arena;
-    for (int b = 0; b < net->nbufs; b++) {
-        if (net->alias[b] != b) continue;
-        size_t n = (size_t)N * tl_chw_size(net->shape[b]);
-        net->act[b] = tl_arena_floats(a, n);
-        net->grad[b] = tl_arena_floats(a, n);
-    }
-    for (int b = 0; b < net->nbufs; b++)
-        if (net->alias[b] != b) { net->act[b] = net->act[net->alias[b]]; net->grad[b] = net->grad[net->alias[b]]; }
     for (int i = 0; i < net->nops; i++) {
         tl_op *op = &net->ops[i];
         tl_chw s = net->shape[op->out];
@@ -64,11 +166,16 @@ static void carve(tl_net *net, int N) {
 int tl_net_alloc(tl_net *net, int N, int nthreads) {
     net->N = N;
     net->nthreads = nthreads;
-    net->act = calloc((size_t)net->nbufs, sizeof *net->act);
-    net->grad = calloc((size_t)net->nbufs, sizeof *net->grad);
-    if (!net->act || !net->grad) return -1;
+    size_t nb = (size_t)net->nbufs;
+    net->act = calloc(nb, sizeof *net->act);
+    net->grad = calloc(nb, sizeof *net->grad);
+    net->rec = calloc(nb, sizeof *net->rec);
+    net->gstart = calloc(nb, sizeof *net->gstart);
+    net->rstart = calloc(nb, sizeof *net->rstart);
+    if (!net->act || !net->grad || !net->rec || !net->gstart || !net->rstart || net->nops < 1 || plan(net)) return -1;
     tl_arena_measure(&net->arena);
     carve(net, N);
+    net->mem.scratch = net->arena.used;
     if (tl_arena_init(&net->arena, net->arena.used)) return -1;
     carve(net, N);
     for (int i = 0; i < net->nops; i++) {
@@ -85,15 +192,33 @@ void tl_net_free(tl_net *net) {
     for (int i = 0; i < net->nops; i++) tl_conv2d_free(net->ops[i].conv);
     free(net->ops);
     free(net->shape);
-    free(net->alias);
     free(net->act);
     free(net->grad);
+    free(net->rec);
+    free(net->gstart);
+    free(net->rstart);
+    free(net->slab);
     tl_arena_free(&net->arena);
     memset(net, 0, sizeof *net);
 }
 
+/* ---- forward and backward ---- */
+
 static const float *opt(const float *base, size_t off) { return off == TL_NONE ? NULL : base + off; }
 static float *optw(float *base, size_t off) { return off == TL_NONE ? NULL : base + off; }
+
+/* A BN op's output from its input, as its forward computed it (train: the saved batch statistics). */
+static void bn_output(const tl_net *net, const tl_op *op, float *y, const float *params, const float *state,
+                      int train) {
+    tl_chw s = net->shape[op->in];
+    const float *res = op->in2 >= 0 ? net->act[op->in2] : NULL;
+    if (train)
+        tl_bn_act_apply(y, net->act[op->in], res, op->save_mean, op->save_invstd, params + op->w, params + op->b,
+                        net->N, s.c, s.h * s.w, op->relu, net->nthreads);
+    else
+        tl_bn_act_forward_eval(y, net->act[op->in], res, params + op->w, params + op->b, state + op->run_mean,
+                               state + op->run_var, net->N, s.c, s.h * s.w, op->eps, op->relu, net->nthreads);
+}
 
 void tl_net_forward(tl_net *net, const float *params, float *state, int train, tl_rng *dropout_rng) {
     int N = net->N, nt = net->nthreads;
@@ -103,29 +228,46 @@ void tl_net_forward(tl_net *net, const float *params, float *state, int train, t
         const float *x = net->act[op->in];
         float *y = net->act[op->out];
         size_t n = (size_t)N * tl_chw_size(os);
+        double t0 = net->prof ? omp_get_wtime() : 0;
         switch (op->kind) {
         case TL_OP_CONV:
             tl_conv2d_forward(op->conv, y, x, params + op->w, opt(params, op->b));
             break;
         case TL_OP_BN:
             if (train)
-                tl_batchnorm_forward_train(y, op->save_mean, op->save_invstd, state + op->run_mean, state + op->run_var,
-                                           x, params + op->w, params + op->b, N, is.c, is.h * is.w, op->eps, op->momentum, nt);
+                tl_bn_act_forward_train(y, op->save_mean, op->save_invstd, state + op->run_mean, state + op->run_var, x,
+                                        op->in2 >= 0 ? net->act[op->in2] : NULL, params + op->w, params + op->b,
+                                        N, is.c, is.h * is.w, op->eps, op->momentum, op->relu, nt);
             else
-                tl_batchnorm_forward_eval(y, x, params + op->w, params + op->b, state + op->run_mean, state + op->run_var,
-                                          N, is.c, is.h * is.w, op->eps, nt);
+                bn_output(net, op, y, params, state, 0);
             break;
-        case TL_OP_RELU: tl_relu_forward(y, x, n, nt); break;
         case TL_OP_AVGPOOL: tl_avgpool2d_forward(y, x, N, is.c, is.h, is.w, op->k, nt); break;
         case TL_OP_MAXPOOL: tl_maxpool2d_forward(y, op->argmax, x, N, is.c, is.h, is.w, op->k, op->stride, op->pad, nt); break;
         case TL_OP_GAP: tl_gap_forward(y, x, N, is.c, is.h * is.w, nt); break;
         case TL_OP_LINEAR: tl_linear_forward(y, x, params + op->w, opt(params, op->b), N, (int)tl_chw_size(is), os.c, nt); break;
-        case TL_OP_ADD: tl_add_forward(y, x, net->act[op->in2], n, nt); break;
         case TL_OP_SHORTCUT_A: tl_shortcut_a_forward(y, x, N, is.c, is.h, is.w, os.c, nt); break;
         case TL_OP_DROPOUT:
             if (train || op->mc) tl_dropout_forward(y, op->mask, x, n, op->p, dropout_rng);
             else memcpy(y, x, n * sizeof *y);
             break;
+        case TL_OP_NKINDS: break;
+        }
+        if (net->prof) net->prof[op->kind] += omp_get_wtime() - t0;
+    }
+}
+
+/* Zeroes the gradients that become live at time t (but those of `setter`'s inputs, which it
+ * overwrites), and recomputes the BN outputs due then. */
+static void enter(tl_net *net, int t, const tl_op *setter, const float *params, const float *state, int train,
+                  int need_input_grad) {
+    for (int b = 0; b < net->nbufs; b++) {
+        int set = setter && (b == setter->in || b == setter->in2);
+        if (net->gstart[b] == t && !set && (b != 0 || need_input_grad))
+            memset(net->grad[b], 0, (size_t)net->N * tl_chw_size(net->shape[b]) * sizeof(float));
+        if (net->rstart[b] == t) {
+            int p = 0;
+            while (net->ops[p].out != b) p++;
+            bn_output(net, &net->ops[p], net->rec[b], params, state, train);
         }
     }
 }
@@ -135,8 +277,15 @@ void tl_net_backward(tl_net *net, const float *params, float *grads, const float
     int N = net->N, nt = net->nthreads;
     for (int i = net->nops - 1; i >= 0; i--) {
         tl_op *op = &net->ops[i];
+        double t0 = net->prof ? omp_get_wtime() : 0;
+        /* A BN op that starts both of its input gradients stores them rather than adding to zeros. */
+        int t = t_bwd(net, i);
+        int set = op->kind == TL_OP_BN && op->in != 0 && net->gstart[op->in] == t
+                  && (op->in2 < 0 || (op->in2 != 0 && net->gstart[op->in2] == t));
+        enter(net, t, set ? op : NULL, params, state, train, need_input_grad);
+        if (net->prof) { double t1 = omp_get_wtime(); net->prof[2 * TL_OP_NKINDS] += t1 - t0; t0 = t1; }
         tl_chw is = net->shape[op->in], os = net->shape[op->out];
-        const float *x = net->act[op->in], *y = net->act[op->out], *dy = net->grad[op->out];
+        const float *x = net->rec[op->in] ? net->rec[op->in] : net->act[op->in], *dy = net->grad[op->out];
         /* The net's input (buffer 0) needs a gradient only when asked for (M2m optimises the image). */
         float *dx = (op->in == 0 && !need_input_grad) ? NULL : net->grad[op->in];
         size_t n = (size_t)N * tl_chw_size(os);
@@ -144,38 +293,36 @@ void tl_net_backward(tl_net *net, const float *params, float *grads, const float
         case TL_OP_CONV:
             tl_conv2d_backward(op->conv, dx, optw(grads, op->w), optw(grads, op->b), dy, x, params + op->w);
             break;
-        case TL_OP_BN:
+        case TL_OP_BN: {
+            float *dres = op->in2 >= 0 ? net->grad[op->in2] : NULL;
+            const float *y = bwd_reads_out(op) ? net->act[op->out] : NULL;
             if (train)
-                tl_batchnorm_backward(dx, optw(grads, op->w), optw(grads, op->b), dy, x, op->save_mean, op->save_invstd,
-                                      params + op->w, N, is.c, is.h * is.w, nt);
+                tl_bn_act_backward(dx, dres, optw(grads, op->w), optw(grads, op->b), dy, x, y, op->save_mean,
+                                   op->save_invstd, params + op->w, params + op->b, N, is.c, is.h * is.w, op->relu,
+                                   set, nt);
             else
-                tl_batchnorm_backward_eval(dx, dy, params + op->w, state + op->run_var, N, is.c, is.h * is.w, op->eps, nt);
+                tl_bn_act_backward_eval(dx, dres, dy, x, y, params + op->w, params + op->b, state + op->run_mean,
+                                        state + op->run_var, N, is.c, is.h * is.w, op->eps, op->relu, set, nt);
             break;
-        case TL_OP_RELU:
-            /* In place: dx and dy are the same buffer, so mask it rather than accumulate. */
-            if (dx == dy) {
-                for (size_t j = 0; j < n; j++) if (!(y[j] > 0)) dx[j] = 0;
-            } else {
-                tl_relu_backward(dx, dy, y, n, nt);
-            }
-            break;
+        }
         case TL_OP_AVGPOOL: tl_avgpool2d_backward(dx, dy, N, is.c, is.h, is.w, op->k, nt); break;
         case TL_OP_MAXPOOL: tl_maxpool2d_backward(dx, dy, op->argmax, N, is.c, is.h, is.w, op->k, op->stride, op->pad, nt); break;
         case TL_OP_GAP: tl_gap_backward(dx, dy, N, is.c, is.h * is.w, nt); break;
         case TL_OP_LINEAR:
             tl_linear_backward(dx, optw(grads, op->w), optw(grads, op->b), dy, x, params + op->w, N, (int)tl_chw_size(is), os.c, nt);
             break;
-        case TL_OP_ADD: tl_add_backward(dx, net->grad[op->in2], dy, n, nt); break;
         case TL_OP_SHORTCUT_A: tl_shortcut_a_backward(dx, dy, N, is.c, is.h, is.w, os.c, nt); break;
         case TL_OP_DROPOUT:
             if (train || op->mc) tl_dropout_backward(dx, dy, op->mask, n);
             else tl_add_backward(dx, NULL, dy, n, nt);
             break;
+        case TL_OP_NKINDS: break;
         }
+        if (net->prof) net->prof[TL_OP_NKINDS + op->kind] += omp_get_wtime() - t0;
     }
 }
 
 void tl_net_zero_grad(tl_net *net) {
-    for (int b = 0; b < net->nbufs; b++)
-        if (net->alias[b] == b) memset(net->grad[b], 0, (size_t)net->N * tl_chw_size(net->shape[b]) * sizeof(float));
+    int out = net->ops[net->nops - 1].out;
+    memset(net->grad[out], 0, (size_t)net->N * tl_chw_size(net->shape[out]) * sizeof(float));
 }

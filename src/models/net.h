@@ -2,7 +2,19 @@
  * Forward runs the list in order; backward runs it in reverse, each op adding into the gradients
  * of its inputs (src/nn conventions). Parameters, their gradients and the non-trained state (BN
  * running statistics) each live in one flat block owned by the model (src/models/model.h); an op
- * holds offsets into those blocks, so a parameter group (say, only the head) is a range. */
+ * holds offsets into those blocks, so a parameter group (say, only the head) is a range.
+ *
+ * Memory plan (tl_net_alloc). Time runs: caller writes the input, forward op 0..n-1, the caller's
+ * head, backward op n-1..0, caller reads the input gradient. Every tensor is one interval of that
+ * time: an activation from its forward write to its last forward read, extended to its last
+ * backward read when backward needs its values ("kept"); a BN output that backward needs is not
+ * kept but recomputed from the BN input and saved statistics just before its first backward reader
+ * (its own interval there); a gradient from its first backward write to its producer's backward.
+ * Intervals are packed into one slab by offset (largest first, lowest free offset), so tensors that
+ * are never live together share memory; each gradient is zeroed when it becomes live. The input,
+ * the output (features) and their gradients live throughout. Consequences: intermediate
+ * activations are valid only while live (after forward, only kept ones and the output), and every
+ * backward must follow its own forward. */
 #ifndef TL_MODELS_NET_H
 #define TL_MODELS_NET_H
 #include <stddef.h>
@@ -12,20 +24,22 @@
 #include "nn/nn.h"
 
 typedef enum {
-    TL_OP_CONV, TL_OP_BN, TL_OP_RELU, TL_OP_AVGPOOL, TL_OP_MAXPOOL, TL_OP_GAP,
-    TL_OP_LINEAR, TL_OP_ADD, TL_OP_SHORTCUT_A, TL_OP_DROPOUT
+    TL_OP_CONV, TL_OP_BN, TL_OP_AVGPOOL, TL_OP_MAXPOOL, TL_OP_GAP,
+    TL_OP_LINEAR, TL_OP_SHORTCUT_A, TL_OP_DROPOUT, TL_OP_NKINDS
 } tl_op_kind;
 
 #define TL_NONE ((size_t)-1)
+#define TL_NET_PROF_SIZE (2 * TL_OP_NKINDS + 1)
 
 typedef struct {
     tl_op_kind kind;
-    int in, in2, out;            /* activation buffer ids (in2: second input of ADD) */
+    int in, in2, out;            /* activation buffer ids; in2: BN's residual (added before the ReLU) or -1 */
     size_t w, b;                 /* parameter offsets: conv/linear weight and bias, BN gamma and beta */
     size_t run_mean, run_var;    /* state offsets (BN) */
     int k, stride, pad;          /* conv / pool geometry */
     float eps, momentum, p;      /* BN eps and momentum; dropout probability */
     int mc;                      /* dropout stays on at inference (Monte-Carlo dropout) */
+    int relu;                    /* BN: ReLU after the normalisation (and residual) */
     tl_conv2d *conv;             /* conv plan */
     float *save_mean, *save_invstd, *mask; /* per-batch scratch (BN statistics, dropout mask) */
     int32_t *argmax;             /* max-pool winners */
@@ -33,15 +47,32 @@ typedef struct {
 
 typedef struct { int c, h, w; } tl_chw;
 
+/* Bytes of the memory plan, for reports and benchmarks. */
+typedef struct {
+    size_t kept;                 /* activations backward reads (incl. input and output) */
+    size_t transient;            /* activations only the forward pass reads */
+    size_t recomputed;           /* BN outputs recomputed for backward */
+    size_t grads;                /* activation gradients */
+    size_t slab;                 /* the planned slab holding all of the above */
+    size_t scratch;              /* per-op arrays: BN statistics, max-pool winners, dropout masks */
+} tl_net_memory;
+
 typedef struct {
     int nops, cap_ops;
     tl_op *ops;
     int nbufs, cap_bufs;
     tl_chw *shape;               /* per buffer, without the batch dimension */
-    int *alias;                  /* buffer whose memory this one shares (in-place ReLU), or itself */
-    float **act, **grad;         /* per buffer, N·c·h·w floats each (aliases share) */
+    float **act, **grad;         /* per buffer, N·c·h·w floats each, in the slab */
+    float **rec;                 /* per buffer: where backward finds a recomputed BN output, else NULL */
+    int *gstart;                 /* per buffer: time its gradient becomes live (zeroed then) */
+    int *rstart;                 /* per buffer: time its recomputation runs (rec != NULL) */
     int N;                       /* batch size the net is built for */
     int nthreads;
+    float *slab;
+    tl_net_memory mem;
+    double *prof;                /* optional, set by the caller: seconds added up per op kind, [kind]
+                                  * forward, [TL_OP_NKINDS + kind] backward, [2·TL_OP_NKINDS] zeroing
+                                  * gradients and recomputing BN outputs (TL_NET_PROF_SIZE doubles) */
     tl_arena arena;
 } tl_net;
 
@@ -49,12 +80,11 @@ static inline size_t tl_chw_size(tl_chw s) { return (size_t)s.c * s.h * s.w; }
 
 /* Adds an input buffer of the given shape; returns its id. */
 int tl_net_input(tl_net *net, tl_chw shape);
-/* Appends an op; `out_shape` is its output shape. in_place makes the output share the input's
- * memory (only for ops whose backward reads the output, not the input: ReLU). Returns the output
- * buffer id, or -1 when out of memory. */
-int tl_net_push(tl_net *net, const tl_op *op, tl_chw out_shape, int in_place);
-/* Allocates activations, gradients and per-op scratch for batch size N and creates conv plans.
- * Returns 0 or -1 (out of memory). */
+/* Appends an op; `out_shape` is its output shape. Returns the output buffer id, or -1 when out of
+ * memory. */
+int tl_net_push(tl_net *net, const tl_op *op, tl_chw out_shape);
+/* Plans and allocates activations, gradients and per-op scratch for batch size N (the last op's
+ * output is the net's output) and creates conv plans. Returns 0 or -1 (out of memory). */
 int tl_net_alloc(tl_net *net, int N, int nthreads);
 void tl_net_free(tl_net *net);
 
@@ -62,11 +92,12 @@ void tl_net_free(tl_net *net);
  * otherwise BN uses running statistics and only Monte-Carlo dropout stays on. */
 void tl_net_forward(tl_net *net, const float *params, float *state, int train, tl_rng *dropout_rng);
 /* Backward of every op in reverse (after a training-mode forward, or an evaluation-mode forward when
- * train == 0, for input gradients through a frozen net). Gradient buffers must be zero on entry
- * except the output's; the input's gradient is computed only when need_input_grad is set. */
+ * train == 0, for input gradients through a frozen net). Reads the output's gradient (zeroed by
+ * tl_net_zero_grad, then filled by the caller); every other gradient is zeroed here when it becomes
+ * live. The input's gradient is computed (into grad[0], zeroed first) only when need_input_grad. */
 void tl_net_backward(tl_net *net, const float *params, float *grads, const float *state, int train,
                      int need_input_grad);
-/* Clears all activation gradients. */
+/* Clears the output's gradient (the caller accumulates into it before backward). */
 void tl_net_zero_grad(tl_net *net);
 
 #endif

@@ -11,26 +11,22 @@ static int basic_block(tl_model *m, int x, int planes, int stride, const char *p
     snprintf(n2, sizeof n2, "%s.conv2", prefix); snprintf(b2, sizeof b2, "%s.bn2", prefix);
     tl_chw in = m->net.shape[x];
     int y = tl_block_conv(m, x, planes, 3, stride, 1, 0, TL_INIT_KAIMING_NORMAL, n1);
-    if (y >= 0) y = tl_block_bn(m, y, b1);
-    if (y >= 0) y = tl_block_relu(m, y);
+    if (y >= 0) y = tl_block_bn(m, y, -1, 1, b1);
     if (y >= 0) y = tl_block_conv(m, y, planes, 3, 1, 1, 0, TL_INIT_KAIMING_NORMAL, n2);
-    if (y >= 0) y = tl_block_bn(m, y, b2);
     if (y < 0) return -1;
+    /* relu(bn2(y) + shortcut(x)): the residual add and the ReLU run inside the BN op. */
     int sc = x;
     if (stride != 1 || in.c != planes) {
         tl_op op = {.kind = TL_OP_SHORTCUT_A, .in = x};
-        sc = tl_net_push(&m->net, &op, m->net.shape[y], 0);
+        sc = tl_net_push(&m->net, &op, m->net.shape[y]);
         if (sc < 0) return -1;
     }
-    tl_op add = {.kind = TL_OP_ADD, .in = y, .in2 = sc};
-    y = tl_net_push(&m->net, &add, m->net.shape[y], 0);
-    return y < 0 ? y : tl_block_relu(m, y);
+    return tl_block_bn(m, y, sc, 1, b2);
 }
 
 int tl_build_resnet32(tl_model *m) {
     int x = tl_block_conv(m, 0, 16, 3, 1, 1, 0, TL_INIT_KAIMING_NORMAL, "backbone.conv1");
-    if (x >= 0) x = tl_block_bn(m, x, "backbone.bn1");
-    if (x >= 0) x = tl_block_relu(m, x);
+    if (x >= 0) x = tl_block_bn(m, x, -1, 1, "backbone.bn1");
     static const int planes[3] = {16, 32, 64};
     for (int s = 0; s < 3 && x >= 0; s++)
         for (int b = 0; b < 5 && x >= 0; b++) {
@@ -41,5 +37,5 @@ int tl_build_resnet32(tl_model *m) {
     if (x < 0) return -1;
     tl_chw s = m->net.shape[x];
     tl_op gap = {.kind = TL_OP_GAP, .in = x};
-    return tl_net_push(&m->net, &gap, (tl_chw){s.c, 1, 1}, 0);
+    return tl_net_push(&m->net, &gap, (tl_chw){s.c, 1, 1});
 }

@@ -102,4 +102,33 @@ void tl_shortcut_a_backward(float *dinp, const float *dout, int N, int C, int H,
 void tl_init_uniform(float *w, size_t n, float bound, tl_rng *rng);
 void tl_init_kaiming_normal(float *w, size_t n, int fan_in, tl_rng *rng);
 
+/* ---- Fused BatchNorm2d/1d + residual + ReLU: torch.relu(bn(x) + res) (src/nn/bn_act.c) ----
+ * x, res, out [N,C,HW]; res may be NULL (no residual), relu 0 or 1. BN as tl_batchnorm_* above
+ * (same statistics, running updates and eval semantics), but the normalisation is x·scale + shift
+ * with scale = gamma·invstd and shift = beta - mean·scale computed from the float mean/invstd, so
+ * tl_bn_act_apply with the saved statistics recomputes the training forward's output exactly. */
+void tl_bn_act_forward_train(float *out, float *mean, float *invstd, float *run_mean, float *run_var,
+                             const float *inp, const float *res, const float *gamma, const float *beta,
+                             int N, int C, int HW, float eps, float momentum, int relu, int nthreads);
+/* out = act(bn(x) + res) with the given statistics (the training forward's output again). */
+void tl_bn_act_apply(float *out, const float *inp, const float *res, const float *mean, const float *invstd,
+                     const float *gamma, const float *beta, int N, int C, int HW, int relu, int nthreads);
+/* Evaluation mode: the running statistics normalise (invstd = 1/sqrt(run_var + eps)). */
+void tl_bn_act_forward_eval(float *out, const float *inp, const float *res, const float *gamma, const float *beta,
+                            const float *run_mean, const float *run_var, int N, int C, int HW, float eps, int relu,
+                            int nthreads);
+/* Backward of the training forward. With g = relu ? dout·[out > 0] : dout: dres += g,
+ * dbeta += Σg, dgamma += Σg·xh, dx += gamma·invstd·(g - Σg/M - xh·Σ(g·xh)/M), M = N·HW.
+ * `out` (the forward output) gives the ReLU mask; it may be NULL when res was NULL, and the mask
+ * is then recomputed from x. Any gradient pointer may be NULL. overwrite = 1 stores dinp and dres
+ * (=) instead of adding, for a caller whose gradient buffers start here (no zeroing pass). */
+void tl_bn_act_backward(float *dinp, float *dres, float *dgamma, float *dbeta, const float *dout, const float *inp,
+                        const float *out, const float *mean, const float *invstd, const float *gamma,
+                        const float *beta, int N, int C, int HW, int relu, int overwrite, int nthreads);
+/* Backward of the evaluation forward (statistics constant): dres += g, dx += g·gamma·invstd
+ * (overwrite as above). */
+void tl_bn_act_backward_eval(float *dinp, float *dres, const float *dout, const float *inp, const float *out,
+                             const float *gamma, const float *beta, const float *run_mean, const float *run_var,
+                             int N, int C, int HW, float eps, int relu, int overwrite, int nthreads);
+
 #endif

@@ -1,0 +1,156 @@
+/* Fused batch normalisation + optional residual add + optional ReLU over [N, C, HW]:
+ * y = act(bn(x) + r). One pass writes y instead of three (BN, add, ReLU), and the backward needs
+ * only x and the saved statistics: the ReLU mask is recomputed from x when there is no residual, or
+ * read from y when there is one. The normalisation is x·scale + shift with per-channel scale and
+ * shift derived from float mean/invstd in one place (affine below), so recomputing y during the
+ * backward pass gives the forward's values bit for bit. Statistics are two-pass in double lanes, in
+ * a fixed order; one OpenMP task per channel in training, per (n, c) plane in evaluation. */
+#include <math.h>
+#include "nn/nn.h"
+#include "nn/reduce.h"
+
+static inline void affine(float *scale, float *shift, float mean, float invstd, float gamma, float beta) {
+    double s = (double)gamma * invstd;
+    *scale = (float)s;
+    *shift = (float)((double)beta - (double)mean * s);
+}
+
+/* One plane: y = act(x·scale + shift (+ r)); v < 0 ? 0 : v lets a NaN through as torch.relu does. */
+static inline void plane(float *restrict y, const float *restrict x, const float *restrict r, int HW, float scale,
+                         float shift, int relu) {
+    if (r && relu) for (int i = 0; i < HW; i++) { float v = x[i] * scale + shift + r[i]; y[i] = v < 0.0f ? 0.0f : v; }
+    else if (r) for (int i = 0; i < HW; i++) y[i] = x[i] * scale + shift + r[i];
+    else if (relu) for (int i = 0; i < HW; i++) { float v = x[i] * scale + shift; y[i] = v < 0.0f ? 0.0f : v; }
+    else for (int i = 0; i < HW; i++) y[i] = x[i] * scale + shift;
+}
+
+/* Planes are walked in chunks of this many values, so the gated gradient fits on the stack. */
+#define TL_BN_CHUNK 512
+
+/* The upstream gradient after the ReLU: g = dy where the output is positive, else 0 (mask from y
+ * when given, else from the recomputed x·scale + shift). Without ReLU, g = dy. */
+static inline void gate(float *restrict g, const float *restrict dy, const float *restrict x, const float *restrict y,
+                        int n, float scale, float shift, int relu) {
+    if (!relu) for (int i = 0; i < n; i++) g[i] = dy[i];
+    else if (y) for (int i = 0; i < n; i++) g[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+    else for (int i = 0; i < n; i++) g[i] = x[i] * scale + shift > 0.0f ? dy[i] : 0.0f;
+}
+
+/* d += g, or d = g when overwriting (the gradient's first writer: no zeroing pass needed). */
+static inline void add_or_set(float *restrict d, const float *restrict g, int n, int overwrite) {
+    if (overwrite) for (int i = 0; i < n; i++) d[i] = g[i];
+    else for (int i = 0; i < n; i++) d[i] += g[i];
+}
+
+void tl_bn_act_forward_train(float *out, float *mean, float *invstd, float *run_mean, float *run_var,
+                             const float *inp, const float *res, const float *gamma, const float *beta,
+                             int N, int C, int HW, float eps, float momentum, int relu, int nthreads) {
+    const double M = (double)N * HW;
+    #pragma omp parallel for num_threads(nthreads) schedule(static)
+    for (int c = 0; c < C; c++) {
+        double acc[TL_LANES] = {0};
+        for (int n = 0; n < N; n++) tl_lanes_sum(acc, inp + ((size_t)n * C + c) * HW, HW);
+        double mu = tl_lanes_total(acc) / M;
+        double acc2[TL_LANES] = {0};
+        for (int n = 0; n < N; n++) tl_lanes_sqdev(acc2, inp + ((size_t)n * C + c) * HW, HW, mu);
+        double var = tl_lanes_total(acc2) / M;
+        mean[c] = (float)mu;
+        invstd[c] = (float)(1.0 / sqrt(var + (double)eps));
+        run_mean[c] = (float)((1.0 - momentum) * run_mean[c] + (double)momentum * mu);
+        run_var[c] = (float)((1.0 - momentum) * run_var[c] + (double)momentum * var * M / (M - 1.0));
+        float scale, shift;
+        affine(&scale, &shift, mean[c], invstd[c], gamma[c], beta[c]);
+        for (int n = 0; n < N; n++) {
+            size_t off = ((size_t)n * C + c) * HW;
+            plane(out + off, inp + off, res ? res + off : NULL, HW, scale, shift, relu);
+        }
+    }
+}
+
+void tl_bn_act_apply(float *out, const float *inp, const float *res, const float *mean, const float *invstd,
+                     const float *gamma, const float *beta, int N, int C, int HW, int relu, int nthreads) {
+    #pragma omp parallel for num_threads(nthreads) schedule(static) if ((size_t)N * C * HW > 32768)
+    for (size_t p = 0; p < (size_t)N * C; p++) {
+        int c = (int)(p % (size_t)C);
+        float scale, shift;
+        affine(&scale, &shift, mean[c], invstd[c], gamma[c], beta[c]);
+        plane(out + p * HW, inp + p * HW, res ? res + p * HW : NULL, HW, scale, shift, relu);
+    }
+}
+
+/* invstd from the running variance, in float as the training path saves it. */
+static inline float run_invstd(float run_var, float eps) { return (float)(1.0 / sqrt((double)run_var + (double)eps)); }
+
+void tl_bn_act_forward_eval(float *out, const float *inp, const float *res, const float *gamma, const float *beta,
+                            const float *run_mean, const float *run_var, int N, int C, int HW, float eps, int relu,
+                            int nthreads) {
+    #pragma omp parallel for num_threads(nthreads) schedule(static) if ((size_t)N * C * HW > 32768)
+    for (size_t p = 0; p < (size_t)N * C; p++) {
+        int c = (int)(p % (size_t)C);
+        float scale, shift;
+        affine(&scale, &shift, run_mean[c], run_invstd(run_var[c], eps), gamma[c], beta[c]);
+        plane(out + p * HW, inp + p * HW, res ? res + p * HW : NULL, HW, scale, shift, relu);
+    }
+}
+
+void tl_bn_act_backward(float *dinp, float *dres, float *dgamma, float *dbeta, const float *dout, const float *inp,
+                        const float *out, const float *mean, const float *invstd, const float *gamma,
+                        const float *beta, int N, int C, int HW, int relu, int overwrite, int nthreads) {
+    const double M = (double)N * HW;
+    #pragma omp parallel for num_threads(nthreads) schedule(static)
+    for (int c = 0; c < C; c++) {
+        const float mu = mean[c];
+        const double is = invstd[c];
+        float scale, shift, g[TL_BN_CHUNK];
+        affine(&scale, &shift, mu, invstd[c], gamma[c], beta[c]);
+        /* Σg and Σg·(x - mean) in double lanes; dres += g on the way. */
+        double a1[TL_LANES] = {0}, a2[TL_LANES] = {0};
+        for (int n = 0; n < N; n++)
+            for (int i0 = 0; i0 < HW; i0 += TL_BN_CHUNK) {
+                size_t off = ((size_t)n * C + c) * HW + i0;
+                int len = HW - i0 < TL_BN_CHUNK ? HW - i0 : TL_BN_CHUNK;
+                gate(g, dout + off, inp + off, out ? out + off : NULL, len, scale, shift, relu);
+                tl_lanes_sum(a1, g, len);
+                tl_lanes_dotdev(a2, g, inp + off, len, mu);
+                if (dres) add_or_set(dres + off, g, len, overwrite);
+            }
+        double sg = tl_lanes_total(a1), sgx = tl_lanes_total(a2);
+        if (dbeta) dbeta[c] += (float)sg;
+        if (dgamma) dgamma[c] += (float)(sgx * is);
+        if (!dinp) continue;
+        /* dx = gamma·invstd·(g - Σg/M - xh·Σ(g·xh)/M) = gf·g - gk·(x - mean) - gm */
+        const double gd = gamma[c] * is;
+        const float gf = (float)gd, gk = (float)(gd * sgx * is * is / M), gm = (float)(gd * sg / M);
+        for (int n = 0; n < N; n++)
+            for (int i0 = 0; i0 < HW; i0 += TL_BN_CHUNK) {
+                size_t off = ((size_t)n * C + c) * HW + i0;
+                int len = HW - i0 < TL_BN_CHUNK ? HW - i0 : TL_BN_CHUNK;
+                gate(g, dout + off, inp + off, out ? out + off : NULL, len, scale, shift, relu);
+                const float *restrict x = inp + off;
+                float *restrict dx = dinp + off;
+                if (overwrite) for (int i = 0; i < len; i++) dx[i] = gf * g[i] - gk * (x[i] - mu) - gm;
+                else for (int i = 0; i < len; i++) dx[i] += gf * g[i] - gk * (x[i] - mu) - gm;
+            }
+    }
+}
+
+void tl_bn_act_backward_eval(float *dinp, float *dres, const float *dout, const float *inp, const float *out,
+                             const float *gamma, const float *beta, const float *run_mean, const float *run_var,
+                             int N, int C, int HW, float eps, int relu, int overwrite, int nthreads) {
+    #pragma omp parallel for num_threads(nthreads) schedule(static) if ((size_t)N * C * HW > 32768)
+    for (size_t p = 0; p < (size_t)N * C; p++) {
+        int c = (int)(p % (size_t)C);
+        float scale, shift, g[TL_BN_CHUNK];
+        affine(&scale, &shift, run_mean[c], run_invstd(run_var[c], eps), gamma[c], beta[c]);
+        for (int i0 = 0; i0 < HW; i0 += TL_BN_CHUNK) {
+            size_t off = p * HW + i0;
+            int len = HW - i0 < TL_BN_CHUNK ? HW - i0 : TL_BN_CHUNK;
+            gate(g, dout + off, inp + off, out ? out + off : NULL, len, scale, shift, relu);
+            if (dres) add_or_set(dres + off, g, len, overwrite);
+            if (dinp) {
+                for (int i = 0; i < len; i++) g[i] *= scale;
+                add_or_set(dinp + off, g, len, overwrite);
+            }
+        }
+    }
+}
