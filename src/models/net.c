@@ -1,3 +1,4 @@
+#include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -253,7 +254,18 @@ void tl_net_forward(tl_net *net, const float *params, float *state, int train, t
         case TL_OP_NKINDS: break;
         }
         if (net->prof) net->prof[op->kind] += omp_get_wtime() - t0;
+        if (net->check_finite && net->first_bad < 0)
+            for (size_t j = 0; j < n; j++)
+                if (!isfinite(y[j])) { net->first_bad = i; return; }
     }
+}
+
+int tl_net_first_nonfinite(tl_net *net, const float *params, float *state, int train, tl_rng *dropout_rng) {
+    net->check_finite = 1;
+    net->first_bad = -1;
+    tl_net_forward(net, params, state, train, dropout_rng);
+    net->check_finite = 0;
+    return net->first_bad;
 }
 
 /* Zeroes the gradients that become live at time t (but those of `setter`'s inputs, which it

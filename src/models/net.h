@@ -68,6 +68,7 @@ typedef struct {
     int *rstart;                 /* per buffer: time its recomputation runs (rec != NULL) */
     int N;                       /* batch size the net is built for */
     int nthreads;
+    int check_finite, first_bad; /* tl_net_first_nonfinite */
     float *slab;
     tl_net_memory mem;
     double *prof;                /* optional, set by the caller: seconds added up per op kind, [kind]
@@ -91,6 +92,10 @@ void tl_net_free(tl_net *net);
 /* Forward of every op. train: BN uses batch statistics (and updates running ones), dropout is on;
  * otherwise BN uses running statistics and only Monte-Carlo dropout stays on. */
 void tl_net_forward(tl_net *net, const float *params, float *state, int train, tl_rng *dropout_rng);
+/* Diagnosis after a non-finite loss: re-runs the forward checking each op's output as it is made
+ * (outputs are not all kept, see the memory plan) and returns the first op whose output holds a
+ * NaN or Inf, or -1. Training-mode BN statistics are updated again, so use it only to report. */
+int tl_net_first_nonfinite(tl_net *net, const float *params, float *state, int train, tl_rng *dropout_rng);
 /* Backward of every op in reverse (after a training-mode forward, or an evaluation-mode forward when
  * train == 0, for input gradients through a frozen net). Reads the output's gradient (zeroed by
  * tl_net_zero_grad, then filled by the caller); every other gradient is zeroed here when it becomes

@@ -42,16 +42,12 @@ void tl_trainer_free(tl_trainer *t) {
     memset(t, 0, sizeof *t);
 }
 
-/* Finds the first non-finite value after a bad step: the first op whose output went non-finite in
- * the forward pass, else the first parameter whose gradient did. */
-static void nan_trap(const tl_model *m, char *where, size_t cap) {
-    const tl_net *net = &m->net;
-    for (int i = 0; i < net->nops; i++) {
-        const tl_op *op = &net->ops[i];
-        size_t n = (size_t)net->N * tl_chw_size(net->shape[op->out]);
-        for (size_t j = 0; j < n; j++)
-            if (!isfinite(net->act[op->out][j])) { snprintf(where, cap, "in the output of backbone op %d", i); return; }
-    }
+/* Finds where a non-finite value first appeared after a bad step: the first backbone op whose output
+ * goes non-finite in a checked re-run of the forward, else the logits, else the first parameter
+ * gradient. */
+static void nan_trap(tl_model *m, tl_rng *drop, char *where, size_t cap) {
+    int bad = tl_net_first_nonfinite(&m->net, m->params, m->state, 1, drop);
+    if (bad >= 0) { snprintf(where, cap, "in the output of backbone op %d", bad); return; }
     for (size_t j = 0; j < (size_t)m->N * m->cfg.num_classes; j++)
         if (!isfinite(m->logits[j])) { snprintf(where, cap, "in the head's logits"); return; }
     for (int i = 0; i < m->ntensors; i++) {
@@ -124,7 +120,7 @@ int tl_trainer_run(tl_trainer *t, const tl_dataset *train, const tl_dataset *val
             if (isfinite(loss)) tl_model_backward(m, 1, y, 0);
             if (!isfinite(loss) || !grads_finite(m)) {
                 char where[160];
-                nan_trap(m, where, sizeof where);
+                nan_trap(m, &drop, where, sizeof where);
                 rc = tl_fail(err, "non-finite value at epoch %d, step %d, first %s (loss %g); the last checkpoint is kept",
                              e, s, where, loss);
                 break;
