@@ -86,4 +86,5 @@ static void cosine_destroy(tl_head *h) {
     free(p);
 }
 
-const tl_head_ops tl_head_cosine = {"cosine", cosine_create, cosine_forward, cosine_backward, cosine_destroy};
+const tl_head_ops tl_head_cosine = {.name = "cosine", .create = cosine_create, .forward = cosine_forward,
+    .backward = cosine_backward, .destroy = cosine_destroy};

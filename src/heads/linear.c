@@ -33,4 +33,5 @@ static void linear_backward(tl_head *h, float *dfeat, float *grads, const float 
 
 static void linear_destroy(tl_head *h) { free(h->priv); }
 
-const tl_head_ops tl_head_linear = {"linear", linear_create, linear_forward, linear_backward, linear_destroy};
+const tl_head_ops tl_head_linear = {.name = "linear", .create = linear_create, .forward = linear_forward,
+    .backward = linear_backward, .destroy = linear_destroy};
