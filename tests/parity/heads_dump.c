@@ -143,6 +143,11 @@ int main(int argc, char **argv) {
         {"combined", "combined:s=30,m1=1,m2=0.3,m3=0.2", 16, 6, 5, 1},
         {"combined_fb", "combined:s=10,m1=1.5,m2=0.3,m3=0.1,fallback=1", 24, 3, 4, 1},
         {"combined_09", "combined:s=30,m1=0.9,m2=0.4,m3=0.15,grad=straight", 16, 6, 5, 1},
+        {"lsoftmax4", "lsoftmax:m=4", 16, 6, 5, 1},
+        {"lsoftmax2", "lsoftmax:m=2,base=2,gamma=0.5,power=1,lambda_min=0", 16, 6, 5, 1},
+        {"lsoftmax3", "lsoftmax:m=3,base=100,gamma=0.1,power=2,lambda_min=0.2", 16, 6, 5, 1},
+        {"sphere4", "sphereface:m=4,base=10,gamma=0.12,lambda_min=0.5", 16, 6, 5, 1},
+        {"sphere1", "sphereface:m=1,lambda_min=0", 16, 6, 5, 1},
         {"affinity1", "affinity:sigma=4,lambda=0.75", 10, 4, 5, 0},
         {"affinity3", "affinity:sigma=8,lambda=0.5,centres=3", 10, 4, 5, 0},
     };

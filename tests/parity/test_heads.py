@@ -97,6 +97,28 @@ def margin_logits(name, k, x, w, y):
     return s * torch.where(target_mask(y, c.shape[1]), phi.expand_as(c), c)
 
 
+def psi(c, m):
+    """SphereFace's ψ without acos (methods.md §4.1): (−1)^k T_m(c) − 2k, k = #{j: c < cos(jπ/m)}."""
+    t0, t1 = torch.ones_like(c), c
+    for _ in range(m - 1):
+        t0, t1 = t1, 2 * c * t1 - t0
+    k = sum((c < math.cos(j * math.pi / m)).double() for j in range(1, m)) if m > 1 else torch.zeros_like(c)
+    return torch.where(k % 2 == 1, -1.0, 1.0) * t1 - 2 * k
+
+
+def sphere_logits(name, k, x, w, y, forwards, train):
+    """L-Softmax (raw weights) and SphereFace (normalised weights) with λ annealing (methods.md §4.1)."""
+    rho = x.norm(dim=1, keepdim=True) * (w.norm(dim=1)[None, :] if name == "lsoftmax" else 1)
+    c = cosines(x, w)
+    if not train:
+        return rho * c
+    m = int(k.get("m", 4))
+    lam = max(float(k.get("lambda_min", 5)),
+              float(k.get("base", 1000)) * (1 + float(k.get("gamma", 0.12)) * forwards) ** -float(k.get("power", 1)))
+    h = torch.where(target_mask(y, c.shape[1]), (lam * c + psi(c, m)) / (1 + lam), c)
+    return rho * h
+
+
 def affinity(k, x, V, y, train):
     """Similarities, and with train the hinge + diversity objective (methods.md §6)."""
     sigma, lam = float(k.get("sigma", 10)), float(k.get("lambda", 0.75))
@@ -123,6 +145,11 @@ def check_case(cs, desc, t):
         V = params["head.centres"]
         logits, loss = affinity(k, x, V, y, True)
         eval_logits, _ = affinity(k, x, V, y, False)
+    elif name in ("lsoftmax", "sphereface"):
+        w = params["head.weight"]
+        logits = sphere_logits(name, k, x, w, y, int(extra["forwards"]), True)
+        loss = F.cross_entropy(logits, y)
+        eval_logits = sphere_logits(name, k, x, w, y, 0, False)
     else:
         w = params["head.weight"]
         logits = margin_logits(name, k, x, w, y)
