@@ -76,11 +76,14 @@ static void run_case(dump *d, const char *cs, const char *spec, int N, int D, in
     for (size_t j = 0; j < m.nparams; j++) m.params[j] = (float)tl_rng_normal(&r);
     for (size_t j = 0; j < (size_t)N * D; j++) feat[j] = (float)tl_rng_normal(&r);
     for (int i = 0; i < N; i++) y[i] = (int)tl_rng_below(&r, (uint64_t)C);
-    /* heads with state fill it in a documented range (margins in [1, m], centres on the sphere) */
+    /* head state: class margins in [1, 3]; centre buffers random, with class 0 not seen yet (zero) */
     for (int i = 0; i < m.ntensors; i++) {
         const tl_tensor_info *ti = &m.tensors[i];
         if (!ti->is_state) continue;
-        for (size_t j = 0; j < ti->numel; j++) m.state[ti->off + j] = (float)(1 + 2 * tl_rng_uniform(&r));
+        int margins = strstr(ti->name, "margin") != NULL;
+        for (size_t j = 0; j < ti->numel; j++)
+            m.state[ti->off + j] = (float)(margins ? 1 + 2 * tl_rng_uniform(&r) : tl_rng_normal(&r));
+        if (!margins) for (int j = 0; j < D; j++) m.state[ti->off + j] = 0;
     }
     const tl_tensor_info *w = tl_model_find(&m, "head.weight");
     if (edge && w) {
@@ -103,6 +106,15 @@ static void run_case(dump *d, const char *cs, const char *spec, int N, int D, in
     double L = h->ops->loss ? h->ops->loss(h, dlogits, logits, y) : ce(dlogits, logits, y, N, C);
     if (h->ops->regularizer) L += h->ops->regularizer(h, m.grads, m.params);
     h->ops->backward(h, dfeat, m.grads, dlogits, feat, y, m.params);
+    if (h->ops->step_end) {   /* projections and buffer moves, without an optimizer step */
+        h->ops->step_end(h, m.params, m.state);
+        for (int i = 0; i < m.ntensors; i++) {
+            const tl_tensor_info *ti = &m.tensors[i];
+            char name[128];
+            snprintf(name, sizeof name, "after.%s", ti->name);
+            put(d, cs, name, "F32", ti->ndim, ti->shape, (ti->is_state ? m.state : m.params) + ti->off, ti->numel * 4);
+        }
+    }
     h->ops->forward(h, eval, feat, NULL, m.params);
     int nd[2] = {N, D}, nc[2] = {N, C};
     float lf = (float)L;
@@ -148,6 +160,10 @@ int main(int argc, char **argv) {
         {"lsoftmax3", "lsoftmax:m=3,base=100,gamma=0.1,power=2,lambda_min=0.2", 16, 6, 5, 1},
         {"sphere4", "sphereface:m=4,base=10,gamma=0.12,lambda_min=0.5", 16, 6, 5, 1},
         {"sphere1", "sphereface:m=1,lambda_min=0", 16, 6, 5, 1},
+        {"uniform", "uniformface:s=30,m=0.35,lambda=1,alpha=0.5", 12, 6, 5, 1},
+        {"uniform_l3", "uniformface:s=16,m=0.2,lambda=3,alpha=0.3", 20, 4, 6, 0},
+        {"adaptive", "adaptiveface:s=30,lambda=70", 12, 6, 5, 1},
+        {"adaptive_l1", "adaptiveface:s=10,lambda=1", 12, 6, 5, 0},
         {"affinity1", "affinity:sigma=4,lambda=0.75", 10, 4, 5, 0},
         {"affinity3", "affinity:sigma=8,lambda=0.5,centres=3", 10, 4, 5, 0},
     };

@@ -135,6 +135,33 @@ def affinity(k, x, V, y, train):
     return d, hinge + R
 
 
+def uniformface(k, x, w, y, buf):
+    """CosFace logits and the uniform loss over the batch-updated centres (methods.md §7.1); also the
+    buffer after its first-sight initialisation and after the centre-loss move."""
+    s, m, lam, alpha = (float(k.get(n, d)) for n, d in (("s", 30), ("m", 0.35), ("lambda", 1), ("alpha", 0.5)))
+    c = cosines(x, w)
+    logits = s * torch.where(target_mask(y, c.shape[1]), c - m, c)
+    xh = F.normalize(x, dim=1)
+    buf = buf.clone()
+    for i in range(len(y)):
+        if not buf[y[i]].abs().sum() > 0:
+            buf[y[i]] = xh[i].detach()
+    C = buf.shape[0]
+    n = torch.bincount(y, minlength=C).double()
+    ct = (buf + torch.zeros_like(buf).index_add(0, y, xh)) / (1 + n)[:, None]
+    ch = F.normalize(ct, dim=1)
+    seen = buf.abs().sum(1) > 0
+    Lu = torch.zeros((), dtype=torch.float64)
+    for a in range(C):
+        for b in range(C):
+            if a != b and seen[a] and seen[b]:
+                Lu = Lu + 1 / ((ch[a] - ch[b]).norm() + 1)
+    Lu = lam / (C * (C - 1)) * Lu
+    xd = xh.detach()
+    moved = buf - alpha * torch.zeros_like(buf).index_add(0, y, buf[y] - xd) / (1 + n)[:, None]
+    return logits, Lu, moved
+
+
 def check_case(cs, desc, t):
     name, k, extra = parse(desc)
     x = torch.tensor(t["feat"], dtype=torch.float64, requires_grad=True)
@@ -145,6 +172,22 @@ def check_case(cs, desc, t):
         V = params["head.centres"]
         logits, loss = affinity(k, x, V, y, True)
         eval_logits, _ = affinity(k, x, V, y, False)
+    elif name == "uniformface":
+        w = params["head.weight"]
+        buf = torch.tensor(t["state.head.centres"], dtype=torch.float64)
+        logits, Lu, moved = uniformface(k, x, w, y, buf)
+        loss = F.cross_entropy(logits, y) + Lu
+        eval_logits = float(k.get("s", 30)) * cosines(x, w)
+        compare(f"{cs}.after.head.centres", t["after.head.centres"], moved)
+    elif name == "adaptiveface":
+        w, delta = params["head.weight"], params["head.margin_delta"]
+        s, lam = float(k.get("s", 30)), float(k.get("lambda", 70))
+        c = cosines(x, w)
+        margins = 0.35 + delta
+        logits = s * torch.where(target_mask(y, c.shape[1]), c - margins[y][:, None], c)
+        loss = F.cross_entropy(logits, y) - lam * margins.mean()
+        eval_logits = s * c
+        compare(f"{cs}.after.head.margin_delta", t["after.head.margin_delta"], delta.detach().clamp(-0.35, 0.65))
     elif name in ("lsoftmax", "sphereface"):
         w = params["head.weight"]
         logits = sphere_logits(name, k, x, w, y, int(extra["forwards"]), True)

@@ -237,6 +237,57 @@ static void test_sphere_annealing(void) {
     rig_free(&r);
 }
 
+/* UniformFace: the uniform loss's feature gradient through the batch centres (the first objective
+ * call initialises the buffers of the classes present, which then stay fixed); AdaptiveFace: the
+ * margins' gradient from CE and the margin term. */
+static void test_uniform_adaptive_fd(void) {
+    check_head("uniformface:s=4,m=0.2,lambda=2", NULL, 0, 1e-3);
+    check_head("adaptiveface:s=4,lambda=3", NULL, 0, 1e-3);
+}
+
+static void test_uniformface_buffer(void) {
+    rig r;
+    CHECK(rig_init(&r, "uniformface:s=4,alpha=0.5", 4, 3, 3, 4) == 0);
+    int y[4] = {1, 1, 2, 1};
+    memcpy(r.y, y, sizeof y);
+    tl_head *h = &r.m.head;
+    const float *buf = r.m.state + tl_model_find(&r.m, "head.centres")->off;
+    h->ops->forward(h, r.logits, r.feat, r.y, r.m.params);
+    h->ops->regularizer(h, r.m.grads, r.m.params);
+    double xh[4][3];
+    for (int i = 0; i < 4; i++) {
+        double n = 0;
+        for (int j = 0; j < 3; j++) n += (double)r.feat[i * 3 + j] * r.feat[i * 3 + j];
+        for (int j = 0; j < 3; j++) xh[i][j] = r.feat[i * 3 + j] / sqrt(n);
+    }
+    for (int j = 0; j < 3; j++) {
+        CHECK(buf[j] == 0);                              /* class 0 absent: not seen */
+        CHECK_CLOSE(buf[3 + j], xh[0][j], 1e-6);          /* class 1: its first sample */
+        CHECK_CLOSE(buf[6 + j], xh[2][j], 1e-6);
+    }
+    double before[9];
+    for (int j = 0; j < 9; j++) before[j] = buf[j];
+    h->ops->step_end(h, r.m.params, r.m.state);
+    for (int j = 0; j < 3; j++) {
+        double s1 = 0;
+        for (int i = 0; i < 4; i++) if (y[i] == 1) s1 += before[3 + j] - xh[i][j];
+        CHECK_CLOSE(buf[3 + j], before[3 + j] - 0.5 * s1 / 4, 1e-6);
+        CHECK_CLOSE(buf[6 + j], before[6 + j] - 0.5 * (before[6 + j] - xh[2][j]) / 2, 1e-6);
+        CHECK(buf[j] == 0);
+    }
+    rig_free(&r);
+}
+
+static void test_adaptiveface_projection(void) {
+    rig r;
+    CHECK(rig_init(&r, "adaptiveface", 4, 3, 3, 4) == 0);
+    float *d = r.m.params + tl_model_find(&r.m, "head.margin_delta")->off;
+    d[0] = -2; d[1] = 0.1f; d[2] = 5;
+    r.m.head.ops->step_end(&r.m.head, r.m.params, r.m.state);
+    CHECK(d[0] == -0.35f && d[1] == 0.1f && d[2] == 0.65f);   /* margins 0, 0.45, 1 */
+    rig_free(&r);
+}
+
 /* Branch choice exactly at the kinks, and the clamp near ±1. */
 static void test_margin_branches(void) {
     double m = 0.5, d, th = cos(M_PI - m), mm = sin(M_PI - m) * m;
@@ -387,6 +438,9 @@ int main(void) {
     RUN_TEST(test_combined_fd);
     RUN_TEST(test_sphere_fd);
     RUN_TEST(test_sphere_annealing);
+    RUN_TEST(test_uniform_adaptive_fd);
+    RUN_TEST(test_uniformface_buffer);
+    RUN_TEST(test_adaptiveface_projection);
     RUN_TEST(test_margin_branches);
     RUN_TEST(test_affinity_fd);
     RUN_TEST(test_affinity_values);
