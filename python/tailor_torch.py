@@ -243,6 +243,53 @@ class AdaptiveFaceHead(CosineHead):
         return self.s * torch.where(_target(labels, c), c - m, c)
 
 
+class UncertaintyHead(SphereHead):
+    """tailor's formulation of "Striking the right balance with uncertainty" (methods.md 5.2): the
+    A-Softmax (or, weights=raw, L-Softmax) head with real class margins (buffer `margins`, refreshed
+    by tailor's Monte-Carlo passes) and the misclassification-probability penalty in training."""
+
+    def __init__(self, feat_dim, num_classes, keys):
+        super().__init__(feat_dim, num_classes, keys.get("weights", "normalized") != "raw",
+                         {k: v for k, v in keys.items() if k in ("base", "gamma", "power", "lambda_min")})
+        self.k = keys
+        self.register_buffer("margins", torch.ones(num_classes))
+
+    def forward(self, x, labels=None):
+        k, w = self.k, self.weight
+        rho = x.norm(dim=1, keepdim=True) * (1 if self.normalized else w.norm(dim=1)[None, :])
+        c = _cosines(x, w)
+        plain = rho * c
+        if labels is None:
+            return plain
+        self.forwards += 1
+        lam = max(self.lambda_min, self.base * (1 + self.gamma * self.forwards) ** -self.power)
+        p, alpha = float(k.get("p", 0.5)), float(k.get("alpha", 1))
+        mask = _target(labels, c)
+        my = self.margins.to(x.dtype)[labels][:, None]
+        cy = c.gather(1, labels[:, None])
+        th = torch.acos(cy.clamp(-1 + DELTA, 1 - DELTA))
+        kk = torch.minimum(torch.floor(my * th / math.pi), torch.ceil(my) - 1)
+        psi = torch.where(kk % 2 == 1, -torch.ones_like(kk), torch.ones_like(kk)) * torch.cos(my * th) - 2 * kk
+        wv = F.normalize(w, dim=1) if self.normalized else w
+
+        def prob(j):
+            a = wv[j] - wv[labels]
+            mu = (a * x).sum(1)
+            sig = torch.sqrt((a * a * x * x * p / (1 - p)).sum(1) + 1e-12)
+            return 0.5 * torch.erfc(-mu / sig / math.sqrt(2))
+
+        if k.get("competitor", "max") == "union":
+            P = sum(torch.where(labels != j, prob(torch.full_like(labels, j)), torch.zeros_like(x[:, 0]))
+                    for j in range(c.shape[1])).clamp(max=1)
+        else:
+            P = prob(plain.detach().masked_fill(mask, -math.inf).argmax(1))
+        if k.get("penalty_grad") == "detach":
+            P = P.detach()
+        ry = rho.expand_as(c).gather(1, labels[:, None])
+        fy = (lam * ry * cy + ry * (psi - alpha * P[:, None])) / (1 + lam)
+        return torch.where(mask, fy.expand_as(c), plain)
+
+
 def parse_spec(text):
     """'name:k=v,k=v' -> (name, {k: v})."""
     name, _, rest = text.partition(":")
@@ -265,6 +312,8 @@ def make_head(spec, feat_dim, num_classes):
         return UniformFaceHead(feat_dim, num_classes, keys)
     if name == "adaptiveface":
         return AdaptiveFaceHead(feat_dim, num_classes, keys)
+    if name == "uncertainty":
+        return UncertaintyHead(feat_dim, num_classes, keys)
     raise ValueError(f"unknown head {spec}")
 
 

@@ -7,7 +7,8 @@
 
 static const tl_head_ops *const heads[] = {&tl_head_linear, &tl_head_cosine, &tl_head_cosface, &tl_head_arcface,
                                            &tl_head_combined, &tl_head_lsoftmax, &tl_head_sphereface,
-                                           &tl_head_affinity, &tl_head_uniformface, &tl_head_adaptiveface};
+                                           &tl_head_affinity, &tl_head_uniformface, &tl_head_adaptiveface,
+                                           &tl_head_uncertainty};
 #define NHEADS ((int)(sizeof heads / sizeof *heads))
 
 int tl_head_create(tl_head *h, const char *spec_text, struct tl_model *m, tl_error *err) {

@@ -42,6 +42,8 @@ static void normalize_rows(double *out, double *norm, const float *v, int rows, 
     }
 }
 
+void tl_normed_weights(tl_normed *n, const float *w) { normalize_rows(n->what, n->wnorm, w, n->C, n->D); }
+
 void tl_normed_forward(tl_normed *n, const float *feat, const float *w) {
     normalize_rows(n->xhat, n->xnorm, feat, n->N, n->D);
     normalize_rows(n->what, n->wnorm, w, n->C, n->D);
@@ -68,6 +70,8 @@ void tl_normed_backward(tl_normed *n, float *dfeat, float *dw, int radial) {
         normalize_vjp(dfeat, n->dxhat, n->xhat, n->xnorm, radial ? n->gx : NULL, N, D);
     }
     cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, D, N, 1.0, n->g, C, n->xhat, D, 0.0, n->dwhat, D);
+    if (n->dwhat_extra)
+        for (size_t k = 0; k < (size_t)C * D; k++) n->dwhat[k] += n->dwhat_extra[k];
     normalize_vjp(dw, n->dwhat, n->what, n->wnorm, radial ? n->gw : NULL, C, D);
 }
 

@@ -18,6 +18,7 @@ typedef struct {
     double *cos;            /* [N, C] */
     double *g, *gx, *gw;    /* backward inputs, filled by the head: [N, C], [N], [C] */
     double *dxhat, *dwhat;  /* scratch [N, D], [C, D] */
+    const double *dwhat_extra; /* optional [C, D] added to ∂L/∂ŵ before the weight VJP (NULL: none) */
 } tl_normed;
 
 /* Allocates for N samples, C class vectors of dimension D. Returns 0, or -1 (out of memory; free with
@@ -26,6 +27,8 @@ int tl_normed_init(tl_normed *n, int N, int C, int D);
 void tl_normed_free(tl_normed *n);
 /* Fills xhat, xnorm, what, wnorm and cos from feat [N, D] and w [C, D]. */
 void tl_normed_forward(tl_normed *n, const float *feat, const float *w);
+/* Fills only what and wnorm from w [C, D]. */
+void tl_normed_weights(tl_normed *n, const float *w);
 /* Accumulates dfeat [N, D] (may be NULL) and dw [C, D] from n->g, and from n->gx and n->gw when
  * radial is set. */
 void tl_normed_backward(tl_normed *n, float *dfeat, float *dw, int radial);

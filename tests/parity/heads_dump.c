@@ -164,6 +164,11 @@ int main(int argc, char **argv) {
         {"uniform_l3", "uniformface:s=16,m=0.2,lambda=3,alpha=0.3", 20, 4, 6, 0},
         {"adaptive", "adaptiveface:s=30,lambda=70", 12, 6, 5, 1},
         {"adaptive_l1", "adaptiveface:s=10,lambda=1", 12, 6, 5, 0},
+        {"unc", "uncertainty", 16, 6, 5, 1},
+        {"unc_raw", "uncertainty:weights=raw,m=2.5,p=0.3,alpha=2,base=5,lambda_min=0.5", 16, 6, 5, 1},
+        {"unc_union", "uncertainty:competitor=union,base=1,gamma=0.5,lambda_min=0", 16, 6, 5, 0},
+        {"unc_wide", "uncertainty:base=10", 8, 128, 5, 0},
+        {"unc_detach", "uncertainty:penalty_grad=detach,base=1,lambda_min=0.1,alpha=0.5", 16, 6, 5, 1},
         {"affinity1", "affinity:sigma=4,lambda=0.75", 10, 4, 5, 0},
         {"affinity3", "affinity:sigma=8,lambda=0.5,centres=3", 10, 4, 5, 0},
     };

@@ -162,6 +162,44 @@ def uniformface(k, x, w, y, buf):
     return logits, Lu, moved
 
 
+def uncertainty(k, x, w, y, margins, forwards, train):
+    """tailor's formulation of the uncertainty head (methods.md 5.2): real-m psi with the class
+    margins, minus alpha times the misclassification probability, lambda-mixed."""
+    raw = k.get("weights", "normalized") == "raw"
+    rho = x.norm(dim=1, keepdim=True) * (w.norm(dim=1)[None, :] if raw else 1)
+    c = cosines(x, w)
+    plain = rho * c
+    if not train:
+        return plain
+    lam = max(float(k.get("lambda_min", 5)),
+              float(k.get("base", 1000)) * (1 + float(k.get("gamma", 0.12)) * forwards) ** -float(k.get("power", 1)))
+    p, alpha = float(k.get("p", 0.5)), float(k.get("alpha", 1))
+    mask = target_mask(y, c.shape[1])
+    my = margins[y][:, None]
+    cy = c.gather(1, y[:, None])
+    th = torch.acos(clamp_cos(cy))
+    kk = torch.minimum(torch.floor(my * th / math.pi), torch.ceil(my) - 1)
+    psi = torch.where(kk % 2 == 1, -1.0, 1.0) * torch.cos(my * th) - 2 * kk
+    Wv = w if raw else F.normalize(w, dim=1)
+
+    def prob(j):
+        a = Wv[j] - Wv[y]
+        mu = (a * x).sum(1)
+        sig = torch.sqrt((a * a * x * x * p / (1 - p)).sum(1) + 1e-12)
+        return 0.5 * torch.erfc(-mu / sig / math.sqrt(2))
+
+    if k.get("competitor", "max") == "union":
+        P = sum(torch.where(y != j, prob(torch.full_like(y, j)), torch.zeros((), dtype=x.dtype))
+                for j in range(c.shape[1])).clamp(max=1)
+    else:
+        P = prob(plain.detach().masked_fill(mask, -math.inf).argmax(1))
+    if k.get("penalty_grad") == "detach":
+        P = P.detach()
+    ry = rho.expand_as(c).gather(1, y[:, None])
+    fy = (lam * ry * cy + ry * (psi - alpha * P[:, None])) / (1 + lam)
+    return torch.where(mask, fy.expand_as(c), plain)
+
+
 def check_case(cs, desc, t):
     name, k, extra = parse(desc)
     x = torch.tensor(t["feat"], dtype=torch.float64, requires_grad=True)
@@ -188,6 +226,12 @@ def check_case(cs, desc, t):
         loss = F.cross_entropy(logits, y) - lam * margins.mean()
         eval_logits = s * c
         compare(f"{cs}.after.head.margin_delta", t["after.head.margin_delta"], delta.detach().clamp(-0.35, 0.65))
+    elif name == "uncertainty":
+        w = params["head.weight"]
+        margins = torch.tensor(t["state.head.margins"], dtype=torch.float64)
+        logits = uncertainty(k, x, w, y, margins, int(extra["forwards"]), True)
+        loss = F.cross_entropy(logits, y)
+        eval_logits = uncertainty(k, x, w, y, margins, 0, False)
     elif name in ("lsoftmax", "sphereface"):
         w = params["head.weight"]
         logits = sphere_logits(name, k, x, w, y, int(extra["forwards"]), True)

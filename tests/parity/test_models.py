@@ -93,7 +93,8 @@ check("mlp", "cosine:s=30")
 # margin heads: training logits use the labels, evaluation logits are the plain ones
 check("cnn", "arcface:s=30,m=0.5")
 for head in ("cosface:s=30,m=0.35", "combined:s=30,m1=1,m2=0.3,m3=0.2", "lsoftmax:m=4", "sphereface:m=2,base=10",
-             "affinity:sigma=128,centres=2", "uniformface", "adaptiveface"):
+             "affinity:sigma=128,centres=2", "uniformface", "adaptiveface", "uncertainty:base=10",
+             "uncertainty:weights=raw,competitor=union,base=10"):
     check("mlp", head)
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)

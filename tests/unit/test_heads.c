@@ -288,6 +288,41 @@ static void test_adaptiveface_projection(void) {
     rig_free(&r);
 }
 
+/* The uncertainty head with class margins set: the penalty's gradient through the features and both
+ * class vectors (A-Softmax and L-Softmax, strongest competitor and union bound). Test points are
+ * redrawn until the strongest competitor of every sample leads the next by 0.05. */
+static void test_uncertainty_fd(void) {
+    const char *specs[] = {"uncertainty:base=0.5,lambda_min=0", "uncertainty:weights=raw,base=0.5,lambda_min=0,alpha=2",
+                           "uncertainty:competitor=union,base=1,lambda_min=0,p=0.3"};
+    for (int s = 0; s < 3; s++) {
+        rig r;
+        CHECK(rig_init(&r, specs[s], 6, 5, 4, 31) == 0);
+        for (size_t j = 0; j < r.m.nparams; j++) r.m.params[j] *= 0.5f;
+        float *mc = r.m.state + tl_model_find(&r.m, "head.margins")->off;
+        mc[0] = 1; mc[1] = 1.7f; mc[2] = 2.4f; mc[3] = 3;
+        tl_rng g;
+        tl_rng_seed(&g, 3, TL_RNG_DATA);
+        for (int tries = 0; tries < 1000; tries++) {
+            r.m.head.ops->forward(&r.m.head, r.logits, r.feat, NULL, r.m.params);
+            int ok = 1;
+            for (int i = 0; i < r.N; i++) {
+                float a = -INFINITY, b = -INFINITY;
+                for (int j = 0; j < r.C; j++) {
+                    float z = r.logits[(size_t)i * r.C + j];
+                    if (j == r.y[i]) continue;
+                    if (z > a) { b = a; a = z; } else if (z > b) b = z;
+                }
+                ok &= a - b > 0.05f;
+            }
+            if (ok) break;
+            for (size_t j = 0; j < (size_t)r.N * r.D; j++) r.feat[j] = (float)(0.5 * tl_rng_normal(&g));
+        }
+        double err = fd_check(&r, 8, 24, 9);
+        CHECK_MSG(err <= 1e-3, "%s: finite-difference relative error %.3g", specs[s], err);
+        rig_free(&r);
+    }
+}
+
 /* Branch choice exactly at the kinks, and the clamp near ±1. */
 static void test_margin_branches(void) {
     double m = 0.5, d, th = cos(M_PI - m), mm = sin(M_PI - m) * m;
@@ -441,6 +476,7 @@ int main(void) {
     RUN_TEST(test_uniform_adaptive_fd);
     RUN_TEST(test_uniformface_buffer);
     RUN_TEST(test_adaptiveface_projection);
+    RUN_TEST(test_uncertainty_fd);
     RUN_TEST(test_margin_branches);
     RUN_TEST(test_affinity_fd);
     RUN_TEST(test_affinity_values);
