@@ -9,6 +9,7 @@ static const struct { const char *name; int (*run)(int, char **); const char *he
     {"eval", tl_cmd_eval, "evaluate a finished run on its test set (or another data set)"},
     {"predict", tl_cmd_predict, "print logits and probabilities of a run's model for an input file"},
     {"data", tl_cmd_data, "show the class counts of a data set and its long-tailed view"},
+    {"plot", tl_cmd_plot, "draw a run's 2-D feature embedding or its per-class weight norms"},
 };
 
 static void usage(FILE *f) {
@@ -24,6 +25,6 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "--version")) { printf("tailor %s\n", TL_VERSION); return 0; }
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 2, argv + 2);
-    fprintf(stderr, "tailor: unknown command '%s' (valid: train, eval, predict, data)\n", argv[1]);
+    fprintf(stderr, "tailor: unknown command '%s' (valid: train, eval, predict, data, plot)\n", argv[1]);
     return 2;
 }
