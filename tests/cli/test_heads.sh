@@ -55,5 +55,21 @@ sys.exit(0 if err < 1e-4 else f"rel err {err}")
 PYEOF
     then ok "train/eval/predict/PyTorch --head $head"; else bad "PyTorch logits --head $head"; fi
 done
+# tailor plot: a 2-D run gives both figures; a wider run or a head without weight vectors is refused.
+if $T train --data csv:"$tmp/train.csv","$tmp/test.csv" --model mlp --hidden 16/8 --feat-dim 2 --epochs 2 --batch 32 \
+    --head cosface:s=8 --quiet --out "$tmp/emb" >/dev/null 2>&1 &&
+    $T plot embedding --run "$tmp/emb" --split train >/dev/null 2>"$tmp/err" && $T plot weights --run "$tmp/emb" >/dev/null 2>>"$tmp/err" &&
+    [ "$(head -c 4 "$tmp/emb/embedding.png" | tail -c 3)" = PNG ] && [ "$(head -c 4 "$tmp/emb/weight_norms.png" | tail -c 3)" = PNG ]; then
+    ok "plot embedding and weights"
+else
+    bad "plot embedding and weights: $(cat "$tmp/err")"
+fi
+if ! $T plot embedding --run "$tmp/run1" >/dev/null 2>"$tmp/err" && grep -q "feat-dim 2" "$tmp/err" &&
+    ! $T plot weights --run "$tmp/run9" >/dev/null 2>"$tmp/err2" && grep -q "no class weight vectors" "$tmp/err2" &&
+    ! $T plot bogus >/dev/null 2>&1; then
+    ok "plot refuses: 8-D features, affinity weights, unknown figure"
+else
+    bad "plot refusals: $(cat "$tmp/err" "$tmp/err2")"
+fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
