@@ -133,14 +133,17 @@ static void draw_embedding(const void *ctx) {
     const embed_ctx *x = ctx;
     double r = x->r;
     char text[512];
-    plvpor(0.09, 0.76, 0.1, 0.92);
+    plvpor(0.11, 0.76, 0.1, 0.92);
     plwind(-r, r, -r, r);
     plcol0(COL_GRID);
     plbox("g", 0, 0, "g", 0, 0);
     plcol0(COL_BLACK);
     plbox("bcnst", 0, 0, "bcnstv", 0, 0);
+    pllab("feature 1", "feature 2", "");
     plot_text(text, sizeof text, x->title ? x->title : "2-D features");
-    pllab("feature 1", "feature 2", text);
+    plschr(0, strlen(text) > 60 ? 0.8 : 1.0);   /* long head specs must fit above the frame */
+    plmtex("t", 1.5, 0.5, 0.5, text);
+    plschr(0, 1.0);
     /* points, lightest first so that small classes drawn last stay visible */
     plschr(0, 0.35);
     for (int c = 0; c < x->C; c++) {

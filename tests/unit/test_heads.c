@@ -55,7 +55,7 @@ static int rig_init(rig *r, const char *spec, int N, int D, int C, uint64_t seed
 
 static void rig_free(rig *r) {
     tl_head_destroy(&r->m.head);
-    free(r->m.params); free(r->m.grads); free(r->m.state); free(r->gscratch);
+    free(r->m.tensors); free(r->m.params); free(r->m.grads); free(r->m.state); free(r->gscratch);
     free(r->feat); free(r->dfeat); free(r->logits); free(r->dlogits); free(r->y);
 }
 
