@@ -8,6 +8,8 @@ A tailor model file (model.safetensors in a run folder) loads into these with st
 
 Tensor names are the modules' state_dict names ("backbone.conv1.weight", "head.bias", ...).
 """
+import math
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -96,18 +98,196 @@ class MLPBackbone(nn.Module):
         return x
 
 
+def _unit_rows(num_classes, feat_dim):
+    w = torch.empty(num_classes, feat_dim).uniform_(-1, 1)
+    return w / w.norm(dim=1, keepdim=True)
+
+
+def _cosines(x, w):
+    return F.normalize(x, dim=1) @ F.normalize(w, dim=1).t()
+
+
+def _target(labels, c):
+    return F.one_hot(labels, c.shape[1]).bool()
+
+
+DELTA = 1e-7  # the acos clamp of tailor's angular heads (methods.md 0.2, float32 features)
+
+
+class LinearHead(nn.Linear):
+    def forward(self, x, labels=None):
+        return super().forward(x)
+
+
 class CosineHead(nn.Module):
     """logits = s * normalize(x) @ normalize(W).T, W [C, D] (methods.md 0.4; LDAM's NormedLinear)."""
 
     def __init__(self, feat_dim, num_classes, s=30.0):
         super().__init__()
         self.s = s
-        self.weight = nn.Parameter(torch.empty(num_classes, feat_dim).uniform_(-1, 1))
-        with torch.no_grad():
-            self.weight.div_(self.weight.norm(dim=1, keepdim=True))
+        self.weight = nn.Parameter(_unit_rows(num_classes, feat_dim))
 
-    def forward(self, x):
-        return self.s * F.normalize(x, dim=1) @ F.normalize(self.weight, dim=1).t()
+    def forward(self, x, labels=None):
+        return self.s * _cosines(x, self.weight)
+
+
+class MarginHead(CosineHead):
+    """CosFace, ArcFace and the combined margin (methods.md 4.2-4.4): the target logit becomes
+    s * phi(cos) in training (labels given); s * cos otherwise."""
+
+    def __init__(self, feat_dim, num_classes, kind, keys):
+        super().__init__(feat_dim, num_classes, float(keys.get("s", 30)))
+        self.kind, self.k = kind, keys
+
+    def phi(self, c):
+        k = self.k
+        if self.kind == "cosface":
+            return c - float(k.get("m", 0.35))
+        cc = c.clamp(-1 + DELTA, 1 - DELTA)
+        if self.kind == "arcface":
+            m, rule = float(k.get("m", 0.5)), k.get("rule", "hard")
+            arc = cc * math.cos(m) - torch.sqrt(1 - cc * cc) * math.sin(m)
+            if rule == "hard":
+                return torch.where(cc > math.cos(math.pi - m), arc, cc - math.sin(math.pi - m) * m)
+            return torch.where(cc > 0, arc, cc) if rule == "easy" else arc
+        m1, m2, m3 = float(k.get("m1", 1)), float(k.get("m2", 0.3)), float(k.get("m3", 0.2))
+        a = m1 * torch.acos(cc) + m2
+        phi = torch.cos(a) - m3
+        if k.get("fallback", "0") in ("1", "true", "yes", "on"):
+            phi = torch.where(a > math.pi, cc - (math.cos((math.pi - m2) / m1) + 1 + m3), phi)
+        return phi
+
+    def forward(self, x, labels=None):
+        c = _cosines(x, self.weight)
+        if labels is None:
+            return self.s * c
+        cy = c.gather(1, labels[:, None])
+        phi = self.phi(cy)
+        if self.k.get("grad") == "straight":
+            phi = cy + (phi - cy).detach()
+        return self.s * torch.where(_target(labels, c), phi.expand_as(c), c)
+
+
+def sphere_psi(c, m):
+    """(-1)^k T_m(c) - 2k, k = #{j in 1..m-1: c < cos(j pi/m)} (methods.md 4.1)."""
+    t0, t1 = torch.ones_like(c), c
+    for _ in range(m - 1):
+        t0, t1 = t1, 2 * c * t1 - t0
+    k = torch.zeros_like(c)
+    for j in range(1, m):
+        k = k + (c < math.cos(j * math.pi / m)).to(c.dtype)
+    return torch.where(k % 2 == 1, -torch.ones_like(c), torch.ones_like(c)) * t1 - 2 * k
+
+
+class SphereHead(nn.Module):
+    """L-Softmax (raw weights) and A-Softmax/SphereFace (normalised weights) with lambda annealing
+    over training forwards (methods.md 4.1); logits rho * cos at inference."""
+
+    def __init__(self, feat_dim, num_classes, normalized, keys):
+        super().__init__()
+        self.normalized = normalized
+        self.m = int(keys.get("m", 4))
+        self.base, self.gamma = float(keys.get("base", 1000)), float(keys.get("gamma", 0.12))
+        self.power, self.lambda_min = float(keys.get("power", 1)), float(keys.get("lambda_min", 5))
+        self.forwards = 0
+        if normalized:
+            self.weight = nn.Parameter(_unit_rows(num_classes, feat_dim))
+        else:
+            bound = 1 / math.sqrt(feat_dim)
+            self.weight = nn.Parameter(torch.empty(num_classes, feat_dim).uniform_(-bound, bound))
+
+    def forward(self, x, labels=None):
+        rho = x.norm(dim=1, keepdim=True) * (1 if self.normalized else self.weight.norm(dim=1)[None, :])
+        c = _cosines(x, self.weight)
+        if labels is None:
+            return rho * c
+        self.forwards += 1
+        lam = max(self.lambda_min, self.base * (1 + self.gamma * self.forwards) ** -self.power)
+        return rho * torch.where(_target(labels, c), (lam * c + sphere_psi(c, self.m)) / (1 + lam), c)
+
+
+class AffinityHead(nn.Module):
+    """Gaussian similarities to M centres per class, max over the centres (methods.md 6); the logits
+    are the similarities (the max-margin loss lives in tailor's head, not here)."""
+
+    def __init__(self, feat_dim, num_classes, keys):
+        super().__init__()
+        self.sigma = float(keys.get("sigma", 10))
+        self.centres = nn.Parameter(torch.randn(num_classes, int(keys.get("centres", 1)), feat_dim) * math.sqrt(2 / feat_dim))
+
+    def forward(self, x, labels=None):
+        return torch.exp(-((x[:, None, None, :] - self.centres[None]) ** 2).sum(-1) / self.sigma).amax(dim=2)
+
+
+class UniformFaceHead(MarginHead):
+    """CosFace logits; the centre buffer of the uniform loss travels as the buffer `centres`."""
+
+    def __init__(self, feat_dim, num_classes, keys):
+        super().__init__(feat_dim, num_classes, "cosface", {k: v for k, v in keys.items() if k in ("s", "m")})
+        self.register_buffer("centres", torch.zeros(num_classes, feat_dim))
+
+
+class AdaptiveFaceHead(CosineHead):
+    """CosFace with per-class margins m_c = 0.35 + margin_delta_c (methods.md 7.2)."""
+
+    def __init__(self, feat_dim, num_classes, keys):
+        super().__init__(feat_dim, num_classes, float(keys.get("s", 30)))
+        bound = 1 / math.sqrt(400)
+        self.margin_delta = nn.Parameter(torch.empty(num_classes).uniform_(-bound, bound))
+
+    def forward(self, x, labels=None):
+        c = _cosines(x, self.weight)
+        if labels is None:
+            return self.s * c
+        m = (0.35 + self.margin_delta)[labels][:, None]
+        return self.s * torch.where(_target(labels, c), c - m, c)
+
+
+class UncertaintyHead(SphereHead):
+    """tailor's formulation of "Striking the right balance with uncertainty" (methods.md 5.2): the
+    A-Softmax (or, weights=raw, L-Softmax) head with real class margins (buffer `margins`, refreshed
+    by tailor's Monte-Carlo passes) and the misclassification-probability penalty in training."""
+
+    def __init__(self, feat_dim, num_classes, keys):
+        super().__init__(feat_dim, num_classes, keys.get("weights", "normalized") != "raw",
+                         {k: v for k, v in keys.items() if k in ("base", "gamma", "power", "lambda_min")})
+        self.k = keys
+        self.register_buffer("margins", torch.ones(num_classes))
+
+    def forward(self, x, labels=None):
+        k, w = self.k, self.weight
+        rho = x.norm(dim=1, keepdim=True) * (1 if self.normalized else w.norm(dim=1)[None, :])
+        c = _cosines(x, w)
+        plain = rho * c
+        if labels is None:
+            return plain
+        self.forwards += 1
+        lam = max(self.lambda_min, self.base * (1 + self.gamma * self.forwards) ** -self.power)
+        p, alpha = float(k.get("p", 0.5)), float(k.get("alpha", 1))
+        mask = _target(labels, c)
+        my = self.margins.to(x.dtype)[labels][:, None]
+        cy = c.gather(1, labels[:, None])
+        th = torch.acos(cy.clamp(-1 + DELTA, 1 - DELTA))
+        kk = torch.minimum(torch.floor(my * th / math.pi), torch.ceil(my) - 1)
+        psi = torch.where(kk % 2 == 1, -torch.ones_like(kk), torch.ones_like(kk)) * torch.cos(my * th) - 2 * kk
+        wv = F.normalize(w, dim=1) if self.normalized else w
+
+        def prob(j):
+            a = wv[j] - wv[labels]
+            mu = (a * x).sum(1)
+            sig = torch.sqrt((a * a * x * x * p / (1 - p)).sum(1) + 1e-12)
+            return 0.5 * torch.erfc(-mu / sig / math.sqrt(2))
+
+        if k.get("competitor", "max") == "union":
+            P = sum(torch.where(labels != j, prob(torch.full_like(labels, j)), torch.zeros_like(x[:, 0]))
+                    for j in range(c.shape[1])).clamp(max=1)
+        else:
+            P = prob(plain.detach().masked_fill(mask, -math.inf).argmax(1))
+        if k.get("penalty_grad") == "detach":
+            P = P.detach()
+        ry = rho.expand_as(c).gather(1, labels[:, None])
+        fy = (lam * ry * cy + ry * (psi - alpha * P[:, None])) / (1 + lam)
+        return torch.where(mask, fy.expand_as(c), plain)
 
 
 def point_dist(x, points, num_classes):
@@ -128,7 +308,7 @@ class RPLHead(nn.Module):
         self.points = nn.Parameter(0.1 * torch.randn(num_classes * points, feat_dim))
         self.radius = nn.Parameter(torch.zeros(num_classes if radius == "per-class" else 1))
 
-    def forward(self, x):
+    def forward(self, x, labels=None):
         return self.gamma * point_dist(x, self.points, self.num_classes)
 
     def regularizer(self, x, labels):
@@ -149,7 +329,7 @@ class GCPLHead(nn.Module):
         self.num_classes, self.gamma, self.lam, self.score = num_classes, gamma, lam, score
         self.prototypes = nn.Parameter(0.1 * torch.randn(num_classes * points, feat_dim))
 
-    def forward(self, x):
+    def forward(self, x, labels=None):
         return -self.gamma * point_dist(x, self.prototypes, self.num_classes)
 
     def regularizer(self, x, labels):
@@ -171,7 +351,7 @@ class CausalHead(nn.Module):
         self.weight = nn.Parameter(torch.empty(num_classes, feat_dim).uniform_(-bound, bound))
         self.register_buffer("embed_mean", torch.zeros(feat_dim))
 
-    def forward(self, x):
+    def forward(self, x, labels=None):
         K = self.K
         xs, ws = x.chunk(K, dim=1), self.weight.chunk(K, dim=1)
         xh = [c / c.norm(dim=1, keepdim=True).clamp_min(1e-12) for c in xs]
@@ -198,7 +378,7 @@ class NCMHead(nn.Module):
         self.register_buffer("feat_mean", torch.zeros(feat_dim))
         self.register_buffer("centroids", torch.zeros(num_classes, feat_dim))
 
-    def forward(self, x):
+    def forward(self, x, labels=None):
         g = F.normalize(x - self.feat_mean, dim=1, eps=1e-12)
         mu = self.centroids
         if self.metric == "cosine":
@@ -216,7 +396,7 @@ class LWSHead(nn.Module):
         self.register_buffer("bias", torch.zeros(num_classes))
         self.scale = nn.Parameter(torch.ones(num_classes))
 
-    def forward(self, x):
+    def forward(self, x, labels=None):
         return self.scale * (x @ self.weight.t() + self.bias)
 
 
@@ -229,7 +409,7 @@ def parse_spec(text):
 def make_head(spec, feat_dim, num_classes):
     name, keys = parse_spec(spec)
     if name == "linear":
-        return nn.Linear(feat_dim, num_classes)
+        return LinearHead(feat_dim, num_classes)
     if name == "cosine":
         return CosineHead(feat_dim, num_classes, float(keys.get("s", 30)))
     if name == "rpl":
@@ -246,6 +426,19 @@ def make_head(spec, feat_dim, num_classes):
         return NCMHead(feat_dim, num_classes, keys.get("metric", "l2"))
     if name == "lws":
         return LWSHead(feat_dim, num_classes)
+
+    if name in ("cosface", "arcface", "combined"):
+        return MarginHead(feat_dim, num_classes, name, keys)
+    if name in ("lsoftmax", "sphereface"):
+        return SphereHead(feat_dim, num_classes, name == "sphereface", keys)
+    if name == "affinity":
+        return AffinityHead(feat_dim, num_classes, keys)
+    if name == "uniformface":
+        return UniformFaceHead(feat_dim, num_classes, keys)
+    if name == "adaptiveface":
+        return AdaptiveFaceHead(feat_dim, num_classes, keys)
+    if name == "uncertainty":
+        return UncertaintyHead(feat_dim, num_classes, keys)
     raise ValueError(f"unknown head {spec}")
 
 
@@ -257,8 +450,9 @@ class Classifier(nn.Module):
         self.backbone = backbone
         self.head = make_head(head, feat_dim, num_classes)
 
-    def forward(self, x):
-        return self.head(self.backbone(x))
+    def forward(self, x, labels=None):
+        """labels: the batch labels in training (margin heads change the target logit), else None."""
+        return self.head(self.backbone(x), labels)
 
 
 def build(arch, in_shape, num_classes, feat_dim=128, hidden=(256, 128), dropout=0.0, head="linear"):
@@ -267,7 +461,7 @@ def build(arch, in_shape, num_classes, feat_dim=128, hidden=(256, 128), dropout=
         return Classifier(CNNBackbone(c, feat_dim), feat_dim, num_classes, head)
     if arch == "resnet32":
         model = Classifier(ResNet32Backbone(c), 64, num_classes, head)
-        if isinstance(model.head, nn.Linear):
+        if isinstance(model.head, LinearHead):
             nn.init.kaiming_normal_(model.head.weight)
         return model
     if arch == "mlp":

@@ -3,10 +3,13 @@
 #include <string.h>
 #include "core/error.h"
 #include "heads/head.h"
+#include "losses/loss.h"
 #include "models/model.h"
 
-static const tl_head_ops *const heads[] = {&tl_head_linear, &tl_head_cosine, &tl_head_rpl, &tl_head_gcpl,
-                                           &tl_head_causal, &tl_head_ncm, &tl_head_lws};
+static const tl_head_ops *const heads[] = {
+    &tl_head_linear,   &tl_head_cosine,     &tl_head_cosface,  &tl_head_arcface,     &tl_head_combined,
+    &tl_head_lsoftmax, &tl_head_sphereface, &tl_head_affinity, &tl_head_uniformface, &tl_head_adaptiveface,
+    &tl_head_uncertainty, &tl_head_rpl, &tl_head_gcpl, &tl_head_causal, &tl_head_ncm, &tl_head_lws};
 #define NHEADS ((int)(sizeof heads / sizeof *heads))
 
 int tl_head_create(tl_head *h, const char *spec_text, struct tl_model *m, tl_error *err) {
@@ -23,6 +26,7 @@ int tl_head_create(tl_head *h, const char *spec_text, struct tl_model *m, tl_err
     h->C = m->cfg.num_classes;
     h->nthreads = m->net.nthreads;
     h->scale = 1;
+    h->model = m;
     if (h->ops->create(h, &spec, m, err) || tl_spec_check_unused(&spec, err)) { tl_head_destroy(h); return -1; }
     return 0;
 }
@@ -60,4 +64,19 @@ void tl_head_max_logit(float *score, const float *logits, int N, int C) {
         for (int j = 1; j < C; j++) mx = z[j] > mx ? z[j] : mx;
         score[i] = mx;
     }
+}
+
+double tl_head_train_loss(tl_head *h, struct tl_loss *loss, float *dlogits, const float *logits, const int *y,
+                          float *dfeat, float *grads, const float *feat, const float *params) {
+    double l = h->ops->loss ? h->ops->loss(h, dlogits, logits, y) : tl_loss_compute(loss, dlogits, logits, y, h->N);
+    return h->ops->regularizer ? l + h->ops->regularizer(h, dfeat, grads, feat, y, params) : l;
+}
+
+int tl_head_epoch_begin(tl_head *h, const tl_head_epoch *e, tl_error *err) {
+    h->forwards = e->forwards;
+    return h->ops->epoch_begin ? h->ops->epoch_begin(h, e, err) : 0;
+}
+
+void tl_head_step_end(tl_head *h, float *params, float *state) {
+    if (h->ops->step_end) h->ops->step_end(h, params, state);
 }

@@ -94,6 +94,8 @@ int tl_trainer_run(tl_trainer *t, const tl_dataset *train, const tl_dataset *val
     while (t->prog.epoch < cfg->epochs && rc == 0) {
         int e = t->prog.epoch;
         double epoch_start = now();
+        tl_head_epoch he = {e, cfg->epochs, t->prog.step, t->prog.bn_steps, train, t->mean, t->std, cfg->seed};
+        if (tl_head_epoch_begin(&m->head, &he, err)) { rc = -1; break; }
         tl_rng sampler;
         derive(&sampler, cfg->seed, TL_RNG_SAMPLER, e, 0);
         int steps = t->sampler->ops->epoch(t->sampler, order, e, &sampler) / B;
@@ -115,8 +117,8 @@ int tl_trainer_run(tl_trainer *t, const tl_dataset *train, const tl_dataset *val
             tl_model_zero_grad(m);
             tl_model_forward(m, 1, y, &drop);
             t->prog.bn_steps++;
-            double loss = tl_loss_compute(t->loss, m->dlogits, m->logits, y, B);
-            loss += tl_head_regularizer(&m->head, m->net.grad[m->feat_buf], m->grads, tl_model_features(m), y, m->params);
+            double loss = tl_head_train_loss(&m->head, t->loss, m->dlogits, m->logits, y, m->net.grad[m->feat_buf],
+                                             m->grads, tl_model_features(m), m->params);
             if (isfinite(loss)) tl_model_backward(m, 1, y, 0);
             if (!isfinite(loss) || !grads_finite(m)) {
                 char where[160];
@@ -128,6 +130,7 @@ int tl_trainer_run(tl_trainer *t, const tl_dataset *train, const tl_dataset *val
             t->prog.opt_steps++;
             tl_optim_step(m->params, t->opt_state, m->grads, m->nparams, &all, 1, &cfg->optim, lr, t->prog.opt_steps,
                           cfg->threads);
+            tl_head_step_end(&m->head, m->params, m->state);
             for (int i = 0; i < B; i++) {
                 const float *z = m->logits + (size_t)i * C;
                 int best = 0;

@@ -48,7 +48,7 @@ def run_torch(path, dump, dtype):
     out = {}
     x = torch.tensor(dump["x"], dtype=dtype, requires_grad=True)
     y = torch.tensor(dump["y"], dtype=torch.long)
-    logits = model(x)
+    logits = model(x, y)
     loss = F.cross_entropy(logits, y)
     loss.backward()
     out["logits"], out["loss"], out["input_grad"] = logits.detach(), loss.detach(), x.grad
@@ -62,7 +62,8 @@ def run_torch(path, dump, dtype):
     for s in range(3):  # step 0 uses the gradients computed above, as the C side does
         if s > 0:
             opt.zero_grad()
-            F.cross_entropy(model(torch.tensor(xs[s], dtype=dtype)), torch.tensor(ys[s], dtype=torch.long)).backward()
+            ys_s = torch.tensor(ys[s], dtype=torch.long)
+            F.cross_entropy(model(torch.tensor(xs[s], dtype=dtype), ys_s), ys_s).backward()
         opt.step()
     for name, t in list(model.named_parameters()) + list(model.named_buffers()):
         if "num_batches" not in name:
@@ -89,5 +90,11 @@ for arch in ("cnn", "resnet32", "mlp"):
     check(arch)
 check("cnn", "cosine:s=16")
 check("mlp", "cosine:s=30")
+# margin heads: training logits use the labels, evaluation logits are the plain ones
+check("cnn", "arcface:s=30,m=0.5")
+for head in ("cosface:s=30,m=0.35", "combined:s=30,m1=1,m2=0.3,m3=0.2", "lsoftmax:m=4", "sphereface:m=2,base=10",
+             "affinity:sigma=128,centres=2", "uniformface", "adaptiveface", "uncertainty:base=10",
+             "uncertainty:weights=raw,competitor=union,base=10"):
+    check("mlp", head)
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
