@@ -28,7 +28,7 @@ static const tl_optdef train_opts[] = {
     {"model", "cnn", "backbone: cnn, resnet32, mlp", 0, 1},
     {"feat-dim", "", "feature dimension D (cnn; mlp: last hidden size)", 0, 1},
     {"hidden", "256/128", "mlp hidden sizes", 0, 1},
-    {"head", "linear", "classifier head: linear, cosine:s=, rpl:points=,gamma=,lambda=,radius=shared|per-class,score=prob|logit, gcpl:points=,gamma=,lambda=,score= (--loss ldam with the default head uses cosine:s=<its s>)", 0, 1},
+    {"head", "linear", "classifier head: linear, cosine:s=, cosface:s=,m=, arcface:s=,m=, combined:s=,m1=,m2=,m3=, lsoftmax:m=, sphereface:m=, affinity:sigma=,lambda=,centres=, uniformface, adaptiveface, uncertainty, causal:heads=,tau=,gamma=,alpha=, rpl:points=,gamma=, gcpl (docs/cli.md lists every key; --loss ldam with the default head uses cosine:s=<its s>)", 0, 1},
     {"loss", "ce", "loss: ce, sigmoid[:gamma=], focal[:gamma=,variant=standard|ldam], ldam[:max_m=,s=], logit-adjust[:tau=], balanced-softmax; every loss takes weights=none|inverse|sqrt-inverse|effective, beta=, drw=EPOCH", 0, 1},
     {"sampler", "instance", "sampler: instance, class[:mode=weighted|aware,per_class=], sqrt, power:q=, progressive, oversample[:target=], undersample[:target=], smote[:k=,target=,space=input]", 0, 1},
     {"optim", "sgd:lr=0.1,momentum=0.9,wd=5e-4", "optimizer: sgd:lr=,momentum=,wd=,nesterov= | adam:lr=,wd= | adamw:lr=,wd=", 0, 1},
