@@ -173,7 +173,15 @@ int tl_net_alloc(tl_net *net, int N, int nthreads) {
     net->rec = calloc(nb, sizeof *net->rec);
     net->gstart = calloc(nb, sizeof *net->gstart);
     net->rstart = calloc(nb, sizeof *net->rstart);
-    if (!net->act || !net->grad || !net->rec || !net->gstart || !net->rstart || net->nops < 1 || plan(net)) return -1;
+    if (!net->act || !net->grad || !net->rec || !net->gstart || !net->rstart) return -1;
+    if (net->nops == 0) {   /* an identity backbone: stage 2 trains a head on precomputed features */
+        size_t n = (size_t)N * tl_chw_size(net->shape[0]);
+        if (tl_arena_init(&net->arena, 2 * n * sizeof(float) + 128)) return -1;
+        net->act[0] = tl_arena_floats(&net->arena, n);
+        net->grad[0] = tl_arena_floats(&net->arena, n);
+        return 0;
+    }
+    if (plan(net)) return -1;
     tl_arena_measure(&net->arena);
     carve(net, N);
     net->mem.scratch = net->arena.used;
@@ -335,6 +343,6 @@ void tl_net_backward(tl_net *net, const float *params, float *grads, const float
 }
 
 void tl_net_zero_grad(tl_net *net) {
-    int out = net->ops[net->nops - 1].out;
+    int out = net->nops ? net->ops[net->nops - 1].out : 0;
     memset(net->grad[out], 0, (size_t)net->N * tl_chw_size(net->shape[out]) * sizeof(float));
 }
