@@ -89,7 +89,7 @@ int tl_cmd_eval(int argc, char **argv) {
     if (*tl_opt(&o, "out")) snprintf(out, sizeof out, "%s", tl_opt(&o, "out"));
     else if (tl_path_join(out, sizeof out, dir, "eval", &err)) goto fail;
     snprintf(partial, sizeof partial, "%s.partial", out);
-    if (tl_file_exists(out)) { tl_fail(&err, "--out %s: already exists", out); goto fail; }
+    if (tl_path_exists(out)) { tl_fail(&err, "--out %s: already exists", out); goto fail; }
     tl_rmdir_files(partial); /* a report folder left by an interrupted eval */
     if (tl_mkdir_new(partial, "--out", &err)) goto fail;
     created = 1;

@@ -200,12 +200,12 @@ int tl_cmd_train(int argc, char **argv) {
         }
     }
     if (rc) { fprintf(stderr, "tailor: %s\n", err.msg); return 2; }
-    if (tl_file_exists(out)) {
+    if (tl_path_exists(out)) {
         fprintf(stderr, "tailor: --out %s: already exists\n", out);
         tl_opts_free(&o);
         return 2;
     }
-    if (!resume && tl_file_exists(partial)) {
+    if (!resume && tl_path_exists(partial)) {
         fprintf(stderr, "tailor: --out %s: an interrupted run is in %s (continue it with --resume %s, or remove it)\n", out, partial, out);
         tl_opts_free(&o);
         return 2;

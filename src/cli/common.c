@@ -70,6 +70,11 @@ int tl_mkdir_new(const char *path, const char *option, tl_error *err) {
     return tl_fail(err, "%s %s: cannot create: %s", option, path, strerror(errno));
 }
 
+int tl_path_exists(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
 void tl_rmdir_files(const char *path) {
     DIR *d = opendir(path);
     if (!d) return;
