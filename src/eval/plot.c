@@ -1,130 +1,23 @@
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <plplot/plplot.h>
-#include <setjmp.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 #include "core/error.h"
+#include "eval/figure.h"
 #include "eval/plot.h"
 
 /* cmap0 entries used below; 0 is the background. */
 enum { COL_WHITE, COL_BLACK, COL_GRID, COL_BLUE, COL_ORANGE, COL_GREEN, COL_RED, COL_GREY, COL_EMPTY, NCOLORS };
 
-typedef struct {
-    jmp_buf jump;
-    tl_error *err;
-    const char *path;
-    char tmp[4200];
-    PLINT old_stream, code;
-    char errmsg[1024];      /* PLplot writes plabort messages here (plsError) instead of stderr */
-} figure;
+static const unsigned char palette[NCOLORS][3] = {
+    {255, 255, 255}, {0, 0, 0}, {215, 215, 215}, {31, 119, 180}, {230, 120, 10},
+    {44, 160, 44}, {214, 39, 40}, {110, 110, 110}, {228, 228, 228}};
 
-/* PLplot's exit handler takes no user pointer, so the figure being drawn is this thread's one piece
- * of static state. Outside a figure the handler returns and PLplot does what it always does. */
-static _Thread_local figure *current_figure;
-
-static int on_plexit(const char *msg) {
-    figure *fig = current_figure;
-    if (!fig) return 1;
-    current_figure = NULL;
-    tl_fail(fig->err, "%s: PLplot: %s", fig->path, msg);
-    longjmp(fig->jump, 1);
-}
-
-/* Checks that the pngcairo device exists (for an unknown device plinit would prompt on stdin), names
- * the temporary file and creates it, so PLplot's own open cannot fail. */
-static int fig_prepare(figure *fig, const char *path, tl_error *err) {
-    memset(fig, 0, sizeof *fig);
-    fig->err = err;
-    fig->path = path;
-    const char *menu[128], *dev[128], **pm = menu, **pd = dev;
-    int ndev = 128, found = 0;
-    plgFileDevs(&pm, &pd, &ndev);
-    for (int i = 0; i < ndev; i++) found |= !strcmp(dev[i], "pngcairo");
-    if (!found) return tl_fail(err, "%s: PLplot has no pngcairo device (Debian package plplot-driver-cairo)", path);
-    if (snprintf(fig->tmp, sizeof fig->tmp, "%s.tmp-%ld", path, (long)getpid()) >= (int)sizeof fig->tmp)
-        return tl_fail(err, "%s: path too long", path);
-    FILE *f = fopen(fig->tmp, "wb");
-    if (!f) return tl_fail(err, "%s: cannot write: %s", path, strerror(errno));
-    fclose(f);
-    plgstrm(&fig->old_stream);
-    plsexit(on_plexit);
-    return 0;
-}
-
-/* A fresh stream writing a w x h PNG with the palette, a white background and black text. */
-static void fig_begin(figure *fig, int w, int h) {
-    PLINT stream;
-    plmkstrm(&stream);
-    plsError(&fig->code, fig->errmsg);
-    plsdev("pngcairo");
-    plsfnam(fig->tmp);
-    plspage(0, 0, w, h, 0, 0);
-    static const unsigned char rgb[NCOLORS][3] = {
-        {255, 255, 255}, {0, 0, 0}, {215, 215, 215}, {31, 119, 180}, {230, 120, 10},
-        {44, 160, 44}, {214, 39, 40}, {110, 110, 110}, {228, 228, 228}};
-    plscmap0n(16);
-    for (int i = 0; i < NCOLORS; i++) plscol0(i, rgb[i][0], rgb[i][1], rgb[i][2]);
-    plinit();
-    pladv(0);
-    plwidth(1.5);
-}
-
-static void fig_abandon(figure *fig) {
-    plsstrm(fig->old_stream);
-    remove(fig->tmp);
-}
-
-/* After plend1: restores the caller's stream, then makes the PNG durable and moves it into place. */
-static int fig_finish(figure *fig) {
-    plsstrm(fig->old_stream);
-    if (fig->code) {
-        size_t k = strlen(fig->errmsg);
-        while (k && fig->errmsg[k - 1] == '\n') fig->errmsg[--k] = 0;
-        remove(fig->tmp);
-        return tl_fail(fig->err, "%s: PLplot: %s", fig->path, fig->errmsg);
-    }
-    int fd = open(fig->tmp, O_RDONLY);
-    int bad = fd < 0 || fsync(fd) != 0;
-    int saved = errno;
-    if (fd >= 0) close(fd);
-    if (!bad && rename(fig->tmp, fig->path) == 0) return 0;
-    if (!bad) saved = errno;
-    remove(fig->tmp);
-    return tl_fail(fig->err, "%s: cannot write: %s", fig->path, strerror(saved));
-}
-
-/* Draws one figure: draw(ctx) runs inside a fresh stream; a fatal PLplot error jumps back here.
- * Only fig (in memory, its address taken) is live across setjmp, so nothing can be clobbered. */
 static int run_figure(const char *path, int w, int h, void (*draw)(const void *ctx), const void *ctx,
                       tl_error *err) {
-    figure fig;
-    if (fig_prepare(&fig, path, err)) return -1;
-    current_figure = &fig;
-    if (setjmp(fig.jump)) { fig_abandon(&fig); return -1; }   /* on_plexit cleared current_figure */
-    fig_begin(&fig, w, h);
-    draw(ctx);
-    plend1();
-    current_figure = NULL;
-    return fig_finish(&fig);
-}
-
-/* PLplot reads '#' as the start of an escape sequence; a literal one is "##". */
-static void plot_text(char *out, size_t cap, const char *s) {
-    size_t o = 0;
-    for (; *s && o + 3 < cap; s++) {
-        if (*s == '#') out[o++] = '#';
-        out[o++] = *s;
-    }
-    out[o] = 0;
-}
-
-static void class_text(char *out, size_t cap, int c, const char *const *names) {
-    if (names) plot_text(out, cap, names[c]);
-    else snprintf(out, cap, "%d", c);
+    return tl_figure_draw(path, w, h, palette, NCOLORS, draw, ctx, err);
 }
 
 /* ------------------------------------------------------------------ per-class accuracy */
@@ -153,7 +46,7 @@ static void draw_per_class(const void *ctx) {
     plbox("gl", 0, 0, "g", 0.1, 0);
     plcol0(COL_BLACK);
     plbox("bcnstl", 0, 0, "bcnstv", 0.1, 2);
-    plot_text(text, sizeof text, x->title ? x->title : "Per-class test accuracy");
+    tl_plot_text(text, sizeof text, x->title ? x->title : "Per-class test accuracy");
     pllab("training images per class (log scale)", "test recall", text);
 
     /* shot-group boundaries (n = 20 and n = 100 both belong to "medium") and the group names */
@@ -191,7 +84,7 @@ static void draw_per_class(const void *ctx) {
         if (labelled) {
             plschr(0, font);
             plcol0(COL_BLACK);
-            if (label_names) class_text(text, sizeof text, c, x->names);
+            if (label_names) tl_plot_class_text(text, sizeof text, c, x->names);
             else snprintf(text, sizeof text, "%d", c);
             plptex(px + 0.012 * dx, py, 1, 0, 0, text);
         }
@@ -265,7 +158,7 @@ static void draw_confusion(const void *ctx) {
     if (show_labels) {
         plschr(0, label_scale);
         for (int c = 0; c < C; c++) {
-            class_text(text, sizeof text, c, x->names);
+            tl_plot_class_text(text, sizeof text, c, x->names);
             plmtex("bv", 0.7, (c + 0.5) / C, 1.0, text);
             plmtex("lv", 0.7, 1.0 - (c + 0.5) / C, 1.0, text);
         }
@@ -274,7 +167,7 @@ static void draw_confusion(const void *ctx) {
     double disp = lab / ht + 1.8;   /* plmtex displacement is in character heights */
     plmtex("b", disp, 0.5, 0.5, "predicted class");
     plmtex("l", disp, 0.5, 0.5, "true class");
-    plot_text(text, sizeof text, x->title ? x->title : "Confusion matrix (row-normalised, %)");
+    tl_plot_text(text, sizeof text, x->title ? x->title : "Confusion matrix (row-normalised, %)");
     plmtex("t", 1.5, 0.5, 0.5, text);
 
     /* colour bar: bands filled one by one (plcolorbar's gradient leaks a cairo pattern per call in
@@ -297,7 +190,7 @@ int tl_plot_confusion(const char *path, const tl_metrics *m, const char *const *
     char text[512];
     size_t longest = 1;
     for (int c = 0; c < m->C && m->C <= 40; c++) {
-        class_text(text, sizeof text, c, names);
+        tl_plot_class_text(text, sizeof text, c, names);
         if (strlen(text) > longest) longest = strlen(text);
     }
     confusion_ctx x = {m, names, title, longest};
@@ -346,7 +239,7 @@ static void draw_curves(const void *ctx) {
     if (x->title) {
         plvpor(0, 1, 0, 1);
         plwind(0, 1, 0, 1);
-        plot_text(text, sizeof text, x->title);
+        tl_plot_text(text, sizeof text, x->title);
         plschr(0, 1.15);
         plptex(0.5, 0.94, 1, 0, 0.5, text);
         plschr(0, 1.0);

@@ -1,119 +1,24 @@
-/* The figure machinery repeats eval/plot.c's (its helpers are private to that file): a checked
- * pngcairo device, a fresh stream per figure, PLplot errors collected per stream, the fatal path
- * caught through plsexit + longjmp, and an atomic temp + fsync + rename. */
+/* The 2-D embedding and weight-norm figures of `tailor plot`, drawn through eval/figure.h. */
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <plplot/plplot.h>
-#include <setjmp.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 #include "core/error.h"
+#include "eval/figure.h"
 #include "eval/plot_embedding.h"
 
 /* cmap0: 0 background, 1 black, 2 grid grey, 3 mid grey, then 10 class colours (Tableau 10). */
 enum { COL_WHITE, COL_BLACK, COL_GRID, COL_GREY, COL_CLASS0, NCOLORS = COL_CLASS0 + 10 };
 
-typedef struct {
-    jmp_buf jump;
-    tl_error *err;
-    const char *path;
-    char tmp[4200];
-    PLINT old_stream, code;
-    char errmsg[1024];
-} figure;
-
-static _Thread_local figure *current_figure;
-
-static int on_plexit(const char *msg) {
-    figure *fig = current_figure;
-    if (!fig) return 1;
-    current_figure = NULL;
-    tl_fail(fig->err, "%s: PLplot: %s", fig->path, msg);
-    longjmp(fig->jump, 1);
-}
-
-static int fig_prepare(figure *fig, const char *path, tl_error *err) {
-    memset(fig, 0, sizeof *fig);
-    fig->err = err;
-    fig->path = path;
-    const char *menu[128], *dev[128], **pm = menu, **pd = dev;
-    int ndev = 128, found = 0;
-    plgFileDevs(&pm, &pd, &ndev);
-    for (int i = 0; i < ndev; i++) found |= !strcmp(dev[i], "pngcairo");
-    if (!found) return tl_fail(err, "%s: PLplot has no pngcairo device (Debian package plplot-driver-cairo)", path);
-    if (snprintf(fig->tmp, sizeof fig->tmp, "%s.tmp-%ld", path, (long)getpid()) >= (int)sizeof fig->tmp)
-        return tl_fail(err, "%s: path too long", path);
-    FILE *f = fopen(fig->tmp, "wb");
-    if (!f) return tl_fail(err, "%s: cannot write: %s", path, strerror(errno));
-    fclose(f);
-    plgstrm(&fig->old_stream);
-    plsexit(on_plexit);
-    return 0;
-}
-
-static void fig_begin(figure *fig, int w, int h) {
-    PLINT stream;
-    plmkstrm(&stream);
-    plsError(&fig->code, fig->errmsg);
-    plsdev("pngcairo");
-    plsfnam(fig->tmp);
-    plspage(0, 0, w, h, 0, 0);
-    static const unsigned char rgb[NCOLORS][3] = {
-        {255, 255, 255}, {0, 0, 0}, {215, 215, 215}, {110, 110, 110},
-        {31, 119, 180}, {255, 127, 14}, {44, 160, 44}, {214, 39, 40}, {148, 103, 189},
-        {140, 86, 75}, {227, 119, 194}, {127, 127, 127}, {188, 189, 34}, {23, 190, 207}};
-    plscmap0n(16);
-    for (int i = 0; i < NCOLORS; i++) plscol0(i, rgb[i][0], rgb[i][1], rgb[i][2]);
-    plinit();
-    pladv(0);
-    plwidth(1.5);
-}
-
-static int fig_finish(figure *fig) {
-    plsstrm(fig->old_stream);
-    if (fig->code) {
-        size_t k = strlen(fig->errmsg);
-        while (k && fig->errmsg[k - 1] == '\n') fig->errmsg[--k] = 0;
-        remove(fig->tmp);
-        return tl_fail(fig->err, "%s: PLplot: %s", fig->path, fig->errmsg);
-    }
-    int fd = open(fig->tmp, O_RDONLY);
-    int bad = fd < 0 || fsync(fd) != 0;
-    int saved = errno;
-    if (fd >= 0) close(fd);
-    if (!bad && rename(fig->tmp, fig->path) == 0) return 0;
-    if (!bad) saved = errno;
-    remove(fig->tmp);
-    return tl_fail(fig->err, "%s: cannot write: %s", fig->path, strerror(saved));
-}
+static const unsigned char palette[NCOLORS][3] = {
+    {255, 255, 255}, {0, 0, 0}, {215, 215, 215}, {110, 110, 110},
+    {31, 119, 180}, {255, 127, 14}, {44, 160, 44}, {214, 39, 40}, {148, 103, 189},
+    {140, 86, 75}, {227, 119, 194}, {127, 127, 127}, {188, 189, 34}, {23, 190, 207}};
 
 static int run_figure(const char *path, int w, int h, void (*draw)(const void *ctx), const void *ctx,
                       tl_error *err) {
-    figure fig;
-    if (fig_prepare(&fig, path, err)) return -1;
-    current_figure = &fig;
-    if (setjmp(fig.jump)) { plsstrm(fig.old_stream); remove(fig.tmp); return -1; }
-    fig_begin(&fig, w, h);
-    draw(ctx);
-    plend1();
-    current_figure = NULL;
-    return fig_finish(&fig);
-}
-
-static void plot_text(char *out, size_t cap, const char *s) {
-    size_t o = 0;
-    for (; *s && o + 3 < cap; s++) {
-        if (*s == '#') out[o++] = '#';
-        out[o++] = *s;
-    }
-    out[o] = 0;
-}
-
-static void class_text(char *out, size_t cap, int c, const char *const *names) {
-    if (names) plot_text(out, cap, names[c]);
-    else snprintf(out, cap, "class %d", c);
+    return tl_figure_draw(path, w, h, palette, NCOLORS, draw, ctx, err);
 }
 
 static int class_colour(int c) { return COL_CLASS0 + c % 10; }
@@ -140,7 +45,7 @@ static void draw_embedding(const void *ctx) {
     plcol0(COL_BLACK);
     plbox("bcnst", 0, 0, "bcnstv", 0, 0);
     pllab("feature 1", "feature 2", "");
-    plot_text(text, sizeof text, x->title ? x->title : "2-D features");
+    tl_plot_text(text, sizeof text, x->title ? x->title : "2-D features");
     plschr(0, strlen(text) > 60 ? 0.8 : 1.0);   /* long head specs must fit above the frame */
     plmtex("t", 1.5, 0.5, 0.5, text);
     plschr(0, 1.0);
@@ -184,7 +89,7 @@ static void draw_embedding(const void *ctx) {
         plcol0(class_colour(c));
         plstring(1, &px, &py, "●");
         plcol0(COL_BLACK);
-        class_text(text, sizeof text, c, x->names);
+        tl_plot_class_text(text, sizeof text, c, x->names);
         plptex(0.13, yy, 1, 0, 0, text);
     }
     plschr(0, 1.0);
@@ -224,7 +129,7 @@ static void draw_norms(const void *ctx) {
     plbox("gl", 0, 0, "g", 0, 0);
     plcol0(COL_BLACK);
     plbox("bcnstl", 0, 0, "bcnstv", 0, 0);
-    plot_text(text, sizeof text, x->title ? x->title : "Classifier weight norm per class");
+    tl_plot_text(text, sizeof text, x->title ? x->title : "Classifier weight norm per class");
     pllab("training images per class (log scale)", "norm of the class weight vector", text);
     int label_names = x->names && x->C <= 20;
     for (int c = 0; c < x->C; c++) {
@@ -235,7 +140,7 @@ static void draw_norms(const void *ctx) {
         if (x->C <= 50) {
             plschr(0, 0.8);
             plcol0(COL_BLACK);
-            if (label_names) class_text(text, sizeof text, c, x->names);
+            if (label_names) tl_plot_class_text(text, sizeof text, c, x->names);
             else snprintf(text, sizeof text, "%d", c);
             plptex(px + 0.012 * (x->hi - x->lo), py, 1, 0, 0, text);
         }
