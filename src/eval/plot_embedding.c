@@ -1,5 +1,4 @@
 /* The 2-D embedding and weight-norm figures of `tailor plot`, drawn through eval/figure.h. */
-#include <errno.h>
 #include <math.h>
 #include <plplot/plplot.h>
 #include <stdio.h>
