@@ -1,38 +1,32 @@
 /* weight_norms.png: ‖w_c‖ of one or more classifiers per class, classes ordered by training count
  * (largest first), one coloured line per classifier (methods.md §8: joint training leaves head
- * classes with larger norms). Drawn like src/eval/plot.c: its own PLplot stream with the pngcairo
- * device, errors collected with plsError, fatal ones caught through plsexit, the PNG written to a
- * temporary name, fsync'ed and renamed into place. PLplot keeps global state: one thread at a time. */
-#include <errno.h>
-#include <fcntl.h>
+ * classes with larger norms). Drawn through eval/figure.h (PLplot, one thread at a time). */
 #include <math.h>
 #include <plplot/plplot.h>
-#include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include "core/error.h"
+#include "eval/figure.h"
 #include "stage2/stage2.h"
 
-static _Thread_local jmp_buf *fatal_jump;
-static _Thread_local char fatal_msg[512];
+typedef struct {
+    const float *const *norms;
+    const char *const *labels;
+    int nseries, C;
+    const int64_t *count;
+    const char *title;
+    const int *order;
+} norms_ctx;
 
-static int on_plexit(const char *msg) {
-    if (!fatal_jump) return 1;
-    snprintf(fatal_msg, sizeof fatal_msg, "%s", msg);
-    longjmp(*fatal_jump, 1);
-}
-
-static void draw(const float *const *norms, const char *const *labels, int nseries, const int64_t *count, int C,
-                 const char *title, const int *order) {
-    static const unsigned char rgb[8][3] = {{255, 255, 255}, {0, 0, 0}, {215, 215, 215}, {110, 110, 110},
-                                            {31, 119, 180}, {230, 120, 10}, {44, 160, 44}, {214, 39, 40}};
-    plscmap0n(16);
-    for (int i = 0; i < 8; i++) plscol0(i, rgb[i][0], rgb[i][1], rgb[i][2]);
-    plinit();
-    pladv(0);
-    plwidth(1.5);
+static void draw(const void *p) {
+    const norms_ctx *k = p;
+    const float *const *norms = k->norms;
+    const char *const *labels = k->labels;
+    int nseries = k->nseries, C = k->C;
+    const int64_t *count = k->count;
+    const char *title = k->title;
+    const int *order = k->order;
     double hi = 0;
     for (int s = 0; s < nseries; s++)
         for (int c = 0; c < C; c++) hi = fmax(hi, norms[s][c]);
@@ -66,49 +60,15 @@ static void draw(const float *const *norms, const char *const *labels, int nseri
 
 int tl_stage2_plot_norms(const char *path, const float *const *norms, const char *const *labels, int nseries,
                          const int64_t *count, int C, const char *title, tl_error *err) {
-    const char *menu[128], *dev[128], **pm = menu, **pd = dev;
-    int ndev = 128, found = 0;
-    plgFileDevs(&pm, &pd, &ndev);
-    for (int i = 0; i < ndev; i++) found |= !strcmp(dev[i], "pngcairo");
-    if (!found) return tl_fail(err, "%s: PLplot has no pngcairo device (Debian package plplot-driver-cairo)", path);
-    char tmp[4200];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid()) >= (int)sizeof tmp) return tl_fail(err, "%s: path too long", path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) return tl_fail(err, "%s: cannot write: %s", path, strerror(errno));
-    fclose(f);
+    static const unsigned char palette[8][3] = {{255, 255, 255}, {0, 0, 0}, {215, 215, 215}, {110, 110, 110},
+                                                {31, 119, 180}, {230, 120, 10}, {44, 160, 44}, {214, 39, 40}};
     int *order = malloc((size_t)C * sizeof *order);
-    if (!order) { remove(tmp); return tl_fail(err, "out of memory"); }
+    if (!order) return tl_fail(err, "out of memory");
     for (int c = 0; c < C; c++) order[c] = c;
     for (int i = 1; i < C; i++)   /* insertion sort: count descending, label ascending */
         for (int j = i; j > 0 && count[order[j]] > count[order[j - 1]]; j--) { int t = order[j]; order[j] = order[j - 1]; order[j - 1] = t; }
-    PLINT old, stream, code = 0;
-    char msg[1024] = "";
-    jmp_buf jump;
-    plgstrm(&old);
-    plsexit(on_plexit);
-    if (setjmp(jump)) {
-        fatal_jump = NULL;
-        plsstrm(old);
-        remove(tmp);
-        free(order);
-        return tl_fail(err, "%s: PLplot: %s", path, fatal_msg);
-    }
-    fatal_jump = &jump;
-    plmkstrm(&stream);
-    plsError(&code, msg);
-    plsdev("pngcairo");
-    plsfnam(tmp);
-    plspage(0, 0, 900, 560, 0, 0);
-    draw(norms, labels, nseries, count, C, title, order);
-    plend1();
-    fatal_jump = NULL;
-    plsstrm(old);
+    norms_ctx ctx = {norms, labels, nseries, C, count, title, order};
+    int rc = tl_figure_draw(path, 900, 560, palette, 8, draw, &ctx, err);
     free(order);
-    if (code) { remove(tmp); return tl_fail(err, "%s: PLplot: %s", path, msg); }
-    int fd = open(tmp, O_RDONLY);
-    int bad = fd < 0 || fsync(fd) != 0;
-    if (fd >= 0) close(fd);
-    if (!bad && rename(tmp, path) == 0) return 0;
-    remove(tmp);
-    return tl_fail(err, "%s: cannot write: %s", path, strerror(errno));
+    return rc;
 }
