@@ -11,6 +11,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "core/error.h"
+#include "train/trainer.h"
 #include "eval/plot_embedding.h"
 #include "models/model_io.h"
 
@@ -27,22 +28,9 @@ static const tl_optdef plot_opts[] = {
 /* Features [n, D] (eval mode) of rows idx[0..n) of d. Returns a malloc'ed array or NULL. */
 static float *features(tl_model *m, const tl_dataset *d, const int *idx, int n, const float *mean, const float *std,
                        tl_error *err) {
-    int D = m->cfg.feat_dim;
-    float *out = malloc((size_t)n * D * sizeof *out);
-    tl_loader *L = tl_loader_create(d, mean, std, NULL, m->N, 0, 1, err);
-    if (!out || !L) { free(out); tl_loader_free(L); if (L) tl_fail(err, "out of memory"); return NULL; }
-    int rc = tl_loader_start(L, idx, n, 0, err), done = 0, got;
-    size_t row = (size_t)m->cfg.in_c * m->cfg.in_h * m->cfg.in_w;
-    const float *x;
-    const int *y;
-    while (rc == 0 && (got = tl_loader_next(L, &x, &y)) > 0) {
-        memcpy(tl_model_input(m), x, (size_t)got * row * sizeof *x);
-        tl_net_forward(&m->net, m->params, m->state, 0, NULL);
-        memcpy(out + (size_t)done * D, tl_model_features(m), (size_t)got * D * sizeof *out);
-        done += got;
-    }
-    tl_loader_free(L);
-    if (rc) { free(out); return NULL; }
+    float *out = malloc((size_t)n * m->cfg.feat_dim * sizeof *out);
+    if (!out) { tl_fail(err, "out of memory"); return NULL; }
+    if (tl_eval_features(m, d, idx, n, mean, std, out, err)) { free(out); return NULL; }
     return out;
 }
 

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "core/error.h"
+#include "train/trainer.h"
 #include "eval/auc.h"
 #include "eval/metrics.h"
 #include "eval/openset.h"
@@ -75,34 +76,27 @@ int tl_openset_compute(tl_openset *r, const int *labels, const int *pred, const 
     return rc ? -1 : 0;
 }
 
+typedef struct { float *score, *sc; int *pred; } score_ctx;
+
+static int score_visit(void *p, tl_model *m, int got, int done) {
+    score_ctx *c = p;
+    int C = m->cfg.num_classes;
+    tl_head_unknown_score(&m->head, c->sc, m->logits, tl_model_features(m), m->params);
+    memcpy(c->score + done, c->sc, (size_t)got * sizeof *c->sc);
+    for (int i = 0; c->pred && i < got; i++) {
+        const float *z = m->logits + (size_t)i * C;
+        int best = 0;
+        for (int j = 1; j < C; j++) if (z[j] > z[best]) best = j;
+        c->pred[done + i] = best;
+    }
+    return 0;
+}
+
 int tl_openset_predict(tl_model *m, const tl_dataset *d, const float *mean, const float *std, float *score, int *pred,
                        tl_error *err) {
-    int B = m->N, C = m->cfg.num_classes;
-    float *sc = malloc((size_t)B * sizeof *sc);
-    int *order = malloc((size_t)(d->n ? d->n : 1) * sizeof *order);
-    tl_loader *L = sc && order ? tl_loader_create(d, mean, std, NULL, B, 0, 1, err) : NULL;
-    if (!L) { free(sc); free(order); return sc && order ? -1 : tl_fail(err, "out of memory"); }
-    for (int i = 0; i < d->n; i++) order[i] = i;
-    int rc = tl_loader_start(L, order, d->n, 0, err), done = 0, got;
-    size_t row = (size_t)m->cfg.in_c * m->cfg.in_h * m->cfg.in_w;
-    const float *x;
-    const int *y;
-    while (rc == 0 && (got = tl_loader_next(L, &x, &y)) > 0) {
-        /* A short last batch runs padded to B: evaluation-mode layers treat rows independently. */
-        memcpy(tl_model_input(m), x, (size_t)got * row * sizeof *x);
-        tl_model_forward(m, 0, NULL, NULL);
-        tl_head_unknown_score(&m->head, sc, m->logits, tl_model_features(m), m->params);
-        memcpy(score + done, sc, (size_t)got * sizeof *sc);
-        for (int i = 0; pred && i < got; i++) {
-            const float *z = m->logits + (size_t)i * C;
-            int best = 0;
-            for (int j = 1; j < C; j++) if (z[j] > z[best]) best = j;
-            pred[done + i] = best;
-        }
-        done += got;
-    }
-    tl_loader_free(L);
-    free(order);
-    free(sc);
+    score_ctx c = {score, malloc((size_t)m->N * sizeof(float)), pred};
+    if (!c.sc) return tl_fail(err, "out of memory");
+    int rc = tl_eval_pass(m, d, NULL, 0, mean, std, 1, score_visit, &c, err);
+    free(c.sc);
     return rc;
 }

@@ -4,36 +4,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include "core/error.h"
+#include "train/trainer.h"
 #include "stage2/stage2.h"
 
 int tl_stage2_features(tl_dataset *out, tl_model *m, const tl_dataset *d, const float *mean, const float *std,
                        tl_error *err) {
-    int B = m->N, D = m->cfg.feat_dim;
     memset(out, 0, sizeof *out);
-    if (tl_dataset_alloc(out, d->n, D, 1, 1, d->num_classes, "features", err)) return -1;
+    if (tl_dataset_alloc(out, d->n, m->cfg.feat_dim, 1, 1, d->num_classes, "features", err)) return -1;
     memcpy(out->y, d->y, (size_t)d->n * sizeof *d->y);
-    tl_loader *L = tl_loader_create(d, mean, std, NULL, B, 0, 1, err);
-    int *order = malloc((size_t)(d->n ? d->n : 1) * sizeof *order);
-    if (!L || !order) {
-        tl_loader_free(L);
-        free(order);
-        tl_dataset_free(out);
-        return L ? tl_fail(err, "out of memory") : -1;
-    }
-    for (int i = 0; i < d->n; i++) order[i] = i;
-    int rc = tl_loader_start(L, order, d->n, 0, err), done = 0, got;
-    size_t row = (size_t)m->cfg.in_c * m->cfg.in_h * m->cfg.in_w;
-    const float *x;
-    const int *y;
-    while (rc == 0 && (got = tl_loader_next(L, &x, &y)) > 0) {
-        /* Evaluation mode treats rows independently, so a short last batch runs padded to B. */
-        memcpy(tl_model_input(m), x, (size_t)got * row * sizeof *x);
-        tl_net_forward(&m->net, m->params, m->state, 0, NULL);
-        memcpy(out->x + (size_t)done * D, tl_model_features(m), (size_t)got * D * sizeof(float));
-        done += got;
-    }
-    tl_loader_free(L);
-    free(order);
+    int rc = tl_eval_features(m, d, NULL, 0, mean, std, out->x, err);
     if (rc) tl_dataset_free(out);
     return rc;
 }

@@ -260,33 +260,61 @@ int tl_trainer_load(tl_trainer *t, const char *path, tl_error *err) {
     return rc;
 }
 
-int tl_predict(tl_model *m, const tl_dataset *d, const float *mean, const float *std, float *logits, float *probs,
-               int *pred, tl_error *err) {
-    int B = m->N, C = m->cfg.num_classes;
-    tl_loader *L = tl_loader_create(d, mean, std, NULL, B, 0, 1, err);
-    int *order = malloc((size_t)(d->n ? d->n : 1) * sizeof *order);
-    if (!L || !order) { tl_loader_free(L); free(order); return L ? tl_fail(err, "out of memory") : -1; }
-    for (int i = 0; i < d->n; i++) order[i] = i;
-    int rc = tl_loader_start(L, order, d->n, 0, err), done = 0;
+int tl_eval_pass(tl_model *m, const tl_dataset *d, const int *idx, int n, const float *mean, const float *std,
+                 int head, int (*visit)(void *ctx, tl_model *m, int got, int done), void *ctx, tl_error *err) {
+    int *order = idx ? NULL : malloc((size_t)(d->n ? d->n : 1) * sizeof *order);
+    tl_loader *L = idx || order ? tl_loader_create(d, mean, std, NULL, m->N, 0, 1, err) : NULL;
+    if (!L) { free(order); return idx || order ? -1 : tl_fail(err, "out of memory"); }
+    if (!idx) {
+        for (int i = 0; i < d->n; i++) order[i] = i;
+        n = d->n;
+    }
+    int rc = tl_loader_start(L, idx ? idx : order, n, 0, err), done = 0, got;
     size_t row = (size_t)m->cfg.in_c * m->cfg.in_h * m->cfg.in_w;
     const float *x;
     const int *y;
-    int got;
     while (rc == 0 && (got = tl_loader_next(L, &x, &y)) > 0) {
-        /* A short last batch runs padded to B: evaluation-mode layers treat rows independently. */
         memcpy(tl_model_input(m), x, (size_t)got * row * sizeof *x);
-        tl_model_forward(m, 0, NULL, NULL);
-        for (int i = 0; i < got; i++) {
-            const float *z = m->logits + (size_t)i * C;
-            int best = 0;
-            for (int j = 1; j < C; j++) if (z[j] > z[best]) best = j;
-            pred[done + i] = best;
-        }
-        if (logits) memcpy(logits + (size_t)done * C, m->logits, (size_t)got * C * sizeof *logits);
-        if (probs) tl_softmax(probs + (size_t)done * C, m->logits, got, C);
+        if (head) tl_model_forward(m, 0, NULL, NULL);
+        else tl_net_forward(&m->net, m->params, m->state, 0, NULL);
+        rc = visit(ctx, m, got, done);
         done += got;
     }
     tl_loader_free(L);
     free(order);
     return rc;
+}
+
+static int features_visit(void *p, tl_model *m, int got, int done) {
+    float *out = p;
+    size_t D = (size_t)m->cfg.feat_dim;
+    memcpy(out + (size_t)done * D, tl_model_features(m), (size_t)got * D * sizeof *out);
+    return 0;
+}
+
+int tl_eval_features(tl_model *m, const tl_dataset *d, const int *idx, int n, const float *mean, const float *std,
+                     float *out, tl_error *err) {
+    return tl_eval_pass(m, d, idx, n, mean, std, 0, features_visit, out, err);
+}
+
+typedef struct { float *logits, *probs; int *pred; } predict_ctx;
+
+static int predict_visit(void *p, tl_model *m, int got, int done) {
+    predict_ctx *c = p;
+    int C = m->cfg.num_classes;
+    for (int i = 0; i < got; i++) {
+        const float *z = m->logits + (size_t)i * C;
+        int best = 0;
+        for (int j = 1; j < C; j++) if (z[j] > z[best]) best = j;
+        c->pred[done + i] = best;
+    }
+    if (c->logits) memcpy(c->logits + (size_t)done * C, m->logits, (size_t)got * C * sizeof *c->logits);
+    if (c->probs) tl_softmax(c->probs + (size_t)done * C, m->logits, got, C);
+    return 0;
+}
+
+int tl_predict(tl_model *m, const tl_dataset *d, const float *mean, const float *std, float *logits, float *probs,
+               int *pred, tl_error *err) {
+    predict_ctx c = {logits, probs, pred};
+    return tl_eval_pass(m, d, NULL, 0, mean, std, 1, predict_visit, &c, err);
 }
