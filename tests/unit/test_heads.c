@@ -333,7 +333,7 @@ static void test_margin_branches(void) {
     CHECK(d != 1);
     CHECK_CLOSE(tl_margin_arcface(&d, 0, m, TL_ARC_EASY), 0, 1e-15);           /* c > 0 is strict */
     CHECK(d == 1);
-    /* cos(θ + m) on the margin branch; the fallback is continuous's linear continuation below th */
+    /* cos(θ + m) and its derivative on the margin branch */
     double c = 0.3, t = acos(c);
     CHECK_CLOSE(tl_margin_arcface(&d, c, m, TL_ARC_HARD), cos(t + m), 1e-14);
     CHECK_CLOSE(d, cos(m) + c * sin(m) / sin(t), 1e-12);
