@@ -25,6 +25,6 @@ stage() {  # stage NAME CMD...: runs a stage that ends with "N passed, N failed"
 }
 stage "normal build" tests/run.sh build
 stage "sanitizer build (ASan + UBSan + LSan)" tests/run.sh build-san
-stage "fuzz targets, 6 s each" tests/fuzz/run.sh 6
+stage "fuzz targets, 5 s each" tests/fuzz/run.sh 5
 echo "${passed} passed, ${failed} failed"
 [ "$failed" -eq 0 ]
