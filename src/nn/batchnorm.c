@@ -14,16 +14,12 @@ void tl_batchnorm_forward_train(float *out, float *mean, float *invstd, float *r
     const double M = (double)N * HW;
     #pragma omp parallel for num_threads(nthreads) schedule(static)
     for (int c = 0; c < C; c++) {
-        double acc[TL_LANES] = {0};
-        for (int n = 0; n < N; n++) tl_lanes_sum(acc, inp + ((size_t)n * C + c) * HW, HW);
-        double mu = tl_lanes_total(acc) / M;
-        double acc2[TL_LANES] = {0};
-        for (int n = 0; n < N; n++) tl_lanes_sqdev(acc2, inp + ((size_t)n * C + c) * HW, HW, mu);
-        double var = tl_lanes_total(acc2) / M, is = 1.0 / sqrt(var + (double)eps);
+        double mu, var;
+        tl_bn_channel_stats(&mu, &var, inp, N, C, HW, c);
+        double is = 1.0 / sqrt(var + (double)eps);
         mean[c] = (float)mu;
         invstd[c] = (float)is;
-        run_mean[c] = (float)((1.0 - momentum) * run_mean[c] + (double)momentum * mu);
-        run_var[c] = (float)((1.0 - momentum) * run_var[c] + (double)momentum * var * M / (M - 1.0));
+        tl_bn_running_update(&run_mean[c], &run_var[c], mu, var, M, momentum);
         /* y = (x - mu)·invstd·gamma + beta = x·scale + shift */
         const float scale = (float)(gamma[c] * is), shift = (float)(beta[c] - mu * gamma[c] * is);
         for (int n = 0; n < N; n++) {

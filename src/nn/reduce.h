@@ -37,4 +37,23 @@ static inline double tl_lanes_total(const double *acc) {
     return ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
 }
 
+/* Training-mode BatchNorm statistics of channel c of x [N, C, HW]: the batch mean and the biased
+ * variance (two passes, fixed order), and PyTorch's running-statistics update with the unbiased
+ * variance. Shared by batchnorm.c and bn_act.c so both normalise with identical numbers. */
+static inline void tl_bn_channel_stats(double *mu, double *var, const float *x, int N, int C, int HW, int c) {
+    const double M = (double)N * HW;
+    double acc[TL_LANES] = {0};
+    for (int n = 0; n < N; n++) tl_lanes_sum(acc, x + ((size_t)n * C + c) * HW, HW);
+    *mu = tl_lanes_total(acc) / M;
+    double acc2[TL_LANES] = {0};
+    for (int n = 0; n < N; n++) tl_lanes_sqdev(acc2, x + ((size_t)n * C + c) * HW, HW, *mu);
+    *var = tl_lanes_total(acc2) / M;
+}
+
+static inline void tl_bn_running_update(float *run_mean, float *run_var, double mu, double var, double M,
+                                        float momentum) {
+    *run_mean = (float)((1.0 - momentum) * *run_mean + (double)momentum * mu);
+    *run_var = (float)((1.0 - momentum) * *run_var + (double)momentum * var * M / (M - 1.0));
+}
+
 #endif
