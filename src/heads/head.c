@@ -15,10 +15,7 @@ static const tl_head_ops *const heads[] = {
 int tl_head_create(tl_head *h, const char *spec_text, struct tl_model *m, tl_error *err) {
     memset(h, 0, sizeof *h);
     tl_spec spec;
-    const char *names[NHEADS];
-    for (int i = 0; i < NHEADS; i++) names[i] = heads[i]->name;
-    if (tl_spec_parse(&spec, spec_text, "--head", err)) return -1;
-    int k = tl_spec_lookup(&spec, names, sizeof *names, NHEADS, err);
+    int k = tl_spec_parse_ops(&spec, spec_text, "--head", (const void *const *)heads, NHEADS, err);
     if (k < 0) return -1;
     h->ops = heads[k];
     h->N = m->N;

@@ -27,10 +27,7 @@ void tl_class_weights(double *w, const int64_t *count, int C, int kind, double b
 int tl_loss_create(tl_loss *l, const char *spec_text, int C, const int64_t *count, const tl_head *head, tl_error *err) {
     memset(l, 0, sizeof *l);
     tl_spec spec;
-    const char *names[NLOSSES];
-    for (int i = 0; i < NLOSSES; i++) names[i] = losses[i]->name;
-    if (tl_spec_parse(&spec, spec_text, "--loss", err)) return -1;
-    int k = tl_spec_lookup(&spec, names, sizeof *names, NLOSSES, err);
+    int k = tl_spec_parse_ops(&spec, spec_text, "--loss", (const void *const *)losses, NLOSSES, err);
     if (k < 0) return -1;
     static const char *const kinds[] = {"none", "inverse", "sqrt-inverse", "effective"};
     l->ops = losses[k];

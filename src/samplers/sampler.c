@@ -11,10 +11,7 @@ int tl_sampler_create(tl_sampler *s, const char *spec_text, const int *labels, i
                       int epochs, tl_error *err) {
     memset(s, 0, sizeof *s);
     tl_spec spec;
-    const char *names[NSAMPLERS];
-    for (int i = 0; i < NSAMPLERS; i++) names[i] = samplers[i]->name;
-    if (tl_spec_parse(&spec, spec_text, "--sampler", err)) return -1;
-    int k = tl_spec_lookup(&spec, names, sizeof *names, NSAMPLERS, err);
+    int k = tl_spec_parse_ops(&spec, spec_text, "--sampler", (const void *const *)samplers, NSAMPLERS, err);
     if (k < 0) return -1;
     s->ops = samplers[k];
     s->labels = labels;

@@ -229,3 +229,12 @@ int tl_spec_lookup(const tl_spec *s, const void *table, size_t stride, int n, tl
     append_list(list, sizeof list, table, stride, n);
     return tl_fail(err, "%s: unknown name '%s' (valid: %s)", s->option[0] ? s->option : "spec", s->name, list);
 }
+
+int tl_spec_parse_ops(tl_spec *out, const char *text, const char *option, const void *const *table, int n,
+                      tl_error *err) {
+    if (tl_spec_parse(out, text, option, err)) return -1;
+    const char *names[64];
+    if (n > 64) return tl_fail(err, "%s: internal: table too long", option);
+    for (int i = 0; i < n; i++) names[i] = *(const char *const *)table[i];
+    return tl_spec_lookup(out, names, sizeof *names, n, err);
+}

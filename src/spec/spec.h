@@ -72,5 +72,10 @@ int tl_spec_fail(tl_error *err, const tl_spec *s, const char *fmt, ...) __attrib
  * `const char *name` (a plain array of names works with stride sizeof(char *)). Returns the index,
  * or -1 with "--sampler: unknown name 'foo' (valid: instance, class, sqrt)". */
 int tl_spec_lookup(const tl_spec *s, const void *table, size_t stride, int n, tl_error *err);
+/* Parses text into out and finds its name in a table of n pointers to structs that begin with their
+ * `const char *name` (the ops tables of samplers, heads, losses, stage-2 methods). Returns the
+ * index, or -1 with the parse error or the list of valid names. */
+int tl_spec_parse_ops(tl_spec *out, const char *text, const char *option, const void *const *table, int n,
+                      tl_error *err);
 
 #endif

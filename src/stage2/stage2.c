@@ -24,10 +24,7 @@ int tl_stage2_create(tl_stage2 *s, const char *spec_text, const tl_model *src, t
     memset(s, 0, sizeof *s);
     s->tau = NAN;
     tl_spec spec;
-    const char *names[NMETHODS];
-    for (int i = 0; i < NMETHODS; i++) names[i] = methods[i]->name;
-    if (tl_spec_parse(&spec, spec_text, "--method", err)) return -1;
-    int k = tl_spec_lookup(&spec, names, sizeof *names, NMETHODS, err);
+    int k = tl_spec_parse_ops(&spec, spec_text, "--method", (const void *const *)methods, NMETHODS, err);
     if (k < 0) return -1;
     s->ops = methods[k];
     if (s->ops->create(s, &spec, src, err) || tl_spec_check_unused(&spec, err)) return -1;
