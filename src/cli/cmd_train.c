@@ -31,6 +31,9 @@ static const tl_optdef train_opts[] = {
     {"head", "linear", "classifier head: linear, cosine:s=, cosface:s=,m=, arcface:s=,m=, combined:s=,m1=,m2=,m3=, lsoftmax:m=, sphereface:m=, affinity:sigma=,lambda=,centres=, uniformface, adaptiveface, uncertainty, causal:heads=,tau=,gamma=,alpha=, rpl:points=,gamma=, gcpl (docs/cli.md lists every key; --loss ldam with the default head uses cosine:s=<its s>)", 0, 1},
     {"loss", "ce", "loss: ce, sigmoid[:gamma=], focal[:gamma=,variant=standard|ldam], ldam[:max_m=,s=], logit-adjust[:tau=], balanced-softmax; every loss takes weights=none|inverse|sqrt-inverse|effective, beta=, drw=EPOCH", 0, 1},
     {"sampler", "instance", "sampler: instance, class[:mode=weighted|aware,per_class=], sqrt, power:q=, progressive, oversample[:target=], undersample[:target=], smote[:k=,target=,space=input]", 0, 1},
+    {"teacher", "", "a finished run folder whose model is the teacher of --distill (or M2m's classifier g)", 0, 1},
+    {"distill", "none", "distillation from --teacher: none, kd[:T=4,alpha=1,task=1], rkd[:distance=1,angle=2,task=1,kd=0,T=4,normalize=0]", 0, 1},
+    {"synth", "none", "synthesis: none, m2m[:beta=0.999,lambda=0.5,gamma=0.9,steps=10,eta=0.1,start=E] (g = --teacher)", 0, 1},
     {"optim", "sgd:lr=0.1,momentum=0.9,wd=5e-4", "optimizer: sgd:lr=,momentum=,wd=,nesterov= | adam:lr=,wd= | adamw:lr=,wd=", 0, 1},
     {"schedule", "cosine", "learning-rate schedule: constant, cosine[:min=], step:milestones=A/B,gamma=G", 0, 1},
     {"warmup", "0", "linear warm-up epochs", 0, 1},
@@ -169,6 +172,24 @@ static int setup(tl_opts *o, tl_data_bundle *data, tl_model_cfg *mcfg, tl_train_
     return 0;
 }
 
+/* The options that name training hooks (train/hook.h), in the order their hooks run. */
+static const char *const hook_opts[] = {"synth", "distill"};
+#define NHOOK_OPTS ((int)(sizeof hook_opts / sizeof *hook_opts))
+
+/* One hook per hook option that is not "none"; a --teacher that no hook uses is an error. */
+static int create_hooks(const tl_opts *o, const tl_hook_env *env, tl_hook *hooks, int *n, tl_error *err) {
+    char option[40];
+    *n = 0;
+    for (int i = 0; i < NHOOK_OPTS; i++) {
+        if (!strcmp(tl_opt(o, hook_opts[i]), "none")) continue;
+        snprintf(option, sizeof option, "--%s", hook_opts[i]);
+        if (tl_hook_create(&hooks[*n], option, tl_opt(o, hook_opts[i]), env, err)) return -1;
+        (*n)++;
+    }
+    if (*n == 0 && *tl_opt(o, "teacher")) return tl_fail(err, "--teacher is given but no --distill or --synth uses it");
+    return 0;
+}
+
 int tl_cmd_train(int argc, char **argv) {
     tl_error err = {{0}};
     tl_opts o;
@@ -223,6 +244,7 @@ int tl_cmd_train(int argc, char **argv) {
     tl_loss loss = {0};
     tl_sampler sampler = {0};
     tl_trainer tr = {0};
+    tl_hook hooks_[NHOOK_OPTS] = {{0}};
     train_ctx ctx = {0};
     int created = 0, status = 1;
     if (setup(&o, &data, &mcfg, &tcfg, &err)) goto fail;
@@ -245,6 +267,10 @@ int tl_cmd_train(int argc, char **argv) {
     if (tl_loss_create(&loss, tl_opt(&o, "loss"), mcfg.num_classes, data.train_count, &model.head, &err)) goto fail;
     init_bias(&model, &loss);
     if (tl_trainer_init(&tr, &model, &loss, &sampler, &tcfg, &data.train, &err)) goto fail;
+    tl_hook_env env = {&model, &data.train, data.train_count, tr.mean, tr.std, tl_opt(&o, "teacher"), tcfg.epochs,
+                       tcfg.threads, tcfg.seed};
+    if (create_hooks(&o, &env, hooks_, &tr.nhooks, &err)) goto fail;
+    tr.hooks = hooks_;
     char ckpt[4200];
     if (tl_path_join(ckpt, sizeof ckpt, partial, "checkpoint.safetensors", &err) ||
         tl_path_join(ctx.metrics_path, sizeof ctx.metrics_path, partial, "metrics.jsonl", &err))
@@ -301,6 +327,7 @@ fail:
     status = status == 130 ? 130 : 1;
 done:
     free(ctx.logs);
+    for (int i = 0; i < tr.nhooks; i++) tl_hook_destroy(&hooks_[i]);
     tl_trainer_free(&tr);
     tl_loss_destroy(&loss);
     tl_sampler_destroy(&sampler);

@@ -19,6 +19,6 @@ double tl_rng_normal(tl_rng *r);
 void tl_rng_shuffle(tl_rng *r, int *idx, int n);
 
 /* Purpose tags: one per consumer of randomness. */
-enum { TL_RNG_INIT = 1, TL_RNG_SAMPLER, TL_RNG_AUGMENT, TL_RNG_DROPOUT, TL_RNG_DATA, TL_RNG_SYNTH };
+enum { TL_RNG_INIT = 1, TL_RNG_SAMPLER, TL_RNG_AUGMENT, TL_RNG_DROPOUT, TL_RNG_DATA, TL_RNG_SYNTH, TL_RNG_HOOK };
 
 #endif

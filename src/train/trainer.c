@@ -80,14 +80,28 @@ static double validate(tl_trainer *t, const tl_dataset *val, double *bal, tl_err
     return acc / val->n;
 }
 
+/* The sampler of epoch e: the first hook that replaces --sampler for it (M2m), else --sampler. */
+static tl_sampler *epoch_sampler(tl_trainer *t, int e) {
+    for (int k = 0; k < t->nhooks; k++) {
+        tl_sampler *s = t->hooks[k].ops->sampler ? t->hooks[k].ops->sampler(&t->hooks[k], e) : NULL;
+        if (s) return s;
+    }
+    return t->sampler;
+}
+
 int tl_trainer_run(tl_trainer *t, const tl_dataset *train, const tl_dataset *val, const char *ckpt_path,
                    const tl_train_hooks *hooks, tl_error *err) {
     tl_model *m = t->model;
     const tl_train_cfg *cfg = &t->cfg;
     int B = m->N, C = m->cfg.num_classes;
     tl_loader *L = tl_loader_create(train, t->mean, t->std, &cfg->aug, B, cfg->seed, 1, err);
-    int *order = malloc((size_t)t->sampler->capacity * sizeof *order);
-    if (!L || !order) { tl_loader_free(L); free(order); return L ? tl_fail(err, "out of memory") : -1; }
+    int capacity = t->sampler->capacity;
+    for (int k = 0; k < t->nhooks; k++) capacity = t->hooks[k].capacity > capacity ? t->hooks[k].capacity : capacity;
+    int *order = malloc((size_t)capacity * sizeof *order), *labels = malloc((size_t)B * sizeof *labels);
+    if (!L || !order || !labels) {
+        tl_loader_free(L); free(order); free(labels);
+        return L ? tl_fail(err, "out of memory") : -1;
+    }
     tl_param_group all = {.begin = 0, .end = m->nparams, .lr_mult = 1, .decay = 1};
     size_t in_size = (size_t)B * m->cfg.in_c * m->cfg.in_h * m->cfg.in_w;
     int rc = 0;
@@ -98,7 +112,8 @@ int tl_trainer_run(tl_trainer *t, const tl_dataset *train, const tl_dataset *val
         if (tl_head_epoch_begin(&m->head, &he, err)) { rc = -1; break; }
         tl_rng sampler;
         derive(&sampler, cfg->seed, TL_RNG_SAMPLER, e, 0);
-        int steps = t->sampler->ops->epoch(t->sampler, order, e, &sampler) / B;
+        tl_sampler *smp = epoch_sampler(t, e);
+        int steps = smp->ops->epoch(smp, order, e, &sampler) / B;
         if (steps < 1) { rc = tl_fail(err, "--batch %d is larger than an epoch of the sampler", B); break; }
         if (tl_loader_start(L, order, steps * B, e, err)) { rc = -1; break; }
         tl_loss_epoch(t->loss, e);
@@ -111,14 +126,26 @@ int tl_trainer_run(tl_trainer *t, const tl_dataset *train, const tl_dataset *val
         for (int s = t->prog.step; s < steps; s++) {
             if (tl_loader_next(L, &x, &y) != B) { rc = tl_fail(err, "internal: short batch"); break; }
             memcpy(tl_model_input(m), x, in_size * sizeof *x);
+            memcpy(labels, y, (size_t)B * sizeof *y);
+            y = labels;
             lr = tl_schedule_lr_at_step(&cfg->sched, cfg->optim.lr, e, cfg->epochs, s, steps);
+            for (int k = 0; k < t->nhooks && rc == 0; k++)
+                if (t->hooks[k].ops->batch) {
+                    tl_rng hr;
+                    derive(&hr, cfg->seed, TL_RNG_HOOK + k, e, s);
+                    rc = t->hooks[k].ops->batch(&t->hooks[k], m, tl_model_input(m), labels, e, &hr, err);
+                }
+            if (rc) break;
             tl_rng drop;
             derive(&drop, cfg->seed, TL_RNG_DROPOUT, e, s);
             tl_model_zero_grad(m);
             tl_model_forward(m, 1, y, &drop);
             t->prog.bn_steps++;
-            double loss = tl_head_train_loss(&m->head, t->loss, m->dlogits, m->logits, y, m->net.grad[m->feat_buf],
-                                             m->grads, tl_model_features(m), m->params);
+            float *dfeat = m->net.grad[m->feat_buf];
+            double loss = tl_head_train_loss(&m->head, t->loss, m->dlogits, m->logits, y, dfeat, m->grads,
+                                             tl_model_features(m), m->params);
+            for (int k = 0; k < t->nhooks; k++)
+                if (t->hooks[k].ops->loss) loss = t->hooks[k].ops->loss(&t->hooks[k], m, y, loss, dfeat);
             if (isfinite(loss)) tl_model_backward(m, 1, y, 0);
             if (!isfinite(loss) || !grads_finite(m)) {
                 char where[160];
@@ -173,6 +200,7 @@ int tl_trainer_run(tl_trainer *t, const tl_dataset *train, const tl_dataset *val
     }
     tl_loader_free(L);
     free(order);
+    free(labels);
     return rc;
 }
 

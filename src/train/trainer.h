@@ -11,6 +11,7 @@
 #include "losses/loss.h"
 #include "models/model.h"
 #include "samplers/sampler.h"
+#include "train/hook.h"
 #include "train/optim.h"
 #include "train/schedule.h"
 
@@ -53,6 +54,8 @@ typedef struct {
     tl_train_progress prog;
     float *opt_state;
     float *mean, *std;         /* [in_c] per-channel (per-feature) normalisation of the training view */
+    tl_hook *hooks;            /* borrowed; set after tl_trainer_init (train/hook.h) */
+    int nhooks;
 } tl_trainer;
 
 /* Prepares a trainer for an initialised model, a loss and a sampler (all borrowed; optimizer state
