@@ -10,6 +10,7 @@ int tl_cmd_data(int argc, char **argv);
 int tl_cmd_compare(int argc, char **argv);
 int tl_cmd_retrain(int argc, char **argv);
 int tl_cmd_plot(int argc, char **argv);
+int tl_cmd_distill(int argc, char **argv);
 /* The options of `tailor train` (config.json holds them), for commands that read a run's settings. */
 const tl_optdef *tl_train_optdefs(int *n);
 #endif

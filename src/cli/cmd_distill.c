@@ -1,0 +1,129 @@
+/* tailor distill: self-distillation over generations (methods.md §10.3). Generation 0 is --teacher
+ * when given, else a run of the same recipe without distillation; generation g+1 is trained with
+ * generation g as its teacher and the --distill loss. Every generation is an ordinary run folder
+ * DIR/gen-G, so a stopped chain continues where it stopped (finished generations are kept, an
+ * interrupted one is resumed), and DIR/generations.md tabulates them. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "eval/report.h"
+
+static const char *usage_text =
+    "usage: tailor distill --generations G --distill SPEC --out DIR [--teacher RUN] [tailor train options]\n\n"
+    "  --generations G  students to train one after another, each taught by the one before (1..100)\n"
+    "  --distill SPEC   the distillation of every student (kd[:...] or rkd[:...], see tailor train --help)\n"
+    "  --out DIR        folder of the chain: DIR/gen-0 .. DIR/gen-G and DIR/generations.md\n"
+    "  --teacher RUN    generation 0 (default: DIR/gen-0, trained with the same options and no distillation)\n"
+    "Every other option goes to tailor train unchanged. Run the same command again to continue a chain.\n";
+
+/* Trains generation g into DIR/gen-g (skipped when finished, resumed when interrupted). */
+static int train_generation(int g, const char *dir, const char *teacher, int argc, char **argv, int quiet) {
+    char out[4200], partial[4300], tpath[4300];
+    snprintf(out, sizeof out, "%s/gen-%d", dir, g);
+    snprintf(partial, sizeof partial, "%s.partial", out);
+    if (tl_path_exists(out)) return 0;
+    if (tl_path_exists(partial)) {
+        char *args[] = {"--resume", out, "--quiet"};
+        return tl_cmd_train(quiet ? 3 : 2, args);
+    }
+    char **args = malloc((size_t)(argc + 6) * sizeof *args);
+    if (!args) { fprintf(stderr, "tailor: out of memory\n"); return 1; }
+    int n = 0;
+    for (int i = 0; i < argc; i++) {
+        if (g == 0 && !strcmp(argv[i], "--distill")) { i++; continue; }  /* generation 0 learns alone */
+        args[n++] = argv[i];
+    }
+    args[n++] = "--out";
+    args[n++] = out;
+    if (g > 0) {
+        snprintf(tpath, sizeof tpath, "%s", teacher);
+        args[n++] = "--teacher";
+        args[n++] = tpath;
+    }
+    if (!quiet) printf("== generation %d%s%s\n", g, g ? ", teacher " : "", g ? teacher : "");
+    fflush(stdout);
+    int rc = tl_cmd_train(n, args);
+    free(args);
+    return rc;
+}
+
+/* DIR/generations.md: one row per generation from its report.json. */
+static int write_summary(const char *dir, int G, const char *gen0, tl_error *err) {
+    char path[4300];
+    if (tl_path_join(path, sizeof path, dir, "generations.md", err)) return -1;
+    tl_atomic_file af;
+    if (tl_atomic_open(&af, path, err)) return -1;
+    fprintf(af.f, "| generation | run | balanced accuracy | macro F1 | accuracy |\n|---:|:---|---:|---:|---:|\n");
+    for (int g = 0; g <= G; g++) {
+        char run[4200], rep[4400];
+        tl_report r;
+        if (g == 0) snprintf(run, sizeof run, "%s", gen0);
+        else snprintf(run, sizeof run, "%s/gen-%d", dir, g);
+        if (tl_path_join(rep, sizeof rep, run, "report.json", err) || tl_report_read(&r, rep, err)) {
+            tl_atomic_abort(&af);
+            return -1;
+        }
+        fprintf(af.f, "| %d | %s | %.2f | %.2f | %.2f |\n", g, run, 100 * r.m.balanced_accuracy, 100 * r.m.macro_f1,
+                100 * r.m.accuracy);
+        tl_report_free(&r);
+    }
+    return tl_atomic_commit(&af, err);
+}
+
+int tl_cmd_distill(int argc, char **argv) {
+    const char *dir = NULL, *teacher = NULL;
+    long G = -1;
+    int quiet = 0, has_distill = 0;
+    char **rest = malloc((size_t)(argc + 1) * sizeof *rest);
+    if (!rest) { fprintf(stderr, "tailor: out of memory\n"); return 1; }
+    int nrest = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) { fputs(usage_text, stdout); free(rest); return 0; }
+        int takes = !strcmp(a, "--generations") || !strcmp(a, "--out") || !strcmp(a, "--teacher");
+        if (takes && i + 1 >= argc) { fprintf(stderr, "tailor: distill %s: missing value\n", a); free(rest); return 2; }
+        if (!strcmp(a, "--generations")) {
+            char *end;
+            G = strtol(argv[++i], &end, 10);
+            if (*end || G < 1 || G > 100) {
+                fprintf(stderr, "tailor: distill --generations: '%s' is not an integer in 1..100\n", argv[i]);
+                free(rest);
+                return 2;
+            }
+        } else if (!strcmp(a, "--out")) dir = argv[++i];
+        else if (!strcmp(a, "--teacher")) teacher = argv[++i];
+        else {
+            if (!strcmp(a, "--quiet")) quiet = 1;
+            if (!strcmp(a, "--distill")) has_distill = 1;
+            if (!strcmp(a, "--resume") || !strcmp(a, "--config")) {
+                fprintf(stderr, "tailor: distill: %s is not supported here (run the same distill command again to continue)\n", a);
+                free(rest);
+                return 2;
+            }
+            rest[nrest++] = argv[i];
+        }
+    }
+    const char *missing = G < 0 ? "--generations" : !dir ? "--out" : !has_distill ? "--distill" : NULL;
+    if (missing) { fprintf(stderr, "tailor: distill needs %s\n%s", missing, usage_text); free(rest); return 2; }
+    tl_error err = {{0}};
+    if (!tl_path_exists(dir) && tl_mkdir_new(dir, "--out", &err)) { fprintf(stderr, "tailor: %s\n", err.msg); free(rest); return 2; }
+    char prev[4200];
+    if (teacher) snprintf(prev, sizeof prev, "%s", teacher);
+    else snprintf(prev, sizeof prev, "%s/gen-0", dir);
+    char gen0[4200];
+    snprintf(gen0, sizeof gen0, "%s", prev);
+    int rc = 0;
+    for (int g = teacher ? 1 : 0; g <= G && rc == 0; g++) {
+        rc = train_generation(g, dir, prev, nrest, rest, quiet);
+        snprintf(prev, sizeof prev, "%s/gen-%d", dir, g);
+    }
+    free(rest);
+    if (rc) return rc;
+    if (write_summary(dir, (int)G, gen0, &err)) { fprintf(stderr, "tailor: %s\n", err.msg); return 1; }
+    if (!quiet) printf("\ngenerations: %s/generations.md\n", dir);
+    return 0;
+}
