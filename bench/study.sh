@@ -6,7 +6,8 @@
 #                               seeds (instance, causal, then the other samplers); an interrupted stage-1
 #                               run is continued with tailor train --resume
 #   bench/study.sh OUT torch    PyTorch reference of cRT, tau-norm, LWS and NCM (bench/torch_stage2.py) on
-#                               every finished stage-1 run not yet in OUT/torch.jsonl
+#                               every finished stage-1 run not yet in OUT/torch.jsonl, and of the causal
+#                               head + TDE (bench/torch_ref.py causal: trained in PyTorch, same recipe)
 #   bench/study.sh OUT table    print the Markdown table (mean ± sample std over the seeds found)
 # Env: DATA (fashion-mnist), LT (exp:100), VAL (100), MODEL (cnn), EPOCHS (stage 1, 12), SEEDS ("0 1 2"),
 #      THREADS (2), SAMPLERS ("instance class sqrt progressive"), CAUSAL (1: also the causal/TDE runs),
@@ -67,6 +68,15 @@ torch)
         grep -q "\"run\": \"$name\"" "$out/torch.jsonl" 2>/dev/null && continue
         echo "/usr/bin/python3 bench/torch_stage2.py $out/torch.jsonl $j $s $IF $VAL" >>"$out/commands_torch.txt"
         /usr/bin/python3 bench/torch_stage2.py "$out/torch.jsonl" "$j" "$s" "$IF" "$VAL"
+    done
+    # The causal head with TDE inference, trained by the PyTorch reference of the same stage-1 recipe.
+    for c in "$out"/causal-s*; do
+        case $c in *.partial) continue ;; esac
+        [ -e "$c" ] || continue
+        s=${c##*-s}
+        grep -q "\"method\": \"causal\", \"seed\": $s," "$out/torch_causal.jsonl" 2>/dev/null && continue
+        echo "TL_IF=$IF TL_VAL=$VAL /usr/bin/python3 bench/torch_ref.py $out/torch_causal.jsonl causal $s $EPOCHS" >>"$out/commands_torch.txt"
+        TL_IF=$IF TL_VAL=$VAL /usr/bin/python3 bench/torch_ref.py "$out/torch_causal.jsonl" causal "$s" "$EPOCHS"
     done ;;
 table)
     /usr/bin/python3 - "$out" "$SAMPLERS" "$METHODS" <<'PY'
@@ -91,6 +101,8 @@ for smp in samplers:
         if tr: print(f"| {smp} | {m} | PyTorch | {len(tr)} | " + " | ".join(ms([r.get(k) for r in tr]) for k in keys) + " |")
 rs, cells = rows(f"{out}/causal-s*/report.json")
 if rs: print(f"| instance | causal head + TDE (alpha 1) | tailor | {len(rs)} | " + " | ".join(cells) + " |")
+tc = [json.loads(l) for l in open(f"{out}/torch_causal.jsonl")] if os.path.exists(f"{out}/torch_causal.jsonl") else []
+if tc: print(f"| instance | causal head + TDE (alpha 1) | PyTorch | {len(tc)} | " + " | ".join(ms([r.get(k) for r in tc]) for k in keys) + " |")
 PY
     ;;
 *) echo "usage: bench/study.sh OUT run|table" >&2; exit 2 ;;

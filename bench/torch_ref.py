@@ -11,6 +11,7 @@ batch 128, last partial batch dropped. Evaluation: argmax of the logits on the 1
 (post-hoc: argmax of z - log(π^τ + 1e-12)).
 
 Usage: python3 bench/torch_ref.py OUT.jsonl METHOD SEED [EPOCHS]  -> appends one JSON line.
+Env: TL_IF (imbalance factor of the exp view, 100), TL_VAL (validation images held out per class, 100).
 """
 import gzip
 import json
@@ -27,7 +28,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import tailor_torch  # noqa: E402
 
 DIR = "/usr/share/datasets/fashion-mnist"
-IF, VAL, C, BATCH, LR, MOM, WD = 100.0, 100, 10, 128, 0.1, 0.9, 5e-4
+IF, VAL = float(os.environ.get("TL_IF", 100)), int(os.environ.get("TL_VAL", 100))
+C, BATCH, LR, MOM, WD = 10, 128, 0.1, 0.9, 5e-4
 
 # method -> (loss, sampler, head); DRW epoch and betas as in bench/results_rebal.sh.
 METHODS = {
@@ -40,6 +42,8 @@ METHODS = {
     "class-sampling": ("ce", "class", "linear"),
     "sqrt-sampling": ("ce", "sqrt", "linear"),
     "progressive": ("ce", "progressive", "linear"),
+    # the causal head of the Decoupling study (bench/study.sh): TDE logits in evaluation mode
+    "causal": ("ce", "instance", "causal:heads=2,tau=16,gamma=0.03125,alpha=1"),
 }
 
 
