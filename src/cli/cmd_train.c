@@ -314,6 +314,11 @@ int tl_cmd_train(int argc, char **argv) {
         tl_metrics_free(&met);
         goto fail;
     }
+    for (int i = 0; i < tr.nhooks; i++)
+        if (hooks_[i].ops->finish && hooks_[i].ops->finish(&hooks_[i], partial, &err)) {
+            tl_metrics_free(&met);
+            goto fail;
+        }
     tl_report_print(stdout, &met, (const char *const *)test->class_names);
     if (data.open.n) { fputc('\n', stdout); tl_report_print_open(stdout, &open); }
     tl_metrics_free(&met);

@@ -49,6 +49,9 @@ typedef struct {
     /* Optional. After the training forward and the task loss `task` (whose gradients are in m->dlogits
      * and dfeat [N, D]): scales those gradients by the task weight, adds its own, returns the total. */
     double (*loss)(tl_hook *k, tl_model *m, const int *y, double task, float *dfeat);
+    /* Optional. After a finished run's model is saved: writes the hook's own files (M2m's counts and
+     * sample figure) into the run folder dir. Returns 0, or -1 naming the file. */
+    int (*finish)(tl_hook *k, const char *dir, tl_error *err);
     void (*destroy)(tl_hook *k);
 } tl_hook_ops;
 

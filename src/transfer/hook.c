@@ -2,7 +2,7 @@
 #include "core/error.h"
 #include "train/hook.h"
 
-static const tl_hook_ops *const table[] = {&tl_hook_kd, &tl_hook_rkd};
+static const tl_hook_ops *const table[] = {&tl_hook_kd, &tl_hook_rkd, &tl_hook_m2m};
 #define NHOOKS ((int)(sizeof table / sizeof *table))
 
 int tl_hook_create(tl_hook *k, const char *option, const char *spec_text, const tl_hook_env *env, tl_error *err) {
