@@ -99,16 +99,14 @@ int tl_model_init(tl_model *m, const tl_model_cfg *cfg, int N, int nthreads, uin
     m->head_begin = m->nparams;
     if (tl_head_create(&m->head, cfg->head[0] ? cfg->head : "linear", m, err)) { tl_model_free(m); return -1; }
     m->views = m->head.views;
-    if (m->views > 1 && !(m->images = malloc((size_t)N * tl_chw_size(m->net.shape[0]) * sizeof(float)))) {
-        tl_model_free(m);
-        return tl_fail(err, "out of memory allocating the %s model for batch %d", cfg->arch, N);
-    }
+    if (m->views > 1) m->images = malloc((size_t)N * tl_chw_size(m->net.shape[0]) * sizeof(float));
     m->params = calloc(m->nparams, sizeof(float));
     m->grads = calloc(m->nparams, sizeof(float));
     m->state = calloc(m->nstate ? m->nstate : 1, sizeof(float));
     m->logits = calloc((size_t)N * C, sizeof(float));
     m->dlogits = calloc((size_t)N * C, sizeof(float));
-    if (!m->params || !m->grads || !m->state || !m->logits || !m->dlogits || tl_net_alloc(&m->net, N * m->views, nthreads)) {
+    if (!m->params || !m->grads || !m->state || !m->logits || !m->dlogits || (m->views > 1 && !m->images) ||
+        tl_net_alloc(&m->net, N * m->views, nthreads)) {
         tl_model_free(m);
         return tl_fail(err, "out of memory allocating the %s model for batch %d", cfg->arch, N);
     }
