@@ -400,6 +400,71 @@ class LWSHead(nn.Module):
         return self.scale * (x @ self.weight.t() + self.bias)
 
 
+SLA_M = 4  # rotations of SLA (methods.md 11)
+_TRUE = ("1", "true", "yes", "on")
+
+
+def rotations(x):
+    """SLA's input expansion (methods.md 11.1): x [N, c, H, H] -> [N*4, c, H, H], row i*4 + t =
+    torch.rot90(x[i], t, dims=(1, 2))."""
+    return torch.stack([torch.rot90(x, t, dims=(2, 3)) for t in range(SLA_M)], 1).flatten(0, 1)
+
+
+def sla_aggregate(joint, t=None):
+    """Joint logits [N*4, C*4] (row i*4 + t, column c*4 + t) -> class logits [N, C]: the mean over the
+    rotations of each rotation's own column (t None), or rotation t's alone (t = 0: single inference)."""
+    n, k = joint.shape[0] // SLA_M, joint.shape[1] // SLA_M
+    own = torch.diagonal(joint.reshape(n, SLA_M, k, SLA_M), dim1=1, dim2=3)  # [N, C, M]
+    return own.mean(-1) if t is None else own[..., t]
+
+
+def sla_joint_loss(joint, labels, large_loss=False):
+    """Mean CE over the N*4 rows with joint labels y*4 + t (times 4 with large_loss)."""
+    jy = (labels[:, None] * SLA_M + torch.arange(SLA_M)).flatten()
+    loss = F.cross_entropy(joint, jy)
+    return loss * SLA_M if large_loss else loss
+
+
+def sla_sd_loss(h, zbar, labels, T=1.0):
+    """SLA+SD (methods.md 11.3): CE(h, y) + T^2 KL(softmax(zbar/T) || softmax(h/T)), zbar detached."""
+    kl = F.kl_div(F.log_softmax(h / T, 1), F.softmax(zbar.detach() / T, 1), reduction="batchmean")
+    return F.cross_entropy(h, labels) + T * T * kl
+
+
+class SLAHead(nn.Module):
+    """The joint classifier over (class, rotation), `joint` = Linear(D, C*4), on the features of the
+    N*4 rotated rows, and with sd=1 the distilled head `sd` = Linear(D, C) on the rotation-0 rows
+    (methods.md 11.2-11.3). Class logits: in training the aggregate (or sd's); at inference `infer`:
+    "agg", "single" or "sd" (default sd with sd=1, else agg). loss() is tailor's training objective."""
+
+    def __init__(self, feat_dim, num_classes, keys):
+        super().__init__()
+        self.distill = keys.get("sd", "0") in _TRUE
+        self.T = float(keys.get("T", 1))
+        self.large_loss = keys.get("large_loss", "0") in _TRUE
+        self.training_agg = keys.get("training_agg", "0") in _TRUE
+        self.joint = nn.Linear(feat_dim, num_classes * SLA_M)
+        if self.distill:
+            self.sd = nn.Linear(feat_dim, num_classes)
+        self.infer = "sd" if self.distill else "agg"
+
+    def forward(self, feat, labels=None):
+        mode = ("sd" if self.distill else "agg") if labels is not None else self.infer
+        if mode == "sd":
+            return self.sd(feat[::SLA_M])
+        return sla_aggregate(self.joint(feat), 0 if mode == "single" else None)
+
+    def loss(self, feat, labels):
+        joint = self.joint(feat)
+        zbar = sla_aggregate(joint)
+        loss = sla_joint_loss(joint, labels, self.large_loss)
+        if self.training_agg:
+            loss = loss + F.cross_entropy(zbar, labels)
+        if self.distill:
+            loss = loss + sla_sd_loss(self.sd(feat[::SLA_M]), zbar, labels, self.T)
+        return loss
+
+
 def parse_spec(text):
     """'name:k=v,k=v' -> (name, {k: v})."""
     name, _, rest = text.partition(":")
@@ -439,6 +504,8 @@ def make_head(spec, feat_dim, num_classes):
         return AdaptiveFaceHead(feat_dim, num_classes, keys)
     if name == "uncertainty":
         return UncertaintyHead(feat_dim, num_classes, keys)
+    if name == "sla":
+        return SLAHead(feat_dim, num_classes, keys)
     raise ValueError(f"unknown head {spec}")
 
 
@@ -455,17 +522,30 @@ class Classifier(nn.Module):
         return self.head(self.backbone(x), labels)
 
 
+class SLA(Classifier):
+    """A classifier with the sla head (tailor train --ssl sla): the backbone runs on the 4 rotations of
+    every image. model(x) gives the class logits [N, C]; model.loss(x, labels) the training objective."""
+
+    def forward(self, x, labels=None):
+        return self.head(self.backbone(rotations(x)), labels)
+
+    def loss(self, x, labels):
+        return self.head.loss(self.backbone(rotations(x)), labels)
+
+
 def build(arch, in_shape, num_classes, feat_dim=128, hidden=(256, 128), dropout=0.0, head="linear"):
     c, h, w = in_shape
+    cls = SLA if parse_spec(head)[0] == "sla" else Classifier
     if arch == "cnn":
-        return Classifier(CNNBackbone(c, feat_dim), feat_dim, num_classes, head)
+        return cls(CNNBackbone(c, feat_dim), feat_dim, num_classes, head)
     if arch == "resnet32":
-        model = Classifier(ResNet32Backbone(c), 64, num_classes, head)
-        if isinstance(model.head, LinearHead):
-            nn.init.kaiming_normal_(model.head.weight)
+        model = cls(ResNet32Backbone(c), 64, num_classes, head)
+        for m in [model.head] + list(model.head.children()):
+            if isinstance(m, nn.Linear):
+                nn.init.kaiming_normal_(m.weight)
         return model
     if arch == "mlp":
-        return Classifier(MLPBackbone(c * h * w, hidden, dropout), hidden[-1], num_classes, head)
+        return cls(MLPBackbone(c * h * w, hidden, dropout), hidden[-1], num_classes, head)
     raise ValueError(f"unknown arch {arch}")
 
 

@@ -16,7 +16,7 @@ static const tl_optdef eval_opts[] = {
     {"run", NULL, "finished run folder", 0, 0},
     {"data", "", "data set to evaluate on (default: the run's)", 0, 0},
     {"out", "", "report folder to create (default RUN/eval)", 0, 0},
-    {"posthoc", "", "inference rule: logit-adjust[:tau=T|auto] (auto: best balanced accuracy on the run's --val set over tau = 0, 0.1, ..., 2), tde[:alpha=A] (causal head), tau-norm[:tau=T] (linear head)", 0, 0},
+    {"posthoc", "", "inference rule: logit-adjust[:tau=T|auto] (auto: best balanced accuracy on the run's --val set over tau = 0, 0.1, ..., 2), tde[:alpha=A] (causal head), tau-norm[:tau=T] (linear head), sla[:infer=agg|single|sd] (--ssl sla runs)", 0, 0},
     {"batch", "256", "batch size", 0, 0},
     {"threads", "2", "threads", 0, 0},
 };

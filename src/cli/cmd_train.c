@@ -34,6 +34,7 @@ static const tl_optdef train_opts[] = {
     {"teacher", "", "a finished run folder whose model is the teacher of --distill (or M2m's classifier g)", 0, 1},
     {"distill", "none", "distillation from --teacher: none, kd[:T=4,alpha=1,task=1], rkd[:distance=1,angle=2,task=1,kd=0,T=4,normalize=0]", 0, 1},
     {"synth", "none", "synthesis: none, m2m[:beta=0.999,lambda=0.5,gamma=0.9,steps=10,eta=0.1,start=E] (g = --teacher)", 0, 1},
+    {"ssl", "none", "self-supervised label augmentation: none, sla[:sd=0,T=1,large_loss=0,training_agg=0] (4 rotations of square images; a joint linear head over (class, rotation))", 0, 1},
     {"optim", "sgd:lr=0.1,momentum=0.9,wd=5e-4", "optimizer: sgd:lr=,momentum=,wd=,nesterov= | adam:lr=,wd= | adamw:lr=,wd=", 0, 1},
     {"schedule", "cosine", "learning-rate schedule: constant, cosine[:min=], step:milestones=A/B,gamma=G", 0, 1},
     {"warmup", "0", "linear warm-up epochs", 0, 1},
@@ -107,6 +108,23 @@ static int ldam_head(tl_opts *o, tl_model_cfg *mcfg, tl_error *err) {
     return 0;
 }
 
+/* --ssl sla[:keys] trains the sla head (src/heads/sla.c): the joint linear classifier over (class,
+ * rotation) that takes the place of --head linear, with its own loss in place of --loss ce. The head
+ * checks the keys and the image shape (messages name --ssl). */
+static int ssl_head(const tl_opts *o, tl_model_cfg *mcfg, tl_error *err) {
+    const char *ssl = tl_opt(o, "ssl");
+    tl_spec spec;
+    if (!strcmp(ssl, "none")) return 0;
+    if (tl_spec_parse(&spec, ssl, "--ssl", err)) return -1;
+    if (strcmp(spec.name, "sla")) return tl_fail(err, "--ssl: unknown name '%s' (valid: none, sla)", spec.name);
+    if (strcmp(tl_opt(o, "head"), "linear") || strcmp(tl_opt(o, "loss"), "ce"))
+        return tl_fail(err, "--ssl %s: its joint classifier is linear and trained with its own cross-entropy; leave --head linear and --loss ce", ssl);
+    if (strcmp(tl_opt(o, "distill"), "none") || strcmp(tl_opt(o, "synth"), "none"))
+        return tl_fail(err, "--ssl %s: cannot be combined with --distill or --synth", ssl);
+    if ((size_t)snprintf(mcfg->head, sizeof mcfg->head, "%s", ssl) >= sizeof mcfg->head) return tl_fail(err, "--ssl: too long");
+    return 0;
+}
+
 /* Sigmoid losses start the linear head's bias at l->bias_init (methods.md §3.4). */
 static void init_bias(tl_model *m, const tl_loss *l) {
     const tl_tensor_info *b = tl_model_find(m, "head.bias");
@@ -148,6 +166,7 @@ static int setup(tl_opts *o, tl_data_bundle *data, tl_model_cfg *mcfg, tl_train_
     if ((size_t)snprintf(mcfg->head, sizeof mcfg->head, "%s", tl_opt(o, "head")) >= sizeof mcfg->head)
         return tl_fail(err, "--head: too long");
     if (ldam_head(o, mcfg, err)) return -1;
+    if (ssl_head(o, mcfg, err)) return -1;
     if (!strcmp(mcfg->arch, "mlp")) {
         tl_spec h;
         double sizes[8];

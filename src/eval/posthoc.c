@@ -4,17 +4,19 @@
 #include <string.h>
 #include "core/error.h"
 #include "eval/posthoc.h"
+#include "heads/sla.h"
 #include "losses/loss.h"
 #include "spec/spec.h"
 #include "stage2/stage2.h"
 
 int tl_posthoc_create(tl_posthoc *p, const char *spec_text, const int64_t *count, int C, tl_error *err) {
-    static const char *const names[] = {"logit-adjust", "tde", "tau-norm"};
+    static const char *const names[] = {"logit-adjust", "tde", "tau-norm", "sla"};
+    static const char *const infer[] = {"agg", "single", "sd"};   /* TL_SLA_* order */
     memset(p, 0, sizeof *p);
     tl_spec spec;
     const char *tau;
     if (tl_spec_parse(&spec, spec_text, "--posthoc", err)) return -1;
-    int k = tl_spec_lookup(&spec, names, sizeof *names, 3, err);
+    int k = tl_spec_lookup(&spec, names, sizeof *names, 4, err);
     if (k < 0) return -1;
     p->kind = k;
     p->C = C;
@@ -22,7 +24,8 @@ int tl_posthoc_create(tl_posthoc *p, const char *spec_text, const int64_t *count
     if (k != TL_POSTHOC_LOGIT_ADJUST) {
         /* Rules that change the model: nothing is subtracted from the logits. */
         if (k == TL_POSTHOC_TDE ? tl_spec_double(&spec, "alpha", NAN, &p->alpha, err)
-                                : tl_spec_double(&spec, "tau", 1, &p->tau, err))
+            : k == TL_POSTHOC_SLA ? tl_spec_choice(&spec, "infer", infer, 3, TL_SLA_AGG, &p->infer, err)
+                                  : tl_spec_double(&spec, "tau", 1, &p->tau, err))
             return -1;
         if (tl_spec_check_unused(&spec, err)) return -1;
         if (k == TL_POSTHOC_TAU_NORM && !(p->tau >= 0)) return tl_spec_fail(err, &spec, "tau=%g must be >= 0", p->tau);
@@ -31,6 +34,7 @@ int tl_posthoc_create(tl_posthoc *p, const char *spec_text, const int64_t *count
         if (!p->adjust || !p->scratch) { tl_posthoc_free(p); return tl_fail(err, "out of memory"); }
         if (k == TL_POSTHOC_TDE && isnan(p->alpha)) snprintf(p->text, sizeof p->text, "tde (the head's alpha)");
         else if (k == TL_POSTHOC_TDE) snprintf(p->text, sizeof p->text, "tde:alpha=%g", p->alpha);
+        else if (k == TL_POSTHOC_SLA) snprintf(p->text, sizeof p->text, "sla:infer=%s", infer[p->infer]);
         else snprintf(p->text, sizeof p->text, "tau-norm:tau=%g", p->tau);
         return 0;
     }
@@ -65,6 +69,7 @@ int tl_posthoc_bind(const tl_posthoc *p, struct tl_model *m, tl_error *err) {
         return isnan(p->alpha) ? 0 : tl_causal_set_alpha(&m->head, p->alpha, err);
     }
     if (p->kind == TL_POSTHOC_TAU_NORM && tl_tau_norm_apply(m, p->tau, err)) return tl_fail_prefix(err, "--posthoc");
+    if (p->kind == TL_POSTHOC_SLA && tl_sla_set_inference(&m->head, p->infer, err)) return tl_fail_prefix(err, "--posthoc %s", p->text);
     return 0;
 }
 

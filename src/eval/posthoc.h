@@ -6,7 +6,10 @@
  *                          alpha, the head's own); alpha=0 gives the plain training logits.
  *   tau-norm[:tau=T]       linear heads only: weights w_c/‖w_c‖^T, bias dropped (methods.md §8.3;
  *                          default T = 1; tailor retrain --method tau chooses T on validation).
- * tde and tau-norm change the model itself (tl_posthoc_bind), not the logits. */
+ *   sla[:infer=agg]        sla heads only (methods.md §11.2-11.3): the class logits aggregated over
+ *                          the 4 rotations (agg), the unrotated image's own columns (single), or the
+ *                          distilled head (sd, models trained with sla:sd=1).
+ * tde, tau-norm and sla change the model itself (tl_posthoc_bind), not the logits. */
 #ifndef TL_EVAL_POSTHOC_H
 #define TL_EVAL_POSTHOC_H
 #include <stdint.h>
@@ -17,6 +20,7 @@ typedef struct {
     int C;
     double tau;             /* logit-adjust, tau-norm: the τ in use (NAN while tau=auto is unresolved) */
     double alpha;           /* tde: the α to set (NAN: keep the head's) */
+    int infer;              /* sla: TL_SLA_* (heads/sla.h) */
     int tau_auto;           /* 1 when tau=auto was asked for */
     const int64_t *count;   /* [C] training counts (borrowed) */
     double *adjust;         /* [C] what is subtracted from the logits */
@@ -24,7 +28,7 @@ typedef struct {
     char text[96];          /* the resolved rule, e.g. "logit-adjust:tau=0.7", for reports */
 } tl_posthoc;
 
-enum { TL_POSTHOC_LOGIT_ADJUST, TL_POSTHOC_TDE, TL_POSTHOC_TAU_NORM };
+enum { TL_POSTHOC_LOGIT_ADJUST, TL_POSTHOC_TDE, TL_POSTHOC_TAU_NORM, TL_POSTHOC_SLA };
 
 struct tl_model;
 
@@ -34,7 +38,8 @@ int tl_posthoc_create(tl_posthoc *p, const char *spec_text, const int64_t *count
 /* Sets τ (resolving tau=auto) and recomputes the adjustment. */
 void tl_posthoc_set_tau(tl_posthoc *p, double tau);
 /* Applies a rule that changes the model (tde: sets the causal head's α; tau-norm: normalises the
- * linear head's weights in place and zeroes its bias); nothing for logit-adjust. Returns 0, or -1
+ * linear head's weights in place and zeroes its bias; sla: sets the head's inference); nothing for
+ * logit-adjust. Returns 0, or -1
  * when the model's head does not suit the rule. Call once, before predicting. */
 int tl_posthoc_bind(const tl_posthoc *p, struct tl_model *m, tl_error *err);
 /* logits[n, C] -= adjust, in place (no change for tde and tau-norm). Requires a resolved τ. */

@@ -1,4 +1,5 @@
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "core/error.h"
@@ -9,7 +10,7 @@
 static const tl_head_ops *const heads[] = {
     &tl_head_linear,   &tl_head_cosine,     &tl_head_cosface,  &tl_head_arcface,     &tl_head_combined,
     &tl_head_lsoftmax, &tl_head_sphereface, &tl_head_affinity, &tl_head_uniformface, &tl_head_adaptiveface,
-    &tl_head_uncertainty, &tl_head_rpl, &tl_head_gcpl, &tl_head_causal, &tl_head_ncm, &tl_head_lws};
+    &tl_head_uncertainty, &tl_head_rpl, &tl_head_gcpl, &tl_head_causal, &tl_head_sla, &tl_head_ncm, &tl_head_lws};
 #define NHEADS ((int)(sizeof heads / sizeof *heads))
 
 int tl_head_create(tl_head *h, const char *spec_text, struct tl_model *m, tl_error *err) {
@@ -23,7 +24,9 @@ int tl_head_create(tl_head *h, const char *spec_text, struct tl_model *m, tl_err
     h->C = m->cfg.num_classes;
     h->nthreads = m->net.nthreads;
     h->scale = 1;
+    h->views = 1;
     h->model = m;
+    if (h->ops->option) snprintf(spec.option, sizeof spec.option, "%s", h->ops->option);
     if (h->ops->create(h, &spec, m, err) || tl_spec_check_unused(&spec, err)) { tl_head_destroy(h); return -1; }
     return 0;
 }

@@ -28,6 +28,8 @@ typedef struct {
 
 typedef struct {
     const char *name;
+    /* The option that chooses this head when it is not --head, named in its messages (sla: --ssl). */
+    const char *option;
     /* Reads its keys from spec (tl_spec getters), registers its tensors with tl_model_add_tensor,
      * allocates any per-batch scratch for batch size m->N in h->priv. */
     int (*create)(tl_head *h, tl_spec *spec, struct tl_model *m, tl_error *err);
@@ -59,6 +61,11 @@ typedef struct {
     /* At the start of each training epoch (uncertainty: Monte-Carlo refresh of the class margins).
      * Returns 0 or -1 with err set. */
     int (*epoch_begin)(tl_head *h, const tl_head_epoch *e, tl_error *err);
+    /* A head over a joint label space (class, input transformation) — SLA's rotations — sees each image
+     * as h->views transformed copies (set in create; 1 for every other head): the model's backbone
+     * then runs on N·views rows, feat is [N·views, D], and before each backbone forward this fills
+     * the backbone input rows [n·views, c, height, width] from the n images [n, c, height, width]. */
+    void (*expand)(tl_head *h, float *rows, const float *images, int n, int c, int height, int width);
 } tl_head_ops;
 
 struct tl_head {
@@ -66,6 +73,7 @@ struct tl_head {
     int N, D, C, nthreads;
     double scale;       /* s of normalised heads (logits = s·cos), 1 for linear; losses such as LDAM read it */
     int normalized;     /* 1 when logits are s·cosines */
+    int views;          /* backbone rows per image (ops->expand); 1 unless the head sets it in create */
     float *state;       /* the model's state block (non-trained tensors a head registered with is_state,
                          * such as the causal head's moving average); set by tl_model_init */
     long long forwards; /* training forwards so far, counted by the heads that anneal (L-Softmax's λ) */
@@ -99,7 +107,7 @@ void tl_head_step_end(tl_head *h, float *params, float *state);
 /* The table (src/heads/head.c). ncm and lws are the fixed heads of stage 2 (src/stage2). */
 extern const tl_head_ops tl_head_linear, tl_head_cosine, tl_head_cosface, tl_head_arcface, tl_head_combined,
     tl_head_lsoftmax, tl_head_sphereface, tl_head_affinity, tl_head_uniformface, tl_head_adaptiveface,
-    tl_head_uncertainty, tl_head_rpl, tl_head_gcpl, tl_head_causal, tl_head_ncm, tl_head_lws;
+    tl_head_uncertainty, tl_head_rpl, tl_head_gcpl, tl_head_causal, tl_head_sla, tl_head_ncm, tl_head_lws;
 
 /* Sets the TDE strength α used by a causal head's inference forward (methods.md §9.3). Returns 0,
  * or -1 when h is not a causal head. */

@@ -98,12 +98,15 @@ int tl_model_init(tl_model *m, const tl_model_cfg *cfg, int N, int nthreads, uin
     int C = cfg->num_classes;
     m->head_begin = m->nparams;
     if (tl_head_create(&m->head, cfg->head[0] ? cfg->head : "linear", m, err)) { tl_model_free(m); return -1; }
+    m->views = m->head.views;
+    if (m->views > 1) m->images = malloc((size_t)N * tl_chw_size(m->net.shape[0]) * sizeof(float));
     m->params = calloc(m->nparams, sizeof(float));
     m->grads = calloc(m->nparams, sizeof(float));
     m->state = calloc(m->nstate ? m->nstate : 1, sizeof(float));
     m->logits = calloc((size_t)N * C, sizeof(float));
     m->dlogits = calloc((size_t)N * C, sizeof(float));
-    if (!m->params || !m->grads || !m->state || !m->logits || !m->dlogits || tl_net_alloc(&m->net, N, nthreads)) {
+    if (!m->params || !m->grads || !m->state || !m->logits || !m->dlogits || (m->views > 1 && !m->images) ||
+        tl_net_alloc(&m->net, N * m->views, nthreads)) {
         tl_model_free(m);
         return tl_fail(err, "out of memory allocating the %s model for batch %d", cfg->arch, N);
     }
@@ -121,11 +124,20 @@ void tl_model_free(tl_model *m) {
     free(m->state);
     free(m->logits);
     free(m->dlogits);
+    free(m->images);
     memset(m, 0, sizeof *m);
 }
 
-void tl_model_forward(tl_model *m, int train, const int *labels, tl_rng *dropout_rng) {
+void tl_model_backbone(tl_model *m, int train, tl_rng *dropout_rng) {
+    if (m->images) {
+        tl_chw s = m->net.shape[0];
+        m->head.ops->expand(&m->head, m->net.act[0], m->images, m->N, s.c, s.h, s.w);
+    }
     tl_net_forward(&m->net, m->params, m->state, train, dropout_rng);
+}
+
+void tl_model_forward(tl_model *m, int train, const int *labels, tl_rng *dropout_rng) {
+    tl_model_backbone(m, train, dropout_rng);
     m->head.ops->forward(&m->head, m->logits, tl_model_features(m), labels, m->params);
 }
 

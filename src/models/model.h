@@ -46,7 +46,10 @@ typedef struct tl_model {
     tl_model_cfg cfg;
     tl_net net;             /* the backbone; its last buffer holds the features */
     int feat_buf;
-    int N;                  /* batch size */
+    int N;                  /* batch size (images) */
+    int views;              /* backbone rows per image: the head's (SLA: 4 rotations), else 1 */
+    float *images;          /* [N, c, h, w] the input images when views > 1 (the head's expand fills
+                             * the backbone's input [N·views, c, h, w] from them), else NULL */
     tl_tensor_info *tensors;
     int ntensors, cap_tensors;
     size_t nparams, nstate;
@@ -69,15 +72,19 @@ size_t tl_model_add_tensor(tl_model *m, const char *name, int ndim, const int *s
                            int init, int fan_in);
 const tl_tensor_info *tl_model_find(const tl_model *m, const char *name);
 
-/* Input buffer of the backbone ([N, c, h, w], written by the caller before forward). */
-static inline float *tl_model_input(tl_model *m) { return m->net.act[0]; }
+/* The input images ([N, c, h, w], written by the caller before forward). */
+static inline float *tl_model_input(tl_model *m) { return m->images ? m->images : m->net.act[0]; }
+/* The backbone's features [N·views, D]: row i·views + v belongs to image i (v = 0: the image as given). */
 static inline const float *tl_model_features(const tl_model *m) { return m->net.act[m->feat_buf]; }
 
+/* Forward of the backbone alone (the head's expand first when views > 1) into the features. */
+void tl_model_backbone(tl_model *m, int train, tl_rng *dropout_rng);
 /* Forward through backbone and head into m->logits. labels: the batch's labels in training (margin
  * heads use them), NULL at inference. */
 void tl_model_forward(tl_model *m, int train, const int *labels, tl_rng *dropout_rng);
 /* Backward from m->dlogits into m->grads (accumulating; call tl_model_zero_grad first), with the
- * labels given to the forward. */
+ * labels given to the forward. need_input_grad: the gradient of the backbone's input into
+ * m->net.grad[0] ([N·views, c, h, w]: of the transformed copies when views > 1). */
 void tl_model_backward(tl_model *m, int train, const int *labels, int need_input_grad);
 void tl_model_zero_grad(tl_model *m);
 

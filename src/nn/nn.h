@@ -85,6 +85,10 @@ static inline int tl_pool_out(int H, int K, int stride, int pad) { return (H + 2
 void tl_gap_forward(float *out, const float *inp, int N, int C, int HW, int nthreads);
 void tl_gap_backward(float *dinp, const float *dout, int N, int C, int HW, int nthreads);
 
+/* ---- Rotation: torch.rot90(x, t, dims=(2,3)) on square planes, x and out [N,C,H,H] (SLA's input
+ * transformation, methods.md §11.1); t is taken modulo 4. Forward only (no gradient to the image). ---- */
+void tl_rot90_forward(float *out, const float *inp, int N, int C, int H, int t);
+
 /* ---- Element-wise add (residual join): out = a + b.  Backward: da += dout, db += dout. ---- */
 void tl_add_forward(float *out, const float *a, const float *b, size_t n, int nthreads);
 void tl_add_backward(float *da, float *db, const float *dout, size_t n, int nthreads);

@@ -304,7 +304,7 @@ int tl_eval_pass(tl_model *m, const tl_dataset *d, const int *idx, int n, const 
     while (rc == 0 && (got = tl_loader_next(L, &x, &y)) > 0) {
         memcpy(tl_model_input(m), x, (size_t)got * row * sizeof *x);
         if (head) tl_model_forward(m, 0, NULL, NULL);
-        else tl_net_forward(&m->net, m->params, m->state, 0, NULL);
+        else tl_model_backbone(m, 0, NULL);
         rc = visit(ctx, m, got, done);
         done += got;
     }
@@ -313,10 +313,12 @@ int tl_eval_pass(tl_model *m, const tl_dataset *d, const int *idx, int n, const 
     return rc;
 }
 
+/* The features of each image as given (row i·views of the backbone's output). */
 static int features_visit(void *p, tl_model *m, int got, int done) {
     float *out = p;
     size_t D = (size_t)m->cfg.feat_dim;
-    memcpy(out + (size_t)done * D, tl_model_features(m), (size_t)got * D * sizeof *out);
+    for (int i = 0; i < got; i++)
+        memcpy(out + (size_t)(done + i) * D, tl_model_features(m) + (size_t)i * m->views * D, D * sizeof *out);
     return 0;
 }
 

@@ -77,12 +77,13 @@ int tl_trainer_load(tl_trainer *t, const char *path, tl_error *err);
 /* An evaluation-mode pass over rows idx[0..n) of d (all rows in order when idx is NULL), in batches
  * of the model's size, normalised with mean/std, no augmentation. After each batch's forward
  * (backbone only when head == 0, else backbone and head), visit(ctx, m, got, done) sees the model
- * (features, logits) for rows done..done+got-1; a non-zero return stops the pass with that value.
+ * (features [got·views, D], logits [got, C]) for rows done..done+got-1; a non-zero return stops the pass with that value.
  * A short last batch runs padded: evaluation-mode layers treat rows independently. */
 int tl_eval_pass(tl_model *m, const tl_dataset *d, const int *idx, int n, const float *mean, const float *std,
                  int head, int (*visit)(void *ctx, tl_model *m, int got, int done), void *ctx, tl_error *err);
 
-/* Backbone features [n, D] (evaluation mode) of rows idx[0..n) of d (every row when idx is NULL). */
+/* Backbone features [n, D] (evaluation mode) of rows idx[0..n) of d (every row when idx is NULL);
+ * for a model with views > 1 (SLA), the features of each image as given (rotation 0). */
 int tl_eval_features(tl_model *m, const tl_dataset *d, const int *idx, int n, const float *mean, const float *std,
                      float *out, tl_error *err);
 
