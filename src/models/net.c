@@ -193,6 +193,14 @@ int tl_net_alloc(tl_net *net, int N, int nthreads) {
         tl_chw in = net->shape[op->in], out = net->shape[op->out];
         op->conv = tl_conv2d_create(N, in.c, in.h, in.w, out.c, op->k, op->stride, op->pad, op->b != TL_NONE, nthreads);
         if (!op->conv) return -1;
+        size_t w = tl_conv2d_work_size(op->conv);
+        if (w > net->mem.conv_work) net->mem.conv_work = w;
+    }
+    /* Ops run one at a time, so one work area serves every conv plan. */
+    if (net->mem.conv_work) {
+        if (!(net->conv_work = aligned_alloc(64, (net->mem.conv_work + 63) / 64 * 64))) return -1;
+        for (int i = 0; i < net->nops; i++)
+            if (net->ops[i].conv) tl_conv2d_share_work(net->ops[i].conv, net->conv_work);
     }
     return 0;
 }
@@ -207,6 +215,7 @@ void tl_net_free(tl_net *net) {
     free(net->gstart);
     free(net->rstart);
     free(net->slab);
+    free(net->conv_work);
     tl_arena_free(&net->arena);
     memset(net, 0, sizeof *net);
 }

@@ -55,6 +55,7 @@ typedef struct {
     size_t grads;                /* activation gradients */
     size_t slab;                 /* the planned slab holding all of the above */
     size_t scratch;              /* per-op arrays: BN statistics, max-pool winners, dropout masks */
+    size_t conv_work;            /* the conv plans' shared work area (nn.h tl_conv2d_share_work) */
 } tl_net_memory;
 
 typedef struct {
@@ -70,6 +71,7 @@ typedef struct {
     int nthreads;
     int check_finite, first_bad; /* tl_net_first_nonfinite */
     float *slab;
+    void *conv_work;             /* shared by every conv plan */
     tl_net_memory mem;
     double *prof;                /* optional, set by the caller: seconds added up per op kind, [kind]
                                   * forward, [TL_OP_NKINDS + kind] backward, [2·TL_OP_NKINDS] zeroing

@@ -9,7 +9,11 @@
  * path.
  *
  * The plan owns the blocked buffers, the reorders between them and the caller's plain NCHW / OIHW
- * tensors, and one scratchpad shared by the three primitives, so a step allocates nothing. Reorders
+ * tensors, so a step allocates nothing. Buffers that live only within one call (the scratchpad of
+ * the three primitives, the blocked output of forward, the blocked dout and dinp of backward) sit in
+ * one work area, which a network shares between all its plans (they never run at once): that is
+ * most of the memory of a conv plan. The blocked copy of the input, which backward weights reuses
+ * (below), and the small blocked weights are the plan's own. Reorders
  * cost 30-50% of a small conv, so the plan does each at most once per step:
  * - dout is reordered once and read by both backward passes when they want the same layout;
  * - backward weights reads the blocked copy of inp made by the latest forward when it is called
@@ -42,7 +46,10 @@ typedef struct {
     dnnl_memory_t mem;          /* primitive layout */
     dnnl_primitive_t reorder;   /* user -> mem for inputs, mem -> user (+= for gradients); or NULL */
     int shared;                 /* mem belongs to another port (which also does the reorder) */
+    size_t work_off;            /* transient mem: its offset in the work area; TL_NOT_WORK otherwise */
 } tl_conv_port;
+
+#define TL_NOT_WORK ((size_t)-1)
 
 enum { TL_PORT_IN, TL_PORT_OUT, TL_PORT_ACC };
 
@@ -52,7 +59,8 @@ struct tl_conv2d {
     dnnl_stream_t strm;
     dnnl_primitive_t fwd, bwd_data, bwd_w;
     dnnl_memory_t fwd_scratch, bwd_data_scratch, bwd_w_scratch, bias, dbias;
-    void *scratch;              /* shared by the three primitives, which never run at once */
+    size_t work_size;           /* bytes of the work area: scratchpad + the transient blocked tensors */
+    void *own_work;             /* the plan's own work area, until tl_conv2d_share_work replaces it */
     float *db_buf;              /* [OC] bias gradient of the latest backward */
     tl_conv_port f_src, f_w, f_dst;         /* forward */
     tl_conv_port d_ddst, d_w, d_dsrc;       /* backward data */
@@ -67,12 +75,23 @@ static void port_free(tl_conv_port *p) {
     if (p->user) dnnl_memory_destroy(p->user);
 }
 
+/* A memory object for desc: allocated when work is NULL, else a handle-less object placed at the
+ * end of the work area (*work grows by its size, rounded to 64 bytes; *off receives its offset). */
+static int work_mem(dnnl_memory_t *m, size_t *off, const dnnl_memory_desc_t *desc, dnnl_engine_t eng, size_t *work) {
+    if (!work) return dnnl_memory_create(m, desc, eng, DNNL_MEMORY_ALLOCATE) == dnnl_success ? 0 : -1;
+    *off = *work;
+    *work += (dnnl_memory_desc_get_size(desc) + 63) / 64 * 64;
+    return dnnl_memory_create(m, desc, eng, DNNL_MEMORY_NONE) == dnnl_success ? 0 : -1;
+}
+
 /* Connects the plain descriptor `plain` to the primitive's `want`. IN: a reorder plain -> want when
  * they differ, or none if `share` already reorders the same tensor into that layout. OUT: a reorder
  * want -> plain when they differ. ACC: always a plan-owned buffer and a reorder want -> plain with a
- * sum post-op (plain += buffer). Returns 0 or -1. */
+ * sum post-op (plain += buffer). A buffer of the port's own goes into the work area when work is not
+ * NULL (work_mem). Returns 0 or -1. */
 static int port_init(tl_conv_port *p, dnnl_engine_t eng, const dnnl_memory_desc_t *plain,
-                     const dnnl_memory_desc_t *want, int kind, const tl_conv_port *share) {
+                     const dnnl_memory_desc_t *want, int kind, const tl_conv_port *share, size_t *work) {
+    p->work_off = TL_NOT_WORK;
     if (dnnl_memory_create(&p->user, plain, eng, DNNL_MEMORY_NONE) != dnnl_success) return -1;
     if (kind != TL_PORT_ACC && dnnl_memory_desc_equal(plain, want)) { p->mem = p->user; return 0; }
     if (share && share->reorder) {
@@ -83,7 +102,7 @@ static int port_init(tl_conv_port *p, dnnl_engine_t eng, const dnnl_memory_desc_
             return 0;
         }
     }
-    if (dnnl_memory_create(&p->mem, want, eng, DNNL_MEMORY_ALLOCATE) != dnnl_success) return -1;
+    if (work_mem(&p->mem, &p->work_off, want, eng, work)) return -1;
     dnnl_primitive_attr_t attr;
     dnnl_post_ops_t po = NULL;
     dnnl_primitive_desc_t rpd = NULL;
@@ -135,11 +154,24 @@ static void add_nchw16c(float *restrict dst, const float *restrict src, int N, i
     }
 }
 
+/* The scratchpad of primitive pd, at offset 0 of the work area (the three primitives share it). */
 static int scratch_mem(dnnl_memory_t *m, const_dnnl_primitive_desc_t pd, dnnl_engine_t eng, size_t *need) {
     const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
-    size_t s = dnnl_memory_desc_get_size(md);
+    size_t s = (dnnl_memory_desc_get_size(md) + 63) / 64 * 64;
     if (s > *need) *need = s;
     return dnnl_memory_create(m, md, eng, DNNL_MEMORY_NONE) == dnnl_success ? 0 : -1;
+}
+
+/* Points the plan's transient memories into work (work_size bytes, 64-byte aligned). */
+static void place_work(tl_conv2d *p, char *work) {
+    dnnl_memory_set_data_handle(p->fwd_scratch, work);
+    dnnl_memory_set_data_handle(p->bwd_data_scratch, work);
+    dnnl_memory_set_data_handle(p->bwd_w_scratch, work);
+    tl_conv_port *ports[] = {&p->f_src, &p->f_w, &p->f_dst, &p->d_ddst, &p->d_w, &p->d_dsrc,
+                             &p->w_src, &p->w_ddst, &p->w_dw};
+    for (int i = 0; i < 9; i++)
+        if (ports[i]->work_off != TL_NOT_WORK && !ports[i]->shared)
+            dnnl_memory_set_data_handle(ports[i]->mem, work + ports[i]->work_off);
 }
 
 static const dnnl_memory_desc_t *pd_md(const_dnnl_primitive_desc_t pd, dnnl_query_t what) {
@@ -177,29 +209,29 @@ static int build(tl_conv2d *p, int N, int C, int H, int W, int K, int stride, in
         || dnnl_primitive_desc_create(&wpd, &wd_, attr, p->eng, fpd)
         || dnnl_primitive_create(&p->fwd, fpd) || dnnl_primitive_create(&p->bwd_data, dpd)
         || dnnl_primitive_create(&p->bwd_w, wpd)) goto done;
-    size_t need = 0;
-    if (scratch_mem(&p->fwd_scratch, fpd, p->eng, &need) || scratch_mem(&p->bwd_data_scratch, dpd, p->eng, &need)
-        || scratch_mem(&p->bwd_w_scratch, wpd, p->eng, &need)) goto done;
-    if (need) {
-        if (!(p->scratch = aligned_alloc(64, (need + 63) / 64 * 64))) goto done;
-        dnnl_memory_set_data_handle(p->fwd_scratch, p->scratch);
-        dnnl_memory_set_data_handle(p->bwd_data_scratch, p->scratch);
-        dnnl_memory_set_data_handle(p->bwd_w_scratch, p->scratch);
-    }
-    if (port_init(&p->f_src, p->eng, &src_p, pd_md(fpd, dnnl_query_src_md), TL_PORT_IN, NULL)
-        || port_init(&p->f_w, p->eng, &w_p, pd_md(fpd, dnnl_query_weights_md), TL_PORT_IN, NULL)
-        || port_init(&p->f_dst, p->eng, &dst_p, pd_md(fpd, dnnl_query_dst_md), TL_PORT_OUT, NULL)
-        || port_init(&p->d_ddst, p->eng, &dst_p, pd_md(dpd, dnnl_query_diff_dst_md), TL_PORT_IN, NULL)
-        || port_init(&p->d_w, p->eng, &w_p, pd_md(dpd, dnnl_query_weights_md), TL_PORT_IN, NULL)
-        || port_init(&p->w_src, p->eng, &src_p, pd_md(wpd, dnnl_query_src_md), TL_PORT_IN, &p->f_src)
-        || port_init(&p->w_ddst, p->eng, &dst_p, pd_md(wpd, dnnl_query_diff_dst_md), TL_PORT_IN, &p->d_ddst)
-        || port_init(&p->w_dw, p->eng, &w_p, pd_md(wpd, dnnl_query_diff_weights_md), TL_PORT_ACC, NULL)) goto done;
+    size_t work = 0;    /* the scratchpad first, then the transient tensors */
+    if (scratch_mem(&p->fwd_scratch, fpd, p->eng, &work) || scratch_mem(&p->bwd_data_scratch, dpd, p->eng, &work)
+        || scratch_mem(&p->bwd_w_scratch, wpd, p->eng, &work)) goto done;
+    /* Transient: forward's dst, backward's dout (both passes) and dinp, and backward weights' src when it
+     * cannot reuse forward's copy. Forward's src copy (read again by backward weights) and the weights'
+     * copies are the plan's own. */
+    if (port_init(&p->f_src, p->eng, &src_p, pd_md(fpd, dnnl_query_src_md), TL_PORT_IN, NULL, NULL)
+        || port_init(&p->f_w, p->eng, &w_p, pd_md(fpd, dnnl_query_weights_md), TL_PORT_IN, NULL, NULL)
+        || port_init(&p->f_dst, p->eng, &dst_p, pd_md(fpd, dnnl_query_dst_md), TL_PORT_OUT, NULL, &work)
+        || port_init(&p->d_ddst, p->eng, &dst_p, pd_md(dpd, dnnl_query_diff_dst_md), TL_PORT_IN, NULL, &work)
+        || port_init(&p->d_w, p->eng, &w_p, pd_md(dpd, dnnl_query_weights_md), TL_PORT_IN, NULL, NULL)
+        || port_init(&p->w_src, p->eng, &src_p, pd_md(wpd, dnnl_query_src_md), TL_PORT_IN, &p->f_src, &work)
+        || port_init(&p->w_ddst, p->eng, &dst_p, pd_md(wpd, dnnl_query_diff_dst_md), TL_PORT_IN, &p->d_ddst, &work)
+        || port_init(&p->w_dw, p->eng, &w_p, pd_md(wpd, dnnl_query_diff_weights_md), TL_PORT_ACC, NULL, NULL)) goto done;
     dnnl_memory_desc_t src16;
     dnnl_memory_desc_init_by_tag(&src16, 4, sd, dnnl_f32, dnnl_nChw16c);
     p->dsrc16 = dnnl_memory_desc_equal(pd_md(dpd, dnnl_query_diff_src_md), &src16);
-    if (p->dsrc16 ? dnnl_memory_create(&p->d_dsrc.mem, &src16, p->eng, DNNL_MEMORY_ALLOCATE) != dnnl_success
-                  : port_init(&p->d_dsrc, p->eng, &src_p, pd_md(dpd, dnnl_query_diff_src_md), TL_PORT_ACC, NULL))
+    if (p->dsrc16 ? work_mem(&p->d_dsrc.mem, &p->d_dsrc.work_off, &src16, p->eng, &work)
+                  : port_init(&p->d_dsrc, p->eng, &src_p, pd_md(dpd, dnnl_query_diff_src_md), TL_PORT_ACC, NULL, &work))
         goto done;
+    p->work_size = work;
+    if (!(p->own_work = aligned_alloc(64, work ? work : 64))) goto done;
+    place_work(p, p->own_work);
     if (p->has_bias && (dnnl_memory_create(&p->bias, &b_p, p->eng, DNNL_MEMORY_NONE)
                         || !(p->db_buf = malloc((size_t)p->OC * sizeof *p->db_buf))
                         || dnnl_memory_create(&p->dbias, &b_p, p->eng, p->db_buf))) goto done;
@@ -223,7 +255,7 @@ void tl_conv2d_free(tl_conv2d *p) {
     for (int i = 0; i < 9; i++) port_free(ports[i]);
     if (p->strm) dnnl_stream_destroy(p->strm);
     if (p->eng) dnnl_engine_destroy(p->eng);
-    free(p->scratch);
+    free(p->own_work);
     free(p->db_buf);
     free(p);
 }
@@ -249,6 +281,14 @@ tl_conv2d *tl_conv2d_create(int N, int C, int H, int W, int OC, int K, int strid
     omp_set_num_threads(saved);
     if (rc) { tl_conv2d_free(p); return NULL; }
     return p;
+}
+
+size_t tl_conv2d_work_size(const tl_conv2d *p) { return p->work_size; }
+
+void tl_conv2d_share_work(tl_conv2d *p, void *work) {
+    free(p->own_work);
+    p->own_work = NULL;
+    place_work(p, work);
 }
 
 int tl_conv2d_out_h(const tl_conv2d *p) { return p->OH; }

@@ -24,12 +24,18 @@ void tl_linear_backward(float *dinp, float *dw, float *db, const float *dout, co
                         const float *w, int N, int IC, int OC, int nthreads);
 
 /* ---- Conv2d: torch.nn.Conv2d(C, OC, K, stride, pad, bias=has_bias), square kernel, groups=1 ----
- * A plan is made once per shape (it owns its workspace and any backend primitives), then used for
+ * A plan is made once per shape (it owns its buffers and any backend primitives), then used for
  * every step. out [N,OC,OH,OW], inp [N,C,H,W], w [OC,C,K,K], b [OC] or NULL. */
 typedef struct tl_conv2d tl_conv2d;
 tl_conv2d *tl_conv2d_create(int N, int C, int H, int W, int OC, int K, int stride, int pad,
                             int has_bias, int nthreads);
 void tl_conv2d_free(tl_conv2d *p);
+/* Plans of one network may share their work area (the buffers that live only within one call): the
+ * caller allocates max over its plans of tl_conv2d_work_size (64-byte aligned) and hands it to each
+ * with tl_conv2d_share_work, which frees the plan's own. The caller keeps ownership and must not use
+ * two plans sharing an area at once. */
+size_t tl_conv2d_work_size(const tl_conv2d *p);
+void tl_conv2d_share_work(tl_conv2d *p, void *work);
 int tl_conv2d_out_h(const tl_conv2d *p);
 int tl_conv2d_out_w(const tl_conv2d *p);
 void tl_conv2d_forward(tl_conv2d *p, float *out, const float *inp, const float *w, const float *b);
