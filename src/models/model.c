@@ -147,6 +147,14 @@ void tl_model_backward(tl_model *m, int train, const int *labels, int need_input
     tl_net_backward(&m->net, m->params, m->grads, m->state, train, need_input_grad);
 }
 
+void tl_model_input_grad(tl_model *m, int train) {
+    tl_net_zero_grad(&m->net);
+    memset(m->grads + m->head_begin, 0, (m->nparams - m->head_begin) * sizeof *m->grads);
+    m->head.ops->backward(&m->head, m->net.grad[m->feat_buf], m->grads, m->dlogits, tl_model_features(m), NULL,
+                          m->params);
+    tl_net_backward(&m->net, m->params, NULL, m->state, train, 1);
+}
+
 void tl_model_zero_grad(tl_model *m) {
     memset(m->grads, 0, m->nparams * sizeof *m->grads);
     tl_net_zero_grad(&m->net);

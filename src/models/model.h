@@ -87,6 +87,10 @@ void tl_model_forward(tl_model *m, int train, const int *labels, tl_rng *dropout
  * m->net.grad[0] ([N·views, c, h, w]: of the transformed copies when views > 1). */
 void tl_model_backward(tl_model *m, int train, const int *labels, int need_input_grad);
 void tl_model_zero_grad(tl_model *m);
+/* The gradient of m->dlogits with respect to the backbone's input, into m->net.grad[0], without the
+ * backbone's parameter gradients (about half the cost of tl_model_backward). The head's backward
+ * still writes its parameter gradients: they are cleared first and left in m->grads (scratch). */
+void tl_model_input_grad(tl_model *m, int train);
 
 /* Backbone builders (src/models/cnn.c, resnet32.c, mlp.c): append ops and tensors, return the
  * feature buffer id or -1. */

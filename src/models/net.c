@@ -223,7 +223,8 @@ void tl_net_free(tl_net *net) {
 /* ---- forward and backward ---- */
 
 static const float *opt(const float *base, size_t off) { return off == TL_NONE ? NULL : base + off; }
-static float *optw(float *base, size_t off) { return off == TL_NONE ? NULL : base + off; }
+/* A parameter's gradient, or NULL when the op has no such parameter or no gradients are wanted. */
+static float *optw(float *base, size_t off) { return off == TL_NONE || !base ? NULL : base + off; }
 
 /* A BN op's output from its input, as its forward computed it (train: the saved batch statistics). */
 static void bn_output(const tl_net *net, const tl_op *op, float *y, const float *params, const float *state,

@@ -101,7 +101,8 @@ int tl_net_first_nonfinite(tl_net *net, const float *params, float *state, int t
 /* Backward of every op in reverse (after a training-mode forward, or an evaluation-mode forward when
  * train == 0, for input gradients through a frozen net). Reads the output's gradient (zeroed by
  * tl_net_zero_grad, then filled by the caller); every other gradient is zeroed here when it becomes
- * live. The input's gradient is computed (into grad[0], zeroed first) only when need_input_grad. */
+ * live. The input's gradient is computed (into grad[0], zeroed first) only when need_input_grad.
+ * grads == NULL skips every parameter gradient (an input gradient through a frozen net). */
 void tl_net_backward(tl_net *net, const float *params, float *grads, const float *state, int train,
                      int need_input_grad);
 /* Clears the output's gradient (the caller accumulates into it before backward). */

@@ -101,8 +101,7 @@ static void net_forward(const tl_m2m_net *n, const float *p, float scale) {
 /* After net_forward and with m->dlogits set: back to the input, G[rows < S] += ∂/∂p. */
 static void net_input_grad(float *G, const tl_m2m_net *n, int S, float scale) {
     tl_model *m = n->model;
-    tl_model_zero_grad(m);
-    tl_model_backward(m, 0, NULL, 1);
+    tl_model_input_grad(m, 0);
     int c = m->cfg.in_c;
     size_t plane = (size_t)m->cfg.in_h * m->cfg.in_w;
     const float *dx = m->net.grad[0];
