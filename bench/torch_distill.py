@@ -23,30 +23,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "python"))
 sys.path.insert(0, HERE)
 import tailor_torch  # noqa: E402
+from tailor_torch import kd_loss, rkd_angle, rkd_distance  # noqa: E402
 from torch_ref import BATCH, C, LR, MOM, WD, augment, load_view, metrics  # noqa: E402
-
-
-def pdist(e, eps=1e-12):
-    e_square = e.pow(2).sum(dim=1)
-    res = (e_square.unsqueeze(1) + e_square.unsqueeze(0) - 2 * e @ e.t()).clamp(min=eps).sqrt().clone()
-    res[range(len(e)), range(len(e))] = 0
-    return res
-
-
-def rkd_distance(s, t):
-    with torch.no_grad():
-        t_d = pdist(t)
-        t_d = t_d / t_d[t_d > 0].mean()
-    d = pdist(s)
-    return F.smooth_l1_loss(d / d[d > 0].mean(), t_d)
-
-
-def rkd_angle(s, t):
-    with torch.no_grad():
-        td = F.normalize(t.unsqueeze(0) - t.unsqueeze(1), p=2, dim=2)
-        t_angle = torch.bmm(td, td.transpose(1, 2)).view(-1)
-    sd = F.normalize(s.unsqueeze(0) - s.unsqueeze(1), p=2, dim=2)
-    return F.smooth_l1_loss(torch.bmm(sd, sd.transpose(1, 2)).view(-1), t_angle)
 
 
 def main():
@@ -79,7 +57,7 @@ def main():
                     tfeat = teacher.backbone(xb)
                     tz = teacher.head(tfeat)
                 if method == "kd":
-                    loss = loss + F.kl_div(F.log_softmax(z / 4, 1), F.softmax(tz / 4, 1), reduction="batchmean") * 16
+                    loss = loss + kd_loss(z, tz, 4.0)
                 else:
                     loss = loss + rkd_distance(feat, tfeat) + 2 * rkd_angle(feat, tfeat)
             opt.zero_grad()

@@ -7,6 +7,7 @@ A tailor model file (model.safetensors in a run folder) loads into these with st
     logits = model(images)                                  # images normalised as in the run
 
 Tensor names are the modules' state_dict names ("backbone.conv1.weight", "head.bias", ...).
+The distillation losses of `--distill` (kd_loss, rkd_distance, rkd_angle) are at the end.
 """
 import math
 
@@ -558,3 +559,36 @@ def load(path):
                   float(meta.get("dropout", 0)), meta.get("head", "linear"))
     model.load_state_dict({k: torch.from_numpy(v) for k, v in tensors.items()}, strict=True)
     return model.eval()
+
+
+# ---- distillation losses (methods.md §10), written as the reference code writes them ----
+
+def kd_loss(zs, zt, T):
+    """Hinton KD: KL(softmax(zt/T) || softmax(zs/T)) averaged over the batch, times T²."""
+    return F.kl_div(F.log_softmax(zs / T, dim=1), F.softmax(zt / T, dim=1), reduction="batchmean") * T * T
+
+
+def pdist(e, eps=1e-12):
+    """lenscloth/RKD metric/utils.py pdist: Euclidean distances, squared ones clamped at eps, zero diagonal."""
+    e_square = e.pow(2).sum(dim=1)
+    res = (e_square.unsqueeze(1) + e_square.unsqueeze(0) - 2 * e @ e.t()).clamp(min=eps).sqrt().clone()
+    res[range(len(e)), range(len(e))] = 0
+    return res
+
+
+def rkd_distance(s, t):
+    """RkdDistance: distances normalised by their mean positive value, smooth-L1, teacher detached."""
+    with torch.no_grad():
+        t_d = pdist(t)
+        t_d = t_d / t_d[t_d > 0].mean()
+    d = pdist(s)
+    return F.smooth_l1_loss(d / d[d > 0].mean(), t_d)
+
+
+def rkd_angle(s, t):
+    """RKdAngle: cosines of the angles at every vertex of every triple, smooth-L1, teacher detached."""
+    with torch.no_grad():
+        td = F.normalize(t.unsqueeze(0) - t.unsqueeze(1), p=2, dim=2)
+        t_angle = torch.bmm(td, td.transpose(1, 2)).view(-1)
+    sd = F.normalize(s.unsqueeze(0) - s.unsqueeze(1), p=2, dim=2)
+    return F.smooth_l1_loss(torch.bmm(sd, sd.transpose(1, 2)).view(-1), t_angle)

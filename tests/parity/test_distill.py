@@ -1,6 +1,7 @@
 """Parity of src/transfer/kd.c and rkd.c with the distillation losses of methods.md §10, written in
-float64 PyTorch the way the reference code writes them (Hinton KD as kl_div of log-softmaxes times T²;
-lenscloth/RKD's pdist, RkdDistance and RKdAngle with smooth_l1_loss), on the same float32 inputs
+float64 PyTorch the way the reference code writes them (python/tailor_torch.py: Hinton KD as kl_div of
+log-softmaxes times T²; lenscloth/RKD's pdist, RkdDistance and RKdAngle with smooth_l1_loss), on the
+same float32 inputs
 (build/tests/parity/distill_dump). Loss within rtol 1e-6, gradients within rtol 1e-5 (atol 1e-9:
 tailor stores them in float32).
 """
@@ -15,6 +16,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import st  # noqa: E402
+from tailor_torch import kd_loss as kd, rkd_angle, rkd_distance  # noqa: E402
 
 BUILD = os.environ.get("TL_BUILD", "build")
 passed = failed = 0
@@ -25,39 +27,6 @@ def report(ok, what):
     passed += ok
     failed += not ok
     print(("ok   " if ok else "FAIL ") + what)
-
-
-def kd(zs, zt, T):
-    return F.kl_div(F.log_softmax(zs / T, dim=1), F.softmax(zt / T, dim=1), reduction="batchmean") * T * T
-
-
-def pdist(e, eps=1e-12):
-    e_square = e.pow(2).sum(dim=1)
-    prod = e @ e.t()
-    res = (e_square.unsqueeze(1) + e_square.unsqueeze(0) - 2 * prod).clamp(min=eps).sqrt()
-    res = res.clone()
-    res[range(len(e)), range(len(e))] = 0
-    return res
-
-
-def rkd_distance(s, t):
-    with torch.no_grad():
-        t_d = pdist(t)
-        t_d = t_d / t_d[t_d > 0].mean()
-    d = pdist(s)
-    d = d / d[d > 0].mean()
-    return F.smooth_l1_loss(d, t_d, reduction="mean")
-
-
-def rkd_angle(s, t):
-    with torch.no_grad():
-        td = t.unsqueeze(0) - t.unsqueeze(1)
-        norm_td = F.normalize(td, p=2, dim=2)
-        t_angle = torch.bmm(norm_td, norm_td.transpose(1, 2)).view(-1)
-    sd = s.unsqueeze(0) - s.unsqueeze(1)
-    norm_sd = F.normalize(sd, p=2, dim=2)
-    s_angle = torch.bmm(norm_sd, norm_sd.transpose(1, 2)).view(-1)
-    return F.smooth_l1_loss(s_angle, t_angle, reduction="mean")
 
 
 def main():
