@@ -2,28 +2,7 @@
 # End-to-end tests of the tailor command: bad input gives one clear error line, a non-zero exit and
 # no run folder; Ctrl-C then --resume reproduces an uninterrupted run bit for bit; the saved model
 # loads strictly into the PyTorch module and gives the same logits as `tailor predict`.
-set -u
-cd "$(dirname "$0")/../.."
-T=${TL_BUILD:-build}/tailor
-PY=${PY:-/usr/bin/python3}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-passed=0 failed=0
-ok() { passed=$((passed + 1)); echo "ok   $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL $1"; }
-
-# expect_error NAME PATTERN CMD...: exit non-zero, exactly one stderr line matching PATTERN, no run folder.
-expect_error() {
-    local name=$1 pat=$2; shift 2
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    local rc=$? lines
-    lines=$(wc -l <"$tmp/err")
-    if [ $rc -ne 0 ] && [ "$lines" -eq 1 ] && grep -q -- "$pat" "$tmp/err" && [ ! -e "$tmp/run" ] && [ ! -e "$tmp/run.partial" ]; then
-        ok "$name"
-    else
-        bad "$name (exit $rc, $lines lines): $(cat "$tmp/err")"
-    fi
-}
+. "$(dirname "$0")/lib.sh"
 
 # A small tabular data set: 3 classes, 4 features, long-tailed by construction.
 awk 'BEGIN { srand(1); print "a,b,c,d,label";
@@ -44,8 +23,8 @@ expect_error "bad epochs"          "--epochs"           $T train --data fashion-
 expect_error "bad lt"              "--lt"               $T train --data fashion-mnist --lt exp:abc --out "$tmp/run"
 expect_error "unknown model"       "valid: cnn"         $T train --data fashion-mnist --model vgg --out "$tmp/run"
 expect_error "unwritable out"      "cannot create"      $T train --data csv:"$tmp/train.csv","$tmp/test.csv" --model mlp --out /proc/run
-expect_error "missing run"         "model.safetensors\|config.json" $T eval --run "$tmp/nonexistent"
-expect_error "unknown command"     "unknown command"    $T fly
+EXPECT_DIR="$tmp/run" expect_error "missing run"         "model.safetensors\|config.json" $T eval --run "$tmp/nonexistent"
+EXPECT_DIR="$tmp/run" expect_error "unknown command"     "unknown command"    $T fly
 
 # A NaN loss (an absurd learning rate) stops with the epoch, step and place.
 expect_error "NaN trap" "non-finite value at epoch" $T train --data csv:"$tmp/train.csv","$tmp/test.csv" --model mlp \
@@ -124,5 +103,4 @@ sys.exit(0 if err < 1e-4 and (rows[:, 1] == logits.argmax(1)).mean() > 0.99 else
 PYEOF
 then ok "model.safetensors loads into PyTorch with the same logits"; else bad "PyTorch interop"; fi
 
-echo "$passed passed, $failed failed"
-[ $failed -eq 0 ]
+finish

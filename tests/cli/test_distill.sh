@@ -3,15 +3,7 @@
 # CSV data set (mlp), the fidelity a pure-distillation student reaches to its teacher, the bad-input
 # errors (one line, non-zero exit, no run folder left), and `tailor distill --generations` (a chain of
 # run folders and its summary; running the command again continues without retraining).
-set -u
-cd "$(dirname "$0")/../.."
-T=${TL_BUILD:-build}/tailor
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-passed=0 failed=0
-ok() { passed=$((passed + 1)); echo "ok   $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL $1"; }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+. "$(dirname "$0")/lib.sh"
 
 awk 'BEGIN { srand(5); print "a,b,c,d,label";
   for (i = 0; i < 600; i++) { y = (i % 10 < 6) ? 0 : (i % 10 < 9) ? 1 : 2;
@@ -51,23 +43,14 @@ check "pure distillation follows the teacher: agrees on >= 180 of 200 rows (got 
     '[ "$agree" -ge 180 ] && [ "$labels" -le 40 ]'
 
 # Bad input: one error line naming the option, non-zero exit, no run folder.
-expect_error() {  # NAME PATTERN ARGS...
-    local name=$1 pat=$2; shift 2
-    if $T train "$@" --out "$tmp/bad" >"$tmp/out" 2>"$tmp/err"; then bad "$name: accepted"; return; fi
-    if [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q -- "$pat" "$tmp/err" && [ ! -e "$tmp/bad" ] && [ ! -e "$tmp/bad.partial" ]; then
-        ok "$name"
-    else
-        bad "$name: $(cat "$tmp/err")"
-    fi
-}
-expect_error "--distill without --teacher" "needs --teacher" $common --distill kd
-expect_error "--teacher that is not a run" "--teacher" $common --distill kd --teacher "$tmp/nowhere"
-expect_error "--teacher without --distill" "no --distill" $common --teacher "$tmp/teacher"
-expect_error "--distill unknown name" "unknown name 'hinton'" $common --distill hinton --teacher "$tmp/teacher"
-expect_error "--distill bad key" "unknown key 'temp'" $common --distill kd:temp=2 --teacher "$tmp/teacher"
-expect_error "--distill T=0" "T=0 must be > 0" $common --distill kd:T=0 --teacher "$tmp/teacher"
-expect_error "--teacher with other classes" "classes" --data "csv:$tmp/four.csv,$tmp/four.csv" --model mlp --quiet \
-    --distill kd --teacher "$tmp/teacher"
+expect_error "--distill without --teacher" "needs --teacher" $T train $common --distill kd --out "$tmp/bad"
+expect_error "--teacher that is not a run" "--teacher" $T train $common --distill kd --teacher "$tmp/nowhere" --out "$tmp/bad"
+expect_error "--teacher without --distill" "no --distill" $T train $common --teacher "$tmp/teacher" --out "$tmp/bad"
+expect_error "--distill unknown name" "unknown name 'hinton'" $T train $common --distill hinton --teacher "$tmp/teacher" --out "$tmp/bad"
+expect_error "--distill bad key" "unknown key 'temp'" $T train $common --distill kd:temp=2 --teacher "$tmp/teacher" --out "$tmp/bad"
+expect_error "--distill T=0" "T=0 must be > 0" $T train $common --distill kd:T=0 --teacher "$tmp/teacher" --out "$tmp/bad"
+expect_error "--teacher with other classes" "classes" $T train --data "csv:$tmp/four.csv,$tmp/four.csv" --model mlp --quiet \
+    --distill kd --teacher "$tmp/teacher" --out "$tmp/bad"
 
 # Self-distillation over generations.
 if $T distill --generations 2 --distill kd $common --epochs 2 --out "$tmp/chain" >"$tmp/out" 2>&1; then
@@ -86,5 +69,4 @@ check "running it again with --generations 3 keeps gen-1 and adds gen-3" \
 if $T distill --generations 1 $common --out "$tmp/chain2" >/dev/null 2>"$tmp/err"; then bad "distill without --distill: accepted"
 else check "distill without --distill: one error line" 'grep -q "needs --distill" "$tmp/err" && [ "$(wc -l <"$tmp/err")" -ge 1 ]'; fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

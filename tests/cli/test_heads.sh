@@ -3,15 +3,7 @@
 # `tailor eval` and `tailor predict` rebuild the head from the model file, and the PyTorch module of
 # python/tailor_torch.py loads it strictly and gives the same inference logits. The uncertainty
 # head's Monte-Carlo refresh must leave class margins in [1, m] with the largest equal to m.
-set -u
-cd "$(dirname "$0")/../.."
-T=${TL_BUILD:-build}/tailor
-PY=${PY:-/usr/bin/python3}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-passed=0 failed=0
-ok() { passed=$((passed + 1)); echo "ok   $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL $1"; }
+. "$(dirname "$0")/lib.sh"
 
 awk 'BEGIN { srand(3); print "a,b,c,d,label";
   for (i = 0; i < 400; i++) { y = (i % 10 < 6) ? 0 : (i % 10 < 9) ? 1 : 2;
@@ -71,5 +63,4 @@ if ! $T plot embedding --run "$tmp/run1" >/dev/null 2>"$tmp/err" && grep -q "fea
 else
     bad "plot refusals: $(cat "$tmp/err" "$tmp/err2")"
 fi
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

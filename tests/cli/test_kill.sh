@@ -6,16 +6,8 @@
 # bit, and the same per-epoch losses as an uninterrupted run (every random stream derives from
 # seed, epoch and step). Kill moments are fractions of the uninterrupted run's duration, so the test
 # adapts to slow (sanitizer) builds.
-set -u
-cd "$(dirname "$0")/../.."
-T=${TL_BUILD:-build}/tailor
-PY=${PY:-/usr/bin/python3}
+. "$(dirname "$0")/lib.sh"
 SEED=${TL_KILL_SEED:-9}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-passed=0 failed=0
-ok() { passed=$((passed + 1)); echo "ok   $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL $1"; }
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
 # 4000 rows of 16 features, 4 long-tailed classes; many short epochs, so kills land at every stage
@@ -104,5 +96,4 @@ sys.exit(0 if a == b and len(a) == 16 else 1)
 PYEOF
 then ok "metrics.jsonl: the same 16 epochs as the uninterrupted run"; else bad "metrics.jsonl differs from the uninterrupted run"; fi
 
-echo "$passed passed, $failed failed"
-[ $failed -eq 0 ]
+finish

@@ -3,28 +3,7 @@
 # of the t10k file, --lt exp:10): a 1-epoch ERM teacher, then 2 epochs with generation from epoch 0;
 # the run folder gets m2m.json (both epochs counted) and m2m_samples.png, and repeating the run from
 # its config.json gives the same model bit for bit. Bad input gives one error line and no folder.
-set -u
-cd "$(dirname "$0")/../.."
-T=${TL_BUILD:-build}/tailor
-PY=${PY:-/usr/bin/python3}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-passed=0 failed=0
-ok() { passed=$((passed + 1)); echo "ok   $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL $1"; }
-
-# expect_error NAME PATTERN CMD...: exit non-zero, one stderr line matching PATTERN, no $tmp/out folder.
-expect_error() {
-    local name=$1 pat=$2; shift 2
-    "$@" >"$tmp/o" 2>"$tmp/e"
-    local rc=$? lines
-    lines=$(wc -l <"$tmp/e")
-    if [ $rc -ne 0 ] && [ "$lines" -eq 1 ] && grep -q -- "$pat" "$tmp/e" && [ ! -e "$tmp/out" ] && [ ! -e "$tmp/out.partial" ]; then
-        ok "$name"
-    else
-        bad "$name (exit $rc, $lines lines): $(cat "$tmp/e")"
-    fi
-}
+. "$(dirname "$0")/lib.sh"
 
 # idx:DIR with the first 500 t10k images for training and the next 200 for testing.
 mkdir "$tmp/idx"
@@ -70,5 +49,4 @@ expect_error "teacher of another shape" "takes 4x1x1 inputs" $T train "${common[
 expect_error "m2m on tabular data" "needs image data" $T train --data csv:"$tmp/d.csv","$tmp/d.csv" --model mlp --hidden 8 --synth m2m \
     --teacher "$tmp/csvrun" --quiet --out "$tmp/out"
 
-echo "$passed passed, $failed failed"
-[ $failed -eq 0 ]
+finish

@@ -2,25 +2,7 @@
 # End-to-end open-set runs (--open) on a small CSV data set with the mlp: the report gains the
 # "open_set" object (threshold metrics null without --val), tailor eval reproduces it, the rpl model
 # loads strictly into the PyTorch module, and bad --open values or head keys fail with one clear line.
-set -u
-cd "$(dirname "$0")/../.."
-T=${TL_BUILD:-build}/tailor
-PY=${PY:-/usr/bin/python3}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-passed=0 failed=0
-ok() { passed=$((passed + 1)); echo "ok   $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL $1"; }
-
-expect_error() {  # NAME PATTERN CMD...: non-zero exit, one stderr line matching PATTERN, no run folder
-    local name=$1 pat=$2; shift 2
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    local rc=$? lines
-    lines=$(wc -l <"$tmp/err")
-    if [ $rc -ne 0 ] && [ "$lines" -eq 1 ] && grep -q -- "$pat" "$tmp/err" && [ ! -e "$tmp/run" ] && [ ! -e "$tmp/run.partial" ]; then
-        ok "$name"
-    else bad "$name (exit $rc, $lines lines): $(cat "$tmp/err")"; fi
-}
+. "$(dirname "$0")/lib.sh"
 
 # 4 classes of 4 features, class c centred at (c, -c, c/2, 0): held out, class 3 lies beyond the others
 # (so the softmax is confident on it) and class 1 between them (so the softmax is not).
@@ -72,5 +54,4 @@ expect_error "--open without a test set" "no test set" $T train --data csv:"$tmp
 expect_error "rpl bad key"           "not one of shared, per-class"       $T train "${common[@]}" --open 3 --head rpl:radius=each --out "$tmp/run"
 expect_error "gcpl unknown key"      "unknown key"   $T train "${common[@]}" --open 3 --head gcpl:radius=shared --out "$tmp/run"
 
-echo "$passed passed, $failed failed"
-[ $failed -eq 0 ]
+finish

@@ -2,27 +2,7 @@
 # End-to-end tests of tailor retrain (stage 2) and of the causal head with TDE on a small CSV data
 # set with the mlp: every method writes a complete run folder that tailor eval accepts; the report
 # carries the stage2 section (tau sweep); bad input gives one clear error line and no folder.
-set -u
-cd "$(dirname "$0")/../.."
-T=${TL_BUILD:-build}/tailor
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-passed=0 failed=0
-ok() { passed=$((passed + 1)); echo "ok   $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL $1"; }
-
-# expect_error NAME PATTERN CMD...: exit non-zero, one stderr line matching PATTERN, no $tmp/out folder.
-expect_error() {
-    local name=$1 pat=$2; shift 2
-    "$@" >"$tmp/o" 2>"$tmp/e"
-    local rc=$? lines
-    lines=$(wc -l <"$tmp/e")
-    if [ $rc -ne 0 ] && [ "$lines" -eq 1 ] && grep -q -- "$pat" "$tmp/e" && [ ! -e "$tmp/out" ] && [ ! -e "$tmp/out.partial" ]; then
-        ok "$name"
-    else
-        bad "$name (exit $rc, $lines lines): $(cat "$tmp/e")"
-    fi
-}
+. "$(dirname "$0")/lib.sh"
 
 awk 'BEGIN { srand(2); print "a,b,c,d,label";
   for (i = 0; i < 800; i++) { y = (i % 10 < 6) ? 0 : (i % 10 < 9) ? 1 : 2;
@@ -76,9 +56,8 @@ expect_error "lws on cosine"    "--head linear"             $T retrain --run "$t
 expect_error "missing run"      "nonexistent"               $T retrain --run "$tmp/nonexistent" --method crt --out "$tmp/out"
 expect_error "missing method"   "--method is required"      $T retrain --run "$tmp/s1" --out "$tmp/out"
 expect_error "bad sampler"      "--sampler"                 $T retrain --run "$tmp/s1" --method crt --sampler nope --out "$tmp/out"
-expect_error "existing out"     "already exists"            $T retrain --run "$tmp/s1" --method crt --out "$tmp/s1"
+EXPECT_DIR="$tmp/out" expect_error "existing out"     "already exists"            $T retrain --run "$tmp/s1" --method crt --out "$tmp/s1"
 expect_error "tde on linear"    "not causal"                $T eval --run "$tmp/s1" --posthoc tde:alpha=1 --out "$tmp/out"
 expect_error "bad causal heads" "heads=3"                   $T train --data "$D" $common --head causal:heads=3 --out "$tmp/out"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

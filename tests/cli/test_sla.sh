@@ -4,28 +4,7 @@
 # file rebuilds the sla head, so tailor eval (each --posthoc sla:infer=), tailor predict and the
 # PyTorch twin (tailor_torch.SLA) give the same class logits; stage 2 works on the unrotated features
 # (ncm) or refuses clearly (tau); bad input gives one clear error line and no folder.
-set -u
-cd "$(dirname "$0")/../.."
-T=${TL_BUILD:-build}/tailor
-PY=${PY:-/usr/bin/python3}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-passed=0 failed=0
-ok() { passed=$((passed + 1)); echo "ok   $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL $1"; }
-
-# expect_error NAME PATTERN CMD...: exit non-zero, one stderr line matching PATTERN, no $tmp/out folder.
-expect_error() {
-    local name=$1 pat=$2; shift 2
-    "$@" >"$tmp/o" 2>"$tmp/e"
-    local rc=$? lines
-    lines=$(wc -l <"$tmp/e")
-    if [ $rc -ne 0 ] && [ "$lines" -eq 1 ] && grep -q -- "$pat" "$tmp/e" && [ ! -e "$tmp/out" ] && [ ! -e "$tmp/out.partial" ]; then
-        ok "$name"
-    else
-        bad "$name (exit $rc, $lines lines): $(cat "$tmp/e")"
-    fi
-}
+. "$(dirname "$0")/lib.sh"
 
 # IDX sets: square 12x12 images in $tmp/sq, 12x10 ones in $tmp/rect; a bright bar whose place is the class.
 "$PY" - "$tmp" <<'PYEOF'
@@ -117,5 +96,4 @@ expect_error "infer=sd without sd" "infer=sd needs a model trained with --ssl sl
 expect_error "sla rule on linear"  "not sla" $T eval --run "$tmp/ncm" --posthoc sla --out "$tmp/out"
 expect_error "bad infer"           "infer=all is not one of agg, single, sd" $T eval --run "$tmp/run-sla" --posthoc sla:infer=all --out "$tmp/out"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish
