@@ -1,7 +1,8 @@
 /* tl_conv2d against a direct double-precision convolution: forward values, and backward against
  * central finite differences of L = sum(out · g) through that reference (L is linear in each input,
  * so the differences are exact up to rounding); accumulation into existing gradients, NULL
- * gradients, the forward-to-backward input cache, and bitwise reproducibility. */
+ * gradients, the forward-to-backward input cache, bitwise reproducibility, and plans sharing one work
+ * area. */
 #include <stdlib.h>
 #include <string.h>
 #include "check.h"
@@ -223,6 +224,48 @@ static void test_deterministic(void) {
     unmake(&P);
 }
 
+/* Two plans of different shapes sharing one work area, used interleaved as a network uses them (A
+ * forward, B forward, B backward, A backward), give bitwise what each gives with its own area. */
+static void test_shared_work(void) {
+    const cshape *sa = &SHAPES[3], *sb = &SHAPES[7];
+    problem A = make(sa, 41), B = make(sb, 42);
+    float *ref[2][4], *got[2][4];
+    const cshape *sh[2] = {sa, sb};
+    problem *P[2] = {&A, &B};
+    for (int k = 0; k < 2; k++)
+        for (int v = 0; v < 2; v++) {
+            float **o = v ? got[k] : ref[k];
+            o[0] = malloc(P[k]->no * 4); o[1] = calloc(P[k]->ni, 4); o[2] = calloc(P[k]->nw, 4); o[3] = calloc(sh[k]->OC, 4);
+        }
+    for (int k = 0; k < 2; k++) {   /* each alone, with its own work area */
+        tl_conv2d *p = plan(sh[k]);
+        run_once(sh[k], P[k], ref[k][0], ref[k][1], ref[k][2], ref[k][3], p);
+        tl_conv2d_free(p);
+    }
+    tl_conv2d *pa = plan(sa), *pb = plan(sb);
+    size_t wa = tl_conv2d_work_size(pa), wb = tl_conv2d_work_size(pb), w = wa > wb ? wa : wb;
+    CHECK(wa > 0 && wb > 0);
+    void *work = aligned_alloc(64, (w + 63) / 64 * 64);
+    memset(work, 0xff, w);   /* NaN garbage: a buffer read before it is written would show */
+    tl_conv2d_share_work(pa, work);
+    tl_conv2d_share_work(pb, work);
+    tl_conv2d_forward(pa, got[0][0], A.x, A.w, A.b);
+    tl_conv2d_forward(pb, got[1][0], B.x, B.w, B.b);
+    tl_conv2d_backward(pb, got[1][1], got[1][2], got[1][3], B.g, B.x, B.w);
+    tl_conv2d_backward(pa, got[0][1], got[0][2], got[0][3], A.g, A.x, A.w);
+    for (int k = 0; k < 2; k++) {
+        CHECK(memcmp(ref[k][0], got[k][0], P[k]->no * 4) == 0);
+        CHECK(memcmp(ref[k][1], got[k][1], P[k]->ni * 4) == 0);
+        CHECK(memcmp(ref[k][2], got[k][2], P[k]->nw * 4) == 0);
+        CHECK(memcmp(ref[k][3], got[k][3], sh[k]->OC * 4) == 0);
+        for (int v = 0; v < 4; v++) { free(ref[k][v]); free(got[k][v]); }
+    }
+    tl_conv2d_free(pa);
+    tl_conv2d_free(pb);
+    free(work);
+    unmake(&A); unmake(&B);
+}
+
 static void test_bad_shapes(void) {
     CHECK(tl_conv2d_create(2, 3, 2, 2, 4, 5, 1, 1, 0, 1) == NULL);   /* kernel larger than padded input */
     CHECK(tl_conv2d_create(0, 3, 8, 8, 4, 3, 1, 1, 0, 1) == NULL);
@@ -237,6 +280,7 @@ int main(void) {
     RUN_TEST(test_backward_null_weights);
     RUN_TEST(test_input_cache);
     RUN_TEST(test_deterministic);
+    RUN_TEST(test_shared_work);
     RUN_TEST(test_bad_shapes);
     TEST_MAIN_END();
 }
