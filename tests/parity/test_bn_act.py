@@ -3,35 +3,14 @@
 build/tests/parity/bn_act_dump writes each case's float32 inputs, outputs and gradients; this script
 recomputes torch.relu(F.batch_norm(x) + res) (training and evaluation mode) and its gradients in
 float64 and compares: max |c - t| <= 1e-4 · max |t|. Prints a final "N passed, N failed"."""
-import os
-import subprocess
-import sys
-import tempfile
+import functools
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import st  # noqa: E402
+import parity
 
-RTOL = 1e-4
-passed = failed = 0
-
-
-def compare(name, c, t):
-    global passed, failed
-    c = np.asarray(c, dtype=np.float64)
-    t = t.detach().numpy()
-    ok, err = False, float("inf")
-    if c.shape == t.shape:
-        err = np.abs(c - t).max(initial=0.0) / max(np.abs(t).max(initial=0.0), 1e-12)
-        ok = bool(err <= RTOL)
-    print(f"{'ok  ' if ok else 'FAIL'} {name}  rel err {err:.2e}")
-    if ok:
-        passed += 1
-    else:
-        failed += 1
+compare = functools.partial(parity.close, tol=1e-4)
 
 
 def f64(a, grad=False):
@@ -66,25 +45,9 @@ def check(cs, t, p):
             compare(f"{cs}.invstd", t["invstd"], 1.0 / torch.sqrt(xd.var((0, 2), unbiased=False) + eps))
 
 
-def main():
-    global failed
-    exe = os.path.join(os.environ.get("TL_BUILD", "build"), "tests", "parity", "bn_act_dump")
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "bn_act.safetensors")
-        r = subprocess.run([exe, path], capture_output=True, text=True)
-        if r.returncode != 0:
-            print(f"FAIL {exe}: exit {r.returncode}: {r.stderr.strip()}")
-            failed += 1
-        else:
-            tensors, meta = st.load(path)
-            for cs, desc in meta.items():
-                p = {k: float(v) if "." in v or "e" in v else int(v) for k, v in (kv.split("=") for kv in desc.split())}
-                t = {k.split(".", 1)[1]: v for k, v in tensors.items() if k.split(".", 1)[0] == cs}
-                check(cs, t, p)
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
     torch.set_num_threads(1)
-    sys.exit(main())
+    for cs, desc, t in parity.cases(*parity.load("bn_act_dump")):
+        p = {k: float(v) if "." in v or "e" in v else int(v) for k, v in (kv.split("=") for kv in desc.split())}
+        check(cs, t, p)
+    parity.finish()

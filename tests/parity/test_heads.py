@@ -12,36 +12,16 @@ float32 (relative error 6e-8), and the gradients start from the float32 dlogits 
 logits, so a correct head sits near 1e-7; 1e-5 leaves room for the condition number of the angular
 margins near the clamp (dφ/dc up to ~1/sqrt(2δ) ≈ 2e3) without hiding a wrong formula, which shows
 up at 1e-2 or more."""
+import functools
 import math
-import os
-import subprocess
-import sys
-import tempfile
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python"))
-import st  # noqa: E402
+import parity
 
-RTOL = 1e-5
+compare = functools.partial(parity.close, tol=1e-5)
 DELTA = 1e-7  # TL_MARGIN_DELTA: the acos clamp for float32 features (methods.md §0.2)
-passed = failed = 0
-
-
-def compare(name, c, t):
-    global passed, failed
-    c = np.asarray(c, dtype=np.float64)
-    t = t.detach().numpy() if isinstance(t, torch.Tensor) else np.asarray(t, dtype=np.float64)
-    if c.shape != t.shape:
-        ok, err = False, float("inf")
-    else:
-        scale = max(np.abs(t).max(initial=0.0), 1e-12)
-        err = np.abs(c - t).max(initial=0.0) / scale
-        ok = bool(err <= RTOL)
-    print(f"{'ok  ' if ok else 'FAIL'} {name}  rel err {err:.2e}")
-    passed, failed = passed + ok, failed + (not ok)
 
 
 def parse(desc):
@@ -252,25 +232,8 @@ def check_case(cs, desc, t):
         compare(f"{cs}.grad.{n}", t["grad." + n], gi)
 
 
-def main():
-    global failed
-    build = os.environ.get("TL_BUILD", "build")
-    exe = os.path.join(build, "tests", "parity", "heads_dump")
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "heads.safetensors")
-        r = subprocess.run([exe, path], capture_output=True, text=True)
-        if r.returncode != 0:
-            print(f"FAIL {exe}: exit {r.returncode}: {r.stderr.strip()}")
-            failed += 1
-        else:
-            tensors, meta = st.load(path)
-            for cs, desc in meta.items():
-                t = {n.split(".", 1)[1]: v for n, v in tensors.items() if n.split(".", 1)[0] == cs}
-                check_case(cs, desc, t)
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
     torch.set_num_threads(1)
-    sys.exit(main())
+    for cs, desc, t in parity.cases(*parity.load("heads_dump")):
+        check_case(cs, desc, t)
+    parity.finish()

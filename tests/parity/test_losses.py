@@ -6,27 +6,11 @@ epoch. Here each formula is rebuilt with torch autograd in float64 on the same f
 loss and ∂L/∂z must agree within rtol 1e-5 (gradient entries also atol 1e-8: tailor stores them in
 float32).
 """
-import os
-import subprocess
-import sys
-import tempfile
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import st  # noqa: E402
-
-BUILD = os.environ.get("TL_BUILD", "build")
-passed = failed = 0
-
-
-def report(ok, what):
-    global passed, failed
-    passed += ok
-    failed += not ok
-    print(("ok   " if ok else "FAIL ") + what)
+import parity
 
 
 def class_weights(n, kind, beta):
@@ -86,10 +70,7 @@ def reference(spec, z, y, n, epoch):
 
 
 def main():
-    with tempfile.TemporaryDirectory() as d:
-        path = os.path.join(d, "losses.safetensors")
-        subprocess.run([os.path.join(BUILD, "tests", "parity", "losses_dump"), path], check=True)
-        t, meta = st.load(path)
+    t, meta = parity.load("losses_dump")
     y = torch.from_numpy(t["y"].astype(np.int64))
     n = torch.from_numpy(t["count"].astype(np.float64))
     for key, val in meta.items():
@@ -97,15 +78,10 @@ def main():
         z = torch.from_numpy(t[f"logits_{head}"].astype(np.float64)).requires_grad_()
         want = reference(spec, z, y, n, int(epoch))
         want.backward()
-        got_g, want_g = t[f"{key}.grad"].astype(np.float64), z.grad.numpy()
-        ok_l = abs(float(loss) - want.item()) <= 1e-5 * abs(want.item())
-        ok_g = np.allclose(got_g, want_g, rtol=1e-5, atol=1e-8)
-        err_g = np.max(np.abs(got_g - want_g) / np.maximum(np.abs(want_g), 1e-8))
-        report(ok_l and ok_g, f"{key:22s} {spec} (epoch {epoch}): loss {float(loss):.6g} vs {want.item():.6g}, "
-                              f"max rel grad diff {err_g:.1e}")
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+        parity.loss_and_grad(f"{key} {spec} (epoch {epoch})", loss, want.item(), t[f"{key}.grad"], z.grad,
+                             1e-5, 1e-5, 1e-8)
 
 
 if __name__ == "__main__":
     main()
+    parity.finish()

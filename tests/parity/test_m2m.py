@@ -4,36 +4,12 @@ with its own input normalisation x = (255·p − mean)/std, and one normalised s
 p ← clamp(p − η·G/(‖G‖ + 1e-10), 0, 1); tailor (tests/parity/m2m_dump.c) against autograd on the PyTorch
 modules of python/tailor_torch.py loaded from the same model files. As in test_models.py, each tensor
 must agree with the float64 reference within max(1e-4, 2 x the error of PyTorch's own float32 run)."""
-import os
-import subprocess
-import sys
-import tempfile
-
-import numpy as np
 import torch
 import torch.nn.functional as F
 
+import parity
 import st
 import tailor_torch
-
-BUILD = os.environ.get("TL_BUILD", "build")
-passed = failed = 0
-
-
-def rel(got, want):
-    got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)
-    return np.abs(got - want).max() / max(np.abs(want).max(), 1e-2)
-
-
-def close(name, got, want64, want32):
-    global passed, failed
-    tol = max(1e-4, 2 * rel(want32, want64))
-    err = rel(got, want64)
-    if err <= tol and np.shape(got) == np.shape(want64):
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL {name}: rel err {err:.3g} > tol {tol:.3g}")
 
 
 def run_torch(out, dump, dtype):
@@ -59,18 +35,15 @@ def run_torch(out, dump, dtype):
 
 
 def check(farch, garch, fhead):
-    with tempfile.TemporaryDirectory() as d:
-        out = os.path.join(d, "dump.safetensors")
-        subprocess.run([f"{BUILD}/tests/parity/m2m_dump", farch, garch, fhead, out], check=True)
+    with parity.dump("m2m_dump", farch, garch, fhead, parity.FILE) as out:
         dump, _ = st.load(out)
         ref64 = run_torch(out, dump, torch.float64)
         ref32 = run_torch(out, dump, torch.float32)
     for key in ref64:
-        close(f"f {farch}/{fhead}, g {garch}: {key}", dump[key], ref64[key], ref32[key])
+        parity.close_to_torch(f"f {farch}/{fhead}, g {garch}: {key}", dump[key], ref64[key], ref32[key])
 
 
 check("cnn", "mlp", "linear")
 check("mlp", "cnn", "cosine:s=16")
 check("cnn", "cnn", "linear")
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+parity.finish()

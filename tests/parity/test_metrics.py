@@ -8,32 +8,23 @@ code uses, so the two are independent.
 """
 import json
 import os
-import subprocess
-import sys
-import tempfile
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import st  # noqa: E402
+import parity
+import st
 
-BUILD = os.environ.get("TL_BUILD", "build")
 TOL = 1e-9
-passed = failed = 0
 
 
 def check(name, got, want):
-    global passed, failed
+    """Every entry within TOL of want (relative above 1), NaN where want is NaN."""
     got = np.asarray(got, dtype=np.float64)
     want = np.asarray(want, dtype=np.float64)
     same_nan = np.array_equal(np.isnan(got), np.isnan(want))
     ok = same_nan and got.shape == want.shape and np.all(
         np.abs(np.nan_to_num(got) - np.nan_to_num(want)) <= TOL * np.maximum(1.0, np.abs(np.nan_to_num(want))))
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL {name}: got {got} want {want}")
+    parity.report(ok, name if ok else f"{name}: got {got} want {want}")
 
 
 def null(v):
@@ -110,9 +101,7 @@ def average_precision(s, pos):
 
 
 def main():
-    exe = os.path.join(BUILD, "tests", "parity", "metrics_dump")
-    with tempfile.TemporaryDirectory() as d:
-        subprocess.run([exe, d], check=True)
+    with parity.dump("metrics_dump", parity.DIR) as d:
         k = 0
         while os.path.exists(os.path.join(d, f"case{k}.safetensors")):
             t, meta = st.load(os.path.join(d, f"case{k}.safetensors"))
@@ -139,9 +128,8 @@ def main():
             k += 1
         if k < 5:
             check("number of cases", k, 5)
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
+    parity.finish()

@@ -10,36 +10,12 @@ float64 reference within max(1e-4, 2 x the error of PyTorch's float32 run on tha
 must be at least about as accurate as PyTorch itself. Errors are relative to the tensor's largest
 magnitude, with a floor of 1e-2 on that magnitude for tensors that vanish in exact arithmetic (the
 gradient of a bias feeding a BatchNorm)."""
-import os
-import subprocess
-import sys
-import tempfile
-
-import numpy as np
 import torch
 import torch.nn.functional as F
 
+import parity
 import st
 import tailor_torch
-
-BUILD = os.environ.get("TL_BUILD", "build")
-passed = failed = 0
-
-
-def rel(got, want):
-    got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)
-    return np.abs(got - want).max() / max(np.abs(want).max(), 1e-2)
-
-
-def close(name, got, want64, want32):
-    global passed, failed
-    tol = max(1e-4, 2 * rel(want32, want64))
-    err = rel(got, want64)
-    if err <= tol and np.shape(got) == np.shape(want64):
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL {name}: rel err {err:.3g} > tol {tol:.3g}")
 
 
 def run_torch(path, dump, dtype):
@@ -75,14 +51,12 @@ def run_torch(path, dump, dtype):
 
 
 def check(arch, head="linear"):
-    with tempfile.TemporaryDirectory() as d:
-        out = os.path.join(d, "dump.safetensors")
-        subprocess.run([f"{BUILD}/tests/parity/model_dump", arch, out, head], check=True)
+    with parity.dump("model_dump", arch, parity.FILE, head) as out:
         dump, _ = st.load(out)
         ref64 = run_torch(out + ".model", dump, torch.float64)
         ref32 = run_torch(out + ".model", dump, torch.float32)
     for key in ref64:
-        close(f"{arch}/{head} {key}", dump[key], ref64[key], ref32[key])
+        parity.close_to_torch(f"{arch}/{head} {key}", dump[key], ref64[key], ref32[key])
 
 
 torch.manual_seed(0)
@@ -96,5 +70,4 @@ for head in ("cosface:s=30,m=0.35", "combined:s=30,m1=1,m2=0.3,m3=0.2", "lsoftma
              "affinity:sigma=128,centres=2", "uniformface", "adaptiveface", "uncertainty:base=10",
              "uncertainty:weights=raw,competitor=union,base=10"):
     check("mlp", head)
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+parity.finish()

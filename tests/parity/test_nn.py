@@ -4,37 +4,15 @@ build/tests/parity/nn_dump writes each case's float32 inputs, outputs and gradie
 upstream gradient `dout`) to a safetensors file; this script recomputes every output and gradient
 with torch.nn.functional in float64 from the same inputs and compares: max |c - t| <= 1e-4 · max |t|.
 Prints one line per compared tensor and a final "N passed, N failed"."""
-import os
-import subprocess
-import sys
-import tempfile
+import functools
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import st  # noqa: E402
+import parity
 
-RTOL = 1e-4
-passed = failed = 0
-
-
-def compare(name, c, t):
-    global passed, failed
-    c = np.asarray(c, dtype=np.float64)
-    t = t.detach().numpy() if isinstance(t, torch.Tensor) else np.asarray(t, dtype=np.float64)
-    if c.shape != t.shape:
-        ok, err = False, float("inf")
-    else:
-        scale = max(np.abs(t).max(initial=0.0), 1e-12)
-        err = np.abs(c - t).max(initial=0.0) / scale
-        ok = bool(err <= RTOL)
-    print(f"{'ok  ' if ok else 'FAIL'} {name}  rel err {err:.2e}")
-    if ok:
-        passed += 1
-    else:
-        failed += 1
+compare = functools.partial(parity.close, tol=1e-4)
 
 
 def leaf(a):
@@ -94,12 +72,10 @@ def check_relu(cs, t, p):
 def check_dropout(cs, t, p):
     """PyTorch's mask cannot be reproduced; check the op given the C mask: values in {0, 1/(1-p)},
     out = inp · mask, dinp = dout · mask, and a dropped fraction near p."""
-    global passed, failed
     m, keep = t["mask"], np.float32(1.0 / (1.0 - p["p"]))
     frac = float((m == 0).mean())
     ok = bool(np.all((m == 0) | (m == keep))) and abs(frac - p["p"]) < 5 * np.sqrt(p["p"] * (1 - p["p"]) / m.size)
-    print(f"{'ok  ' if ok else 'FAIL'} {cs}.mask  dropped {frac:.3f} (p {p['p']})")
-    passed, failed = passed + ok, failed + (not ok)
+    parity.report(ok, f"{cs}.mask  dropped {frac:.3f} (p {p['p']})")
     x, mask = leaf(t["inp"]), torch.tensor(m, dtype=torch.float64)
     y = x * mask
     compare(f"{cs}.out", t["out"], y)
@@ -114,13 +90,11 @@ def check_avgpool(cs, t, p):
 
 
 def check_maxpool(cs, t, p):
-    global passed, failed
     x = leaf(t["inp"])
     y, idx = F.max_pool2d(x, p["K"], p["stride"], p["pad"], return_indices=True)
     compare(f"{cs}.out", t["out"], y)
     ok = t["argmax"].shape == tuple(idx.shape) and bool(np.all(t["argmax"] == idx.numpy()))
-    print(f"{'ok  ' if ok else 'FAIL'} {cs}.argmax  equal")
-    passed, failed = passed + ok, failed + (not ok)
+    parity.report(ok, f"{cs}.argmax  equal")
     compare(f"{cs}.dinp", t["dinp"], grads(y, t["dout"], x)[0])
 
 
@@ -161,26 +135,9 @@ def parse(desc):
     return p
 
 
-def main():
-    global failed
-    build = os.environ.get("TL_BUILD", "build")
-    exe = os.path.join(build, "tests", "parity", "nn_dump")
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "nn.safetensors")
-        r = subprocess.run([exe, path], capture_output=True, text=True)
-        if r.returncode != 0:
-            print(f"FAIL {exe}: exit {r.returncode}: {r.stderr.strip()}")
-            failed += 1
-        else:
-            tensors, meta = st.load(path)
-            for cs, desc in meta.items():
-                p = parse(desc)
-                t = {k.split(".", 1)[1]: v for k, v in tensors.items() if k.split(".", 1)[0] == cs}
-                CHECKS[p["op"]](cs, t, p)
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
     torch.set_num_threads(1)
-    sys.exit(main())
+    for cs, desc, t in parity.cases(*parity.load("nn_dump")):
+        p = parse(desc)
+        CHECKS[p["op"]](cs, t, p)
+    parity.finish()

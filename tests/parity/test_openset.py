@@ -12,34 +12,17 @@ roundoff 6e-8) before the next step, so each output carries a few float32 roundi
 tensor's own scale: about 1e-7 of its largest entry (measured: at most 8e-8). 1e-5 leaves a tenfold margin while any
 formula error (a factor 2, M, D or γ, a sign, the wrong radius) shows up at 1e-1 or more.
 """
+import functools
 import os
-import subprocess
-import sys
-import tempfile
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
+import parity
 import st
 import tailor_torch
 
-BUILD = os.environ.get("TL_BUILD", "build")
-TOL = 1e-5
-passed = failed = 0
-
-
-def check(name, got, want):
-    global passed, failed
-    got = np.asarray(got, dtype=np.float64)
-    want = np.asarray(want, dtype=np.float64)
-    err = np.max(np.abs(got - want)) if got.size else 0.0
-    scale = max(1.0, float(np.max(np.abs(want))) if want.size else 1.0)
-    if got.shape == want.shape and err <= TOL * scale:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL {name}: max error {err:.3g} (scale {scale:.3g}, shapes {got.shape} {want.shape})")
+check = functools.partial(parity.close, tol=1e-5, floor=1.0)
 
 
 def run_case(path):
@@ -86,14 +69,7 @@ def run_case(path):
         check(f"{tag} regularizer = reference code", float(meta["reg"]), ref.item())
 
 
-with tempfile.TemporaryDirectory() as tmp:
-    r = subprocess.run([os.path.join(BUILD, "tests/parity/openset_dump"), tmp], capture_output=True, text=True)
-    if r.returncode:
-        print(r.stderr)
-        failed += 1
-    else:
-        for f in sorted(os.listdir(tmp)):
-            run_case(os.path.join(tmp, f))
-
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+with parity.dump("openset_dump", parity.DIR) as tmp:
+    for f in sorted(os.listdir(tmp)):
+        run_case(os.path.join(tmp, f))
+parity.finish()

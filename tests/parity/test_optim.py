@@ -7,31 +7,15 @@ tensors; final params and optimizer state must agree to rtol 1e-6. The schedules
 are compared with torch.optim.lr_scheduler (MultiStepLR, CosineAnnealingLR) and the LDAM-DRW warm-up.
 """
 import math
-import os
-import subprocess
-import sys
-import tempfile
 
 import numpy as np
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import st  # noqa: E402
+import parity
+from parity import report
 
-BUILD = os.environ.get("TL_BUILD", "build")
 STEPS, EPOCHS, BASE = 5, 20, 0.1
 GROUPS = [(0, 600, 1.0, True), (600, 900, 0.1, False)]   # the frozen [900, N) is left out
-passed = failed = 0
-
-
-def report(ok, what):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"ok   {what}")
-    else:
-        failed += 1
-        print(f"FAIL {what}")
 
 
 def parse(spec):
@@ -151,16 +135,8 @@ def check_schedules(meta):
     report(got == closed, "schedule cosine: bitwise the closed form")
 
 
-def main():
-    with tempfile.TemporaryDirectory() as d:
-        path = os.path.join(d, "optim.safetensors")
-        subprocess.run([os.path.join(BUILD, "tests", "parity", "optim_dump"), path], check=True)
-        t, meta = st.load(path)
+if __name__ == "__main__":
+    t, meta = parity.load("optim_dump")
     check_optimizers(t, meta)
     check_schedules(meta)
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
-
-
-if __name__ == "__main__":
-    main()
+    parity.finish()

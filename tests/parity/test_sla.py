@@ -13,35 +13,15 @@ Kernels: the reference is float64 on the same float32 inputs, tolerance 1e-5 rel
 largest magnitude (the C side computes in double and rounds once: ~1e-7). Whole model: as
 tests/parity/test_models.py, the float64 reference with a tolerance of max(1e-4, 2 x PyTorch's own
 float32 error on that tensor)."""
-import os
-import subprocess
-import sys
-import tempfile
+import functools
 
-import numpy as np
 import torch
 
+import parity
 import st
 import tailor_torch as tt
 
-BUILD = os.environ.get("TL_BUILD", "build")
-passed = failed = 0
-
-
-def rel(got, want):
-    got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)
-    return np.abs(got - want).max(initial=0.0) / max(np.abs(want).max(initial=0.0), 1e-2)
-
-
-def report(name, ok, err, tol):
-    global passed, failed
-    print(f"{'ok  ' if ok else 'FAIL'} {name}  rel err {err:.2e} (tol {tol:.1e})")
-    passed, failed = passed + ok, failed + (not ok)
-
-
-def close(name, got, want, tol=1e-5):
-    err = rel(got, want) if np.shape(got) == np.shape(want) else float("inf")
-    report(name, err <= tol, err, tol)
+close = functools.partial(parity.close, tol=1e-5, floor=1e-2)
 
 
 def kernels(d):
@@ -97,23 +77,18 @@ def whole_model(d, meta, out, p):
     ref64, ref32 = run_torch(path, d, p, torch.float64), run_torch(path, d, p, torch.float32)
     keys = [k[len(p) + 1:] for k in d if k.startswith(p + ".") and k not in (f"{p}.x", f"{p}.y")]
     for k in keys:
-        if k not in ref64:
-            report(f"{meta[p]} {k} (missing in PyTorch)", False, float("inf"), 0)
-            continue
-        tol = max(1e-4, 2 * rel(ref32[k], ref64[k]))
-        err = rel(d[f"{p}.{k}"], ref64[k]) if np.shape(d[f"{p}.{k}"]) == np.shape(ref64[k]) else float("inf")
-        report(f"{meta[p]} {k}", err <= tol, err, tol)
+        if k in ref64:
+            parity.close_to_torch(f"{meta[p]} {k}", d[f"{p}.{k}"], ref64[k], ref32[k])
+        else:
+            parity.report(False, f"{meta[p]} {k} (missing in PyTorch)")
     missing = set(ref64) - set(keys)
-    report(f"{meta[p]}: every PyTorch tensor dumped {sorted(missing)}", not missing, 0, 0)
+    parity.report(not missing, f"{meta[p]}: every PyTorch tensor dumped {sorted(missing)}")
 
 
 torch.manual_seed(0)
-with tempfile.TemporaryDirectory() as tmp:
-    out = os.path.join(tmp, "sla.safetensors")
-    subprocess.run([f"{BUILD}/tests/parity/sla_dump", out], check=True)
+with parity.dump("sla_dump", parity.FILE) as out:
     dump, meta = st.load(out)
     kernels(dump)
     for p in ("m0", "m1"):
         whole_model(dump, meta, out, p)
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+parity.finish()

@@ -11,49 +11,27 @@
    test features, the NCM mean and centroids, the tau sweep on validation (every balanced accuracy and
    the chosen tau), the tau-normalised weights, and compares the logits `tailor predict` prints for
    the retrained runs with the PyTorch modules on those runs' files."""
+import functools
 import json
 import os
 import subprocess
-import sys
 import tempfile
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+import parity
 import st
 import tailor_torch
 
-BUILD = os.environ.get("TL_BUILD", "build")
-T = os.path.join(BUILD, "tailor")
-passed = failed = 0
+T = os.path.join(parity.BUILD, "tailor")
 torch.set_default_dtype(torch.float64)
+close = functools.partial(parity.close, tol=1e-5, floor=1e-6)
 
 
-def close(name, got, want, rtol=1e-5):
-    global passed, failed
-    got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)
-    err = np.abs(got - want).max() / max(np.abs(want).max(), 1e-6) if want.size else 0.0
-    if got.shape == want.shape and err <= rtol:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL {name}: rel err {err:.3g} (shapes {got.shape} {want.shape})")
-
-
-def check(name, cond):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL {name}")
-
-
-def heads(tmp):
-    path = os.path.join(tmp, "dump.safetensors")
-    subprocess.run([os.path.join(BUILD, "tests/parity/stage2_dump"), path], check=True)
-    t, meta = st.load(path)
+def heads():
+    t, meta = parity.load("stage2_dump")
     for cs, spec in sorted(meta.items()):
         n, d = t[f"{cs}.feat"].shape
         c = t[f"{cs}.logits"].shape[1]
@@ -134,10 +112,10 @@ def saved_models(tmp):
             "ncmcos": gt @ (cent / np.linalg.norm(cent, axis=1, keepdims=True)).T}
     for name in ("ncm", "ncmcos"):
         got = predict(os.path.join(tmp, name), csv)
-        close(f"{name} logits (tailor predict vs numpy)", got, want[name], 1e-4)
+        close(f"{name} logits (tailor predict vs numpy)", got, want[name], tol=1e-4)
         m2 = tailor_torch.load(os.path.join(tmp, name, "model.safetensors")).double()
         with torch.no_grad():
-            close(f"{name} logits (tailor_torch module)", got, m2(torch.from_numpy(((X - mean) / std).astype(np.float32).astype(np.float64))), 1e-4)
+            close(f"{name} logits (tailor_torch module)", got, m2(torch.from_numpy(((X - mean) / std).astype(np.float32).astype(np.float64))), tol=1e-4)
     # tau: the sweep on validation, the chosen tau, the weights.
     W = model.head.weight.detach().numpy()
     rep = json.load(open(os.path.join(tmp, "tau", "report.json")))["stage2"]
@@ -147,20 +125,19 @@ def saved_models(tmp):
         tau = k / 10
         Wt = W / np.linalg.norm(W, axis=1, keepdims=True) ** tau
         b = balanced(fva @ Wt.T, yva)
-        close(f"tau sweep {tau}", sweep[tau], b, 1e-12)
+        close(f"tau sweep {tau}", sweep[tau], b, tol=1e-12)
         if b > best:
             best, best_tau = b, tau
-    check(f"tau chosen {rep['tau']} == {best_tau}", abs(rep["tau"] - best_tau) < 1e-12)
+    parity.report(abs(rep["tau"] - best_tau) < 1e-12, f"tau chosen {rep['tau']} == {best_tau}")
     for name, tau in (("tau", best_tau), ("tau05", 0.5)):
         t, _ = st.load(os.path.join(tmp, name, "model.safetensors"))
         Wt = W / np.linalg.norm(W, axis=1, keepdims=True) ** tau
         close(f"{name} weights", t["head.weight"], Wt)
-        check(f"{name} bias zero", not np.any(t["head.bias"]))
-        close(f"{name} logits (tailor predict)", predict(os.path.join(tmp, name), csv), feat @ Wt.T, 1e-4)
+        parity.report(not np.any(t["head.bias"]), f"{name} bias zero")
+        close(f"{name} logits (tailor predict)", predict(os.path.join(tmp, name), csv), feat @ Wt.T, tol=1e-4)
 
 
+heads()
 with tempfile.TemporaryDirectory() as tmp:
-    heads(tmp)
     saved_models(tmp)
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+parity.finish()
