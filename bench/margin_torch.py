@@ -4,7 +4,6 @@ order, n_i = trunc(6000 · IF^(−i/9))), with tailor's recipe of that script (A
 128, no augmentation, inputs normalised with the view's mean and std, a fresh shuffle per epoch and
 the last short batch dropped), and prints the test balanced accuracy.
 Usage: margin_torch.py HEAD IF EPOCHS SEED LR THREADS"""
-import gzip
 import sys
 
 import numpy as np
@@ -12,23 +11,13 @@ import torch
 import torch.nn.functional as F
 
 import tailor_torch
+from torch_ref import fashion_mnist  # bench/torch_ref.py
 
 head, imb, epochs, seed, lr, threads = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6])
 torch.set_num_threads(threads)
 torch.manual_seed(seed)
-root = "/usr/share/datasets/fashion-mnist/"
-
-
-def idx(name, images):
-    with gzip.open(root + name) as f:
-        raw = f.read()
-    return np.frombuffer(raw, np.uint8, offset=16 if images else 8)
-
-
-xtr = idx("train-images-idx3-ubyte.gz", True).reshape(-1, 1, 28, 28).astype(np.float32)
-ytr = idx("train-labels-idx1-ubyte.gz", False).astype(np.int64)
-xte = idx("t10k-images-idx3-ubyte.gz", True).reshape(-1, 1, 28, 28).astype(np.float32)
-yte = idx("t10k-labels-idx1-ubyte.gz", False).astype(np.int64)
+xtr, ytr, xte, yte = fashion_mnist()
+xtr, xte = xtr.reshape(-1, 1, 28, 28), xte.reshape(-1, 1, 28, 28)
 keep = []
 for c in range(10):
     n = int(6000 * (1.0 / imb) ** (c / 9.0))

@@ -8,36 +8,32 @@
 # small MNIST features), λ = 0.75.
 # Prints one Markdown row per R with mean ± std (sample std over the seeds that finished).
 # Usage: bench/results_affinity.sh OUTDIR [EPOCHS] [JOBS]   (run `make` first; TAILOR=path overrides build/tailor)
-set -eu
-cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 out=$1; epochs=${2:-6}; jobs=${3:-1}
 tailor=${TAILOR:-build/tailor}
 mkdir -p "$out"
 half=$(( (epochs + 1) / 2 ))
 common="--data fashion-mnist --model cnn --epochs $epochs --batch 128 --optim adam:lr=1e-3,wd=0 --schedule step:milestones=$half,gamma=0.2 --augment none --threads 1 --quiet"
 declare -A head=([softmax]=linear [affinity1]=affinity:sigma=128,lambda=0.75,centres=1 [affinity5]=affinity:sigma=128,lambda=0.75,centres=5)
-: >"$out/queue.txt"
 for r in 100 10 1 50 20 5; do
     for s in 0 1 2; do
         for m in softmax affinity1 affinity5; do
+            while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
             dir="$out/$m-step$r-s$s"
-            [ -e "$dir" ] && continue
             cmd="$tailor train $common --lt step:$r:even --head ${head[$m]} --seed $s --out $dir"
-            echo "$cmd" >>"$out/commands.txt"
-            echo "$cmd" >>"$out/queue.txt"
+            { bench_run "$dir" "$cmd" 2>/dev/null || echo "failed: $cmd" >&2; } &
         done
     done
 done
-xargs -P "$jobs" -I{} sh -c '{} >/dev/null 2>&1 || echo "failed: {}" >&2' <"$out/queue.txt"
-/usr/bin/python3 - "$out" <<'PY'
-import json, os, statistics, sys
+wait
+bench_py "$out" <<'PY'
+import sys
+from table import cell, reports
 out = sys.argv[1]
-def cell(m, r):
-    v = [json.load(open(f"{out}/{m}-step{r}-s{s}/report.json"))["macro_f1"] * 100
-         for s in range(3) if os.path.exists(f"{out}/{m}-step{r}-s{s}/report.json")]
-    if not v: return "not run"
-    return f"{statistics.mean(v):.2f} ± {statistics.stdev(v):.2f}" + ("" if len(v) == 3 else f" ({len(v)} seeds)") if len(v) > 1 else f"{v[0]:.2f} (1 seed)"
+def f1(m, r):
+    return cell([x["macro_f1"] for x in reports(f"{out}/{m}-step{r}-s[012]")], "not run", " (1 seed)", 3)
 print("| R | softmax | affinity, 1 centre | affinity, 5 centres |\n|---|---|---|---|")
 for r in (1, 5, 10, 20, 50, 100):
-    print(f"| {r} | {cell('softmax', r)} | {cell('affinity1', r)} | {cell('affinity5', r)} |")
+    print(f"| {r} | {f1('softmax', r)} | {f1('affinity1', r)} | {f1('affinity5', r)} |")
 PY

@@ -3,26 +3,21 @@
 # prints one Markdown row per view with mean ± std (sample std over seeds) of balanced accuracy,
 # macro F1 and many/medium/few, plus the exact command of each run.
 # Usage: bench/results_ce.sh OUTDIR [EPOCHS] [VIEWS...]   (run `make` first)
-set -eu
-cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 out=$1; epochs=${2:-12}; shift 2 || true
 views=${*:-exp:100 exp:10}
 mkdir -p "$out"
 for v in $views; do
     for s in 0 1 2; do
         dir="$out/ce-${v//:/}-s$s"
-        [ -e "$dir" ] && continue
-        cmd="build/tailor train --data fashion-mnist --lt $v --model cnn --loss ce --epochs $epochs --batch 128 --optim sgd:lr=0.1,momentum=0.9,wd=5e-4 --schedule cosine --seed $s --threads 2 --quiet --out $dir"
-        echo "$cmd" >>"$out/commands.txt"
-        $cmd >/dev/null
+        bench_run "$dir" "build/tailor train --data fashion-mnist --lt $v --model cnn --loss ce --epochs $epochs $SGD --seed $s --threads 2 --quiet --out $dir"
     done
-    /usr/bin/python3 - "$out" "${v//:/}" "$v" <<'PY'
-import json, statistics, sys
+    bench_py "$out" "${v//:/}" "$v" <<'PY'
+import sys
+from table import cells, line, reports
 out, tag, view = sys.argv[1:]
-rs = [json.load(open(f"{out}/ce-{tag}-s{s}/report.json")) for s in range(3)]
-def ms(k):
-    v = [r[k] * 100 for r in rs if r.get(k) is not None]
-    return f"{statistics.mean(v):.2f} ± {statistics.stdev(v):.2f}" if len(v) > 1 else "n/a"
-print(f"| {view} | {ms('balanced_accuracy')} | {ms('macro_f1')} | {ms('many')} | {ms('medium')} | {ms('few')} | {ms('accuracy')} |")
+keys = ["balanced_accuracy", "macro_f1", "many", "medium", "few", "accuracy"]
+print(line(view, cells(reports(f"{out}/ce-{tag}-s[012]"), keys, "n/a")))
 PY
 done

@@ -7,19 +7,15 @@
 # OUTDIR/commands.txt. Runs go seed by seed, so a cut-short bench still has whole seeds.
 # Usage: bench/results_openset.sh OUTDIR [EPOCHS | summary]   (run `make` first; `summary` only prints the
 # table of the runs already in OUTDIR)
-set -eu
-cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 out=$1; epochs=${2:-12}
 mkdir -p "$out"
 [ "$epochs" = summary ] || {
-common="--data fashion-mnist --open 7,8,9 --lt exp:100 --val 100 --model cnn --epochs $epochs --batch 128 --optim sgd:lr=0.1,momentum=0.9,wd=5e-4 --schedule cosine --threads 2 --quiet"
+common="--data fashion-mnist --open 7,8,9 --lt exp:100 --val 100 --model cnn --epochs $epochs $SGD --threads 2 --quiet"
 for s in 0 1 2; do
     for h in linear gcpl rpl; do
-        dir="$out/$h-s$s"
-        [ -e "$dir" ] && continue
-        cmd="build/tailor train $common --head $h --seed $s --out $dir"
-        echo "$cmd" >>"$out/commands.txt"
-        $cmd >/dev/null
+        bench_run "$out/$h-s$s" "build/tailor train $common --head $h --seed $s --out $out/$h-s$s"
     done
     f="$out/torch-rpl-s$s.json"
     if [ ! -e "$f" ]; then
@@ -29,22 +25,16 @@ for s in 0 1 2; do
     fi
 done
 }
-/usr/bin/python3 - "$out" <<'PY'
-import glob, json, statistics, sys
+bench_py "$out" <<'PY'
+import glob, sys
+from table import cells, line, load, reports
 out = sys.argv[1]
-def row(name, rs):
-    def ms(k):
-        v = [r[k] * 100 for r in rs if r.get(k) is not None]
-        if not v: return "n/a"
-        return f"{statistics.mean(v):.2f} ± {statistics.stdev(v):.2f}" if len(v) > 1 else f"{v[0]:.2f}"
-    print(f"| {name} | {len(rs)} | {ms('balanced_accuracy')} | {ms('auroc')} | {ms('aupr_in')} | {ms('aupr_out')} |")
+keys = ["balanced_accuracy", "auroc", "aupr_in", "aupr_out"]
 print("| method | seeds | balanced accuracy (%) | AUROC (%) | AUPR-In (%) | AUPR-Out (%) |")
 print("|:--|--:|--:|--:|--:|--:|")
 for h, label in (("linear", "softmax (max probability), tailor"), ("gcpl", "GCPL, tailor"), ("rpl", "RPL, tailor")):
-    rs = []
-    for f in sorted(glob.glob(f"{out}/{h}-s*/report.json")):
-        r = json.load(open(f))
-        rs.append(dict(balanced_accuracy=r["balanced_accuracy"], **{k: r["open_set"][k] for k in ("auroc", "aupr_in", "aupr_out")}))
-    row(label, rs)
-row("RPL, PyTorch", [json.load(open(f)) for f in sorted(glob.glob(f"{out}/torch-rpl-s*.json"))])
+    rs = [dict(r["open_set"], balanced_accuracy=r["balanced_accuracy"]) for r in reports(f"{out}/{h}-s*")]
+    print(line(label, len(rs), cells(rs, keys, "n/a")))
+rs = [load(f) for f in sorted(glob.glob(f"{out}/torch-rpl-s*.json"))]
+print(line("RPL, PyTorch", len(rs), cells(rs, keys, "n/a")))
 PY

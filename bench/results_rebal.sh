@@ -6,12 +6,10 @@
 #   bench/results_rebal.sh OUT torch    run the PyTorch reference runs that are missing
 #   bench/results_rebal.sh OUT table    print the Markdown table (mean ± sample std over the seeds found)
 # Env: EPOCHS (12), THREADS (tailor threads, 2), SEEDS ("0 1 2"). Run `make` first.
-set -eu
-cd "$(dirname "$0")/.."
-out=$1; mode=$2
-EPOCHS=${EPOCHS:-12}; THREADS=${THREADS:-2}; SEEDS=${SEEDS:-0 1 2}
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+bench_modes "tailor|torch|table" "$@"
 DRW=$(( (2 * 160 * EPOCHS + 200) / 400 ))   # methods.md §0.6: epoch 160 of 200, rounded half up (10 of 12)
-mkdir -p "$out"
 METHODS="ce balanced-softmax ldam-drw ce-inverse focal cb-focal class-sampling sqrt-sampling progressive"
 args() {
     case $1 in
@@ -26,49 +24,29 @@ args() {
     progressive) echo "--loss ce --sampler progressive" ;;
     esac
 }
+posthoc() {  # posthoc METHOD SEED: post-hoc logit adjustment of the CE run
+    if [ "$1" = ce ]; then
+        bench_run "$out/posthoc-la-s$2" "build/tailor eval --run $out/ce-s$2 --posthoc logit-adjust:tau=1 --out $out/posthoc-la-s$2"
+    fi
+}
 case $mode in
 tailor)
-    for s in $SEEDS; do
-        for m in $METHODS; do
-            dir="$out/$m-s$s"
-            [ -e "$dir" ] && continue
-            rm -rf "$dir.partial"
-            cmd="build/tailor train --data fashion-mnist --lt exp:100 --val 100 --model cnn --epochs $EPOCHS --batch 128 --optim sgd:lr=0.1,momentum=0.9,wd=5e-4 --schedule cosine --seed $s --threads $THREADS --quiet $(args $m) --out $dir"
-            echo "$cmd" >>"$out/commands.txt"
-            $cmd >/dev/null
-            if [ $m = ce ]; then
-                cmd="build/tailor eval --run $dir --posthoc logit-adjust:tau=1 --out $out/posthoc-la-s$s"
-                echo "$cmd" >>"$out/commands.txt"
-                $cmd >/dev/null
-            fi
-        done
-    done ;;
+    bench_methods "$METHODS" posthoc ;;
 torch)
-    for s in $SEEDS; do
-        for m in $METHODS; do
-            grep -q "\"method\": \"$m\", \"seed\": $s," "$out/torch.jsonl" 2>/dev/null && continue
-            echo "/usr/bin/python3 bench/torch_ref.py $out/torch.jsonl $m $s $EPOCHS" >>"$out/commands_torch.txt"
-            /usr/bin/python3 bench/torch_ref.py "$out/torch.jsonl" "$m" "$s" "$EPOCHS"
-        done
-    done ;;
+    bench_torch_seeds "$METHODS" "/usr/bin/python3 bench/torch_ref.py $out/torch.jsonl" ;;
 table)
-    /usr/bin/python3 - "$out" $METHODS <<'PY'
-import glob, json, os, statistics, sys
+    bench_py "$out" $METHODS <<'PY'
+import sys
+from table import by_impl, cells, jsonl, line
 out, methods = sys.argv[1], sys.argv[2:]
 methods.insert(1, "posthoc-la")
-torch_rows = [json.loads(l) for l in open(f"{out}/torch.jsonl")] if os.path.exists(f"{out}/torch.jsonl") else []
-def ms(v):
-    v = [x * 100 for x in v if x is not None]
-    if not v: return "—"
-    return f"{statistics.mean(v):.2f} ± {statistics.stdev(v):.2f}" if len(v) > 1 else f"{v[0]:.2f}"
+ref = jsonl(f"{out}/torch.jsonl")
 keys = ["balanced_accuracy", "macro_f1", "head", "mid", "tail"]
 print("| method | impl | seeds | balanced acc | macro F1 | head | mid | tail |")
 print("|---|---|---:|---:|---:|---:|---:|---:|")
 for m in methods:
-    ours = [json.load(open(p)) for p in sorted(glob.glob(f"{out}/{m}-s*/report.json"))]
-    ref = [r for r in torch_rows if r["method"] == m]
-    for impl, rs in (("tailor", ours), ("PyTorch", ref)):
-        print(f"| {m} | {impl} | {len(rs)} | " + " | ".join(ms([r.get(k) for r in rs]) for k in keys) + " |")
+    for impl, rs in by_impl(out, m, ref):
+        print(line(m, impl, len(rs), cells(rs, keys)))
 PY
     ;;
 esac

@@ -10,11 +10,9 @@
 #   bench/results_sla.sh OUT torch    run the PyTorch reference runs that are missing
 #   bench/results_sla.sh OUT table    print the Markdown table (mean ± sample std over the seeds found)
 # Env: EPOCHS (12), THREADS (tailor threads, 2), SEEDS ("0 1 2"). Run `make` first.
-set -eu
-cd "$(dirname "$0")/.."
-out=$1; mode=$2
-EPOCHS=${EPOCHS:-12}; THREADS=${THREADS:-2}; SEEDS=${SEEDS:-0 1 2}
-mkdir -p "$out"
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+bench_modes "tailor|torch|table" "$@"
 METHODS="ce sla sla-sd"
 args() {
     case $1 in
@@ -23,59 +21,32 @@ args() {
     sla-sd) echo "--ssl sla:sd=1" ;;
     esac
 }
-# the other inference of a method's model: NAME RULE
-extra() {
+reinfer() {  # reinfer METHOD SEED: the same model with the other inference (--posthoc), a row of its own
+    local name rule
     case $1 in
-    sla) echo "sla-single sla:infer=single" ;;
-    sla-sd) echo "sla-sd-agg sla:infer=agg" ;;
+    sla) name=sla-single rule=sla:infer=single ;;
+    sla-sd) name=sla-sd-agg rule=sla:infer=agg ;;
+    *) return 0 ;;
     esac
+    bench_run "$out/$name-s$2" "build/tailor eval --run $out/$1-s$2 --posthoc $rule --threads $THREADS --out $out/$name-s$2"
 }
 case $mode in
 tailor)
-    for s in $SEEDS; do
-        for m in $METHODS; do
-            dir="$out/$m-s$s"
-            if [ ! -e "$dir" ]; then
-                rm -rf "$dir.partial"
-                cmd="build/tailor train --data fashion-mnist --lt exp:100 --val 100 --model cnn --epochs $EPOCHS --batch 128 --optim sgd:lr=0.1,momentum=0.9,wd=5e-4 --schedule cosine --seed $s --threads $THREADS --quiet $(args $m) --out $dir"
-                echo "$cmd" >>"$out/commands.txt"
-                $cmd >/dev/null
-            fi
-            read -r name rule <<<"$(extra $m)" || true
-            if [ -n "${name:-}" ] && [ ! -e "$out/$name-s$s" ]; then
-                rm -rf "$out/$name-s$s.partial"
-                cmd="build/tailor eval --run $dir --posthoc $rule --threads $THREADS --out $out/$name-s$s"
-                echo "$cmd" >>"$out/commands.txt"
-                $cmd >/dev/null
-            fi
-        done
-    done ;;
+    bench_methods "$METHODS" reinfer ;;
 torch)
-    for s in $SEEDS; do
-        for m in $METHODS; do
-            grep -q "\"method\": \"$m\", \"seed\": $s," "$out/torch.jsonl" 2>/dev/null && continue
-            echo "/usr/bin/python3 bench/torch_sla.py $out/torch.jsonl $m $s $EPOCHS" >>"$out/commands_torch.txt"
-            /usr/bin/python3 bench/torch_sla.py "$out/torch.jsonl" "$m" "$s" "$EPOCHS"
-        done
-    done ;;
+    bench_torch_seeds "$METHODS" "/usr/bin/python3 bench/torch_sla.py $out/torch.jsonl" ;;
 table)
-    /usr/bin/python3 - "$out" ce sla sla-single sla-sd sla-sd-agg <<'PY'
-import glob, json, os, statistics, sys
+    bench_py "$out" ce sla sla-single sla-sd sla-sd-agg <<'PY'
+import sys
+from table import by_impl, cells, jsonl, line
 out, methods = sys.argv[1], sys.argv[2:]
-torch_rows = [json.loads(l) for l in open(f"{out}/torch.jsonl")] if os.path.exists(f"{out}/torch.jsonl") else []
-def ms(v):
-    v = [x * 100 for x in v if x is not None]
-    if not v: return "—"
-    return f"{statistics.mean(v):.2f} ± {statistics.stdev(v):.2f}" if len(v) > 1 else f"{v[0]:.2f}"
+ref = jsonl(f"{out}/torch.jsonl")
 keys = ["accuracy", "balanced_accuracy", "macro_f1", "head", "mid", "tail"]
 print("| method | impl | seeds | accuracy | balanced acc | macro F1 | head | mid | tail |")
 print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
 for m in methods:
-    ours = [json.load(open(p)) for p in sorted(glob.glob(f"{out}/{m}-s[0-9]*/report.json"))]
-    ref = [r for r in torch_rows if r["method"] == m]
-    for impl, rs in (("tailor", ours), ("PyTorch", ref)):
-        print(f"| {m} | {impl} | {len(rs)} | " + " | ".join(ms([r.get(k) for r in rs]) for k in keys) + " |")
+    for impl, rs in by_impl(out, m, ref, "-s[0-9]*"):
+        print(line(m, impl, len(rs), cells(rs, keys)))
 PY
     ;;
-*) echo "usage: bench/results_sla.sh OUT tailor|torch|table" >&2; exit 2 ;;
 esac

@@ -13,27 +13,14 @@
 #      THREADS (2), SAMPLERS ("instance class sqrt progressive"), CAUSAL (1: also the causal/TDE runs),
 #      T (the tailor binary, build/tailor). Stage 1 recipe: SGD lr 0.1 momentum 0.9 wd 5e-4, cosine,
 #      batch 128, default augmentation. Stage 2: tailor retrain defaults (methods.md §8, §15.2).
-set -eu
-cd "$(dirname "$0")/.."
-out=$1; mode=$2
-DATA=${DATA:-fashion-mnist}; LT=${LT:-exp:100}; VAL=${VAL:-100}; MODEL=${MODEL:-cnn}; EPOCHS=${EPOCHS:-12}
-SEEDS=${SEEDS:-0 1 2}; THREADS=${THREADS:-2}; SAMPLERS=${SAMPLERS:-instance class sqrt progressive}
-CAUSAL=${CAUSAL:-1}; T=${T:-build/tailor}
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+bench_modes "run|torch|table" "$@"
+DATA=${DATA:-fashion-mnist}; LT=${LT:-exp:100}; VAL=${VAL:-100}; MODEL=${MODEL:-cnn}
+SAMPLERS=${SAMPLERS:-instance class sqrt progressive}; CAUSAL=${CAUSAL:-1}; T=${T:-build/tailor}
 METHODS="crt tau lws ncm"
-mkdir -p "$out"
-log() { echo "$*" >>"$out/commands.txt"; }
 stage1() {  # stage1 DIR ARGS...
-    local dir=$1; shift
-    [ -e "$dir" ] && return 0
-    if [ -f "$dir.partial/checkpoint.safetensors" ]; then
-        log "$T train --resume $dir --quiet"
-        $T train --resume "$dir" --quiet >/dev/null
-        return
-    fi
-    rm -rf "$dir.partial"
-    local cmd="$T train --data $DATA --lt $LT --val $VAL --model $MODEL --epochs $EPOCHS --batch 128 --optim sgd:lr=0.1,momentum=0.9,wd=5e-4 --schedule cosine --threads $THREADS --quiet $* --out $dir"
-    log "$cmd"
-    $cmd >/dev/null
+    bench_run "$1" "$T train --data $DATA --lt $LT --val $VAL --model $MODEL --epochs $EPOCHS $SGD --threads $THREADS --quiet ${*:2} --out $1"
 }
 case $mode in
 run)
@@ -52,11 +39,8 @@ run)
             stage1 "$j" --sampler "$smp" --seed "$s"
             for m in $METHODS; do
                 r="$out/$m-$smp-s$s"
-                [ -e "$r" ] && continue
-                rm -rf "$r.partial"
                 cmd="$T retrain --run $j --method $m --seed $s --threads $THREADS --quiet --out $r"
-                log "$cmd"
-                $cmd >/dev/null || echo "FAILED (exit $?): $cmd" >>"$out/commands.txt"
+                bench_run "$r" "$cmd" || echo "FAILED (exit $?): $cmd" >>"$out/commands.txt"
             done
         done
     done ;;
@@ -74,36 +58,27 @@ torch)
         case $c in *.partial) continue ;; esac
         [ -e "$c" ] || continue
         s=${c##*-s}
-        grep -q "\"method\": \"causal\", \"seed\": $s," "$out/torch_causal.jsonl" 2>/dev/null && continue
-        echo "TL_IF=$IF TL_VAL=$VAL /usr/bin/python3 bench/torch_ref.py $out/torch_causal.jsonl causal $s $EPOCHS" >>"$out/commands_torch.txt"
-        TL_IF=$IF TL_VAL=$VAL /usr/bin/python3 bench/torch_ref.py "$out/torch_causal.jsonl" causal "$s" "$EPOCHS"
+        bench_torch "$out/torch_causal.jsonl" causal "$s" \
+            "TL_IF=$IF TL_VAL=$VAL /usr/bin/python3 bench/torch_ref.py $out/torch_causal.jsonl causal $s $EPOCHS"
     done ;;
 table)
-    /usr/bin/python3 - "$out" "$SAMPLERS" "$METHODS" <<'PY'
-import glob, json, os, statistics, sys
+    bench_py "$out" "$SAMPLERS" "$METHODS" <<'PY'
+import sys
+from table import cells, jsonl, line, reports
 out, samplers, methods = sys.argv[1], sys.argv[2].split(), ["joint"] + sys.argv[3].split()
-ref = [json.loads(l) for l in open(f"{out}/torch.jsonl")] if os.path.exists(f"{out}/torch.jsonl") else []
-def ms(v):
-    v = [x * 100 for x in v if x is not None]
-    if not v: return "—"
-    return f"{statistics.mean(v):.2f} ± {statistics.stdev(v):.2f}" if len(v) > 1 else f"{v[0]:.2f}"
+ref = jsonl(f"{out}/torch.jsonl")
 keys = ["balanced_accuracy", "many", "medium", "few", "head", "mid", "tail"]
-def rows(pattern):
-    rs = [json.load(open(p)) for p in sorted(glob.glob(pattern))]
-    return rs, [ms([r.get(k) for r in rs]) for k in keys]
 print("| stage 1 sampler | classifier | impl | seeds | balanced acc | many | medium | few | head | mid | tail |")
 print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 for smp in samplers:
     for m in methods:
-        rs, cells = rows(f"{out}/{m}-{smp}-s*/report.json")
-        if rs: print(f"| {smp} | {m} | tailor | {len(rs)} | " + " | ".join(cells) + " |")
-        tr = [r for r in ref if r["method"] == m and r["run"].startswith(f"joint-{smp}-s")]
-        if tr: print(f"| {smp} | {m} | PyTorch | {len(tr)} | " + " | ".join(ms([r.get(k) for r in tr]) for k in keys) + " |")
-rs, cells = rows(f"{out}/causal-s*/report.json")
-if rs: print(f"| instance | causal head + TDE (alpha 1) | tailor | {len(rs)} | " + " | ".join(cells) + " |")
-tc = [json.loads(l) for l in open(f"{out}/torch_causal.jsonl")] if os.path.exists(f"{out}/torch_causal.jsonl") else []
-if tc: print(f"| instance | causal head + TDE (alpha 1) | PyTorch | {len(tc)} | " + " | ".join(ms([r.get(k) for r in tc]) for k in keys) + " |")
+        for impl, rs in (("tailor", reports(f"{out}/{m}-{smp}-s*")),
+                         ("PyTorch", [r for r in ref if r["method"] == m and r["run"].startswith(f"joint-{smp}-s")])):
+            if rs:
+                print(line(smp, m, impl, len(rs), cells(rs, keys)))
+for impl, rs in (("tailor", reports(f"{out}/causal-s*")), ("PyTorch", jsonl(f"{out}/torch_causal.jsonl"))):
+    if rs:
+        print(line("instance", "causal head + TDE (alpha 1)", impl, len(rs), cells(rs, keys)))
 PY
     ;;
-*) echo "usage: bench/study.sh OUT run|table" >&2; exit 2 ;;
 esac

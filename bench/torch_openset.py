@@ -4,7 +4,6 @@ cnn of python/tailor_torch.py with a head (rpl by default), SGD lr 0.1 momentum 
 per epoch, batch 128, RandomCrop(28, padding=2) + flip. The data view (file order: first n_i kept, last
 100 held out), normalisation, threshold and metrics follow tailor's definitions (methods.md §1, §14).
 Usage: python3 torch_openset.py SEED EPOCHS OUT.json [HEAD]   (PYTHONPATH=python)"""
-import gzip
 import json
 import math
 import sys
@@ -15,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 import tailor_torch
+from torch_ref import fashion_mnist  # bench/torch_ref.py
 
 seed, epochs, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 head = sys.argv[4] if len(sys.argv) > 4 else "rpl"
@@ -22,16 +22,8 @@ OPEN, VAL, IF, B = (7, 8, 9), 100, 100.0, 128
 torch.set_num_threads(2)
 torch.manual_seed(seed)
 gen = torch.Generator().manual_seed(seed)
-root = "/usr/share/datasets/fashion-mnist/"
-
-
-def idx(name, images):
-    raw = gzip.open(root + name + ".gz").read()
-    return np.frombuffer(raw, np.uint8, offset=16 if images else 8).astype(np.float32 if images else np.int64)
-
-
-xtr, ytr = idx("train-images-idx3-ubyte", 1).reshape(-1, 1, 28, 28), idx("train-labels-idx1-ubyte", 0)
-xte, yte = idx("t10k-images-idx3-ubyte", 1).reshape(-1, 1, 28, 28), idx("t10k-labels-idx1-ubyte", 0)
+xtr, ytr, xte, yte = fashion_mnist()
+xtr, xte = xtr.reshape(-1, 1, 28, 28), xte.reshape(-1, 1, 28, 28)
 known = [c for c in range(10) if c not in OPEN]
 relabel = {c: k for k, c in enumerate(known)}
 K = len(known)

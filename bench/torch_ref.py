@@ -12,6 +12,8 @@ batch 128, last partial batch dropped. Evaluation: argmax of the logits on the 1
 
 Usage: python3 bench/torch_ref.py OUT.jsonl METHOD SEED [EPOCHS]  -> appends one JSON line.
 Env: TL_IF (imbalance factor of the exp view, 100), TL_VAL (validation images held out per class, 100).
+The other PyTorch references import its data (fashion_mnist, split, load_view, stats), recipe (augment,
+train, logits) and results (metrics, row, append).
 """
 import gzip
 import json
@@ -55,14 +57,36 @@ def idx(path):
     return np.frombuffer(data, np.uint8, offset=4 + 4 * ndim).reshape(shape)
 
 
-def load_view():
-    x, y = idx(f"{DIR}/train-images-idx3-ubyte.gz"), idx(f"{DIR}/train-labels-idx1-ubyte.gz")
-    xt, yt = idx(f"{DIR}/t10k-images-idx3-ubyte.gz"), idx(f"{DIR}/t10k-labels-idx1-ubyte.gz")
-    pools = [np.flatnonzero(y == c)[:-VAL] for c in range(C)]
+def fashion_mnist():
+    """The training and test sets in file order: x (N, 28, 28) float32 raw pixels, y int64, xt, yt."""
+    def read(name, dtype):
+        return idx(f"{DIR}/{name}-ubyte.gz").astype(dtype)
+    return (read("train-images-idx3", np.float32), read("train-labels-idx1", np.int64),
+            read("t10k-images-idx3", np.float32), read("t10k-labels-idx1", np.int64))
+
+
+def split(imb=IF, val=VAL):
+    """(x, y) of the training view, of the validation split and of the test set: the last VAL images of
+    each class (file order) are the validation split, then class i keeps its first
+    trunc(n_max·(1/IMB)^(i/(C-1))) images (n_max = largest remaining class)."""
+    x, y, xt, yt = fashion_mnist()
+    pools = [np.flatnonzero(y == c) for c in range(C)]
+    vrows = np.sort(np.concatenate([p[-val:] for p in pools])) if val else np.array([], int)
+    pools = [p[:-val] if val else p for p in pools]
     n_max = max(len(p) for p in pools)
-    keep = [p[:int(n_max * math.pow(1.0 / IF, i / (C - 1.0)))] for i, p in enumerate(pools)]
-    rows = np.sort(np.concatenate(keep))
-    return x[rows].astype(np.float32), y[rows].astype(np.int64), xt.astype(np.float32), yt.astype(np.int64)
+    rows = np.sort(np.concatenate([p[:int(n_max * math.pow(1.0 / imb, i / (C - 1.0)))] for i, p in enumerate(pools)]))
+    return (x[rows], y[rows]), (x[vrows], y[vrows]), (xt, yt)
+
+
+def load_view():
+    """The training view and the test set of TL_IF and TL_VAL: x, y, xt, yt."""
+    (x, y), _, (xt, yt) = split()
+    return x, y, xt, yt
+
+
+def stats(x, y):
+    """The class counts of the training view and the mean and std (population) of its raw pixels."""
+    return np.bincount(y, minlength=C).astype(np.float64), float(x.mean(dtype=np.float64)), float(x.std(dtype=np.float64))
 
 
 def epoch_order(method_sampler, labels, counts, epoch, epochs, rng):
@@ -141,20 +165,12 @@ def metrics(pred, yt, counts):
             "few": group([c for c in range(C) if counts[c] < 20])}
 
 
-def main():
-    out, method, seed = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    epochs = int(sys.argv[4]) if len(sys.argv) > 4 else 12
-    drw = (2 * 160 * epochs + 200) // 400   # methods.md §0.6: 160 of 200, rounded half up (10 of 12)
-    torch.set_num_threads(int(os.environ.get("TORCH_THREADS", "1")))
-    x, y, xt, yt = load_view()
+def train(model, x, y, mean, std, seed, epochs, loss, sampler="instance"):
+    """The recipe's training of MODEL on the view (x, y): SGD (LR, MOM, WD on every parameter) with the
+    cosine lr set per epoch; each epoch the order of epoch_order(SAMPLER) drawn from the generator of
+    (seed, epoch), batches of BATCH (the last partial one dropped), augmented with that generator, then
+    normalised. LOSS(xb, yb, epoch) is a batch's loss. Returns the training seconds."""
     counts = np.bincount(y, minlength=C).astype(np.float64)
-    mean, std = float(x.mean(dtype=np.float64)), float(x.std(dtype=np.float64))
-    loss_name, sampler, head = METHODS[method]
-    torch.manual_seed(seed)
-    model = tailor_torch.build("cnn", (1, 28, 28), C, head=head)
-    if loss_name == "cb-focal":
-        with torch.no_grad():
-            model.head.bias.fill_(-math.log(C - 1))
     opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOM, weight_decay=WD)
     X, Y = torch.from_numpy(x), torch.from_numpy(y)
     t0 = time.time()
@@ -167,22 +183,53 @@ def main():
         for s in range(len(order) // BATCH):
             b = torch.from_numpy(order[s * BATCH:(s + 1) * BATCH])
             xb = (augment(X[b], rng) - mean) / std
-            loss = loss_fn(loss_name, model(xb), Y[b], counts, e, drw)
+            batch_loss = loss(xb, Y[b], e)
             opt.zero_grad()
-            loss.backward()
+            batch_loss.backward()
             opt.step()
+    return time.time() - t0
+
+
+def logits(model, xt, mean, std):
+    """MODEL's logits on the test images (evaluation mode, no gradient), 1000 at a time."""
     model.eval()
     with torch.no_grad():
-        z = torch.cat([model((torch.from_numpy(xt[i:i + 1000])[:, None] - mean) / std) for i in range(0, len(xt), 1000)])
-    rows = [{"method": method, "seed": seed, "epochs": epochs, "seconds": time.time() - t0,
-             **metrics(z.argmax(1).numpy(), yt, counts)}]
-    if method == "ce":  # post-hoc logit adjustment, τ = 1, on the same model
-        a = torch.tensor(np.log((counts / counts.sum()) ** 1.0 + 1e-12), dtype=z.dtype)
-        rows.append({"method": "posthoc-la", "seed": seed, "epochs": epochs, "seconds": 0.0,
-                     **metrics((z - a).argmax(1).numpy(), yt, counts)})
+        return torch.cat([model((torch.from_numpy(xt[i:i + 1000])[:, None] - mean) / std) for i in range(0, len(xt), 1000)])
+
+
+def row(method, seed, epochs, seconds, z, yt, counts):
+    """The JSON row of one run: its name, seed, epochs and seconds, and the metrics of the argmax of Z."""
+    return {"method": method, "seed": seed, "epochs": epochs, "seconds": seconds, **metrics(z.argmax(1).numpy(), yt, counts)}
+
+
+def append(out, rows):
+    """ROWS appended to the JSON-lines file OUT."""
     with open(out, "a") as f:
         for r in rows:
             f.write(json.dumps(r) + "\n")
+
+
+def main():
+    out, method, seed = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    epochs = int(sys.argv[4]) if len(sys.argv) > 4 else 12
+    drw = (2 * 160 * epochs + 200) // 400   # methods.md §0.6: 160 of 200, rounded half up (10 of 12)
+    torch.set_num_threads(int(os.environ.get("TORCH_THREADS", "1")))
+    x, y, xt, yt = load_view()
+    counts, mean, std = stats(x, y)
+    loss_name, sampler, head = METHODS[method]
+    torch.manual_seed(seed)
+    model = tailor_torch.build("cnn", (1, 28, 28), C, head=head)
+    if loss_name == "cb-focal":
+        with torch.no_grad():
+            model.head.bias.fill_(-math.log(C - 1))
+    seconds = train(model, x, y, mean, std, seed, epochs,
+                    lambda xb, yb, e: loss_fn(loss_name, model(xb), yb, counts, e, drw), sampler)
+    z = logits(model, xt, mean, std)
+    rows = [row(method, seed, epochs, seconds, z, yt, counts)]
+    if method == "ce":  # post-hoc logit adjustment, τ = 1, on the same model
+        a = torch.tensor(np.log((counts / counts.sum()) ** 1.0 + 1e-12), dtype=z.dtype)
+        rows.append(row("posthoc-la", seed, epochs, 0.0, z - a, yt, counts))
+    append(out, rows)
 
 
 if __name__ == "__main__":

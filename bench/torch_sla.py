@@ -12,13 +12,9 @@ aggregate).
 
 Usage: python3 bench/torch_sla.py OUT.jsonl METHOD SEED [EPOCHS]  -> appends JSON lines.
 """
-import json
-import math
 import os
 import sys
-import time
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -34,43 +30,17 @@ def main():
     epochs = int(sys.argv[4]) if len(sys.argv) > 4 else 12
     torch.set_num_threads(int(os.environ.get("TORCH_THREADS", "1")))
     x, y, xt, yt = ref.load_view()
-    counts = np.bincount(y, minlength=ref.C).astype(np.float64)
-    mean, std = float(x.mean(dtype=np.float64)), float(x.std(dtype=np.float64))
+    counts, mean, std = ref.stats(x, y)
     torch.manual_seed(seed)
     model = tailor_torch.build("cnn", (1, 28, 28), ref.C, head=HEADS[method])
-    opt = torch.optim.SGD(model.parameters(), lr=ref.LR, momentum=ref.MOM, weight_decay=ref.WD)
-    X, Y = torch.from_numpy(x), torch.from_numpy(y)
-    t0 = time.time()
-    for e in range(epochs):
-        for g in opt.param_groups:
-            g["lr"] = ref.LR * (1 + math.cos(math.pi * e / epochs)) / 2
-        rng = np.random.default_rng([seed, e])
-        order = ref.epoch_order("instance", y, counts, e, epochs, rng)
-        model.train()
-        for s in range(len(order) // ref.BATCH):
-            b = torch.from_numpy(order[s * ref.BATCH:(s + 1) * ref.BATCH])
-            xb = (ref.augment(X[b], rng) - mean) / std
-            loss = F.cross_entropy(model(xb), Y[b]) if method == "ce" else model.loss(xb, Y[b])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-    seconds = time.time() - t0
-    model.eval()
-
-    def predict():
-        with torch.no_grad():
-            z = torch.cat([model((torch.from_numpy(xt[i:i + 1000])[:, None] - mean) / std)
-                           for i in range(0, len(xt), 1000)])
-        return z.argmax(1).numpy()
-
-    rows = [{"method": method, "seed": seed, "epochs": epochs, "seconds": seconds, **ref.metrics(predict(), yt, counts)}]
+    seconds = ref.train(model, x, y, mean, std, seed, epochs,
+                        lambda xb, yb, e: F.cross_entropy(model(xb), yb) if method == "ce" else model.loss(xb, yb))
+    rows = [ref.row(method, seed, epochs, seconds, ref.logits(model, xt, mean, std), yt, counts)]
     if method in EXTRA:
         name, infer = EXTRA[method]
         model.head.infer = infer
-        rows.append({"method": name, "seed": seed, "epochs": epochs, "seconds": 0.0, **ref.metrics(predict(), yt, counts)})
-    with open(out, "a") as f:
-        for r in rows:
-            f.write(json.dumps(r) + "\n")
+        rows.append(ref.row(name, seed, epochs, 0.0, ref.logits(model, xt, mean, std), yt, counts))
+    ref.append(out, rows)
 
 
 if __name__ == "__main__":

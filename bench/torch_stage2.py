@@ -14,9 +14,7 @@ backbone in eval mode, no augmentation, computed once (as tailor retrain does).
   lws: scales f_c (init 1) on the frozen logits, same recipe as crt for 5 epochs.
   ncm: cl2n features, squared-L2 nearest mean.
 Usage: python3 bench/torch_stage2.py OUT.jsonl RUN_DIR SEED [IF] [VAL]  -> one JSON line per method."""
-import gzip
 import json
-import math
 import os
 import sys
 
@@ -25,31 +23,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
-import st  # noqa: E402
-import tailor_torch  # noqa: E402
-
-DIR = "/usr/share/datasets/fashion-mnist"
-
-
-def idx(path):
-    with gzip.open(path) as f:
-        data = f.read()
-    ndim = data[3]
-    shape = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
-    return np.frombuffer(data, np.uint8, offset=4 + 4 * ndim).reshape(shape)
-
-
-def view(imb, val, C=10):
-    x, y = idx(f"{DIR}/train-images-idx3-ubyte.gz"), idx(f"{DIR}/train-labels-idx1-ubyte.gz")
-    xt, yt = idx(f"{DIR}/t10k-images-idx3-ubyte.gz"), idx(f"{DIR}/t10k-labels-idx1-ubyte.gz")
-    pools = [np.flatnonzero(y == c) for c in range(C)]
-    vrows = np.sort(np.concatenate([p[-val:] for p in pools])) if val else np.array([], int)
-    pools = [p[:-val] if val else p for p in pools]
-    n_max = max(len(p) for p in pools)
-    rows = np.sort(np.concatenate([p[:int(n_max * math.pow(1.0 / imb, i / (C - 1.0)))] for i, p in enumerate(pools)]))
-    f = lambda a: a.astype(np.float32)  # noqa: E731
-    return (f(x[rows]), y[rows].astype(np.int64)), (f(x[vrows]), y[vrows].astype(np.int64)), (f(xt), yt.astype(np.int64))
+import torch_ref as ref  # bench/torch_ref.py: the data view and the metrics
+import st  # python/, on sys.path once torch_ref is imported
+import tailor_torch
 
 
 def features(model, mean, std, x):
@@ -59,19 +35,6 @@ def features(model, mean, std, x):
             xb = (torch.from_numpy(x[i:i + 1000]).reshape(-1, 1, 28, 28) - mean) / std
             out.append(model.backbone(xb))
     return torch.cat(out)
-
-
-def metrics(z, y, counts):
-    p = z.argmax(1).numpy()
-    y = y.numpy()
-    C = len(counts)
-    rec = np.array([np.mean(p[y == c] == c) for c in range(C)])
-    order = sorted(range(C), key=lambda c: (-counts[c], c))
-    k = C // 3
-    grp = lambda m: float(rec[m].mean()) if m.any() else None  # noqa: E731
-    return {"balanced_accuracy": float(rec.mean()), "accuracy": float(np.mean(p == y)),
-            "many": grp(counts > 100), "medium": grp((counts >= 20) & (counts <= 100)), "few": grp(counts < 20),
-            "head": float(rec[order[:k]].mean()), "mid": float(rec[order[k:C - k]].mean()), "tail": float(rec[order[C - k:]].mean())}
 
 
 def class_aware(labels, C, n, rng, per=4):
@@ -117,11 +80,15 @@ def main():
     model = tailor_torch.load(os.path.join(run, "model.safetensors"))
     _, meta = st.load(os.path.join(run, "model.safetensors"))
     mean, std = float(meta["norm_mean"]), float(meta["norm_std"])
-    (xtr, ytr), (xva, yva), (xte, yte) = view(imb, val)
+    (xtr, ytr), (xva, yva), (xte, yte) = ref.split(imb, val)
     ftr, fva, fte = (features(model, mean, std, a) for a in (xtr, xva, xte))
-    ytr, yva, yte = (torch.from_numpy(a) for a in (ytr, yva, yte))
     C = 10
-    counts = np.bincount(ytr.numpy(), minlength=C)
+    counts = np.bincount(ytr, minlength=C)
+    ytr = torch.from_numpy(ytr)
+
+    def metrics(z, y):
+        return ref.metrics(z.argmax(1).numpy(), y, counts)
+
     W, b = model.head.weight.detach(), model.head.bias.detach()
     rows = []
     # cRT
@@ -129,28 +96,28 @@ def main():
     lin = nn.Linear(W.shape[1], C)
     train_head(lin, lin.parameters(), ftr, ytr, C, 10, seed)
     with torch.no_grad():
-        rows.append(("crt", metrics(lin(fte), yte, counts)))
+        rows.append(("crt", metrics(lin(fte), yte)))
     # tau-norm
     best, best_tau = -1, 0.0
     for k in range(21):
         Wt = W / W.norm(dim=1, keepdim=True) ** (k / 10)
-        bal = metrics(fva @ Wt.t(), yva, counts)["balanced_accuracy"]
+        bal = metrics(fva @ Wt.t(), yva)["balanced_accuracy"]
         if bal > best:
             best, best_tau = bal, k / 10
-    m = metrics(fte @ (W / W.norm(dim=1, keepdim=True) ** best_tau).t(), yte, counts)
+    m = metrics(fte @ (W / W.norm(dim=1, keepdim=True) ** best_tau).t(), yte)
     m["tau"] = best_tau
     rows.append(("tau", m))
     # LWS
     f = nn.Parameter(torch.ones(C))
     train_head(lambda x: f * (x @ W.t() + b), [f], ftr, ytr, C, 5, seed)
     with torch.no_grad():
-        rows.append(("lws", metrics(f * (fte @ W.t() + b), yte, counts)))
+        rows.append(("lws", metrics(f * (fte @ W.t() + b), yte)))
     # NCM (cl2n, l2)
     fbar = ftr.mean(0)
     g = F.normalize(ftr - fbar, dim=1)
     cent = torch.stack([g[ytr == c].mean(0) for c in range(C)])
     gt = F.normalize(fte - fbar, dim=1)
-    rows.append(("ncm", metrics(-torch.cdist(gt, cent) ** 2, yte, counts)))
+    rows.append(("ncm", metrics(-torch.cdist(gt, cent) ** 2, yte)))
     with open(out, "a") as fo:
         for name, m in rows:
             fo.write(json.dumps({"run": os.path.basename(run.rstrip("/")), "method": name, "seed": seed, **m}) + "\n")
