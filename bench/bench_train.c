@@ -85,10 +85,11 @@ int main(int argc, char **argv) {
         const tl_net_memory *mm = &m.net.mem;
         double MB = 1e-6;
         fprintf(stderr, "memory %s: kept activations %.1f MB, forward-only activations %.1f, recomputed %.1f, "
-                "gradients %.1f (sum %.1f) -> planned slab %.1f MB; per-op scratch %.2f MB; params+grads %.1f MB\n",
+                "gradients %.1f (sum %.1f) -> planned slab %.1f MB; per-op scratch %.2f MB; conv work area %.1f MB; "
+                "params+grads %.1f MB\n",
                 arch, mm->kept * MB, mm->transient * MB, mm->recomputed * MB, mm->grads * MB,
                 (mm->kept + mm->transient + mm->recomputed + mm->grads) * MB, mm->slab * MB, mm->scratch * MB,
-                2.0 * m.nparams * sizeof(float) * MB);
+                mm->conv_work * MB, 2.0 * m.nparams * sizeof(float) * MB);
         fprintf(stderr, "memory %s: peak RSS %.1f MB at start (libraries), %.1f MB after building the model "
                 "(slab touched), %.1f MB at the end\n", arch, rss_start, rss_init, rss_mb());
     }
