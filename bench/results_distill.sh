@@ -6,11 +6,15 @@
 # PyTorch column (bench/torch_distill.py) trains the same students from the same teacher file.
 #   bench/results_distill.sh OUT tailor   train what is missing (teacher first, then seed-major)
 #   bench/results_distill.sh OUT torch    run the PyTorch students that are missing (kd, rkd-da)
+#   bench/results_distill.sh OUT probe    re-fit the classifier of every finished student on its frozen
+#                                         features (tailor retrain --method crt, into METHOD-crt-sS): with
+#                                         task=0, RKD never trains the classifier, so this is how its
+#                                         features are judged
 #   bench/results_distill.sh OUT table    print the Markdown table (mean ± sample std over the seeds found)
 # Env: EPOCHS (12), THREADS (2), SEEDS ("0 1 2"), TEACHER_EPOCHS (EPOCHS). Run `make` first.
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
-bench_modes "tailor|torch|table" "$@"
+bench_modes "tailor|torch|probe|table" "$@"
 TEACHER_EPOCHS=${TEACHER_EPOCHS:-$EPOCHS}
 RECIPE="$VIEW $SGD --threads $THREADS --quiet"
 METHODS="alone kd rkd-d rkd-a rkd-da kd-notask rkd-d-notask rkd-a-notask rkd-da-notask"
@@ -34,6 +38,13 @@ tailor)
             bench_run "$out/$m-s$s" "build/tailor train $RECIPE --model cnn --epochs $EPOCHS --seed $s $teach $(args "$m") --out $out/$m-s$s"
         done
     done ;;
+probe)
+    for s in $SEEDS; do
+        for m in $METHODS; do
+            [ -e "$out/$m-s$s/report.json" ] || continue
+            bench_run "$out/$m-crt-s$s" "build/tailor retrain --run $out/$m-s$s --method crt --seed $s --threads $THREADS --quiet --out $out/$m-crt-s$s"
+        done
+    done ;;
 torch)
     bench_torch_seeds "alone kd rkd-da" "/usr/bin/python3 bench/torch_distill.py $out/torch.jsonl $teacher/model.safetensors" ;;
 table)
@@ -43,12 +54,21 @@ from table import by_impl, cells, jsonl, line, reports
 out, methods = sys.argv[1], sys.argv[2].split()
 ref = jsonl(f"{out}/torch.jsonl")
 keys = ["balanced_accuracy", "macro_f1", "head", "mid", "tail"]
+print("| student | impl | seeds | balanced acc | macro F1 | head | mid | tail |")
+print("|---|---|---:|---:|---:|---:|---:|---:|")
 for r in reports(f"{out}/teacher"):
     print(line("teacher (resnet32, CE)", "tailor", 1, cells([r], keys, "n/a")))
 for m in methods:
     for impl, rs in by_impl(out, m, ref):
         if rs:
             print(line(m, impl, len(rs), cells(rs, keys, "n/a")))
+probes = [(m, reports(f"{out}/{m}-crt-s*")) for m in methods]
+if any(rs for _, rs in probes):
+    print("\n| student, classifier re-fitted (cRT) | impl | seeds | balanced acc | macro F1 | head | mid | tail |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    for m, rs in probes:
+        if rs:
+            print(line(m + " + cRT", "tailor", len(rs), cells(rs, keys, "n/a")))
 PY
     ;;
 esac
