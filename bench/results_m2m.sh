@@ -18,6 +18,9 @@ tailor)
     for s in $SEEDS; do
         bench_run "$out/erm-s$s" "build/tailor train $recipe --seed $s --out $out/erm-s$s"
         bench_run "$out/m2m-s$s" "build/tailor train $recipe --seed $s --synth m2m:start=$START --teacher $out/erm-s$s --out $out/m2m-s$s"
+        # the ablation: the same schedule and sampler, nothing generated is accepted (the deferred
+        # over-sampling alone)
+        bench_run "$out/oversample-only-s$s" "build/tailor train $recipe --seed $s --synth m2m:start=$START,steps=0,gamma=1 --teacher $out/erm-s$s --out $out/oversample-only-s$s"
     done ;;
 table)
     bench_py "$out" <<'PY'
@@ -34,7 +37,8 @@ if cfgs:  # the recipe as the runs recorded it
           "g = the same seed's ERM run.\n")
 print("| method | seeds | balanced acc | macro F1 | head | mid | tail | accepted / generated |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|")
-for m, label in (("erm", "ERM (g)"), ("m2m", "M2m")):
+for m, label in (("erm", "ERM (g)"), ("m2m", "M2m"),
+                 ("oversample-only", "M2m accepting nothing (`steps=0,gamma=1`: the deferred over-sampling alone)")):
     rs = reports(f"{out}/{m}-s*")
     rate = "—"
     if m == "m2m" and rs:
