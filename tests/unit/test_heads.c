@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "check.h"
+#include "fd.h"
 #include "core/rng.h"
 #include "heads/head.h"
 #include "heads/margin.h"
@@ -107,14 +108,7 @@ static double fd_check(rig *r, int ndir, int ncoord, uint64_t seed) {
     const double h = 1e-3;
     double worst = 0;
     for (int t = 0; t < ndir + ncoord; t++) {
-        if (t < ndir) {
-            double nv = 0;
-            for (size_t j = 0; j < n; j++) { v[j] = tl_rng_normal(&rng); nv += v[j] * v[j]; }
-            for (size_t j = 0; j < n; j++) v[j] /= sqrt(nv);
-        } else {
-            memset(v, 0, n * sizeof *v);
-            v[tl_rng_below(&rng, n)] = 1;
-        }
+        fd_direction(v, n, t, ndir, &rng);
         float *saved = malloc(n * sizeof *saved);
         for (size_t j = 0; j < nf; j++) saved[j] = r->feat[j];
         for (size_t j = 0; j < np; j++) saved[nf + j] = r->m.params[j];

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "check.h"
+#include "fd.h"
 #include "core/rng.h"
 #include "heads/sla.h"
 #include "models/model.h"
@@ -256,14 +257,7 @@ static double fd_head(rig *r, const float *zfix, int ndir, int ncoord) {
     tl_rng rng;
     tl_rng_seed(&rng, 17, TL_RNG_DATA);
     for (int k = 0; k < ndir + ncoord; k++) {
-        if (k < ndir) {
-            double nv = 0;
-            for (size_t j = 0; j < n; j++) { v[j] = tl_rng_normal(&rng); nv += v[j] * v[j]; }
-            for (size_t j = 0; j < n; j++) v[j] /= sqrt(nv);
-        } else {
-            memset(v, 0, n * sizeof *v);
-            v[tl_rng_below(&rng, n)] = 1;
-        }
+        fd_direction(v, n, k, ndir, &rng);
         double L[2];
         for (int s = 0; s < 2; s++) {
             double e = s ? -h : h;
