@@ -31,7 +31,6 @@ double tl_kd_loss(float *dzs, const float *zs, const float *zt, int N, int C, do
  * Hinton's convex form is task=1−a, alpha=a) ---- */
 typedef struct {
     tl_teacher teacher;
-    const float *mean, *std;
     double T, alpha, task;
 } kd_hook;
 
@@ -39,8 +38,6 @@ static int kd_create(tl_hook *k, tl_spec *spec, const tl_hook_env *env, tl_error
     kd_hook *h = calloc(1, sizeof *h);
     if (!h) return tl_fail(err, "out of memory");
     k->priv = h;
-    h->mean = env->mean;
-    h->std = env->std;
     if (tl_spec_double(spec, "T", 4, &h->T, err) || tl_spec_double(spec, "alpha", 1, &h->alpha, err) ||
         tl_spec_double(spec, "task", 1, &h->task, err))
         return -1;
@@ -52,7 +49,7 @@ static int kd_create(tl_hook *k, tl_spec *spec, const tl_hook_env *env, tl_error
 static double kd_loss(tl_hook *k, tl_model *m, const int *y, double task, float *dfeat) {
     (void)y;
     kd_hook *h = k->priv;
-    tl_teacher_forward(&h->teacher, tl_model_input(m), h->mean, h->std);
+    tl_teacher_forward(&h->teacher, tl_model_input(m));
     tl_hook_scale_task(m, dfeat, h->task);
     double kd = tl_kd_loss(m->dlogits, m->logits, h->teacher.model.logits, m->N, m->cfg.num_classes, h->T, h->alpha);
     return h->task * task + h->alpha * kd;

@@ -147,7 +147,6 @@ void tl_l2_normalize_rows_backward(float *dx, const float *dy, const float *x, i
  * backbone features, optionally L2-normalised first (the RKD classification recipe) ---- */
 typedef struct {
     tl_teacher teacher;
-    const float *mean, *std;
     double wd, wa, task, kd, T;
     int normalize;
     float *sn, *tn, *dsn;   /* normalised student/teacher features and their gradient */
@@ -157,8 +156,6 @@ static int rkd_create(tl_hook *k, tl_spec *spec, const tl_hook_env *env, tl_erro
     rkd_hook *h = calloc(1, sizeof *h);
     if (!h) return tl_fail(err, "out of memory");
     k->priv = h;
-    h->mean = env->mean;
-    h->std = env->std;
     if (tl_spec_double(spec, "distance", 1, &h->wd, err) || tl_spec_double(spec, "angle", 2, &h->wa, err) ||
         tl_spec_double(spec, "task", 1, &h->task, err) || tl_spec_double(spec, "kd", 0, &h->kd, err) ||
         tl_spec_double(spec, "T", 4, &h->T, err) || tl_spec_bool(spec, "normalize", 0, &h->normalize, err))
@@ -180,7 +177,7 @@ static int rkd_create(tl_hook *k, tl_spec *spec, const tl_hook_env *env, tl_erro
 static double rkd_loss(tl_hook *k, tl_model *m, const int *y, double task, float *dfeat) {
     (void)y;
     rkd_hook *h = k->priv;
-    tl_teacher_forward(&h->teacher, tl_model_input(m), h->mean, h->std);
+    tl_teacher_forward(&h->teacher, tl_model_input(m));
     tl_hook_scale_task(m, dfeat, h->task);
     int N = m->N, D = m->cfg.feat_dim, Dt = h->teacher.model.cfg.feat_dim;
     const float *S = tl_model_features(m), *T = tl_model_features(&h->teacher.model);

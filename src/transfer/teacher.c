@@ -34,7 +34,8 @@ void tl_teacher_close(tl_teacher *t) {
     memset(t, 0, sizeof *t);
 }
 
-void tl_teacher_forward(tl_teacher *t, const float *x, const float *mean_s, const float *std_s) {
+void tl_teacher_forward(tl_teacher *t, const float *x) {
+    const float *mean_s = t->student_mean, *std_s = t->student_std;
     tl_model *m = &t->model;
     int c = m->cfg.in_c;
     size_t plane = (size_t)m->cfg.in_h * m->cfg.in_w;
@@ -52,5 +53,8 @@ void tl_teacher_forward(tl_teacher *t, const float *x, const float *mean_s, cons
 
 int tl_teacher_for_hook(tl_teacher *t, const tl_spec *spec, const tl_hook_env *env, int same_classes, tl_error *err) {
     if (!env->teacher || !*env->teacher) return tl_fail(err, "%s %s needs --teacher DIR", spec->option, spec->name);
-    return tl_teacher_open(t, env->teacher, env->model, same_classes, env->threads, err);
+    if (tl_teacher_open(t, env->teacher, env->model, same_classes, env->threads, err)) return -1;
+    t->student_mean = env->mean;
+    t->student_std = env->std;
+    return 0;
 }

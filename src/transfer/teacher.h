@@ -11,6 +11,7 @@
 typedef struct {
     tl_model model;
     float *mean, *std;        /* the teacher's input normalisation [in_c] */
+    const float *student_mean, *student_std; /* the student's [in_c] (borrowed; set by tl_teacher_for_hook) */
     char path[4200];          /* its model file, for messages */
 } tl_teacher;
 
@@ -19,11 +20,12 @@ typedef struct {
 int tl_teacher_open(tl_teacher *t, const char *dir, const tl_model *like, int same_classes, int nthreads,
                     tl_error *err);
 void tl_teacher_close(tl_teacher *t);
-/* tl_teacher_open on env->teacher for a hook: without --teacher, an error naming the hook's option. */
+/* tl_teacher_open on env->teacher for a hook, remembering the student's normalisation (env->mean,
+ * env->std) for tl_teacher_forward: without --teacher, an error naming the hook's option. */
 int tl_teacher_for_hook(tl_teacher *t, const tl_spec *spec, const tl_hook_env *env, int same_classes, tl_error *err);
 
-/* Runs the teacher (evaluation mode) on x [N, c, h, w], normalised with the student's mean_s/std_s;
+/* Runs the teacher (evaluation mode) on x [N, c, h, w], normalised with the student's normalisation;
  * afterwards t->model.logits [N, C_t] and tl_model_features(&t->model) [N, D_t] hold its outputs. */
-void tl_teacher_forward(tl_teacher *t, const float *x, const float *mean_s, const float *std_s);
+void tl_teacher_forward(tl_teacher *t, const float *x);
 
 #endif
