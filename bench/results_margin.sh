@@ -1,32 +1,49 @@
 #!/usr/bin/env bash
-# Balanced test accuracy of each margin head on Fashion-MNIST --lt exp:100 (cnn), tailor against a
-# PyTorch run of the same recipe (bench/margin_torch.py: the tailor_torch twin of the model and head,
-# Adam lr 1e-3 constant, batch 128, no augmentation). Heads whose training needs tailor's hooks
-# (uniformface, adaptiveface, uncertainty) run on the tailor side only. SEEDS seeds each (default 0).
-# Prints one Markdown row per head. Usage: bench/results_margin.sh OUTDIR [EPOCHS] [SEEDS...]
+# Margin-head benchmark (issue 5, docs/results.md): each head of methods.md §4, §5 and §7 with plain CE
+# on the re-balancing view and recipe of bench/results_rebal.sh (cnn, Fashion-MNIST --lt exp:100
+# --val 100, SGD, cosine, 12 epochs), seeds 0 1 2, in tailor and in the PyTorch reference
+# (bench/torch_margin.py: the python/tailor_torch.py twin of each head on bench/torch_ref.py's recipe,
+# with the uniform loss, AdaptiveFace's margin term and projection and the uncertainty refresh
+# written from methods.md).
+#   bench/results_margin.sh OUT tailor   train the tailor runs that are missing (seed-major order)
+#   bench/results_margin.sh OUT torch    run the PyTorch reference runs that are missing
+#   bench/results_margin.sh OUT table    print the Markdown table (mean ± sample std over the seeds found)
+# Env: EPOCHS (12), THREADS (tailor threads, 2), SEEDS ("0 1 2"). Run `make` first.
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
-out=$1; epochs=${2:-6}; shift 2 || true
-seeds=${*:-0}
-tailor=${TAILOR:-build/tailor}
-mkdir -p "$out"
-heads="linear cosface:s=30,m=0.35 arcface:s=30,m=0.5 combined:s=30,m1=1,m2=0.3,m3=0.2 lsoftmax:m=4 sphereface:m=4 uniformface adaptiveface uncertainty"
-for h in $heads; do
-    for s in $seeds; do
-        dir="$out/${h%%:*}-s$s"
-        bench_run "$dir" "$tailor train --data fashion-mnist --lt exp:100 --model cnn --head $h --epochs $epochs --batch 128 --optim adam:lr=1e-3,wd=0 --schedule constant --augment none --threads 1 --seed $s --quiet --out $dir" 2>/dev/null || true
-        case $h in uniformface*|adaptiveface*|uncertainty*) continue ;; esac
-        t="$dir.torch"
-        tcmd="/usr/bin/python3 bench/margin_torch.py $h 100 $epochs $s 1e-3 1"
-        if [ ! -s "$t" ]; then echo "$tcmd" >>"$out/commands.txt"; PYTHONPATH=python $tcmd >"$t" 2>/dev/null || rm -f "$t"; fi
-    done
-    bench_py "$out/${h%%:*}" "$h" $seeds <<'PY'
-import os, sys
-from table import cell, reports
-run, head, seeds = sys.argv[1], sys.argv[2], sys.argv[3:]
-ours = [r["balanced_accuracy"] for s in seeds for r in reports(f"{run}-s{s}")]
-theirs = [float(open(f"{run}-s{s}.torch").read().rsplit("=", 1)[1]) for s in seeds
-          if os.path.exists(f"{run}-s{s}.torch") and os.path.getsize(f"{run}-s{s}.torch")]
-print(f"| `{head}` | {cell(ours, 'not run', ' (1 seed)')} | {cell(theirs, 'not run', ' (1 seed)')} |")
+bench_modes "tailor|torch|table" "$@"
+METHODS="linear cosface arcface combined lsoftmax sphereface uniformface adaptiveface uncertainty"
+spec() {
+    case $1 in
+    cosface) echo "cosface:s=30,m=0.35" ;;
+    arcface) echo "arcface:s=30,m=0.5" ;;
+    combined) echo "combined:s=30,m1=1,m2=0.3,m3=0.2" ;;
+    lsoftmax | sphereface) echo "$1:m=4" ;;
+    *) echo "$1" ;;
+    esac
+}
+args() { echo "--loss ce --head $(spec "$1")"; }
+case $mode in
+tailor)
+    bench_methods "$METHODS" ;;
+torch)
+    for s in $SEEDS; do
+        for m in $METHODS; do
+            bench_torch "$out/torch.jsonl" "$m" "$s" "/usr/bin/python3 bench/torch_margin.py $out/torch.jsonl $(spec "$m") $s $EPOCHS"
+        done
+    done ;;
+table)
+    bench_py "$out" $METHODS <<'PY'
+import sys
+from table import by_impl, cells, jsonl, line
+out, methods = sys.argv[1], sys.argv[2:]
+ref = jsonl(f"{out}/torch.jsonl")
+keys = ["balanced_accuracy", "macro_f1", "head", "mid", "tail"]
+print("| head | impl | seeds | balanced acc | macro F1 | head | mid | tail |")
+print("|---|---|---:|---:|---:|---:|---:|---:|")
+for m in methods:
+    for impl, rs in by_impl(out, m, ref):
+        print(line(m, impl, len(rs), cells(rs, keys)))
 PY
-done
+    ;;
+esac

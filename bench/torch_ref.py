@@ -165,11 +165,13 @@ def metrics(pred, yt, counts):
             "few": group([c for c in range(C) if counts[c] < 20])}
 
 
-def train(model, x, y, mean, std, seed, epochs, loss, sampler="instance"):
+def train(model, x, y, mean, std, seed, epochs, loss, sampler="instance", epoch_begin=None, step_end=None):
     """The recipe's training of MODEL on the view (x, y): SGD (LR, MOM, WD on every parameter) with the
     cosine lr set per epoch; each epoch the order of epoch_order(SAMPLER) drawn from the generator of
     (seed, epoch), batches of BATCH (the last partial one dropped), augmented with that generator, then
-    normalised. LOSS(xb, yb, epoch) is a batch's loss. Returns the training seconds."""
+    normalised. LOSS(xb, yb, epoch) is a batch's loss; EPOCH_BEGIN(epoch), if given, runs before an
+    epoch's first step and STEP_END() after every optimiser step (tailor's head hooks). Returns the
+    training seconds."""
     counts = np.bincount(y, minlength=C).astype(np.float64)
     opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOM, weight_decay=WD)
     X, Y = torch.from_numpy(x), torch.from_numpy(y)
@@ -177,6 +179,8 @@ def train(model, x, y, mean, std, seed, epochs, loss, sampler="instance"):
     for e in range(epochs):
         for g in opt.param_groups:
             g["lr"] = LR * (1 + math.cos(math.pi * e / epochs)) / 2
+        if epoch_begin:
+            epoch_begin(e)
         rng = np.random.default_rng([seed, e])
         order = epoch_order(sampler, y, counts, e, epochs, rng)
         model.train()
@@ -187,6 +191,8 @@ def train(model, x, y, mean, std, seed, epochs, loss, sampler="instance"):
             opt.zero_grad()
             batch_loss.backward()
             opt.step()
+            if step_end:
+                step_end()
     return time.time() - t0
 
 
