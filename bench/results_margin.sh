@@ -35,15 +35,8 @@ torch)
 table)
     bench_py "$out" $METHODS <<'PY'
 import sys
-from table import by_impl, cells, jsonl, line
-out, methods = sys.argv[1], sys.argv[2:]
-ref = jsonl(f"{out}/torch.jsonl")
-keys = ["balanced_accuracy", "macro_f1", "head", "mid", "tail"]
-print("| head | impl | seeds | balanced acc | macro F1 | head | mid | tail |")
-print("|---|---|---:|---:|---:|---:|---:|---:|")
-for m in methods:
-    for impl, rs in by_impl(out, m, ref):
-        print(line(m, impl, len(rs), cells(rs, keys)))
+from table import impl_table
+impl_table(sys.argv[1], sys.argv[2:], "head")
 PY
     ;;
 esac

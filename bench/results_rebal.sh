@@ -37,16 +37,10 @@ torch)
 table)
     bench_py "$out" $METHODS <<'PY'
 import sys
-from table import by_impl, cells, jsonl, line
-out, methods = sys.argv[1], sys.argv[2:]
+from table import impl_table
+methods = sys.argv[2:]
 methods.insert(1, "posthoc-la")
-ref = jsonl(f"{out}/torch.jsonl")
-keys = ["balanced_accuracy", "macro_f1", "head", "mid", "tail"]
-print("| method | impl | seeds | balanced acc | macro F1 | head | mid | tail |")
-print("|---|---|---:|---:|---:|---:|---:|---:|")
-for m in methods:
-    for impl, rs in by_impl(out, m, ref):
-        print(line(m, impl, len(rs), cells(rs, keys)))
+impl_table(sys.argv[1], methods)
 PY
     ;;
 esac

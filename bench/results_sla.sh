@@ -38,15 +38,8 @@ torch)
 table)
     bench_py "$out" ce sla sla-single sla-sd sla-sd-agg <<'PY'
 import sys
-from table import by_impl, cells, jsonl, line
-out, methods = sys.argv[1], sys.argv[2:]
-ref = jsonl(f"{out}/torch.jsonl")
-keys = ["accuracy", "balanced_accuracy", "macro_f1", "head", "mid", "tail"]
-print("| method | impl | seeds | accuracy | balanced acc | macro F1 | head | mid | tail |")
-print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
-for m in methods:
-    for impl, rs in by_impl(out, m, ref, "-s[0-9]*"):
-        print(line(m, impl, len(rs), cells(rs, keys)))
+from table import GROUP_KEYS, impl_table
+impl_table(sys.argv[1], sys.argv[2:], keys=["accuracy"] + GROUP_KEYS, folders="-s[0-9]*")
 PY
     ;;
 esac

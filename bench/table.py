@@ -56,3 +56,18 @@ def by_impl(out, method, ref, folders="-s*"):
     """METHOD's rows in tailor (the reports of OUT/METHOD<FOLDERS>) and in PyTorch (those of REF):
     (("tailor", rows), ("PyTorch", rows))."""
     return ("tailor", reports(f"{out}/{method}{folders}")), ("PyTorch", [r for r in ref if r["method"] == method])
+
+
+LABELS = {"accuracy": "accuracy", "balanced_accuracy": "balanced acc", "macro_f1": "macro F1"}
+GROUP_KEYS = ["balanced_accuracy", "macro_f1", "head", "mid", "tail"]
+
+
+def impl_table(out, methods, first="method", keys=GROUP_KEYS, folders="-s*"):
+    """Print the Markdown table of METHODS in tailor (run folders OUT/METHOD<FOLDERS>) and in PyTorch
+    (OUT/torch.jsonl), one row per method and implementation, with the cells of KEYS."""
+    ref = jsonl(f"{out}/torch.jsonl")
+    print(line(first, "impl", "seeds", *(LABELS.get(k, k) for k in keys)))
+    print("|---|---|" + "---:|" * (len(keys) + 1))
+    for m in methods:
+        for impl, rs in by_impl(out, m, ref, folders):
+            print(line(m, impl, len(rs), cells(rs, keys)))
