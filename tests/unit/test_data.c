@@ -10,24 +10,7 @@
 #include <zlib.h>
 #include "data/dataset.h"
 #include "check.h"
-
-static char tmpdir[256];
-
-static const char *tmp(const char *name) {
-    static char bufs[8][512];
-    static int next = 0;
-    char *b = bufs[next++ & 7];
-    snprintf(b, 512, "%s/%s", tmpdir, name);
-    return b;
-}
-
-static void write_bytes(const char *path, const void *data, size_t n) {
-    FILE *f = fopen(path, "wb");
-    fwrite(data, 1, n, f);
-    fclose(f);
-}
-
-static void write_text(const char *path, const char *text) { write_bytes(path, text, strlen(text)); }
+#include "tmpfiles.h"
 
 static void put_be32(unsigned char *p, uint32_t v) { p[0] = v >> 24; p[1] = v >> 16; p[2] = v >> 8; p[3] = v; }
 
@@ -719,15 +702,8 @@ static void test_loader_determinism(void) {
 }
 
 /* Removes the temp dir's files (the tests create no more than this). */
-static void cleanup(void) {
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
-}
-
 int main(void) {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/tl_test_data_XXXXXX");
-    if (!mkdtemp(tmpdir)) { perror("mkdtemp"); return 1; }
+    if (tmpfiles_open("data")) return 1;
     RUN_TEST(test_golden_cifar10_shape);
     RUN_TEST(test_golden_cifar100_shape);
     RUN_TEST(test_fashion_mnist_load);
@@ -747,6 +723,6 @@ int main(void) {
     RUN_TEST(test_loader_determinism);
     tl_dataset_free(&fm_train);
     tl_dataset_free(&fm_test);
-    cleanup();
+    tmpfiles_close();
     TEST_MAIN_END();
 }

@@ -11,22 +11,7 @@
 #include "core/safetensors.h"
 #include "data/dataset.h"
 #include "check.h"
-
-static char tmpdir[256];
-
-static const char *tmp(const char *name) {
-    static char bufs[4][512];
-    static int next = 0;
-    char *b = bufs[next++ & 3];
-    snprintf(b, 512, "%s/%s", tmpdir, name);
-    return b;
-}
-
-static void write_bytes(const char *path, const void *data, size_t n) {
-    FILE *f = fopen(path, "wb");
-    fwrite(data, 1, n, f);
-    fclose(f);
-}
+#include "tmpfiles.h"
 
 static void put_be32(unsigned char *p, uint32_t v) { p[0] = v >> 24; p[1] = v >> 16; p[2] = v >> 8; p[3] = v; }
 
@@ -236,15 +221,8 @@ static void test_imagelist_bad_label(void) {
                      "list.txt:2", "label '3x' is not an integer"));
 }
 
-static void cleanup(void) {
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
-}
-
 int main(void) {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/tl_test_limits_XXXXXX");
-    if (!mkdtemp(tmpdir)) { perror("mkdtemp"); return 1; }
+    if (tmpfiles_open("limits")) return 1;
     RUN_TEST(test_idx_huge_count);
     RUN_TEST(test_idx_gzip_short);
     RUN_TEST(test_png_huge_header);
@@ -253,6 +231,6 @@ int main(void) {
     RUN_TEST(test_csv_long_line);
     RUN_TEST(test_cifar_sizes);
     RUN_TEST(test_imagelist_bad_label);
-    cleanup();
+    tmpfiles_close();
     TEST_MAIN_END();
 }
