@@ -149,12 +149,8 @@ int tl_cmd_retrain(int argc, char **argv) {
     }
     const char *dir = tl_opt(&o, "run"), *outdir = tl_opt(&o, "out");
     snprintf(partial, sizeof partial, "%s.partial", outdir);
-    int ntrain;
-    const tl_optdef *tdefs = tl_train_optdefs(&ntrain);
-    char *targs[] = {"--config", path, "--out", "-"};
     tl_stage2_cfg_default(&cfg);
-    if (tl_path_join(path, sizeof path, dir, "config.json", &err) ||
-        tl_opts_parse(&run, tdefs, ntrain, 4, targs, "train", &err) ||
+    if (tl_train_settings(&run, dir, &err) ||
         tl_opt_int(&run, "val", 0, 1000000, &val, &err) ||
         (*tl_opt(&o, "epochs") && tl_opt_int(&o, "epochs", 1, 100000, &epochs, &err)) ||
         tl_opt_int(&o, "batch", 1, 65536, &batch, &err) || tl_opt_int(&o, "seed", 0, 2147483647L, &seed, &err) ||

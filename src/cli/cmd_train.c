@@ -49,7 +49,12 @@ static const tl_optdef train_opts[] = {
 };
 #define NOPTS ((int)(sizeof train_opts / sizeof *train_opts))
 
-const tl_optdef *tl_train_optdefs(int *n) { *n = NOPTS; return train_opts; }
+int tl_train_settings(tl_opts *run, const char *dir, tl_error *err) {
+    char path[4200];
+    char *args[] = {"--config", path, "--out", "-"};
+    if (tl_path_join(path, sizeof path, dir, "config.json", err)) return -1;
+    return tl_opts_parse(run, train_opts, NOPTS, 4, args, "train", err);
+}
 
 static volatile sig_atomic_t stop_flag;
 static void on_signal(int sig) { (void)sig; stop_flag = 1; }

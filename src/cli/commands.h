@@ -11,6 +11,7 @@ int tl_cmd_compare(int argc, char **argv);
 int tl_cmd_retrain(int argc, char **argv);
 int tl_cmd_plot(int argc, char **argv);
 int tl_cmd_distill(int argc, char **argv);
-/* The options of `tailor train` (config.json holds them), for commands that read a run's settings. */
-const tl_optdef *tl_train_optdefs(int *n);
+/* The `tailor train` options the run folder DIR was made with (DIR/config.json) into *run, for the
+ * commands that read a run's settings. */
+int tl_train_settings(tl_opts *run, const char *dir, tl_error *err);
 #endif
