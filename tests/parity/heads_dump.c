@@ -15,6 +15,7 @@
 #include "core/safetensors.h"
 #include "heads/head.h"
 #include "models/model.h"
+#include "../unit/ref_ce.h"
 
 #define MAX_T 1024
 #define MAX_META 64
@@ -39,20 +40,6 @@ static void put(dump *d, const char *cs, const char *name, const char *dtype, in
     void *copy = malloc(bytes ? bytes : 1);
     memcpy(copy, src, bytes);
     t->data = copy;
-}
-
-static double ce(float *dlogits, const float *z, const int *y, int N, int C) {
-    double L = 0;
-    for (int i = 0; i < N; i++) {
-        const float *zi = z + (size_t)i * C;
-        double mx = zi[0], s = 0;
-        for (int j = 1; j < C; j++) mx = fmax(mx, zi[j]);
-        for (int j = 0; j < C; j++) s += exp(zi[j] - mx);
-        double lse = mx + log(s);
-        L += lse - zi[y[i]];
-        for (int j = 0; j < C; j++) dlogits[(size_t)i * C + j] = (float)((exp(zi[j] - lse) - (j == y[i])) / N);
-    }
-    return L / N;
 }
 
 static void run_case(dump *d, const char *cs, const char *spec, int N, int D, int C, int edge, long long forwards,
@@ -103,7 +90,7 @@ static void run_case(dump *d, const char *cs, const char *spec, int N, int D, in
     }
     h->forwards = forwards;
     h->ops->forward(h, logits, feat, y, m.params);
-    double L = h->ops->loss ? h->ops->loss(h, dlogits, logits, y) : ce(dlogits, logits, y, N, C);
+    double L = h->ops->loss ? h->ops->loss(h, dlogits, logits, y) : ref_ce(dlogits, logits, y, N, C);
     if (h->ops->regularizer) L += h->ops->regularizer(h, NULL, m.grads, NULL, NULL, m.params);
     h->ops->backward(h, dfeat, m.grads, dlogits, feat, y, m.params);
     if (h->ops->step_end) {   /* projections and buffer moves, without an optimizer step */

@@ -18,6 +18,7 @@
 #include "heads/head.h"
 #include "heads/margin.h"
 #include "models/model.h"
+#include "ref_ce.h"
 
 typedef struct {
     tl_model m;
@@ -60,21 +61,6 @@ static void rig_free(rig *r) {
     free(r->feat); free(r->dfeat); free(r->logits); free(r->dlogits); free(r->y);
 }
 
-/* Mean cross-entropy of float logits, in double; dlogits = (softmax − onehot)/N. */
-static double ce(float *dlogits, const float *z, const int *y, int N, int C) {
-    double L = 0;
-    for (int i = 0; i < N; i++) {
-        const float *zi = z + (size_t)i * C;
-        double mx = zi[0], s = 0;
-        for (int j = 1; j < C; j++) mx = fmax(mx, zi[j]);
-        for (int j = 0; j < C; j++) s += exp(zi[j] - mx);
-        double lse = mx + log(s);
-        L += lse - zi[y[i]];
-        for (int j = 0; j < C; j++) dlogits[(size_t)i * C + j] = (float)((exp(zi[j] - lse) - (j == y[i])) / N);
-    }
-    return L / N;
-}
-
 /* The training objective of one batch (the head's own loss or CE, plus its regulariser); with
  * want_grad, fills r->dfeat and r->m.grads. The forward counter is held fixed so that annealed
  * heads evaluate the same function every time. */
@@ -82,7 +68,7 @@ static double objective(rig *r, int want_grad) {
     tl_head *h = &r->m.head;
     h->forwards = 41;
     h->ops->forward(h, r->logits, r->feat, r->y, r->m.params);
-    double L = h->ops->loss ? h->ops->loss(h, r->dlogits, r->logits, r->y) : ce(r->dlogits, r->logits, r->y, r->N, r->C);
+    double L = h->ops->loss ? h->ops->loss(h, r->dlogits, r->logits, r->y) : ref_ce(r->dlogits, r->logits, r->y, r->N, r->C);
     float *g = want_grad ? r->m.grads : r->gscratch;
     memset(g, 0, r->m.nparams * sizeof *g);
     if (h->ops->regularizer) L += h->ops->regularizer(h, NULL, g, NULL, NULL, r->m.params);
