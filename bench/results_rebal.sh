@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Re-balancing benchmark (issue 4, docs/results.md): cnn on Fashion-MNIST --lt exp:100 --val 100, one
-# fixed recipe, 9 trained methods + post-hoc logit adjustment of the CE runs, seeds 0 1 2, in tailor and
-# in the PyTorch reference (bench/torch_ref.py, same recipe and data view).
+# fixed recipe, 9 trained methods + post-hoc logit adjustment of the CE runs (τ = 1, and τ chosen on the
+# validation set: tailor only), seeds 0 1 2, in tailor and in the PyTorch reference (bench/torch_ref.py,
+# same recipe and data view).
 #   bench/results_rebal.sh OUT tailor   train the tailor runs that are missing (seed-major order)
 #   bench/results_rebal.sh OUT torch    run the PyTorch reference runs that are missing
 #   bench/results_rebal.sh OUT table    print the Markdown table (mean ± sample std over the seeds found)
@@ -24,9 +25,10 @@ args() {
     progressive) echo "--loss ce --sampler progressive" ;;
     esac
 }
-posthoc() {  # posthoc METHOD SEED: post-hoc logit adjustment of the CE run
+posthoc() {  # posthoc METHOD SEED: post-hoc logit adjustment of the CE run, τ = 1 and τ chosen on --val
     if [ "$1" = ce ]; then
         bench_run "$out/posthoc-la-s$2" "build/tailor eval --run $out/ce-s$2 --posthoc logit-adjust:tau=1 --out $out/posthoc-la-s$2"
+        bench_run "$out/posthoc-la-auto-s$2" "build/tailor eval --run $out/ce-s$2 --posthoc logit-adjust:tau=auto --threads $THREADS --out $out/posthoc-la-auto-s$2"
     fi
 }
 case $mode in
@@ -39,7 +41,7 @@ table)
 import sys
 from table import impl_table
 methods = sys.argv[2:]
-methods.insert(1, "posthoc-la")
+methods[1:1] = ["posthoc-la", "posthoc-la-auto"]
 impl_table(sys.argv[1], methods)
 PY
     ;;
