@@ -14,108 +14,152 @@
 static double huber(double r) { return fabs(r) < 1 ? 0.5 * r * r : fabs(r) - 0.5; }
 static double huber_d(double r) { return fabs(r) < 1 ? r : (r > 0 ? 1 : -1); }
 
-/* d[N, N] = pdist(E) (0 on the diagonal, squared distances clamped at 1e-12); *clamped[i·N+j] marks
- * pairs whose squared distance hit the clamp. Returns the mean of the positive entries (P of them). */
-static double pdist(double *d, unsigned char *clamped, const float *E, int N, int D, long *P) {
+/* G[N, N] = E Eᵀ in double (E [N, D] float). */
+static void gram(double *G, double *Ed, const float *E, int N, int D) {
+    for (size_t k = 0; k < (size_t)N * D; k++) Ed[k] = E[k];
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, N, D, 1, Ed, D, 0, G, N);
+    for (int a = 0; a < N; a++)
+        for (int b = 0; b < a; b++) G[(size_t)a * N + b] = G[(size_t)b * N + a];
+}
+
+/* d[N, N] = pdist(E) from G = E Eᵀ: ‖e_i‖² + ‖e_j‖² − 2 e_i·e_j as torch's pdist computes it, squared
+ * distances clamped at 1e-12, 0 on the diagonal; *clamped[i·N+j] marks pairs whose squared distance hit
+ * the clamp. Returns the mean of the positive entries (P of them). */
+static double pdist(double *d, unsigned char *clamped, const double *G, int N, long *P) {
     double sum = 0;
     *P = 0;
     for (int i = 0; i < N; i++)
         for (int j = 0; j < N; j++) {
-            double sq = 0, v;
-            if (i == j) { d[i * N + j] = 0; clamped[i * N + j] = 1; continue; }
-            /* ‖e_i‖² + ‖e_j‖² − 2 e_i·e_j, as torch's pdist computes it */
-            double a = 0, b = 0, ab = 0;
-            for (int k = 0; k < D; k++) {
-                double x = E[(size_t)i * D + k], y = E[(size_t)j * D + k];
-                a += x * x; b += y * y; ab += x * y;
-            }
-            sq = a + b - 2 * ab;
-            clamped[i * N + j] = sq < 1e-12;
-            v = sqrt(sq < 1e-12 ? 1e-12 : sq);
-            d[i * N + j] = v;
-            if (v > 0) { sum += v; (*P)++; }
+            size_t p = (size_t)i * N + j;
+            if (i == j) { d[p] = 0; clamped[p] = 1; continue; }
+            double sq = G[(size_t)i * N + i] + G[(size_t)j * N + j] - 2 * G[p];
+            clamped[p] = sq < 1e-12;
+            d[p] = sqrt(sq < 1e-12 ? 1e-12 : sq);
+            sum += d[p];
+            (*P)++;
         }
     return *P ? sum / *P : 1;
 }
 
 double tl_rkd_distance(float *dS, const float *S, const float *T, int N, int Ds, int Dt, double w) {
     size_t nn = (size_t)N * N;
-    double *ds = malloc(2 * nn * sizeof *ds), *dt = ds + nn;
+    int Dm = Ds > Dt ? Ds : Dt;
+    double *G = malloc((4 * nn + (size_t)N * Dm + (size_t)N * Ds) * sizeof *G);
     unsigned char *cs = malloc(2 * nn), *ct = cs + nn;
-    if (!ds || !cs) { free(ds); free(cs); return NAN; }
+    if (!G || !cs) { free(G); free(cs); return NAN; }
+    double *ds = G + nn, *dt = ds + nn, *M = dt + nn, *Ed = M + nn, *dE = Ed + (size_t)N * Dm;
     long Ps, Pt;
-    double mus = pdist(ds, cs, S, N, Ds, &Ps), mut = pdist(dt, ct, T, N, Dt, &Pt), loss = 0, gd = 0;
+    gram(G, Ed, T, N, Dt);
+    double mut = pdist(dt, ct, G, N, &Pt);
+    gram(G, Ed, S, N, Ds);   /* Ed keeps S for the gradient */
+    double mus = pdist(ds, cs, G, N, &Ps), loss = 0, gd = 0;
     for (size_t p = 0; p < nn; p++) {
         double r = ds[p] / mus - dt[p] / mut;
         loss += huber(r);
         gd += huber_d(r) / nn * ds[p];    /* Σ g_ij d_ij, for the μ term */
     }
-    if (dS)
+    if (dS) {
+        /* ∂L/∂d_kl = c_kl; ∂d_kl/∂e_k = (e_k − e_l)/d_kl, so with M = c/d + (c/d)ᵀ the gradient is the
+         * Laplacian product (diag(M·1) − M)·S */
         for (int k = 0; k < N; k++)
             for (int l = 0; l < N; l++) {
                 size_t p = (size_t)k * N + l;
-                if (k == l || cs[p]) continue;   /* no gradient on the diagonal or through the clamp */
                 double g = huber_d(ds[p] / mus - dt[p] / mut) / nn;
-                double gdkl = w * (g / mus - gd / ((double)Ps * mus * mus)) / ds[p];
-                for (int j = 0; j < Ds; j++) {
-                    double diff = S[(size_t)k * Ds + j] - S[(size_t)l * Ds + j];
-                    dS[(size_t)k * Ds + j] += (float)(gdkl * diff);
-                    dS[(size_t)l * Ds + j] -= (float)(gdkl * diff);
-                }
+                /* no gradient on the diagonal or through the clamp */
+                M[p] = k == l || cs[p] ? 0 : w * (g / mus - gd / ((double)Ps * mus * mus)) / ds[p];
             }
-    free(ds);
+        for (int k = 0; k < N; k++)
+            for (int l = 0; l < k; l++) {
+                double t = M[(size_t)k * N + l] + M[(size_t)l * N + k];
+                M[(size_t)k * N + l] = M[(size_t)l * N + k] = -t;
+            }
+        for (int k = 0; k < N; k++) {
+            double rs = 0;
+            for (int l = 0; l < N; l++) rs -= l == k ? 0 : M[(size_t)k * N + l];
+            M[(size_t)k * N + k] = rs;
+        }
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, Ds, N, 1, M, N, Ed, Ds, 0, dE, Ds);
+        for (size_t q = 0; q < (size_t)N * Ds; q++) dS[q] += (float)dE[q];
+    }
+    free(G);
     free(cs);
     return loss / nn;
 }
 
-/* U[j, :] = normalize(E[j] − E[i]) for vertex i (zero row for j = i); nrm[j] = ‖E[j] − E[i]‖. */
-static void directions(double *U, double *nrm, const float *E, int i, int N, int D) {
+/* The angles at vertex i from the Gram matrix: with v_j = e_j − e_i,
+ *   A[j, k] = (v_j·v_k)/(n_j n_k),  v_j·v_k = G_jk − G_ij − G_ik + G_ii,  n_j = ‖v_j‖;
+ * a row with n_j < 1e-12 (j = i, or a point on top of e_i) is a zero direction, as F.normalize gives
+ * it: inv[j] = 1/n_j, or 0 for those rows, which zeroes their angles and gradients. */
+static void angles(double *A, double *inv, const double *G, int i, int N) {
+    const double *gi = G + (size_t)i * N, gii = gi[i];
     for (int j = 0; j < N; j++) {
-        double s = 0;
-        for (int k = 0; k < D; k++) {
-            double v = (double)E[(size_t)j * D + k] - E[(size_t)i * D + k];
-            U[(size_t)j * D + k] = v;
-            s += v * v;
-        }
-        nrm[j] = sqrt(s);
-        double inv = 1 / fmax(nrm[j], 1e-12);   /* F.normalize's eps */
-        for (int k = 0; k < D; k++) U[(size_t)j * D + k] *= inv;
+        double sq = G[(size_t)j * N + j] - 2 * gi[j] + gii;
+        inv[j] = j == i || sq < 1e-24 ? 0 : 1 / sqrt(sq);
+    }
+    for (int j = 0; j < N; j++) {
+        const double *gj = G + (size_t)j * N;
+        double *a = A + (size_t)j * N, cj = gii - gi[j], ij = inv[j];
+        #pragma omp simd
+        for (int k = 0; k < N; k++) a[k] = (gj[k] + cj - gi[k]) * ij * inv[k];
     }
 }
 
+/* O(N²) per vertex instead of O(N²·D): every angle comes from the Gram matrices, and the gradient goes
+ * back through them, ∂L/∂S = (dG + dGᵀ) S with dG gathered over all vertices. The Huber terms are
+ * branch-free: with c = clamp(r, −1, 1), h(r) = c·(r − c/2) and h'(r) = c. */
 double tl_rkd_angle(float *dS, const float *S, const float *T, int N, int Ds, int Dt, double w) {
     size_t nn = (size_t)N * N;
-    double *Us = malloc(((size_t)N * Ds + (size_t)N * Dt + 2 * nn + (size_t)N * Ds + 2 * (size_t)N) * sizeof *Us);
-    if (!Us) return NAN;
-    double *Ut = Us + (size_t)N * Ds, *As = Ut + (size_t)N * Dt, *At = As + nn, *G = At + nn, *ns = G + (size_t)N * Ds,
-           *nt = ns + N;
-    double loss = 0, n3 = (double)N * N * N;
+    int Dm = Ds > Dt ? Ds : Dt;
+    double *Gs = malloc((5 * nn + 2 * (size_t)N + (size_t)N * Dm + (size_t)N * Ds) * sizeof *Gs);
+    if (!Gs) return NAN;
+    double *Gt = Gs + nn, *As = Gt + nn, *At = As + nn, *dG = At + nn, *is = dG + nn, *it = is + N, *Ed = it + N,
+           *dE = Ed + (size_t)N * Dm;
+    gram(Gt, Ed, T, N, Dt);
+    gram(Gs, Ed, S, N, Ds);   /* Ed keeps S for the last GEMM */
+    memset(dG, 0, nn * sizeof *dG);
+    double loss = 0, n3 = (double)N * N * N, wq = w / n3;
     for (int i = 0; i < N; i++) {
-        directions(Us, ns, S, i, N, Ds);
-        directions(Ut, nt, T, i, N, Dt);
-        /* A[j, k] = u_ij · u_ik */
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, N, Ds, 1, Us, Ds, Us, Ds, 0, As, N);
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, N, Dt, 1, Ut, Dt, Ut, Dt, 0, At, N);
-        for (size_t p = 0; p < nn; p++) {
-            double r = As[p] - At[p];
-            loss += huber(r);
-            As[p] = huber_d(r);                    /* reused as H = h'(a^s − a^t) */
-        }
-        if (!dS) continue;
-        /* G = ∂L/∂U = (2/N³)·H·U (u_ij appears in a_ijk and a_ikj) */
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, Ds, N, 2 / n3, As, N, Us, Ds, 0, G, Ds);
+        angles(As, is, Gs, i, N);
+        angles(At, it, Gt, i, N);
+        double *gi = dG + (size_t)i * N, sum_all = 0;
         for (int j = 0; j < N; j++) {
-            if (j == i || ns[j] < 1e-12) continue;
-            double *g = G + (size_t)j * Ds, *u = Us + (size_t)j * Ds, gu = 0;
-            for (int k = 0; k < Ds; k++) gu += g[k] * u[k];
-            for (int k = 0; k < Ds; k++) {
-                float dv = (float)(w * (g[k] - gu * u[k]) / ns[j]);   /* ∂L/∂(e_j − e_i) */
-                dS[(size_t)j * Ds + k] += dv;
-                dS[(size_t)i * Ds + k] -= dv;
+            double *a = As + (size_t)j * N, *at = At + (size_t)j * N, *dgj = dG + (size_t)j * N;
+            double lj = 0, row = 0, diag = 0, ij = is[j];
+            #pragma omp simd reduction(+ : lj, row, diag)
+            for (int k = 0; k < N; k++) {
+                double r = a[k] - at[k], c = r < -1 ? -1 : (r > 1 ? 1 : r);
+                lj += c * (r - 0.5 * c);
+                double q = wq * c * ij;             /* ∂L/∂A_jk / n_j */
+                double dd = q * is[k];              /* ∂L/∂(v_j·v_k) through the numerator */
+                diag += q * a[k];
+                dgj[k] += dd;
+                row += dd;
             }
+            loss += lj;
+            /* through n_j in both A_jk and A_kj (H symmetric): ∂L/∂(v_j·v_j) −= Σ_k q_jk A_jk / n_j² */
+            double dj = -diag * ij;
+            dgj[j] += dj;
+            row += dj;
+            /* v_j·v_k = G_jk − G_ij − G_ik + G_ii: row j's total goes to −G_ij and −G_ji (by symmetry of
+             * the k sum), and to +G_ii */
+            gi[j] -= row;
+            dgj[i] -= row;
+            sum_all += row;
         }
+        gi[i] += sum_all;
     }
-    free(Us);
+    if (dS) {
+        /* dS += (dG + dGᵀ) S */
+        for (int a = 0; a < N; a++)
+            for (int b = 0; b < a; b++) {
+                double t = dG[(size_t)a * N + b] + dG[(size_t)b * N + a];
+                dG[(size_t)a * N + b] = dG[(size_t)b * N + a] = t;
+            }
+        for (int a = 0; a < N; a++) dG[(size_t)a * N + a] *= 2;
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, Ds, N, 1, dG, N, Ed, Ds, 0, dE, Ds);
+        for (size_t k = 0; k < (size_t)N * Ds; k++) dS[k] += (float)dE[k];
+    }
+    free(Gs);
     return loss / n3;
 }
 
