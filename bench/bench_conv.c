@@ -7,6 +7,7 @@
 #include <time.h>
 #include "core/rng.h"
 #include "nn/nn.h"
+#include "timing.h"
 
 typedef struct { const char *name; int C, H, OC, stride, bias; } shape;
 static const shape SHAPES[] = {
@@ -16,17 +17,6 @@ static const shape SHAPES[] = {
     {"rn4 32x16x16->32", 32, 16, 32, 1, 0},    {"rn5 32x16x16->64 s2", 32, 16, 64, 2, 0},
     {"rn6 64x8x8->64", 64, 8, 64, 1, 0},
 };
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static float *randn(size_t n, tl_rng *r) {
     float *x = malloc(n * sizeof *x);
@@ -60,8 +50,8 @@ int main(int argc, char **argv) {
             double t4 = now();
             if (i >= 0) { t[i] = t1 - t0; t[reps + i] = (t4 - t3) - (t2 - t1); t[2 * reps + i] = t2 - t1; }
         }
-        for (int k = 0; k < 3; k++) qsort(t + k * reps, reps, sizeof *t, cmp);
-        printf("%s\t%.4f\t%.4f\t%.4f\n", sh->name, 1e3 * t[reps / 2], 1e3 * t[reps + reps / 2], 1e3 * t[2 * reps + reps / 2]);
+        printf("%s\t%.4f\t%.4f\t%.4f\n", sh->name, 1e3 * median(t, reps), 1e3 * median(t + reps, reps),
+               1e3 * median(t + 2 * reps, reps));
         tl_conv2d_free(p);
         free(x); free(w); free(b); free(y); free(dy); free(dx); free(dw); free(db);
     }

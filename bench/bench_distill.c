@@ -7,19 +7,9 @@
 #include <time.h>
 #include "core/rng.h"
 #include "transfer/kd.h"
+#include "timing.h"
 
 enum { N = 128, DS = 128, DT = 64, C = 10 };
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static void randn(float *x, size_t n, tl_rng *r) {
     for (size_t i = 0; i < n; i++) x[i] = (float)tl_rng_normal(r);
@@ -44,8 +34,7 @@ int main(int argc, char **argv) {
             else sink += tl_rkd_angle(ds, s, t, N, DS, DT, 1);
             if (i >= 0) ms[i] = 1e3 * (now() - t0);
         }
-        qsort(ms, reps, sizeof *ms, cmp);
-        printf("%s\t%.4f\n", loss == 0 ? "kd" : loss == 1 ? "rkd_distance" : "rkd_angle", ms[reps / 2]);
+        printf("%s\t%.4f\n", loss == 0 ? "kd" : loss == 1 ? "rkd_distance" : "rkd_angle", median(ms, reps));
     }
     free(ms);
     return sink != sink;   /* keeps the calls; a NaN is a failure */

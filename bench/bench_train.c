@@ -13,12 +13,7 @@
 #include "losses/softmax.h"
 #include "models/model.h"
 #include "train/optim.h"
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#include "timing.h"
 
 static const char *kind_name[TL_OP_NKINDS] = {"conv", "bn(+add+relu)", "avgpool", "maxpool", "gap", "linear",
                                                "shortcut_a", "dropout"};
@@ -28,8 +23,6 @@ static double rss_mb(void) {
     getrusage(RUSAGE_SELF, &ru);
     return ru.ru_maxrss / 1024.0;
 }
-
-static int cmp(const void *a, const void *b) { double x = *(const double *)a, y = *(const double *)b; return (x > y) - (x < y); }
 
 int main(int argc, char **argv) {
     if (argc != 5) { fprintf(stderr, "usage: bench_train ARCH BATCH STEPS THREADS\n"); return 2; }
@@ -78,8 +71,7 @@ int main(int argc, char **argv) {
         }
         if (round >= 0) rounds[round] = (double)steps * B / (now() - t0);
     }
-    qsort(rounds, 5, sizeof *rounds, cmp);
-    printf("images_per_second=%.1f peak_rss_mb=%.1f\n", rounds[2], rss_mb());
+    printf("images_per_second=%.1f peak_rss_mb=%.1f\n", median(rounds, 5), rss_mb());
     e = getenv("TL_MEMORY");
     if (e && !strcmp(e, "1")) {
         const tl_net_memory *mm = &m.net.mem;
