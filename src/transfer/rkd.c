@@ -10,9 +10,9 @@
 #include "transfer/kd.h"
 #include "transfer/teacher.h"
 
-/* Huber / smooth-L1 with β = 1 and its derivative. */
-static double huber(double r) { return fabs(r) < 1 ? 0.5 * r * r : fabs(r) - 0.5; }
-static double huber_d(double r) { return fabs(r) < 1 ? r : (r > 0 ? 1 : -1); }
+/* Huber / smooth-L1 with β = 1, branch-free: with c = clamp(r, −1, 1) = h'(r), h(r) = c·(r − c/2). */
+static inline double huber_d(double r) { return r < -1 ? -1 : (r > 1 ? 1 : r); }
+static inline double huber(double r) { double c = huber_d(r); return c * (r - 0.5 * c); }
 
 /* G[N, N] = E Eᵀ in double (E [N, D] float). */
 static void gram(double *G, double *Ed, const float *E, int N, int D) {
@@ -105,8 +105,7 @@ static void angles(double *A, double *inv, const double *G, int i, int N) {
 }
 
 /* O(N²) per vertex instead of O(N²·D): every angle comes from the Gram matrices, and the gradient goes
- * back through them, ∂L/∂S = (dG + dGᵀ) S with dG gathered over all vertices. The Huber terms are
- * branch-free: with c = clamp(r, −1, 1), h(r) = c·(r − c/2) and h'(r) = c. */
+ * back through them, ∂L/∂S = (dG + dGᵀ) S with dG gathered over all vertices. */
 double tl_rkd_angle(float *dS, const float *S, const float *T, int N, int Ds, int Dt, double w) {
     size_t nn = (size_t)N * N;
     int Dm = Ds > Dt ? Ds : Dt;
@@ -127,7 +126,7 @@ double tl_rkd_angle(float *dS, const float *S, const float *T, int N, int Ds, in
             double lj = 0, row = 0, diag = 0, ij = is[j];
             #pragma omp simd reduction(+ : lj, row, diag)
             for (int k = 0; k < N; k++) {
-                double r = a[k] - at[k], c = r < -1 ? -1 : (r > 1 ? 1 : r);
+                double r = a[k] - at[k], c = huber_d(r);
                 lj += c * (r - 0.5 * c);
                 double q = wq * c * ij;             /* ∂L/∂A_jk / n_j */
                 double dd = q * is[k];              /* ∂L/∂(v_j·v_k) through the numerator */
