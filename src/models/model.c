@@ -105,6 +105,7 @@ int tl_model_init(tl_model *m, const tl_model_cfg *cfg, int N, int nthreads, uin
     m->state = calloc(m->nstate ? m->nstate : 1, sizeof(float));
     m->logits = calloc((size_t)N * C, sizeof(float));
     m->dlogits = calloc((size_t)N * C, sizeof(float));
+    m->net.recompute_conv = 1;
     if (!m->params || !m->grads || !m->state || !m->logits || !m->dlogits || (m->views > 1 && !m->images) ||
         tl_net_alloc(&m->net, N * m->views, nthreads)) {
         tl_model_free(m);

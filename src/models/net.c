@@ -114,20 +114,36 @@ static int plan(tl_net *net) {
         if (bwd_reads_in(op)) { bfirst[op->in] = imin(bfirst[op->in], tb); blast[op->in] = imax(blast[op->in], tb); }
         if (bwd_reads_out(op)) { bfirst[op->out] = imin(bfirst[op->out], tb); blast[op->out] = imax(blast[op->out], tb); }
     }
+    /* What backward recomputes instead of keeping (net.h): BN outputs without a residual, and
+     * conv outputs of the largest size class (over half the largest) whose input is kept (recomputed from it when first
+     * needed: by their own backward readers, or by the recomputation of the BN output they feed). */
+    size_t maxsize = 0;
+    for (int b = 0; b < nb; b++) maxsize = maxsize > tl_chw_size(net->shape[b]) ? maxsize : tl_chw_size(net->shape[b]);
+    for (int b = 1; b < nb; b++) {
+        const tl_op *p = prod[b] >= 0 ? &net->ops[prod[b]] : NULL;
+        if (blast[b] < 0 || b == out || !p) continue;
+        if ((p->kind == TL_OP_BN && p->in2 < 0)
+            || (net->recompute_conv && p->kind == TL_OP_CONV && 2 * tl_chw_size(net->shape[b]) > maxsize
+                && net->rstart[p->in] < 0))
+            net->rstart[b] = bfirst[b];
+    }
+    for (int i = 0; i < nops; i++) {
+        const tl_op *op = &net->ops[i];
+        if (op->kind == TL_OP_BN && net->rstart[op->out] >= 0 && net->rstart[op->in] >= 0)
+            net->rstart[op->in] = imin(net->rstart[op->in], net->rstart[op->out]);
+    }
     int n = 0;
     memset(&net->mem, 0, sizeof net->mem);
     for (int b = 0; b < nb; b++) {
         size_t size = ((size_t)net->N * tl_chw_size(net->shape[b]) + 15) / 16 * 16;
         int start = b == 0 ? 0 : t_fwd(prod[b]), end = (b == 0 || b == out) ? T : fend[b];
-        const tl_op *p = prod[b] >= 0 ? &net->ops[prod[b]] : NULL;
-        int recompute = blast[b] >= 0 && p && p->kind == TL_OP_BN && p->in2 < 0;
+        int recompute = net->rstart[b] >= 0;
         if (blast[b] >= 0 && !recompute) end = imax(end, blast[b]);
         req[n++] = (tl_req){start, end, size, 0, &net->act[b]};
         int kept = b == 0 || b == out || (blast[b] >= 0 && !recompute);
         *(kept ? &net->mem.kept : &net->mem.transient) += size * sizeof(float);
         if (recompute) {
-            net->rstart[b] = bfirst[b];
-            req[n++] = (tl_req){bfirst[b], blast[b], size, 0, &net->rec[b]};
+            req[n++] = (tl_req){net->rstart[b], blast[b], size, 0, &net->rec[b]};
             net->mem.recomputed += size * sizeof(float);
         }
         if (b == out) net->gstart[b] = 0;
@@ -145,6 +161,35 @@ static int plan(tl_net *net) {
 done:
     free(prod); free(fend); free(bfirst); free(blast); free(req); free(tmp);
     return rc;
+}
+
+/* Which buffers are kept blocked (net.h, Layout): candidates by shape, then any buffer an op cannot
+ * read or write blocked goes plain, as do the other buffers of a BN or shortcut op with a plain one
+ * (those ops take one layout throughout), until nothing changes. */
+static void choose_layout(tl_net *net) {
+    int out = net->ops[net->nops - 1].out;
+    for (int b = 0; b < net->nbufs; b++) {
+        tl_chw s = net->shape[b];
+        net->blocked[b] = !net->plain_only && b != 0 && b != out && s.c % 16 == 0 && s.c <= TL_BN16_MAX_CHANNELS;
+    }
+    for (int changed = 1; changed;) {
+        changed = 0;
+        for (int i = 0; i < net->nops; i++) {
+            const tl_op *op = &net->ops[i];
+            int bufs[3] = {op->in, op->out, has_res(op) ? op->in2 : op->in}, all = 1;
+            for (int j = 0; j < 3; j++) all &= net->blocked[bufs[j]];
+            for (int j = 0; j < 3; j++) {
+                int b = bufs[j], keep;
+                switch (op->kind) {
+                case TL_OP_CONV: keep = 1; break;
+                case TL_OP_BN: case TL_OP_SHORTCUT_A: keep = all; break;
+                case TL_OP_GAP: keep = b == op->in; break;
+                default: keep = 0;
+                }
+                if (!keep && net->blocked[b]) { net->blocked[b] = 0; changed = 1; }
+            }
+        }
+    }
 }
 
 /* Carves the per-op arrays out of the arena; called twice (measure, then allocate). */
@@ -173,7 +218,8 @@ int tl_net_alloc(tl_net *net, int N, int nthreads) {
     net->rec = calloc(nb, sizeof *net->rec);
     net->gstart = calloc(nb, sizeof *net->gstart);
     net->rstart = calloc(nb, sizeof *net->rstart);
-    if (!net->act || !net->grad || !net->rec || !net->gstart || !net->rstart) return -1;
+    net->blocked = calloc(nb, sizeof *net->blocked);
+    if (!net->act || !net->grad || !net->rec || !net->gstart || !net->rstart || !net->blocked) return -1;
     if (net->nops == 0) {   /* an identity backbone: stage 2 trains a head on precomputed features */
         size_t n = (size_t)N * tl_chw_size(net->shape[0]);
         if (tl_arena_init(&net->arena, 2 * n * sizeof(float) + 128)) return -1;
@@ -181,6 +227,7 @@ int tl_net_alloc(tl_net *net, int N, int nthreads) {
         net->grad[0] = tl_arena_floats(&net->arena, n);
         return 0;
     }
+    choose_layout(net);
     if (plan(net)) return -1;
     tl_arena_measure(&net->arena);
     carve(net, N);
@@ -191,7 +238,9 @@ int tl_net_alloc(tl_net *net, int N, int nthreads) {
         tl_op *op = &net->ops[i];
         if (op->kind != TL_OP_CONV) continue;
         tl_chw in = net->shape[op->in], out = net->shape[op->out];
-        op->conv = tl_conv2d_create(N, in.c, in.h, in.w, out.c, op->k, op->stride, op->pad, op->b != TL_NONE, nthreads);
+        op->conv = tl_conv2d_create_layout(N, in.c, in.h, in.w, out.c, op->k, op->stride, op->pad, op->b != TL_NONE,
+                                           net->blocked[op->in] ? TL_NCHW16C : TL_NCHW,
+                                           net->blocked[op->out] ? TL_NCHW16C : TL_NCHW, nthreads);
         if (!op->conv) return -1;
         size_t w = tl_conv2d_work_size(op->conv);
         if (w > net->mem.conv_work) net->mem.conv_work = w;
@@ -214,6 +263,7 @@ void tl_net_free(tl_net *net) {
     free(net->rec);
     free(net->gstart);
     free(net->rstart);
+    free(net->blocked);
     free(net->slab);
     free(net->conv_work);
     tl_arena_free(&net->arena);
@@ -226,17 +276,22 @@ static const float *opt(const float *base, size_t off) { return off == TL_NONE ?
 /* A parameter's gradient, or NULL when the op has no such parameter or no gradients are wanted. */
 static float *optw(float *base, size_t off) { return off == TL_NONE || !base ? NULL : base + off; }
 
+/* Where backward reads buffer b's values: its recomputation, if it has one. */
+static const float *values(const tl_net *net, int b) { return net->rec[b] ? net->rec[b] : net->act[b]; }
+
 /* A BN op's output from its input, as its forward computed it (train: the saved batch statistics). */
 static void bn_output(const tl_net *net, const tl_op *op, float *y, const float *params, const float *state,
                       int train) {
     tl_chw s = net->shape[op->in];
-    const float *res = op->in2 >= 0 ? net->act[op->in2] : NULL;
+    const float *x = values(net, op->in), *res = op->in2 >= 0 ? net->act[op->in2] : NULL;
+    int b16 = net->blocked[op->in];
     if (train)
-        tl_bn_act_apply(y, net->act[op->in], res, op->save_mean, op->save_invstd, params + op->w, params + op->b,
-                        net->N, s.c, s.h * s.w, op->relu, net->nthreads);
+        (b16 ? tl_bn_act16_apply : tl_bn_act_apply)(y, x, res, op->save_mean, op->save_invstd, params + op->w,
+                                                    params + op->b, net->N, s.c, s.h * s.w, op->relu, net->nthreads);
     else
-        tl_bn_act_forward_eval(y, net->act[op->in], res, params + op->w, params + op->b, state + op->run_mean,
-                               state + op->run_var, net->N, s.c, s.h * s.w, op->eps, op->relu, net->nthreads);
+        (b16 ? tl_bn_act16_forward_eval : tl_bn_act_forward_eval)(y, x, res, params + op->w, params + op->b,
+                                                                  state + op->run_mean, state + op->run_var, net->N,
+                                                                  s.c, s.h * s.w, op->eps, op->relu, net->nthreads);
 }
 
 void tl_net_forward(tl_net *net, const float *params, float *state, int train, tl_rng *dropout_rng) {
@@ -247,6 +302,7 @@ void tl_net_forward(tl_net *net, const float *params, float *state, int train, t
         const float *x = net->act[op->in];
         float *y = net->act[op->out];
         size_t n = (size_t)N * tl_chw_size(os);
+        int b16 = net->blocked[op->in];
         double t0 = net->prof ? omp_get_wtime() : 0;
         switch (op->kind) {
         case TL_OP_CONV:
@@ -254,17 +310,20 @@ void tl_net_forward(tl_net *net, const float *params, float *state, int train, t
             break;
         case TL_OP_BN:
             if (train)
-                tl_bn_act_forward_train(y, op->save_mean, op->save_invstd, state + op->run_mean, state + op->run_var, x,
-                                        op->in2 >= 0 ? net->act[op->in2] : NULL, params + op->w, params + op->b,
-                                        N, is.c, is.h * is.w, op->eps, op->momentum, op->relu, nt);
+                (b16 ? tl_bn_act16_forward_train : tl_bn_act_forward_train)(
+                    y, op->save_mean, op->save_invstd, state + op->run_mean, state + op->run_var, x,
+                    op->in2 >= 0 ? net->act[op->in2] : NULL, params + op->w, params + op->b, N, is.c, is.h * is.w,
+                    op->eps, op->momentum, op->relu, nt);
             else
                 bn_output(net, op, y, params, state, 0);
             break;
         case TL_OP_AVGPOOL: tl_avgpool2d_forward(y, x, N, is.c, is.h, is.w, op->k, nt); break;
         case TL_OP_MAXPOOL: tl_maxpool2d_forward(y, op->argmax, x, N, is.c, is.h, is.w, op->k, op->stride, op->pad, nt); break;
-        case TL_OP_GAP: tl_gap_forward(y, x, N, is.c, is.h * is.w, nt); break;
+        case TL_OP_GAP: (b16 ? tl_gap16_forward : tl_gap_forward)(y, x, N, is.c, is.h * is.w, nt); break;
         case TL_OP_LINEAR: tl_linear_forward(y, x, params + op->w, opt(params, op->b), N, (int)tl_chw_size(is), os.c, nt); break;
-        case TL_OP_SHORTCUT_A: tl_shortcut_a_forward(y, x, N, is.c, is.h, is.w, os.c, nt); break;
+        case TL_OP_SHORTCUT_A:
+            (b16 ? tl_shortcut_a16_forward : tl_shortcut_a_forward)(y, x, N, is.c, is.h, is.w, os.c, nt);
+            break;
         case TL_OP_DROPOUT:
             if (train || op->mc) tl_dropout_forward(y, op->mask, x, n, op->p, dropout_rng);
             else memcpy(y, x, n * sizeof *y);
@@ -287,7 +346,8 @@ int tl_net_first_nonfinite(tl_net *net, const float *params, float *state, int t
 }
 
 /* Zeroes the gradients that become live at time t (but those of `setter`'s inputs, which it
- * overwrites), and recomputes the BN outputs due then. */
+ * overwrites), and recomputes the outputs due then (in buffer order: a conv output before the BN
+ * output made from it). */
 static void enter(tl_net *net, int t, const tl_op *setter, const float *params, const float *state, int train,
                   int need_input_grad) {
     for (int b = 0; b < net->nbufs; b++) {
@@ -297,7 +357,9 @@ static void enter(tl_net *net, int t, const tl_op *setter, const float *params, 
         if (net->rstart[b] == t) {
             int p = 0;
             while (net->ops[p].out != b) p++;
-            bn_output(net, &net->ops[p], net->rec[b], params, state, train);
+            const tl_op *op = &net->ops[p];
+            if (op->kind == TL_OP_CONV) tl_conv2d_forward(op->conv, net->rec[b], net->act[op->in], params + op->w, opt(params, op->b));
+            else bn_output(net, op, net->rec[b], params, state, train);
         }
     }
 }
@@ -315,10 +377,11 @@ void tl_net_backward(tl_net *net, const float *params, float *grads, const float
         enter(net, t, set ? op : NULL, params, state, train, need_input_grad);
         if (net->prof) { double t1 = omp_get_wtime(); net->prof[2 * TL_OP_NKINDS] += t1 - t0; t0 = t1; }
         tl_chw is = net->shape[op->in], os = net->shape[op->out];
-        const float *x = net->rec[op->in] ? net->rec[op->in] : net->act[op->in], *dy = net->grad[op->out];
+        const float *x = values(net, op->in), *dy = net->grad[op->out];
         /* The net's input (buffer 0) needs a gradient only when asked for (M2m optimises the image). */
         float *dx = (op->in == 0 && !need_input_grad) ? NULL : net->grad[op->in];
         size_t n = (size_t)N * tl_chw_size(os);
+        int b16 = net->blocked[op->in];
         switch (op->kind) {
         case TL_OP_CONV:
             tl_conv2d_backward(op->conv, dx, optw(grads, op->w), optw(grads, op->b), dy, x, params + op->w);
@@ -327,21 +390,24 @@ void tl_net_backward(tl_net *net, const float *params, float *grads, const float
             float *dres = op->in2 >= 0 ? net->grad[op->in2] : NULL;
             const float *y = bwd_reads_out(op) ? net->act[op->out] : NULL;
             if (train)
-                tl_bn_act_backward(dx, dres, optw(grads, op->w), optw(grads, op->b), dy, x, y, op->save_mean,
-                                   op->save_invstd, params + op->w, params + op->b, N, is.c, is.h * is.w, op->relu,
-                                   set, nt);
+                (b16 ? tl_bn_act16_backward : tl_bn_act_backward)(
+                    dx, dres, optw(grads, op->w), optw(grads, op->b), dy, x, y, op->save_mean, op->save_invstd,
+                    params + op->w, params + op->b, N, is.c, is.h * is.w, op->relu, set, nt);
             else
-                tl_bn_act_backward_eval(dx, dres, dy, x, y, params + op->w, params + op->b, state + op->run_mean,
-                                        state + op->run_var, N, is.c, is.h * is.w, op->eps, op->relu, set, nt);
+                (b16 ? tl_bn_act16_backward_eval : tl_bn_act_backward_eval)(
+                    dx, dres, dy, x, y, params + op->w, params + op->b, state + op->run_mean, state + op->run_var, N,
+                    is.c, is.h * is.w, op->eps, op->relu, set, nt);
             break;
         }
         case TL_OP_AVGPOOL: tl_avgpool2d_backward(dx, dy, N, is.c, is.h, is.w, op->k, nt); break;
         case TL_OP_MAXPOOL: tl_maxpool2d_backward(dx, dy, op->argmax, N, is.c, is.h, is.w, op->k, op->stride, op->pad, nt); break;
-        case TL_OP_GAP: tl_gap_backward(dx, dy, N, is.c, is.h * is.w, nt); break;
+        case TL_OP_GAP: (b16 ? tl_gap16_backward : tl_gap_backward)(dx, dy, N, is.c, is.h * is.w, nt); break;
         case TL_OP_LINEAR:
             tl_linear_backward(dx, optw(grads, op->w), optw(grads, op->b), dy, x, params + op->w, N, (int)tl_chw_size(is), os.c, nt);
             break;
-        case TL_OP_SHORTCUT_A: tl_shortcut_a_backward(dx, dy, N, is.c, is.h, is.w, os.c, nt); break;
+        case TL_OP_SHORTCUT_A:
+            (b16 ? tl_shortcut_a16_backward : tl_shortcut_a_backward)(dx, dy, N, is.c, is.h, is.w, os.c, nt);
+            break;
         case TL_OP_DROPOUT:
             if (train || op->mc) tl_dropout_backward(dx, dy, op->mask, n);
             else tl_add_backward(dx, NULL, dy, n, nt);

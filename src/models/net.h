@@ -9,12 +9,20 @@
  * time: an activation from its forward write to its last forward read, extended to its last
  * backward read when backward needs its values ("kept"); a BN output that backward needs is not
  * kept but recomputed from the BN input and saved statistics just before its first backward reader
- * (its own interval there); a gradient from its first backward write to its producer's backward.
+ * (its own interval there); with recompute_conv, so is a conv output more than half the size of the
+ * largest activation whose input is kept (one more conv forward per such layer in backward: for
+ * resnet32 at batch 128, the stem and stage-1 conv1 outputs, 42 MB less for ~4% of a step); a gradient from its first backward write to its producer's backward.
  * Intervals are packed into one slab by offset (largest first, lowest free offset), so tensors that
  * are never live together share memory; each gradient is zeroed when it becomes live. The input,
  * the output (features) and their gradients live throughout. Consequences: intermediate
  * activations are valid only while live (after forward, only kept ones and the output), and every
- * backward must follow its own forward. */
+ * backward must follow its own forward.
+ *
+ * Layout (tl_net_alloc). A buffer whose every reader and writer can work on oneDNN's blocked layout
+ * nChw16c (conv, fused BN, option-A shortcut, and global pooling as a reader) and whose channels are
+ * a multiple of 16 is kept blocked, activation and gradient alike: the convolutions then read and
+ * write the slab directly, with no reorder and no blocked copy of their input. The input and the
+ * output (features) are always plain NCHW. */
 #ifndef TL_MODELS_NET_H
 #define TL_MODELS_NET_H
 #include <stddef.h>
@@ -65,6 +73,9 @@ typedef struct {
     tl_chw *shape;               /* per buffer, without the batch dimension */
     float **act, **grad;         /* per buffer, N·c·h·w floats each, in the slab */
     float **rec;                 /* per buffer: where backward finds a recomputed BN output, else NULL */
+    unsigned char *blocked;      /* per buffer: activation and gradient in nChw16c (see Layout above) */
+    int plain_only;              /* set before tl_net_alloc: keep every buffer plain (tests compare) */
+    int recompute_conv;          /* set before tl_net_alloc: recompute the largest conv outputs (see above) */
     int *gstart;                 /* per buffer: time its gradient becomes live (zeroed then) */
     int *rstart;                 /* per buffer: time its recomputation runs (rec != NULL) */
     int N;                       /* batch size the net is built for */

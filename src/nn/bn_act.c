@@ -2,18 +2,12 @@
  * y = act(bn(x) + r). One pass writes y instead of three (BN, add, ReLU), and the backward needs
  * only x and the saved statistics: the ReLU mask is recomputed from x when there is no residual, or
  * read from y when there is one. The normalisation is x·scale + shift with per-channel scale and
- * shift derived from float mean/invstd in one place (affine below), so recomputing y during the
+ * shift derived from float mean/invstd in one place (tl_bn_affine, nn/reduce.h), so recomputing y during the
  * backward pass gives the forward's values bit for bit. Statistics are two-pass in double lanes, in
  * a fixed order; one OpenMP task per channel in training, per (n, c) plane in evaluation. */
 #include <math.h>
 #include "nn/nn.h"
 #include "nn/reduce.h"
-
-static inline void affine(float *scale, float *shift, float mean, float invstd, float gamma, float beta) {
-    double s = (double)gamma * invstd;
-    *scale = (float)s;
-    *shift = (float)((double)beta - (double)mean * s);
-}
 
 /* One plane: y = act(x·scale + shift (+ r)); v < 0 ? 0 : v lets a NaN through as torch.relu does. */
 static inline void plane(float *restrict y, const float *restrict x, const float *restrict r, int HW, float scale,
@@ -54,7 +48,7 @@ void tl_bn_act_forward_train(float *out, float *mean, float *invstd, float *run_
         invstd[c] = (float)(1.0 / sqrt(var + (double)eps));
         tl_bn_running_update(&run_mean[c], &run_var[c], mu, var, M, momentum);
         float scale, shift;
-        affine(&scale, &shift, mean[c], invstd[c], gamma[c], beta[c]);
+        tl_bn_affine(&scale, &shift, mean[c], invstd[c], gamma[c], beta[c]);
         for (int n = 0; n < N; n++) {
             size_t off = ((size_t)n * C + c) * HW;
             plane(out + off, inp + off, res ? res + off : NULL, HW, scale, shift, relu);
@@ -68,13 +62,10 @@ void tl_bn_act_apply(float *out, const float *inp, const float *res, const float
     for (size_t p = 0; p < (size_t)N * C; p++) {
         int c = (int)(p % (size_t)C);
         float scale, shift;
-        affine(&scale, &shift, mean[c], invstd[c], gamma[c], beta[c]);
+        tl_bn_affine(&scale, &shift, mean[c], invstd[c], gamma[c], beta[c]);
         plane(out + p * HW, inp + p * HW, res ? res + p * HW : NULL, HW, scale, shift, relu);
     }
 }
-
-/* invstd from the running variance, in float as the training path saves it. */
-static inline float run_invstd(float run_var, float eps) { return (float)(1.0 / sqrt((double)run_var + (double)eps)); }
 
 void tl_bn_act_forward_eval(float *out, const float *inp, const float *res, const float *gamma, const float *beta,
                             const float *run_mean, const float *run_var, int N, int C, int HW, float eps, int relu,
@@ -83,7 +74,7 @@ void tl_bn_act_forward_eval(float *out, const float *inp, const float *res, cons
     for (size_t p = 0; p < (size_t)N * C; p++) {
         int c = (int)(p % (size_t)C);
         float scale, shift;
-        affine(&scale, &shift, run_mean[c], run_invstd(run_var[c], eps), gamma[c], beta[c]);
+        tl_bn_affine(&scale, &shift, run_mean[c], tl_bn_run_invstd(run_var[c], eps), gamma[c], beta[c]);
         plane(out + p * HW, inp + p * HW, res ? res + p * HW : NULL, HW, scale, shift, relu);
     }
 }
@@ -97,7 +88,7 @@ void tl_bn_act_backward(float *dinp, float *dres, float *dgamma, float *dbeta, c
         const float mu = mean[c];
         const double is = invstd[c];
         float scale, shift, g[TL_BN_CHUNK];
-        affine(&scale, &shift, mu, invstd[c], gamma[c], beta[c]);
+        tl_bn_affine(&scale, &shift, mu, invstd[c], gamma[c], beta[c]);
         /* Σg and Σg·(x - mean) in double lanes; dres += g on the way. */
         double a1[TL_LANES] = {0}, a2[TL_LANES] = {0};
         for (int n = 0; n < N; n++)
@@ -136,7 +127,7 @@ void tl_bn_act_backward_eval(float *dinp, float *dres, const float *dout, const 
     for (size_t p = 0; p < (size_t)N * C; p++) {
         int c = (int)(p % (size_t)C);
         float scale, shift, g[TL_BN_CHUNK];
-        affine(&scale, &shift, run_mean[c], run_invstd(run_var[c], eps), gamma[c], beta[c]);
+        tl_bn_affine(&scale, &shift, run_mean[c], tl_bn_run_invstd(run_var[c], eps), gamma[c], beta[c]);
         for (int i0 = 0; i0 < HW; i0 += TL_BN_CHUNK) {
             size_t off = p * HW + i0;
             int len = HW - i0 < TL_BN_CHUNK ? HW - i0 : TL_BN_CHUNK;

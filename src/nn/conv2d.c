@@ -8,8 +8,10 @@
  * the 1-channel input layer ran its forward slightly faster (3.5 vs 4.1 ms), too little for a second
  * path.
  *
- * The plan owns the blocked buffers, the reorders between them and the caller's plain NCHW / OIHW
- * tensors, so a step allocates nothing. Buffers that live only within one call (the scratchpad of
+ * The caller's activations are plain NCHW or already blocked (nChw16c, tl_conv2d_create_layout: a
+ * network that keeps them blocked between convolutions skips the reorders and the blocked copies
+ * below). The plan owns the blocked buffers, the reorders between them and the caller's tensors
+ * (activations in their layout, OIHW weights), so a step allocates nothing. Buffers that live only within one call (the scratchpad of
  * the three primitives, the blocked output of forward, the blocked dout and dinp of backward) sit in
  * one work area, which a network shares between all its plans (they never run at once): that is
  * most of the memory of a conv plan. The blocked copy of the input, which backward weights reuses
@@ -23,9 +25,9 @@
  * Gradients accumulate (+=): oneDNN's backward passes overwrite (backward data accepts no sum
  * post-op in 2.6), so they write plan-owned buffers that are then added into the caller's tensors
  * in the same pass that converts the layout: dinp by add_nchw16c below when backward data chose
- * nChw16c (AVX-512 machines; oneDNN's reorder with a sum post-op took 1.4-2.7x longer, 1.38 vs
- * 0.94 ms for 128x16x32x32 on one core), otherwise by that reorder; dw (small) by the reorder; db
- * by a short loop.
+ * nChw16c for a plain dinp (AVX-512 machines; oneDNN's reorder with a sum post-op took 1.4-2.7x
+ * longer, 1.38 vs 0.94 ms for 128x16x32x32 on one core), by a plain add when dinp is in the layout
+ * backward data chose, otherwise by that reorder; dw (small) by the reorder; db by a short loop.
  *
  * Threads: Debian's oneDNN uses the OpenMP runtime, which sizes its work split and teams from
  * omp_get_max_threads() of the calling thread, both when a primitive is created and when it runs;
@@ -66,7 +68,8 @@ struct tl_conv2d {
     tl_conv_port d_ddst, d_w, d_dsrc;       /* backward data */
     tl_conv_port w_src, w_ddst, w_dw;       /* backward weights */
     const float *fwd_inp;       /* inp whose blocked copy f_src.mem holds */
-    int N, C, HW, dsrc16;       /* dsrc16: d_dsrc.mem is nChw16c and add_nchw16c adds it into dinp */
+    int N, C, HW;
+    int dsrc_add;               /* how d_dsrc.mem is added into dinp: one of the DSRC_ values */
 };
 
 static void port_free(tl_conv_port *p) {
@@ -129,6 +132,8 @@ static void port_run(tl_conv2d *p, tl_conv_port *port, const void *data, int kin
     dnnl_primitive_execute(port->reorder, p->strm, 2, a);
 }
 
+enum { DSRC_REORDER, DSRC_NCHW16C, DSRC_SAME };
+
 /* dst[N,C,HW] += src[N,ceil(C/16),HW,16] (nChw16c, padded channels ignored): a 16x16 tile
  * transpose per step, one writer per element. */
 static void add_nchw16c(float *restrict dst, const float *restrict src, int N, int C, int HW, int nthreads) {
@@ -152,6 +157,12 @@ static void add_nchw16c(float *restrict dst, const float *restrict src, int N, i
             }
         }
     }
+}
+
+/* dst[i] += src[i]: both in the same layout (C a multiple of 16 when blocked: no padding). */
+static void add_same(float *restrict dst, const float *restrict src, size_t n, int nthreads) {
+    #pragma omp parallel for num_threads(nthreads) schedule(static)
+    for (size_t i = 0; i < n; i++) dst[i] += src[i];
 }
 
 /* The scratchpad of primitive pd, at offset 0 of the work area (the three primitives share it). */
@@ -178,14 +189,15 @@ static const dnnl_memory_desc_t *pd_md(const_dnnl_primitive_desc_t pd, dnnl_quer
     return dnnl_primitive_desc_query_md(pd, what, 0);
 }
 
-static int build(tl_conv2d *p, int N, int C, int H, int W, int K, int stride, int pad) {
+static int build(tl_conv2d *p, int N, int C, int H, int W, int K, int stride, int pad, int in_layout,
+                 int out_layout) {
     dnnl_dims_t sd = {N, C, H, W}, wd = {p->OC, C, K, K}, dd = {N, p->OC, p->OH, p->OW}, bd = {p->OC};
     dnnl_dims_t strides = {stride, stride}, pad_l = {pad, pad};
     dnnl_dims_t pad_r = {(p->OH - 1) * stride + K - H - pad, (p->OW - 1) * stride + K - W - pad};
     dnnl_memory_desc_t src_p, w_p, dst_p, b_p, src_a, w_a, dst_a;
-    dnnl_memory_desc_init_by_tag(&src_p, 4, sd, dnnl_f32, dnnl_nchw);
+    dnnl_memory_desc_init_by_tag(&src_p, 4, sd, dnnl_f32, in_layout == TL_NCHW16C ? dnnl_nChw16c : dnnl_nchw);
     dnnl_memory_desc_init_by_tag(&w_p, 4, wd, dnnl_f32, dnnl_oihw);
-    dnnl_memory_desc_init_by_tag(&dst_p, 4, dd, dnnl_f32, dnnl_nchw);
+    dnnl_memory_desc_init_by_tag(&dst_p, 4, dd, dnnl_f32, out_layout == TL_NCHW16C ? dnnl_nChw16c : dnnl_nchw);
     dnnl_memory_desc_init_by_tag(&b_p, 1, bd, dnnl_f32, dnnl_a);
     dnnl_memory_desc_init_by_tag(&src_a, 4, sd, dnnl_f32, dnnl_format_tag_any);
     dnnl_memory_desc_init_by_tag(&w_a, 4, wd, dnnl_f32, dnnl_format_tag_any);
@@ -225,9 +237,11 @@ static int build(tl_conv2d *p, int N, int C, int H, int W, int K, int stride, in
         || port_init(&p->w_dw, p->eng, &w_p, pd_md(wpd, dnnl_query_diff_weights_md), TL_PORT_ACC, NULL, NULL)) goto done;
     dnnl_memory_desc_t src16;
     dnnl_memory_desc_init_by_tag(&src16, 4, sd, dnnl_f32, dnnl_nChw16c);
-    p->dsrc16 = dnnl_memory_desc_equal(pd_md(dpd, dnnl_query_diff_src_md), &src16);
-    if (p->dsrc16 ? work_mem(&p->d_dsrc.mem, &p->d_dsrc.work_off, &src16, p->eng, &work)
-                  : port_init(&p->d_dsrc, p->eng, &src_p, pd_md(dpd, dnnl_query_diff_src_md), TL_PORT_ACC, NULL, &work))
+    const dnnl_memory_desc_t *dsrc = pd_md(dpd, dnnl_query_diff_src_md);
+    p->dsrc_add = dnnl_memory_desc_equal(dsrc, &src_p) ? DSRC_SAME
+                : dnnl_memory_desc_equal(dsrc, &src16) ? DSRC_NCHW16C : DSRC_REORDER;
+    if (p->dsrc_add != DSRC_REORDER ? work_mem(&p->d_dsrc.mem, &p->d_dsrc.work_off, dsrc, p->eng, &work)
+                                    : port_init(&p->d_dsrc, p->eng, &src_p, dsrc, TL_PORT_ACC, NULL, &work))
         goto done;
     p->work_size = work;
     if (!(p->own_work = aligned_alloc(64, work ? work : 64))) goto done;
@@ -262,8 +276,14 @@ void tl_conv2d_free(tl_conv2d *p) {
 
 tl_conv2d *tl_conv2d_create(int N, int C, int H, int W, int OC, int K, int stride, int pad,
                             int has_bias, int nthreads) {
+    return tl_conv2d_create_layout(N, C, H, W, OC, K, stride, pad, has_bias, TL_NCHW, TL_NCHW, nthreads);
+}
+
+tl_conv2d *tl_conv2d_create_layout(int N, int C, int H, int W, int OC, int K, int stride, int pad, int has_bias,
+                                   int in_layout, int out_layout, int nthreads) {
     if (N < 1 || C < 1 || H < 1 || W < 1 || OC < 1 || K < 1 || stride < 1 || pad < 0 || nthreads < 1
-        || H + 2 * pad < K || W + 2 * pad < K) return NULL;
+        || H + 2 * pad < K || W + 2 * pad < K || (in_layout == TL_NCHW16C && C % 16)
+        || (out_layout == TL_NCHW16C && OC % 16)) return NULL;
     tl_conv2d *p = calloc(1, sizeof *p);
     if (!p) return NULL;
     p->OH = (H + 2 * pad - K) / stride + 1;
@@ -277,7 +297,7 @@ tl_conv2d *tl_conv2d_create(int N, int C, int H, int W, int OC, int K, int strid
     int saved = omp_get_max_threads();
     omp_set_num_threads(nthreads);
     int rc = dnnl_engine_create(&p->eng, dnnl_cpu, 0) || dnnl_stream_create(&p->strm, p->eng, dnnl_stream_default_flags)
-          || build(p, N, C, H, W, K, stride, pad);
+          || build(p, N, C, H, W, K, stride, pad, in_layout, out_layout);
     omp_set_num_threads(saved);
     if (rc) { tl_conv2d_free(p); return NULL; }
     return p;
@@ -326,12 +346,14 @@ void tl_conv2d_backward(tl_conv2d *p, float *dinp, float *dw, float *db, const f
         dnnl_exec_arg_t a[4] = {{DNNL_ARG_DIFF_DST, p->d_ddst.mem}, {DNNL_ARG_WEIGHTS, p->d_w.mem},
                                 {DNNL_ARG_DIFF_SRC, p->d_dsrc.mem}, {DNNL_ARG_SCRATCHPAD, p->bwd_data_scratch}};
         dnnl_primitive_execute(p->bwd_data, p->strm, 4, a);
-        if (p->dsrc16) {
-            void *buf;
+        if (p->dsrc_add == DSRC_REORDER) port_run(p, &p->d_dsrc, dinp, TL_PORT_ACC);
+        else {
+            float *buf;
             dnnl_stream_wait(p->strm);
-            dnnl_memory_get_data_handle(p->d_dsrc.mem, &buf);
-            add_nchw16c(dinp, buf, p->N, p->C, p->HW, p->nthreads);
-        } else port_run(p, &p->d_dsrc, dinp, TL_PORT_ACC);
+            dnnl_memory_get_data_handle(p->d_dsrc.mem, (void **)&buf);
+            if (p->dsrc_add == DSRC_NCHW16C) add_nchw16c(dinp, buf, p->N, p->C, p->HW, p->nthreads);
+            else add_same(dinp, buf, (size_t)p->N * p->C * p->HW, p->nthreads);
+        }
     }
     if (weights) {
         if (!p->w_src.shared) port_run(p, &p->w_src, inp, TL_PORT_IN);

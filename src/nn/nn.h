@@ -3,7 +3,10 @@
  * Conventions (llm.c style), shared by every kernel here:
  * - Arguments: outputs first, then inputs, then sizes, then `nthreads` (the OpenMP team size; the
  *   kernel never changes any global thread setting).
- * - Tensors are float32, contiguous, NCHW (a feature matrix is [N, D] = NCHW with H = W = 1).
+ * - Tensors are float32, contiguous, NCHW (a feature matrix is [N, D] = NCHW with H = W = 1). The
+ *   kernels named with "16" take oneDNN's blocked layout nChw16c instead: [N, C/16, H, W, 16], C a
+ *   multiple of 16, the layout the convolutions compute in, so that a network can keep its
+ *   activations blocked from one convolution to the next (src/models/net.h).
  * - Backward kernels ACCUMULATE (+=) into every gradient they receive, the input gradient included,
  *   so residual branches simply add; a NULL gradient pointer is skipped. The trainer clears all
  *   gradients with one memset per step.
@@ -29,6 +32,11 @@ void tl_linear_backward(float *dinp, float *dw, float *db, const float *dout, co
 typedef struct tl_conv2d tl_conv2d;
 tl_conv2d *tl_conv2d_create(int N, int C, int H, int W, int OC, int K, int stride, int pad,
                             int has_bias, int nthreads);
+/* The same with the input and the output each in a layout of its own: TL_NCHW, or TL_NCHW16C
+ * (oneDNN's nChw16c, C resp. OC a multiple of 16; also the layout of dinp resp. dout). */
+enum { TL_NCHW, TL_NCHW16C };
+tl_conv2d *tl_conv2d_create_layout(int N, int C, int H, int W, int OC, int K, int stride, int pad, int has_bias,
+                                   int in_layout, int out_layout, int nthreads);
 void tl_conv2d_free(tl_conv2d *p);
 /* Plans of one network may share their work area (the buffers that live only within one call): the
  * caller allocates max over its plans of tl_conv2d_work_size (64-byte aligned) and hands it to each
@@ -90,6 +98,9 @@ static inline int tl_pool_out(int H, int K, int stride, int pad) { return (H + 2
 /* ---- Global average pooling: torch.mean(x, dim=(2,3)).  out [N,C] ---- */
 void tl_gap_forward(float *out, const float *inp, int N, int C, int HW, int nthreads);
 void tl_gap_backward(float *dinp, const float *dout, int N, int C, int HW, int nthreads);
+/* The same from inp (and into dinp) in nChw16c; out and dout [N,C] plain. */
+void tl_gap16_forward(float *out, const float *inp, int N, int C, int HW, int nthreads);
+void tl_gap16_backward(float *dinp, const float *dout, int N, int C, int HW, int nthreads);
 
 /* ---- Rotation: torch.rot90(x, t, dims=(2,3)) on square planes, x and out [N,C,H,H] (SLA's input
  * transformation, methods.md §11.1); t is taken modulo 4. Forward only (no gradient to the image). ---- */
@@ -104,6 +115,9 @@ void tl_add_backward(float *da, float *db, const float *dout, size_t n, int nthr
  * out [N,OC,(H+1)/2,(W+1)/2]. ---- */
 void tl_shortcut_a_forward(float *out, const float *inp, int N, int C, int H, int W, int OC, int nthreads);
 void tl_shortcut_a_backward(float *dinp, const float *dout, int N, int C, int H, int W, int OC, int nthreads);
+/* The same with inp and out (dinp and dout) in nChw16c. */
+void tl_shortcut_a16_forward(float *out, const float *inp, int N, int C, int H, int W, int OC, int nthreads);
+void tl_shortcut_a16_backward(float *dinp, const float *dout, int N, int C, int H, int W, int OC, int nthreads);
 
 /* ---- Kaiming initialisation as PyTorch does it ----
  * Default init of nn.Conv2d / nn.Linear weights: kaiming_uniform_(a=sqrt(5)) = U(-b, b),
@@ -140,5 +154,23 @@ void tl_bn_act_backward(float *dinp, float *dres, float *dgamma, float *dbeta, c
 void tl_bn_act_backward_eval(float *dinp, float *dres, const float *dout, const float *inp, const float *out,
                              const float *gamma, const float *beta, const float *run_mean, const float *run_var,
                              int N, int C, int HW, float eps, int relu, int overwrite, int nthreads);
+
+/* The five kernels above with x, res, out (and their gradients) in nChw16c (src/nn/bn_act16.c);
+ * C a multiple of 16, at most TL_BN16_MAX_CHANNELS. Same results up to the order of the sums. */
+#define TL_BN16_MAX_CHANNELS 1024
+void tl_bn_act16_forward_train(float *out, float *mean, float *invstd, float *run_mean, float *run_var,
+                               const float *inp, const float *res, const float *gamma, const float *beta,
+                               int N, int C, int HW, float eps, float momentum, int relu, int nthreads);
+void tl_bn_act16_apply(float *out, const float *inp, const float *res, const float *mean, const float *invstd,
+                       const float *gamma, const float *beta, int N, int C, int HW, int relu, int nthreads);
+void tl_bn_act16_forward_eval(float *out, const float *inp, const float *res, const float *gamma, const float *beta,
+                              const float *run_mean, const float *run_var, int N, int C, int HW, float eps, int relu,
+                              int nthreads);
+void tl_bn_act16_backward(float *dinp, float *dres, float *dgamma, float *dbeta, const float *dout, const float *inp,
+                          const float *out, const float *mean, const float *invstd, const float *gamma,
+                          const float *beta, int N, int C, int HW, int relu, int overwrite, int nthreads);
+void tl_bn_act16_backward_eval(float *dinp, float *dres, const float *dout, const float *inp, const float *out,
+                               const float *gamma, const float *beta, const float *run_mean, const float *run_var,
+                               int N, int C, int HW, float eps, int relu, int overwrite, int nthreads);
 
 #endif

@@ -4,6 +4,7 @@
  * (PyTorch's CPU kernels also accumulate float in double). */
 #ifndef TL_NN_REDUCE_H
 #define TL_NN_REDUCE_H
+#include <math.h>
 
 #define TL_LANES 8
 
@@ -54,6 +55,19 @@ static inline void tl_bn_running_update(float *run_mean, float *run_var, double 
                                         float momentum) {
     *run_mean = (float)((1.0 - momentum) * *run_mean + (double)momentum * mu);
     *run_var = (float)((1.0 - momentum) * *run_var + (double)momentum * var * M / (M - 1.0));
+}
+
+/* The normalisation as x·scale + shift, from the float mean/invstd in one place, so that every
+ * kernel that recomputes a BN output gets the forward's values bit for bit. */
+static inline void tl_bn_affine(float *scale, float *shift, float mean, float invstd, float gamma, float beta) {
+    double s = (double)gamma * invstd;
+    *scale = (float)s;
+    *shift = (float)((double)beta - (double)mean * s);
+}
+
+/* invstd from the running variance, in float as the training path saves it. */
+static inline float tl_bn_run_invstd(float run_var, float eps) {
+    return (float)(1.0 / sqrt((double)run_var + (double)eps));
 }
 
 #endif

@@ -1,0 +1,245 @@
+/* The fused BN + residual + ReLU of bn_act.c on activations in oneDNN's blocked layout nChw16c
+ * ([N, C/16, HW, 16]: 16 channels interleaved per pixel), the layout the convolutions read and write,
+ * so a network that keeps its activations blocked needs no layout conversion around each conv.
+ *
+ * Same formulas, same statistics and the same recomputation guarantee as bn_act.c (tl_bn_affine);
+ * the loops differ: every pass walks whole 16-channel blocks, one vector of lanes per pixel. The
+ * batch statistics are sums over fixed chunks of the batch (TL_BN16_CHUNKS per block, one OpenMP
+ * task each, so even a 16-channel layer uses every thread), combined in chunk order: results do not
+ * depend on the thread count. */
+#include <string.h>
+#include "nn/nn.h"
+#include "nn/reduce.h"
+
+#define L 16
+#define TL_BN16_CHUNKS 8
+
+/* Chunk k of the batch: samples [lo, hi). */
+static void chunk(int N, int k, int *lo, int *hi) {
+    *lo = (int)((long)N * k / TL_BN16_CHUNKS);
+    *hi = (int)((long)N * (k + 1) / TL_BN16_CHUNKS);
+}
+
+/* A block plane (one sample, 16 channels, HW pixels): y = act(x·scale + shift (+ r)), per lane; the
+ * branches outside the loops so that each variant is one 16-wide vector expression per pixel. */
+static inline void plane16(float *restrict y, const float *restrict x, const float *restrict r, int HW,
+                           const float *restrict sc, const float *restrict sh, int relu) {
+    if (r && relu)
+        for (int s = 0; s < HW * L; s += L)
+            for (int l = 0; l < L; l++) { float v = x[s + l] * sc[l] + sh[l] + r[s + l]; y[s + l] = v < 0.0f ? 0.0f : v; }
+    else if (r)
+        for (int s = 0; s < HW * L; s += L)
+            for (int l = 0; l < L; l++) y[s + l] = x[s + l] * sc[l] + sh[l] + r[s + l];
+    else if (relu)
+        for (int s = 0; s < HW * L; s += L)
+            for (int l = 0; l < L; l++) { float v = x[s + l] * sc[l] + sh[l]; y[s + l] = v < 0.0f ? 0.0f : v; }
+    else
+        for (int s = 0; s < HW * L; s += L)
+            for (int l = 0; l < L; l++) y[s + l] = x[s + l] * sc[l] + sh[l];
+}
+
+/* Pixels are walked in chunks of this many, so the gated gradient fits on the stack. */
+#define TL_BN16_PIXELS 32
+
+/* The gated upstream gradient of npix pixels, as gate() of bn_act.c. */
+static inline void gate16(float *restrict g, const float *restrict dy, const float *restrict x,
+                          const float *restrict y, int npix, const float *restrict sc, const float *restrict sh,
+                          int relu) {
+    if (!relu) for (int i = 0; i < npix * L; i++) g[i] = dy[i];
+    else if (y) for (int i = 0; i < npix * L; i++) g[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+    else
+        for (int s = 0; s < npix * L; s += L)
+            for (int l = 0; l < L; l++) g[s + l] = x[s + l] * sc[l] + sh[l] > 0.0f ? dy[s + l] : 0.0f;
+}
+
+/* d += g, or d = g when overwriting. */
+static inline void add_or_set(float *restrict d, const float *restrict g, int n, int overwrite) {
+    if (overwrite) for (int i = 0; i < n; i++) d[i] = g[i];
+    else for (int i = 0; i < n; i++) d[i] += g[i];
+}
+
+/* scale and shift of the 16 channels of block cb from per-channel mean and invstd. */
+static void affine16(float *scale, float *shift, int cb, const float *mean, const float *invstd,
+                     const float *gamma, const float *beta) {
+    for (int l = 0; l < L; l++) {
+        int c = cb * L + l;
+        tl_bn_affine(&scale[l], &shift[l], mean[c], invstd[c], gamma[c], beta[c]);
+    }
+}
+
+/* The running statistics' normalisation of block cb. */
+static void run_affine16(float *scale, float *shift, int cb, const float *gamma, const float *beta,
+                         const float *run_mean, const float *run_var, float eps) {
+    for (int l = 0; l < L; l++) {
+        int c = cb * L + l;
+        tl_bn_affine(&scale[l], &shift[l], run_mean[c], tl_bn_run_invstd(run_var[c], eps), gamma[c], beta[c]);
+    }
+}
+
+static void apply16(float *out, const float *inp, const float *res, int N, int CB, int HW, const float *scale,
+                    const float *shift, int relu, int nthreads) {
+    #pragma omp parallel for num_threads(nthreads) schedule(static) if ((size_t)N * CB * HW * L > 32768)
+    for (size_t p = 0; p < (size_t)N * CB; p++) {
+        size_t off = p * HW * L;
+        int cb = (int)(p % (size_t)CB);
+        plane16(out + off, inp + off, res ? res + off : NULL, HW, scale + cb * L, shift + cb * L, relu);
+    }
+}
+
+/* part[(cb·CHUNKS + k)·16 + l] = Σ over chunk k and all pixels of x (or (x - mu)² when mu is given)
+ * for channel cb·16 + l, in double; then each channel's total over the chunks, in chunk order. */
+static void channel_sums(double *total, const float *x, const double *mu, int N, int CB, int HW, int nthreads) {
+    double part[TL_BN16_MAX_CHANNELS / L * TL_BN16_CHUNKS][L];
+    #pragma omp parallel for num_threads(nthreads) schedule(static)
+    for (int t = 0; t < CB * TL_BN16_CHUNKS; t++) {
+        int cb = t / TL_BN16_CHUNKS, lo, hi;
+        chunk(N, t % TL_BN16_CHUNKS, &lo, &hi);
+        double acc[L] = {0}, m[L] = {0};
+        if (mu) memcpy(m, mu + cb * L, sizeof m);
+        for (int n = lo; n < hi; n++) {
+            const float *p = x + ((size_t)n * CB + cb) * HW * L;
+            if (mu)
+                for (int s = 0; s < HW * L; s += L)
+                    for (int l = 0; l < L; l++) { double d = (double)p[s + l] - m[l]; acc[l] += d * d; }
+            else
+                for (int s = 0; s < HW * L; s += L)
+                    for (int l = 0; l < L; l++) acc[l] += (double)p[s + l];
+        }
+        memcpy(part[t], acc, sizeof acc);
+    }
+    for (int c = 0; c < CB * L; c++) {
+        double s = 0;
+        for (int k = 0; k < TL_BN16_CHUNKS; k++) s += part[c / L * TL_BN16_CHUNKS + k][c % L];
+        total[c] = s;
+    }
+}
+
+void tl_bn_act16_forward_train(float *out, float *mean, float *invstd, float *run_mean, float *run_var,
+                               const float *inp, const float *res, const float *gamma, const float *beta,
+                               int N, int C, int HW, float eps, float momentum, int relu, int nthreads) {
+    const int CB = C / L;
+    const double M = (double)N * HW;
+    double mu[TL_BN16_MAX_CHANNELS], var[TL_BN16_MAX_CHANNELS];
+    float scale[TL_BN16_MAX_CHANNELS], shift[TL_BN16_MAX_CHANNELS];
+    channel_sums(mu, inp, NULL, N, CB, HW, nthreads);
+    for (int c = 0; c < C; c++) mu[c] /= M;
+    channel_sums(var, inp, mu, N, CB, HW, nthreads);
+    for (int c = 0; c < C; c++) {
+        var[c] /= M;
+        mean[c] = (float)mu[c];
+        invstd[c] = (float)(1.0 / sqrt(var[c] + (double)eps));
+        tl_bn_running_update(&run_mean[c], &run_var[c], mu[c], var[c], M, momentum);
+    }
+    for (int cb = 0; cb < CB; cb++) affine16(scale + cb * L, shift + cb * L, cb, mean, invstd, gamma, beta);
+    apply16(out, inp, res, N, CB, HW, scale, shift, relu, nthreads);
+}
+
+void tl_bn_act16_apply(float *out, const float *inp, const float *res, const float *mean, const float *invstd,
+                       const float *gamma, const float *beta, int N, int C, int HW, int relu, int nthreads) {
+    float scale[TL_BN16_MAX_CHANNELS], shift[TL_BN16_MAX_CHANNELS];
+    for (int cb = 0; cb < C / L; cb++) affine16(scale + cb * L, shift + cb * L, cb, mean, invstd, gamma, beta);
+    apply16(out, inp, res, N, C / L, HW, scale, shift, relu, nthreads);
+}
+
+void tl_bn_act16_forward_eval(float *out, const float *inp, const float *res, const float *gamma, const float *beta,
+                              const float *run_mean, const float *run_var, int N, int C, int HW, float eps, int relu,
+                              int nthreads) {
+    float scale[TL_BN16_MAX_CHANNELS], shift[TL_BN16_MAX_CHANNELS];
+    for (int cb = 0; cb < C / L; cb++) run_affine16(scale + cb * L, shift + cb * L, cb, gamma, beta, run_mean, run_var, eps);
+    apply16(out, inp, res, N, C / L, HW, scale, shift, relu, nthreads);
+}
+
+void tl_bn_act16_backward(float *dinp, float *dres, float *dgamma, float *dbeta, const float *dout, const float *inp,
+                          const float *out, const float *mean, const float *invstd, const float *gamma,
+                          const float *beta, int N, int C, int HW, int relu, int overwrite, int nthreads) {
+    const int CB = C / L;
+    const double M = (double)N * HW;
+    double part[TL_BN16_MAX_CHANNELS / L * TL_BN16_CHUNKS][2][L];
+    float scale[TL_BN16_MAX_CHANNELS], shift[TL_BN16_MAX_CHANNELS];
+    for (int cb = 0; cb < CB; cb++) affine16(scale + cb * L, shift + cb * L, cb, mean, invstd, gamma, beta);
+    /* Σg and Σg·(x - mean) per channel and chunk, in double; dres gets g on the way. */
+    #pragma omp parallel for num_threads(nthreads) schedule(static)
+    for (int t = 0; t < CB * TL_BN16_CHUNKS; t++) {
+        int cb = t / TL_BN16_CHUNKS, lo, hi;
+        chunk(N, t % TL_BN16_CHUNKS, &lo, &hi);
+        const float *sc = scale + cb * L, *sh = shift + cb * L, *mu = mean + cb * L;
+        double a1[L] = {0}, a2[L] = {0};
+        float g[TL_BN16_PIXELS * L];
+        for (int n = lo; n < hi; n++)
+            for (int s0 = 0; s0 < HW; s0 += TL_BN16_PIXELS) {
+                size_t off = (((size_t)n * CB + cb) * HW + s0) * L;
+                int np = HW - s0 < TL_BN16_PIXELS ? HW - s0 : TL_BN16_PIXELS;
+                const float *x = inp + off;
+                gate16(g, dout + off, x, out ? out + off : NULL, np, sc, sh, relu);
+                for (int s = 0; s < np * L; s += L)
+                    for (int l = 0; l < L; l++) {
+                        a1[l] += g[s + l];
+                        a2[l] += (double)g[s + l] * ((double)x[s + l] - mu[l]);
+                    }
+                if (dres) add_or_set(dres + off, g, np * L, overwrite);
+            }
+        memcpy(part[t][0], a1, sizeof a1);
+        memcpy(part[t][1], a2, sizeof a2);
+    }
+    /* dx = gf·g - gk·(x - mean) - gm per channel, as bn_act.c */
+    float gf[TL_BN16_MAX_CHANNELS], gk[TL_BN16_MAX_CHANNELS], gm[TL_BN16_MAX_CHANNELS];
+    for (int c = 0; c < C; c++) {
+        double sg = 0, sgx = 0, is = invstd[c];
+        for (int k = 0; k < TL_BN16_CHUNKS; k++) {
+            sg += part[c / L * TL_BN16_CHUNKS + k][0][c % L];
+            sgx += part[c / L * TL_BN16_CHUNKS + k][1][c % L];
+        }
+        if (dbeta) dbeta[c] += (float)sg;
+        if (dgamma) dgamma[c] += (float)(sgx * is);
+        double gd = gamma[c] * is;
+        gf[c] = (float)gd;
+        gk[c] = (float)(gd * sgx * is * is / M);
+        gm[c] = (float)(gd * sg / M);
+    }
+    if (!dinp) return;
+    #pragma omp parallel for num_threads(nthreads) schedule(static)
+    for (size_t p = 0; p < (size_t)N * CB; p++) {
+        int cb = (int)(p % (size_t)CB);
+        const float *sc = scale + cb * L, *sh = shift + cb * L, *mu = mean + cb * L;
+        const float *f = gf + cb * L, *k = gk + cb * L, *m = gm + cb * L;
+        float g[TL_BN16_PIXELS * L];
+        for (int s0 = 0; s0 < HW; s0 += TL_BN16_PIXELS) {
+            size_t off = (p * HW + s0) * L;
+            int np = HW - s0 < TL_BN16_PIXELS ? HW - s0 : TL_BN16_PIXELS;
+            const float *restrict x = inp + off;
+            float *restrict dx = dinp + off;
+            gate16(g, dout + off, x, out ? out + off : NULL, np, sc, sh, relu);
+            if (overwrite)
+                for (int s = 0; s < np * L; s += L)
+                    for (int l = 0; l < L; l++) dx[s + l] = f[l] * g[s + l] - k[l] * (x[s + l] - mu[l]) - m[l];
+            else
+                for (int s = 0; s < np * L; s += L)
+                    for (int l = 0; l < L; l++) dx[s + l] += f[l] * g[s + l] - k[l] * (x[s + l] - mu[l]) - m[l];
+        }
+    }
+}
+
+void tl_bn_act16_backward_eval(float *dinp, float *dres, const float *dout, const float *inp, const float *out,
+                               const float *gamma, const float *beta, const float *run_mean, const float *run_var,
+                               int N, int C, int HW, float eps, int relu, int overwrite, int nthreads) {
+    const int CB = C / L;
+    float scale[TL_BN16_MAX_CHANNELS], shift[TL_BN16_MAX_CHANNELS];
+    for (int cb = 0; cb < CB; cb++) run_affine16(scale + cb * L, shift + cb * L, cb, gamma, beta, run_mean, run_var, eps);
+    #pragma omp parallel for num_threads(nthreads) schedule(static) if ((size_t)N * C * HW > 32768)
+    for (size_t p = 0; p < (size_t)N * CB; p++) {
+        int cb = (int)(p % (size_t)CB);
+        const float *sc = scale + cb * L, *sh = shift + cb * L;
+        float g[TL_BN16_PIXELS * L];
+        for (int s0 = 0; s0 < HW; s0 += TL_BN16_PIXELS) {
+            size_t off = (p * HW + s0) * L;
+            int np = HW - s0 < TL_BN16_PIXELS ? HW - s0 : TL_BN16_PIXELS;
+            gate16(g, dout + off, inp + off, out ? out + off : NULL, np, sc, sh, relu);
+            if (dres) add_or_set(dres + off, g, np * L, overwrite);
+            if (dinp) {
+                for (int s = 0; s < np * L; s += L)
+                    for (int l = 0; l < L; l++) g[s + l] *= sc[l];
+                add_or_set(dinp + off, g, np * L, overwrite);
+            }
+        }
+    }
+}
