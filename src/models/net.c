@@ -279,11 +279,11 @@ static float *optw(float *base, size_t off) { return off == TL_NONE || !base ? N
 /* Where backward reads buffer b's values: its recomputation, if it has one. */
 static const float *values(const tl_net *net, int b) { return net->rec[b] ? net->rec[b] : net->act[b]; }
 
-/* A BN op's output from its input, as its forward computed it (train: the saved batch statistics). */
-static void bn_output(const tl_net *net, const tl_op *op, float *y, const float *params, const float *state,
-                      int train) {
+/* A BN op's output y from its input x, as its forward computed it (train: the saved batch statistics). */
+static void bn_output(const tl_net *net, const tl_op *op, float *y, const float *x, const float *params,
+                      const float *state, int train) {
     tl_chw s = net->shape[op->in];
-    const float *x = values(net, op->in), *res = op->in2 >= 0 ? net->act[op->in2] : NULL;
+    const float *res = op->in2 >= 0 ? net->act[op->in2] : NULL;
     int b16 = net->blocked[op->in];
     if (train)
         (b16 ? tl_bn_act16_apply : tl_bn_act_apply)(y, x, res, op->save_mean, op->save_invstd, params + op->w,
@@ -315,7 +315,7 @@ void tl_net_forward(tl_net *net, const float *params, float *state, int train, t
                     op->in2 >= 0 ? net->act[op->in2] : NULL, params + op->w, params + op->b, N, is.c, is.h * is.w,
                     op->eps, op->momentum, op->relu, nt);
             else
-                bn_output(net, op, y, params, state, 0);
+                bn_output(net, op, y, x, params, state, 0);
             break;
         case TL_OP_AVGPOOL: tl_avgpool2d_forward(y, x, N, is.c, is.h, is.w, op->k, nt); break;
         case TL_OP_MAXPOOL: tl_maxpool2d_forward(y, op->argmax, x, N, is.c, is.h, is.w, op->k, op->stride, op->pad, nt); break;
@@ -359,7 +359,7 @@ static void enter(tl_net *net, int t, const tl_op *setter, const float *params, 
             while (net->ops[p].out != b) p++;
             const tl_op *op = &net->ops[p];
             if (op->kind == TL_OP_CONV) tl_conv2d_forward(op->conv, net->rec[b], net->act[op->in], params + op->w, opt(params, op->b));
-            else bn_output(net, op, net->rec[b], params, state, train);
+            else bn_output(net, op, net->rec[b], values(net, op->in), params, state, train);
         }
     }
 }

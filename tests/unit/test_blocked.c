@@ -242,6 +242,31 @@ static void test_net_blocked_matches_plain(void) {
     }
     /* recomputing reproduces the kept values bit for bit */
     CHECK(memcmp(grads[1], grads[2], s[1].np * 4) == 0);
+    /* evaluation mode (running statistics), input gradient through the frozen net, as M2m does it,
+     * on two images in turn: the second forward must not see anything the first backward left */
+    float *img2 = randn((size_t)N * 3 * 64, &rng, 0, 1), *feat = vec((size_t)2 * N * 32), *dimg = vec((size_t)2 * N * 3 * 64);
+    for (int k = 0; k < 3; k++) {
+        tl_net *net = &s[k].net;
+        for (int rep = 0; rep < 2; rep++) {
+            memcpy(net->act[0], rep ? img2 : img, (size_t)N * 3 * 64 * 4);
+            tl_net_forward(net, params, state[k], 0, NULL);
+            tl_net_zero_grad(net);
+            memcpy(net->grad[s[k].b[7]], dfeat, (size_t)N * 32 * 4);
+            tl_net_backward(net, params, NULL, state[k], 0, 1);
+            float *f = feat + (size_t)rep * N * 32, *d = dimg + (size_t)rep * N * 3 * 64;
+            if (k == 0) {   /* the plain network keeps every conv output: the reference */
+                memcpy(f, net->act[s[k].b[7]], (size_t)N * 32 * 4);
+                memcpy(d, net->grad[0], (size_t)N * 3 * 64 * 4);
+                continue;
+            }
+            int bad = 0;
+            for (int i = 0; i < N * 32; i++) bad += !(fabsf(net->act[s[k].b[7]][i] - f[i]) <= 1e-5f);
+            for (int i = 0; i < N * 3 * 64; i++) bad += !(fabsf(net->grad[0][i] - d[i]) <= 1e-4f);
+            CHECK_MSG(bad == 0, "evaluation mode: %d values differ (network %d, image %d)", bad, k, rep);
+        }
+    }
+    free(img2);
+    free(feat); free(dimg);
     for (int k = 0; k < 3; k++) { free(grads[k]); free(state[k]); tl_net_free(&s[k].net); }
     free(params); free(img); free(dfeat);
 }
