@@ -88,8 +88,9 @@ static size_t place(tl_req *r, int n, tl_req **tmp) {
 static int imax(int a, int b) { return a > b ? a : b; }
 static int imin(int a, int b) { return a < b ? a : b; }
 
-/* Builds the interval of every tensor (see net.h), packs them and points act/grad/rec into the slab. */
-static int plan(tl_net *net) {
+/* Builds the interval of every tensor (see net.h) and packs them (net->mem); unless only sizing,
+ * allocates the slab and points act/grad/rec into it. */
+static int plan(tl_net *net, int sizing) {
     int nb = net->nbufs, nops = net->nops, out = net->ops[nops - 1].out, T = t_end(net), rc = -1;
     int *prod = malloc((size_t)nb * sizeof *prod), *fend = malloc((size_t)nb * sizeof *fend);
     int *bfirst = malloc((size_t)nb * sizeof *bfirst), *blast = malloc((size_t)nb * sizeof *blast);
@@ -115,7 +116,7 @@ static int plan(tl_net *net) {
         if (bwd_reads_out(op)) { bfirst[op->out] = imin(bfirst[op->out], tb); blast[op->out] = imax(blast[op->out], tb); }
     }
     /* What backward recomputes instead of keeping (net.h): BN outputs without a residual, and
-     * conv outputs of the largest size class (over half the largest) whose input is kept (recomputed from it when first
+     * conv outputs at least half the size of the largest activation whose input is kept (recomputed from it when first
      * needed: by their own backward readers, or by the recomputation of the BN output they feed). */
     size_t maxsize = 0;
     for (int b = 0; b < nb; b++) maxsize = maxsize > tl_chw_size(net->shape[b]) ? maxsize : tl_chw_size(net->shape[b]);
@@ -123,7 +124,7 @@ static int plan(tl_net *net) {
         const tl_op *p = prod[b] >= 0 ? &net->ops[prod[b]] : NULL;
         if (blast[b] < 0 || b == out || !p) continue;
         if ((p->kind == TL_OP_BN && p->in2 < 0)
-            || (net->recompute_conv && p->kind == TL_OP_CONV && 2 * tl_chw_size(net->shape[b]) > maxsize
+            || (net->recompute_conv && p->kind == TL_OP_CONV && 2 * tl_chw_size(net->shape[b]) >= maxsize
                 && net->rstart[p->in] < 0))
             net->rstart[b] = bfirst[b];
     }
@@ -154,6 +155,7 @@ static int plan(tl_net *net) {
     }
     size_t total = place(req, n, tmp);
     net->mem.slab = total * sizeof(float);
+    if (sizing) { rc = 0; goto done; }
     if (!(net->slab = aligned_alloc(64, total * sizeof(float)))) goto done;
     memset(net->slab, 0, total * sizeof(float));
     for (int i = 0; i < n; i++) *req[i].dst = net->slab + req[i].off;
@@ -228,7 +230,16 @@ int tl_net_alloc(tl_net *net, int N, int nthreads) {
         return 0;
     }
     choose_layout(net);
-    if (plan(net)) return -1;
+    /* Recomputing conv outputs costs a conv forward each: only where it makes the slab smaller (for
+     * resnet32 it does; for the cnn the peak is elsewhere, among the gradients). */
+    if (net->recompute_conv) {
+        if (plan(net, 1)) return -1;
+        size_t with = net->mem.slab;
+        net->recompute_conv = 0;
+        if (plan(net, 1)) return -1;
+        net->recompute_conv = with < net->mem.slab;
+    }
+    if (plan(net, 0)) return -1;
     tl_arena_measure(&net->arena);
     carve(net, N);
     net->mem.scratch = net->arena.used;

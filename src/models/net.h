@@ -9,9 +9,9 @@
  * time: an activation from its forward write to its last forward read, extended to its last
  * backward read when backward needs its values ("kept"); a BN output that backward needs is not
  * kept but recomputed from the BN input and saved statistics just before its first backward reader
- * (its own interval there); with recompute_conv, so is a conv output more than half the size of the
+ * (its own interval there); with recompute_conv, so is a conv output at least half the size of the
  * largest activation whose input is kept (one more conv forward per such layer in backward: for
- * resnet32 at batch 128, the stem and stage-1 conv1 outputs, 42 MB less for ~4% of a step); a gradient from its first backward write to its producer's backward.
+ * resnet32 at batch 128, the stem and the stage-1 and stage-2 conv1 outputs: 63 MB less for ~8% of a step); a gradient from its first backward write to its producer's backward.
  * Intervals are packed into one slab by offset (largest first, lowest free offset), so tensors that
  * are never live together share memory; each gradient is zeroed when it becomes live. The input,
  * the output (features) and their gradients live throughout. Consequences: intermediate
@@ -75,7 +75,8 @@ typedef struct {
     float **rec;                 /* per buffer: where backward finds a recomputed BN output, else NULL */
     unsigned char *blocked;      /* per buffer: activation and gradient in nChw16c (see Layout above) */
     int plain_only;              /* set before tl_net_alloc: keep every buffer plain (tests compare) */
-    int recompute_conv;          /* set before tl_net_alloc: recompute the largest conv outputs (see above) */
+    int recompute_conv;          /* set before tl_net_alloc: recompute the largest conv outputs (see above)
+                                  * where that makes the slab smaller; cleared by tl_net_alloc otherwise */
     int *gstart;                 /* per buffer: time its gradient becomes live (zeroed then) */
     int *rstart;                 /* per buffer: time its recomputation runs (rec != NULL) */
     int N;                       /* batch size the net is built for */
