@@ -11,7 +11,8 @@
  * kept but recomputed from the BN input and saved statistics just before its first backward reader
  * (its own interval there); with recompute_conv, so is a conv output at least half the size of the
  * largest activation whose input is kept (one more conv forward per such layer in backward: for
- * resnet32 at batch 128, the stem and the stage-1 and stage-2 conv1 outputs: 63 MB less for ~8% of a step); a gradient from its first backward write to its producer's backward.
+ * resnet32 at batch 128, the stem and 9 block conv1 outputs of stages 1 and 2: 63 MB less for ~8% of a
+ * step); a gradient from its first backward write to its producer's backward.
  * Intervals are packed into one slab by offset (largest first, lowest free offset), so tensors that
  * are never live together share memory; each gradient is zeroed when it becomes live. The input,
  * the output (features) and their gradients live throughout. Consequences: intermediate
