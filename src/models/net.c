@@ -115,11 +115,13 @@ static int plan(tl_net *net, int sizing) {
         if (bwd_reads_in(op)) { bfirst[op->in] = imin(bfirst[op->in], tb); blast[op->in] = imax(blast[op->in], tb); }
         if (bwd_reads_out(op)) { bfirst[op->out] = imin(bfirst[op->out], tb); blast[op->out] = imax(blast[op->out], tb); }
     }
-    /* What backward recomputes instead of keeping (net.h): BN outputs without a residual, and
-     * conv outputs at least half the size of the largest activation whose input is kept (recomputed from it when first
-     * needed: by their own backward readers, or by the recomputation of the BN output they feed). */
+    /* What backward recomputes instead of keeping (net.h): BN outputs without a residual, and with
+     * recompute_conv the conv outputs at least half the size of the largest activation whose input
+     * is kept, when first needed: by their own backward readers, or by the recomputation of the BN
+     * output they feed. */
     size_t maxsize = 0;
-    for (int b = 0; b < nb; b++) maxsize = maxsize > tl_chw_size(net->shape[b]) ? maxsize : tl_chw_size(net->shape[b]);
+    for (int b = 0; b < nb; b++)
+        if (tl_chw_size(net->shape[b]) > maxsize) maxsize = tl_chw_size(net->shape[b]);
     for (int b = 1; b < nb; b++) {
         const tl_op *p = prod[b] >= 0 ? &net->ops[prod[b]] : NULL;
         if (blast[b] < 0 || b == out || !p) continue;
@@ -369,8 +371,10 @@ static void enter(tl_net *net, int t, const tl_op *setter, const float *params, 
             int p = 0;
             while (net->ops[p].out != b) p++;
             const tl_op *op = &net->ops[p];
-            if (op->kind == TL_OP_CONV) tl_conv2d_forward(op->conv, net->rec[b], net->act[op->in], params + op->w, opt(params, op->b));
-            else bn_output(net, op, net->rec[b], values(net, op->in), params, state, train);
+            if (op->kind == TL_OP_CONV)
+                tl_conv2d_forward(op->conv, net->rec[b], net->act[op->in], params + op->w, opt(params, op->b));
+            else
+                bn_output(net, op, net->rec[b], values(net, op->in), params, state, train);
         }
     }
 }
