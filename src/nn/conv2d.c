@@ -11,10 +11,10 @@
  * The caller's activations are plain NCHW or already blocked (nChw16c, tl_conv2d_create_layout: a
  * network that keeps them blocked between convolutions skips the reorders and the blocked copies
  * below). The plan owns the blocked buffers, the reorders between them and the caller's tensors
- * (activations in their layout, OIHW weights), so a step allocates nothing. Buffers that live only within one call (the scratchpad of
- * the three primitives, the blocked output of forward, the blocked dout and dinp of backward) sit in
- * one work area, which a network shares between all its plans (they never run at once): that is
- * most of the memory of a conv plan. The blocked copy of the input, which backward weights reuses
+ * (activations in their layout, OIHW weights), so a step allocates nothing. Buffers that live only
+ * within one call (the scratchpad of the three primitives, the blocked output of forward, the
+ * blocked dout and dinp of backward) sit in one work area, which a network shares between all its
+ * plans (they never run at once): that is most of the memory of a conv plan. The blocked copy of the input, which backward weights reuses
  * (below), and the small blocked weights are the plan's own. Reorders
  * cost 30-50% of a small conv, so the plan does each at most once per step:
  * - dout is reordered once and read by both backward passes when they want the same layout;
