@@ -14,9 +14,9 @@
  * (activations in their layout, OIHW weights), so a step allocates nothing. Buffers that live only
  * within one call (the scratchpad of the three primitives, the blocked output of forward, the
  * blocked dout and dinp of backward) sit in one work area, which a network shares between all its
- * plans (they never run at once): that is most of the memory of a conv plan. The blocked copy of the input, which backward weights reuses
- * (below), and the small blocked weights are the plan's own. Reorders
- * cost 30-50% of a small conv, so the plan does each at most once per step:
+ * plans (they never run at once): that is most of the memory of a conv plan. The blocked copy of a
+ * plain input, which backward weights reuses (below), and the small blocked weights are the plan's
+ * own. Reorders cost 30-50% of a small conv, so the plan does each at most once per step:
  * - dout is reordered once and read by both backward passes when they want the same layout;
  * - backward weights reads the blocked copy of inp made by the latest forward when it is called
  *   with that same inp pointer (the input must not change between a layer's forward and its
