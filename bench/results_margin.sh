@@ -8,11 +8,11 @@
 #   bench/results_margin.sh OUT tailor   train the tailor runs that are missing (seed-major order)
 #   bench/results_margin.sh OUT torch    run the PyTorch reference runs that are missing
 #   bench/results_margin.sh OUT table    print the Markdown table (mean ± sample std over the seeds found)
-# Env: EPOCHS (12), THREADS (tailor threads, 2), SEEDS ("0 1 2"). Run `make` first.
+# Env: EPOCHS (12), THREADS (tailor threads, 2), SEEDS ("0 1 2"), METHODS (every head). Run `make` first.
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 bench_modes "tailor|torch|table" "$@"
-METHODS="linear cosface arcface combined lsoftmax sphereface uniformface adaptiveface uncertainty"
+METHODS=${METHODS:-linear cosface arcface combined lsoftmax sphereface uniformface adaptiveface uncertainty}
 spec() {
     case $1 in
     cosface) echo "cosface:s=30,m=0.35" ;;
