@@ -9,7 +9,8 @@ written from methods.md, not from tailor's code:
                 refreshed at E_w and every R epochs after (§5.2 a, f).
 
 Usage: python3 bench/torch_margin.py OUT.jsonl HEAD SEED [EPOCHS]  -> appends one JSON line whose method
-is HEAD's name (the part before the colon).
+is HEAD's name (the part before the colon). HEAD_FLOAT64=1 runs the head (its parameter and arithmetic)
+in float64, the backbone staying float32: tailor computes its heads in double (src/heads/normed.c).
 """
 import math
 import os
@@ -116,6 +117,17 @@ class Uncertainty:
         model.train()
 
 
+class Float64Head(torch.nn.Module):
+    """HEAD_FLOAT64: the wrapped head in float64 on float32 features, float32 logits out."""
+
+    def __init__(self, head):
+        super().__init__()
+        self.inner = head.double()
+
+    def forward(self, x, labels=None):
+        return self.inner(x.double(), labels).float()
+
+
 def main():
     out, spec, seed = sys.argv[1], sys.argv[2], int(sys.argv[3])
     epochs = int(sys.argv[4]) if len(sys.argv) > 4 else 12
@@ -126,6 +138,8 @@ def main():
     counts, mean, std = ref.stats(x, y)
     torch.manual_seed(seed)
     model = tailor_torch.build("cnn", (1, 28, 28), ref.C, head=spec)
+    if os.environ.get("HEAD_FLOAT64") == "1":
+        model.head = Float64Head(model.head)
     extra = None
     if name == "uniformface":
         extra = UniformFace(model.head, float(keys.get("lambda", 1)), float(keys.get("alpha", 0.5)))
