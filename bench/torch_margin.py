@@ -10,7 +10,8 @@ written from methods.md, not from tailor's code:
 
 Usage: python3 bench/torch_margin.py OUT.jsonl HEAD SEED [EPOCHS]  -> appends one JSON line whose method
 is HEAD's name (the part before the colon). HEAD_FLOAT64=1 runs the head (its parameter and arithmetic)
-in float64, the backbone staying float32: tailor computes its heads in double (src/heads/normed.c).
+in float64, the backbone staying float32, as tailor computes its heads in double (src/heads/normed.c);
+for the heads without the training extras above.
 """
 import math
 import os
@@ -139,6 +140,8 @@ def main():
     torch.manual_seed(seed)
     model = tailor_torch.build("cnn", (1, 28, 28), ref.C, head=spec)
     if os.environ.get("HEAD_FLOAT64") == "1":
+        if name in ("uniformface", "adaptiveface", "uncertainty"):
+            sys.exit(f"torch_margin.py: HEAD_FLOAT64 does not support {name} (its training extras read the head)")
         model.head = Float64Head(model.head)
     extra = None
     if name == "uniformface":
