@@ -30,12 +30,6 @@ static inline void gate(float *restrict g, const float *restrict dy, const float
     else for (int i = 0; i < n; i++) g[i] = x[i] * scale + shift > 0.0f ? dy[i] : 0.0f;
 }
 
-/* d += g, or d = g when overwriting (the gradient's first writer: no zeroing pass needed). */
-static inline void add_or_set(float *restrict d, const float *restrict g, int n, int overwrite) {
-    if (overwrite) for (int i = 0; i < n; i++) d[i] = g[i];
-    else for (int i = 0; i < n; i++) d[i] += g[i];
-}
-
 void tl_bn_act_forward_train(float *out, float *mean, float *invstd, float *run_mean, float *run_var,
                              const float *inp, const float *res, const float *gamma, const float *beta,
                              int N, int C, int HW, float eps, float momentum, int relu, int nthreads) {
@@ -98,7 +92,7 @@ void tl_bn_act_backward(float *dinp, float *dres, float *dgamma, float *dbeta, c
                 gate(g, dout + off, inp + off, out ? out + off : NULL, len, scale, shift, relu);
                 tl_lanes_sum(a1, g, len);
                 tl_lanes_dotdev(a2, g, inp + off, len, mu);
-                if (dres) add_or_set(dres + off, g, len, overwrite);
+                if (dres) tl_add_or_set(dres + off, g, len, overwrite);
             }
         double sg = tl_lanes_total(a1), sgx = tl_lanes_total(a2);
         if (dbeta) dbeta[c] += (float)sg;
@@ -132,10 +126,10 @@ void tl_bn_act_backward_eval(float *dinp, float *dres, const float *dout, const 
             size_t off = p * HW + i0;
             int len = HW - i0 < TL_BN_CHUNK ? HW - i0 : TL_BN_CHUNK;
             gate(g, dout + off, inp + off, out ? out + off : NULL, len, scale, shift, relu);
-            if (dres) add_or_set(dres + off, g, len, overwrite);
+            if (dres) tl_add_or_set(dres + off, g, len, overwrite);
             if (dinp) {
                 for (int i = 0; i < len; i++) g[i] *= scale;
-                add_or_set(dinp + off, g, len, overwrite);
+                tl_add_or_set(dinp + off, g, len, overwrite);
             }
         }
     }

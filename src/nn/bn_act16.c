@@ -52,28 +52,13 @@ static inline void gate16(float *restrict g, const float *restrict dy, const flo
             for (int l = 0; l < L; l++) g[s + l] = x[s + l] * sc[l] + sh[l] > 0.0f ? dy[s + l] : 0.0f;
 }
 
-/* d += g, or d = g when overwriting. */
-static inline void add_or_set(float *restrict d, const float *restrict g, int n, int overwrite) {
-    if (overwrite) for (int i = 0; i < n; i++) d[i] = g[i];
-    else for (int i = 0; i < n; i++) d[i] += g[i];
-}
-
-/* scale and shift of the 16 channels of block cb from per-channel mean and invstd. */
-static void affine16(float *scale, float *shift, int cb, const float *mean, const float *invstd,
-                     const float *gamma, const float *beta) {
-    for (int l = 0; l < L; l++) {
-        int c = cb * L + l;
-        tl_bn_affine(&scale[l], &shift[l], mean[c], invstd[c], gamma[c], beta[c]);
-    }
-}
-
-/* The running statistics' normalisation of block cb. */
-static void run_affine16(float *scale, float *shift, int cb, const float *gamma, const float *beta,
-                         const float *run_mean, const float *run_var, float eps) {
-    for (int l = 0; l < L; l++) {
-        int c = cb * L + l;
-        tl_bn_affine(&scale[l], &shift[l], run_mean[c], tl_bn_run_invstd(run_var[c], eps), gamma[c], beta[c]);
-    }
+/* scale[c], shift[c] for every channel (block cb's lanes are channels cb·16 .. cb·16 + 15) from the
+ * batch statistics, or, with invstd NULL, from the running ones (mean = run_mean). */
+static void affine_all(float *scale, float *shift, int C, const float *mean, const float *invstd,
+                       const float *run_var, float eps, const float *gamma, const float *beta) {
+    for (int c = 0; c < C; c++)
+        tl_bn_affine(&scale[c], &shift[c], mean[c], invstd ? invstd[c] : tl_bn_run_invstd(run_var[c], eps), gamma[c],
+                     beta[c]);
 }
 
 static void apply16(float *out, const float *inp, const float *res, int N, int CB, int HW, const float *scale,
@@ -130,14 +115,14 @@ void tl_bn_act16_forward_train(float *out, float *mean, float *invstd, float *ru
         invstd[c] = (float)(1.0 / sqrt(var[c] + (double)eps));
         tl_bn_running_update(&run_mean[c], &run_var[c], mu[c], var[c], M, momentum);
     }
-    for (int cb = 0; cb < CB; cb++) affine16(scale + cb * L, shift + cb * L, cb, mean, invstd, gamma, beta);
+    affine_all(scale, shift, C, mean, invstd, NULL, 0, gamma, beta);
     apply16(out, inp, res, N, CB, HW, scale, shift, relu, nthreads);
 }
 
 void tl_bn_act16_apply(float *out, const float *inp, const float *res, const float *mean, const float *invstd,
                        const float *gamma, const float *beta, int N, int C, int HW, int relu, int nthreads) {
     float scale[TL_BN16_MAX_CHANNELS], shift[TL_BN16_MAX_CHANNELS];
-    for (int cb = 0; cb < C / L; cb++) affine16(scale + cb * L, shift + cb * L, cb, mean, invstd, gamma, beta);
+    affine_all(scale, shift, C, mean, invstd, NULL, 0, gamma, beta);
     apply16(out, inp, res, N, C / L, HW, scale, shift, relu, nthreads);
 }
 
@@ -145,7 +130,7 @@ void tl_bn_act16_forward_eval(float *out, const float *inp, const float *res, co
                               const float *run_mean, const float *run_var, int N, int C, int HW, float eps, int relu,
                               int nthreads) {
     float scale[TL_BN16_MAX_CHANNELS], shift[TL_BN16_MAX_CHANNELS];
-    for (int cb = 0; cb < C / L; cb++) run_affine16(scale + cb * L, shift + cb * L, cb, gamma, beta, run_mean, run_var, eps);
+    affine_all(scale, shift, C, run_mean, NULL, run_var, eps, gamma, beta);
     apply16(out, inp, res, N, C / L, HW, scale, shift, relu, nthreads);
 }
 
@@ -156,7 +141,7 @@ void tl_bn_act16_backward(float *dinp, float *dres, float *dgamma, float *dbeta,
     const double M = (double)N * HW;
     double part[TL_BN16_MAX_CHANNELS / L * TL_BN16_CHUNKS][2][L];
     float scale[TL_BN16_MAX_CHANNELS], shift[TL_BN16_MAX_CHANNELS];
-    for (int cb = 0; cb < CB; cb++) affine16(scale + cb * L, shift + cb * L, cb, mean, invstd, gamma, beta);
+    affine_all(scale, shift, C, mean, invstd, NULL, 0, gamma, beta);
     /* Σg and Σg·(x - mean) per channel and chunk, in double; dres gets g on the way. */
     #pragma omp parallel for num_threads(nthreads) schedule(static)
     for (int t = 0; t < CB * TL_BN16_CHUNKS; t++) {
@@ -176,7 +161,7 @@ void tl_bn_act16_backward(float *dinp, float *dres, float *dgamma, float *dbeta,
                         a1[l] += g[s + l];
                         a2[l] += (double)g[s + l] * ((double)x[s + l] - mu[l]);
                     }
-                if (dres) add_or_set(dres + off, g, np * L, overwrite);
+                if (dres) tl_add_or_set(dres + off, g, np * L, overwrite);
             }
         memcpy(part[t][0], a1, sizeof a1);
         memcpy(part[t][1], a2, sizeof a2);
@@ -224,7 +209,7 @@ void tl_bn_act16_backward_eval(float *dinp, float *dres, const float *dout, cons
                                int N, int C, int HW, float eps, int relu, int overwrite, int nthreads) {
     const int CB = C / L;
     float scale[TL_BN16_MAX_CHANNELS], shift[TL_BN16_MAX_CHANNELS];
-    for (int cb = 0; cb < CB; cb++) run_affine16(scale + cb * L, shift + cb * L, cb, gamma, beta, run_mean, run_var, eps);
+    affine_all(scale, shift, C, run_mean, NULL, run_var, eps, gamma, beta);
     #pragma omp parallel for num_threads(nthreads) schedule(static) if ((size_t)N * C * HW > 32768)
     for (size_t p = 0; p < (size_t)N * CB; p++) {
         int cb = (int)(p % (size_t)CB);
@@ -234,11 +219,11 @@ void tl_bn_act16_backward_eval(float *dinp, float *dres, const float *dout, cons
             size_t off = (p * HW + s0) * L;
             int np = HW - s0 < TL_BN16_PIXELS ? HW - s0 : TL_BN16_PIXELS;
             gate16(g, dout + off, inp + off, out ? out + off : NULL, np, sc, sh, relu);
-            if (dres) add_or_set(dres + off, g, np * L, overwrite);
+            if (dres) tl_add_or_set(dres + off, g, np * L, overwrite);
             if (dinp) {
                 for (int s = 0; s < np * L; s += L)
                     for (int l = 0; l < L; l++) g[s + l] *= sc[l];
-                add_or_set(dinp + off, g, np * L, overwrite);
+                tl_add_or_set(dinp + off, g, np * L, overwrite);
             }
         }
     }

@@ -65,6 +65,12 @@ static inline void tl_bn_affine(float *scale, float *shift, float mean, float in
     *shift = (float)((double)beta - (double)mean * s);
 }
 
+/* d += g, or d = g when overwriting (a gradient's first writer: no zeroing pass needed). */
+static inline void tl_add_or_set(float *restrict d, const float *restrict g, int n, int overwrite) {
+    if (overwrite) for (int i = 0; i < n; i++) d[i] = g[i];
+    else for (int i = 0; i < n; i++) d[i] += g[i];
+}
+
 /* invstd from the running variance, in float as the training path saves it. */
 static inline float tl_bn_run_invstd(float run_var, float eps) {
     return (float)(1.0 / sqrt((double)run_var + (double)eps));

@@ -19,23 +19,21 @@ static float *randn(size_t n, tl_rng *rng, float mean, float sd) {
     return v;
 }
 
-/* dst (nChw16c) from src [N, C, HW], C a multiple of 16; and back. */
-static float *to16(const float *src, int N, int C, int HW) {
+/* A copy of src [N, C, HW] in nChw16c (to_blocked), or of src in nChw16c back in NCHW; C a multiple
+ * of 16. */
+static float *reorder16(const float *src, int N, int C, int HW, int to_blocked) {
     float *dst = vec((size_t)N * C * HW);
     for (int n = 0; n < N; n++)
         for (int c = 0; c < C; c++)
-            for (int s = 0; s < HW; s++)
-                dst[(((size_t)n * (C / 16) + c / 16) * HW + s) * 16 + c % 16] = src[((size_t)n * C + c) * HW + s];
+            for (int s = 0; s < HW; s++) {
+                size_t plain = ((size_t)n * C + c) * HW + s;
+                size_t blocked = (((size_t)n * (C / 16) + c / 16) * HW + s) * 16 + c % 16;
+                dst[to_blocked ? blocked : plain] = src[to_blocked ? plain : blocked];
+            }
     return dst;
 }
-static float *from16(const float *src, int N, int C, int HW) {
-    float *dst = vec((size_t)N * C * HW);
-    for (int n = 0; n < N; n++)
-        for (int c = 0; c < C; c++)
-            for (int s = 0; s < HW; s++)
-                dst[((size_t)n * C + c) * HW + s] = src[(((size_t)n * (C / 16) + c / 16) * HW + s) * 16 + c % 16];
-    return dst;
-}
+static float *to16(const float *src, int N, int C, int HW) { return reorder16(src, N, C, HW, 1); }
+static float *from16(const float *src, int N, int C, int HW) { return reorder16(src, N, C, HW, 0); }
 
 /* A blocked result, back in NCHW, against the plain one: count of entries off by more than tol. */
 static int off16(const float *blocked, const float *plain, int N, int C, int HW, double tol) {
