@@ -20,7 +20,7 @@ int tl_cifar_load(tl_dataset *d, const char *const *paths, int npaths, int num_c
     int64_t *lens = calloc((size_t)npaths, sizeof *lens);
     int rc = -1;
     if (!bufs || !lens) { tl_fail(err, "CIFAR: out of memory"); goto out; }
-    /* Read and validate every file before allocating the float array. */
+    /* Read and validate every file before allocating the images. */
     int64_t total = 0;
     for (int f = 0; f < npaths; f++) {
         if (tl_file_read(&bufs[f], &lens[f], paths[f], err)) goto out;
@@ -39,16 +39,22 @@ int tl_cifar_load(tl_dataset *d, const char *const *paths, int npaths, int num_c
         total += lens[f] / rec;
     }
     if (total * CIFAR_PIXELS >= TL_DATA_MAX_VALUES) { tl_fail(err, "%s: too many CIFAR records (%lld)", paths[0], (long long)total); goto out; }
-    if (tl_dataset_alloc(d, (int)total, 3, 32, 32, num_classes, paths[0], err)) goto out;
+    uint8_t *block;
+    tl_images *im = tl_images_memory((int)total, 32, 32, 3, &block);
+    if (!im) { tl_fail(err, "%s: out of memory for %lld images", paths[0], (long long)total); goto out; }
+    rc = tl_dataset_alloc_images(d, im, (int)total, num_classes, paths[0], err);
+    tl_images_unref(im);
+    if (rc) goto out;
     int i = 0;
     for (int f = 0; f < npaths; f++)
         for (int64_t r = 0; r < lens[f] / rec; r++, i++) {
             const unsigned char *p = bufs[f] + r * rec;
             d->y[i] = p[lab_bytes - 1];
-            float *x = d->x + (size_t)i * CIFAR_PIXELS;
-            for (int j = 0; j < CIFAR_PIXELS; j++) x[j] = p[lab_bytes + j];
+            /* the record's colour planes to an interleaved (HWC) image */
+            uint8_t *x = block + (size_t)i * CIFAR_PIXELS;
+            for (int j = 0; j < 1024; j++)
+                for (int ch = 0; ch < 3; ch++) x[3 * j + ch] = p[lab_bytes + ch * 1024 + j];
         }
-    rc = 0;
 out:
     for (int f = 0; bufs && f < npaths; f++) free(bufs[f]);
     free(bufs);

@@ -2,7 +2,7 @@
  *
  * The pipeline:  tl_data_load (files -> train + test)  ->  tl_view_apply (val split, LT cut)
  *             -> tl_norm_stats (per-channel mean/std of the training view)
- *             -> tl_loader (epoch order -> augmented, normalised float batches, prepared in the background).
+ *             -> tl_loader (epoch order -> transformed, normalised float batches, made by worker threads).
  *
  * Ownership: every tl_dataset filled by a function here owns its arrays; release it with
  * tl_dataset_free (safe on a zeroed or already freed struct). Functions that fail return -1 with a
@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include "tailor.h"
 #include "core/rng.h"
+#include "data/decode.h"
+#include "data/transform.h"
 
 /* Limits checked before anything is allocated from a header's or a list's claims. */
 #define TL_DATA_MAX_BYTES   ((int64_t)1 << 33)  /* 8 GiB of file content (also bounds gzip expansion) */
@@ -20,31 +22,78 @@
 #define TL_DATA_MAX_CLASSES 100000
 #define TL_DATA_MAX_SIDE    65536               /* image height or width */
 
-/* A labelled data set held in memory.
- * x: [n][c*h*w] float, row-major, each row an image in CHW order holding the raw file values
- *    (pixels 0..255 for images; the numeric cells for CSV, where h = w = 1 and c = #features).
- * y: [n] labels in 0..num_classes-1.
+/* A collection of images behind an image data set (images.c): fixed-size images in memory or image
+ * files decoded on demand, shared by the data sets cut from it (reference counted). */
+typedef struct tl_images tl_images;
+
+/* A labelled data set: rows of features, or rows that are images of a collection.
+ * x:      feature rows [n][c*h*w] float, row-major (CSV cells, stage-2 features; h = w = 1 for CSV),
+ *         or NULL for an image data set.
+ * images, file: an image data set: row i is image file[i] of images (HWC uint8 as stored there);
+ *         c is the channel count the images are converted to; h, w their size when every image has
+ *         the same (IDX, CIFAR), else 0.
+ * y:      [n] labels in 0..num_classes-1.
  * class_names: NULL, or num_classes strings (Fashion-MNIST, CIFAR-10, CIFAR-100 when
- *    fine_label_names.txt is present, CSV with text labels). */
+ *         fine_label_names.txt is present, CSV with text labels, image folders).
+ * eval_tf: the deterministic transform that brings an image of this set to the model's input (the
+ *         run's --eval-transform, borrowed; NULL = the image as stored), used when no augmentation is. */
 typedef struct {
     int n, c, h, w;
     int num_classes;
     float *x;
+    tl_images *images;
+    int *file;
     int *y;
     char **class_names;
+    const tl_transform *eval_tf;
 } tl_dataset;
 
 /* ---- dataset.c: the struct ---- */
-/* Allocates x and y for n rows (zeroed), names NULL. Returns -1 (message names `what`) on overflow
- * of TL_DATA_MAX_VALUES or out of memory. */
+/* Allocates x and y for n feature rows (zeroed), names NULL. Returns -1 (message names `what`) on
+ * overflow of TL_DATA_MAX_VALUES or out of memory. */
 int tl_dataset_alloc(tl_dataset *d, int n, int c, int h, int w, int num_classes, const char *what, tl_error *err);
+/* An image data set of n rows over images (a reference is taken): file[i] = i when n is the
+ * collection's size, y zeroed. */
+int tl_dataset_alloc_images(tl_dataset *d, tl_images *images, int n, int num_classes, const char *what, tl_error *err);
 void tl_dataset_free(tl_dataset *d);
+/* out = rows idx[0..n) of src, in that order, same storage (image rows share src's collection), names
+ * copied. */
+int tl_dataset_select(tl_dataset *out, const tl_dataset *src, const int *idx, int n, const char *what, tl_error *err);
 /* counts[k] = number of rows with label k, k < d->num_classes. */
 void tl_class_counts(const tl_dataset *d, int *counts);
 /* Deep copy of src's class names into dst (dst->num_classes must equal src's). Returns -1 on OOM. */
 int tl_dataset_copy_names(tl_dataset *dst, const tl_dataset *src, tl_error *err);
 /* Checks every label of d is in 0..d->num_classes-1; the message names `what` and the row. */
 int tl_dataset_check_labels(const tl_dataset *d, const char *what, tl_error *err);
+
+/* ---- images.c: the collections ----
+ * tl_images_memory: n images of h x w x c bytes in one block (*block, to fill), NULL on OOM.
+ * tl_images_files: n files; paths (n malloc'd strings in a malloc'd array) are taken over, info
+ *   (their headers, tl_image_probe) copied. NULL on OOM (paths then still the caller's).
+ * tl_images_configure: how a stored image is made: c channels (PIL's conversion), and for files a
+ *   shorter side reduced to at most side (0: as decoded) with a cache of at most cache_bytes of
+ *   stored images (0: decode on every visit). Empties the cache.
+ * tl_images_get: im = stored image i (tmp: scratch). Thread-safe. Errors name the file. */
+tl_images *tl_images_memory(int n, int h, int w, int c, uint8_t **block);
+tl_images *tl_images_files(int n, char **paths, const tl_image_info *info);
+tl_images *tl_images_ref(tl_images *s);
+void tl_images_unref(tl_images *s);
+int tl_images_count(const tl_images *s);
+const char *tl_images_path(const tl_images *s, int i);            /* NULL for memory images */
+const tl_image_info *tl_images_info(const tl_images *s, int i);   /* NULL for memory images */
+int tl_images_fixed(const tl_images *s, int *h, int *w);          /* 1 and the size for memory images */
+int tl_images_channels(const tl_images *s);
+int tl_images_configure(tl_images *s, int c, int side, int64_t cache_bytes, tl_error *err);
+int tl_images_get(tl_images *s, int i, tl_image *im, tl_image *tmp, tl_error *err);
+int tl_images_cached(const tl_images *s);                         /* images in the cache */
+/* Builds one collection of files for several splits: paths[0..n) and labels[0..n), n = the sum of
+ * nsplit[], split s taking the next nsplit[s] of them; split[s] become image data sets over it with
+ * num_classes classes. Reads every header (OpenMP threads). A file that is not a PNG or JPEG is an
+ * error, or, when skipped is given, dropped and counted there. paths (malloc'd strings in a malloc'd
+ * array) are taken over in every case. */
+int tl_images_from_paths(tl_dataset *split[], const int *nsplit, int nsplits, char **paths, int *labels,
+                         int num_classes, int *skipped, tl_error *err);
+int64_t tl_images_cache_bytes(const tl_images *s);
 
 /* ---- spec.c: the data spec of the command line ----
  *   fashion-mnist                 IDX files under /usr/share/datasets/fashion-mnist (class names set)
@@ -53,13 +102,16 @@ int tl_dataset_check_labels(const tl_dataset *d, const char *what, tl_error *err
  *   cifar10:DIR                   data_batch_1..5.bin + test_batch.bin
  *   cifar100:DIR                  train.bin + test.bin, fine labels
  *   csv:TRAIN[,TEST][,label=COL]  see tl_csv_load; without TEST the test set is empty (n = 0)
- *   list:ROOT,TRAIN.txt,TEST.txt  see tl_imagelist_load
- * num_classes is the same in train and test: max label + 1 over both (10 / 100 for CIFAR). */
-int tl_data_load(const char *spec, tl_dataset *train, tl_dataset *test, tl_error *err);
+ *   list:ROOT,TRAIN.txt,TEST.txt[,VAL.txt]  see tl_imagelist_load
+ *   folder:ROOT                   see tl_folder_load
+ * num_classes is the same in train, test and val: max label + 1 over all (10 / 100 for CIFAR). val is
+ * filled by the layouts that ship a validation split (folder ROOT/val, a list's VAL.txt), else empty.
+ * skipped (may be NULL): the files of an image folder that are not images. */
+int tl_data_load(const char *spec, tl_dataset *train, tl_dataset *test, tl_dataset *val, int *skipped, tl_error *err);
 
 /* ---- idx.c: MNIST-style IDX (magic 0x00000803 images [n,rows,cols] u8, 0x00000801 labels [n] u8),
- * raw or gzip (detected from the content). The header is checked against the real content size and
- * TL_DATA_MAX_VALUES before the float array is allocated. num_classes = max label + 1 of this file.
+ * raw or gzip (detected from the content), held as 1-channel memory images. The header is checked
+ * against the real content size and TL_DATA_MAX_VALUES before the images are allocated. num_classes = max label + 1 of this file.
  * labels_path may be NULL (images to predict): every label is 0 and num_classes 1. */
 int tl_idx_load(tl_dataset *d, const char *images_path, const char *labels_path, tl_error *err);
 /* Loads DIR's four standard files (plain name first, then name.gz); num_classes shared by both. */
@@ -81,13 +133,20 @@ int tl_csv_load(tl_dataset *train, tl_dataset *test, const char *train_path, con
                 const char *label_col, tl_error *err);
 
 /* ---- imagelist.c: a text file of "PATH LABEL" lines (PATH relative to root, may contain spaces; the
- * last token is the integer label), as ImageNet-LT ships. PNG (libpng) and JPEG (libjpeg) decoded by
- * content; grayscale stays 1 channel, colour becomes 3 (alpha dropped, composited on black). Every
- * image of both lists must have the same height, width and channel count. */
-int tl_imagelist_load(tl_dataset *train, tl_dataset *test, const char *root, const char *train_list,
-                      const char *test_list, tl_error *err);
-/* One PNG or JPEG image as a data set of one row (label 0). */
-int tl_image_load(tl_dataset *d, const char *path, tl_error *err);
+ * last token is the integer label), as ImageNet-LT ships them; folder.c: the torchvision ImageFolder
+ * layout ROOT/train/<class>/*, ROOT/test/<class>/*, ROOT/val/<class>/* (val optional). Both give image
+ * data sets over files (images of any size, PNG or JPEG recognised by content; only their headers are
+ * read here), c = 3 until configured. A list path must stay inside ROOT (no absolute path, no "..").
+ * The folder layout names the classes after the sub-folders in sorted (strcmp) order, takes the
+ * files of a class in sorted path order (sub-folders included) and skips files that are not PNG or
+ * JPEG, counting them in *skipped; a class folder without images, an empty split, an unreadable file
+ * or folder, and a symbolic-link loop are errors naming the path. val->n = 0 when there is none. */
+int tl_imagelist_load(tl_dataset *train, tl_dataset *test, tl_dataset *val, const char *root, const char *train_list,
+                      const char *test_list, const char *val_list, tl_error *err);
+int tl_folder_load(tl_dataset *train, tl_dataset *test, tl_dataset *val, const char *root, int *skipped, tl_error *err);
+/* Image files given on their own (tailor predict): path is an image file, or a folder whose images
+ * (recursively, sorted paths) are taken; every label 0, num_classes 1. */
+int tl_image_files_load(tl_dataset *d, const char *path, int *skipped, tl_error *err);
 
 /* ---- view.c: long-tailed views and the validation split (methods.md 1.1, 1.2, 1.4) ----
  *   ""/"none"            all training images
@@ -138,34 +197,38 @@ int tl_open_known(int *known, const tl_open *o, int C);
  * 2 classes remain known; the outputs are then empty. */
 int tl_open_split(const tl_dataset *src, const tl_open *o, tl_dataset *known, tl_dataset *unknown, tl_error *err);
 
-/* ---- normalize.c: per-channel statistics of a (training) view, in double, fixed order.
- * mean[c], std[c] over all n*h*w values of channel c; std is the population std (divide by count),
- * replaced by 1 when it is 0 so constant features do not divide by zero. ---- */
-void tl_norm_stats(float *mean, float *std, const tl_dataset *d);
+/* ---- normalize.c: per-channel statistics of a (training) view.
+ * mean[c], std[c] over all values of channel c of every row (images: every pixel of every stored
+ * image, in raw 0..255 units; exact integer sums, so the result does not depend on the order or the
+ * thread count); std is the population std (divide by count), replaced by 1 when it is 0 so constant
+ * features do not divide by zero. Images from files are decoded here (OpenMP threads). ---- */
+int tl_norm_stats(float *mean, float *std, const tl_dataset *d, tl_error *err);
+/* ImageNet's mean and std (0.485, 0.456, 0.406; 0.229, 0.224, 0.225) in raw 0..255 units, 3 channels. */
+void tl_norm_imagenet(float *mean, float *std);
 
-/* ---- augment.c: torchvision RandomCrop(size, padding=P) (zero padding) + RandomHorizontalFlip ----
- * Spec: "none", or a comma list of "crop[:pad=P]" and "flip". pad < 0 means the default: 2 for
- * images smaller than 32 pixels, 4 otherwise. For h = w = 1 (CSV features) augmentation is a no-op. */
-typedef struct { int crop, pad, flip; } tl_augment;
-int tl_augment_parse(const char *spec, tl_augment *a, tl_error *err);
-int tl_augment_pad(const tl_augment *a, int h, int w);
-/* out[c*h*w] = augmented copy of inp[c*h*w] (raw values; padding is 0 in raw space, as on a PIL image).
- * Draws from rng: crop offsets i, j in [0, 2P] (top-left in the padded image) then flip with p = 0.5. */
-void tl_augment_apply(float *out, const float *inp, int c, int h, int w, const tl_augment *a, tl_rng *rng);
-
-/* ---- loader.c: batches of an epoch, prepared one ahead by a background thread ----
- * x [B][c*h*w] = (augment(raw) - mean[c]) / std[c], y [B]; the last batch of an epoch may be short.
- * The augmentation rng of batch k is seeded from (seed, epoch, k) with purpose TL_RNG_AUGMENT, so
- * batches are identical whether the background thread is used or not, whatever the timing. */
+/* ---- loader.c: batches of an epoch, prepared ahead by a pool of worker threads ----
+ * x [B][c*h*w] = (transform(stored image) - mean[c]) / std[c] in CHW order (feature rows: (x - mean)
+ * / std), y [B]; the last batch of an epoch may be short. transform = aug when given, else
+ * d->eval_tf. The rng of batch k is seeded from (seed, epoch, k) with purpose TL_RNG_AUGMENT and
+ * drawn row by row, and a worker builds a whole batch, so what a batch holds never depends on the
+ * number of workers or their timing. Every output must have the model's input size c x h x w: a
+ * transform whose output size varies is an error naming the image. */
 typedef struct tl_loader tl_loader;
-/* d, mean, std are borrowed (must outlive the loader); aug NULL = no augmentation. */
-tl_loader *tl_loader_create(const tl_dataset *d, const float *mean, const float *std, const tl_augment *aug,
-                            int batch, uint64_t seed, int background, tl_error *err);
-/* Begins an epoch over order[0..n) (indices into d, copied). Fails on an index out of range. */
-int tl_loader_start(tl_loader *L, const int *order, int n, int epoch, tl_error *err);
-/* Points *x, *y at the next batch and returns its size; 0 at epoch end. The batch stays valid until
- * the next tl_loader_next, tl_loader_start or tl_loader_free (the other buffer is being filled). */
-int tl_loader_next(tl_loader *L, const float **x, const int **y);
+/* d, mean, std, aug are borrowed (must outlive the loader); aug NULL = d->eval_tf. workers 0: batches
+ * are made in the caller's thread; N > 0: N threads keep up to N + 1 batches ready. c, h, w: the
+ * size every row must have (the model's input). */
+tl_loader *tl_loader_create(const tl_dataset *d, const float *mean, const float *std, const tl_transform *aug,
+                            int c, int h, int w, int batch, uint64_t seed, int workers, tl_error *err);
+/* Begins an epoch over order[0..n) (indices into d, copied) at batch `first` (a resumed epoch skips
+ * the batches it has done). Fails on an index out of range. */
+int tl_loader_start(tl_loader *L, const int *order, int n, int epoch, int first, tl_error *err);
+/* Points *x, *y at the next batch and returns its size; 0 at epoch end, -1 on an error (an image
+ * that cannot be decoded: err names the file). The batch stays valid until the next tl_loader_next,
+ * tl_loader_start or tl_loader_free. */
+int tl_loader_next(tl_loader *L, const float **x, const int **y, tl_error *err);
 void tl_loader_free(tl_loader *L);
+/* The number of loader threads to use by default next to `threads` compute threads on this machine:
+ * the cores left over, at least 1. */
+int tl_loader_default_workers(int threads);
 
 #endif

@@ -80,11 +80,14 @@ int tl_idx_load(tl_dataset *d, const char *images_path, const char *labels_path,
     const unsigned char *px = ib + 16, *lab = lb ? lb + 8 : NULL;
     int maxl = 0;
     for (uint32_t i = 0; lab && i < ldims[0]; i++) if (lab[i] > maxl) maxl = lab[i];
-    if (tl_dataset_alloc(d, (int)idims[0], 1, (int)idims[1], (int)idims[2], maxl + 1, images_path, err)) goto out;
-    size_t nv = (size_t)d->n * d->h * d->w;
-    for (size_t i = 0; i < nv; i++) d->x[i] = px[i];
+    uint8_t *block;
+    tl_images *im = tl_images_memory((int)idims[0], (int)idims[1], (int)idims[2], 1, &block);
+    if (!im) { tl_fail(err, "%s: out of memory for %u images", images_path, idims[0]); goto out; }
+    memcpy(block, px, (size_t)idims[0] * idims[1] * idims[2]);
+    rc = tl_dataset_alloc_images(d, im, (int)idims[0], maxl + 1, images_path, err);
+    tl_images_unref(im);
+    if (rc) goto out;
     for (int i = 0; lab && i < d->n; i++) d->y[i] = lab[i];
-    rc = 0;
 out:
     free(ib);
     free(lb);

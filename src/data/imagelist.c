@@ -1,21 +1,13 @@
-/* Image lists: "PATH LABEL" per line (ImageNet-LT style), images decoded with libpng / libjpeg. */
+/* Image lists: "PATH LABEL" per line (ImageNet-LT style), relative to a root folder. */
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
-#include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <png.h>
-#include <jpeglib.h>
 #include "core/error.h"
 #include "data/dataset.h"
 #include "data/file.h"
-
-/* One decoded image may hold at most this many bytes (height * width * channels: 16384 x 16384 gray,
- * about 9458 x 9458 RGB), checked from the header before any pixel buffer is allocated, so a small
- * file claiming a huge image fails at once instead of asking for gigabytes. */
-#define IMAGE_MAX_BYTES ((int64_t)1 << 28)
 
 typedef struct {
     unsigned char *buf;  /* the list file, split in place */
@@ -77,166 +69,54 @@ static int list_read(image_list *l, const char *path, tl_error *err) {
     return 0;
 }
 
-/* ---- PNG through libpng's simplified API: 8-bit gray or RGB out ---- */
-static int decode_png(unsigned char **pix, int *h, int *w, int *c, const unsigned char *buf, size_t len,
-                      const char *path, tl_error *err) {
-    png_image im;
-    memset(&im, 0, sizeof im);
-    im.version = PNG_IMAGE_VERSION;
-    if (!png_image_begin_read_from_memory(&im, buf, len)) return tl_fail(err, "%s: bad PNG: %s", path, im.message);
-    *c = (im.format & PNG_FORMAT_FLAG_COLOR) ? 3 : 1;
-    if (im.width > TL_DATA_MAX_SIDE || im.height > TL_DATA_MAX_SIDE || (int64_t)im.width * im.height * *c > IMAGE_MAX_BYTES) {
-        png_image_free(&im);
-        return tl_fail(err, "%s: PNG size %ux%u is over the limit", path, im.width, im.height);
-    }
-    im.format = *c == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;
-    *pix = malloc(PNG_IMAGE_SIZE(im));
-    if (!*pix) { png_image_free(&im); return tl_fail(err, "%s: out of memory", path); }
-    if (!png_image_finish_read(&im, NULL, *pix, 0, NULL)) {
-        free(*pix); *pix = NULL;
-        return tl_fail(err, "%s: bad PNG: %s", path, im.message);
-    }
-    *h = (int)im.height; *w = (int)im.width;
-    return 0;
-}
-
-/* ---- JPEG through libjpeg, errors turned into a longjmp instead of exit() ---- */
-typedef struct { struct jpeg_error_mgr pub; jmp_buf jb; char msg[JMSG_LENGTH_MAX]; } jpeg_err;
-static void jpeg_on_error(j_common_ptr ci) {
-    jpeg_err *e = (jpeg_err *)ci->err;
-    (*ci->err->format_message)(ci, e->msg);
-    longjmp(e->jb, 1);
-}
-static void jpeg_quiet(j_common_ptr ci) { (void)ci; } /* the library never prints */
-/* libjpeg only warns on corrupt or truncated data (and pads with gray); tailor refuses such files. */
-static void jpeg_warning_is_error(j_common_ptr ci, int level) {
-    if (level < 0) jpeg_on_error(ci);
-}
-
-static int decode_jpeg(unsigned char **pix, int *h, int *w, int *c, const unsigned char *buf, size_t len,
-                       const char *path, tl_error *err) {
-    struct jpeg_decompress_struct ci;
-    jpeg_err je;
-    unsigned char *volatile out = NULL;
-    ci.err = jpeg_std_error(&je.pub);
-    je.pub.error_exit = jpeg_on_error;
-    je.pub.output_message = jpeg_quiet;
-    je.pub.emit_message = jpeg_warning_is_error;
-    if (setjmp(je.jb)) {
-        jpeg_destroy_decompress(&ci);
-        free(out);
-        return tl_fail(err, "%s: bad JPEG: %s", path, je.msg);
-    }
-    jpeg_create_decompress(&ci);
-    jpeg_mem_src(&ci, buf, (unsigned long)len);
-    jpeg_read_header(&ci, TRUE);
-    if (ci.jpeg_color_space == JCS_CMYK || ci.jpeg_color_space == JCS_YCCK) {
-        jpeg_destroy_decompress(&ci);
-        return tl_fail(err, "%s: CMYK JPEG is not supported (convert it to RGB)", path);
-    }
-    ci.out_color_space = ci.jpeg_color_space == JCS_GRAYSCALE ? JCS_GRAYSCALE : JCS_RGB;
-    if (ci.image_width > TL_DATA_MAX_SIDE || ci.image_height > TL_DATA_MAX_SIDE ||
-        (int64_t)ci.image_width * ci.image_height * (ci.out_color_space == JCS_GRAYSCALE ? 1 : 3) > IMAGE_MAX_BYTES) {
-        jpeg_destroy_decompress(&ci);
-        return tl_fail(err, "%s: JPEG size %ux%u is over the limit", path, ci.image_width, ci.image_height);
-    }
-    jpeg_start_decompress(&ci);
-    size_t stride = (size_t)ci.output_width * ci.output_components;
-    out = malloc(stride * ci.output_height);
-    if (!out) { jpeg_destroy_decompress(&ci); return tl_fail(err, "%s: out of memory", path); }
-    while (ci.output_scanline < ci.output_height) {
-        JSAMPROW row = out + stride * ci.output_scanline;
-        jpeg_read_scanlines(&ci, &row, 1);
-    }
-    jpeg_finish_decompress(&ci);
-    *h = (int)ci.output_height; *w = (int)ci.output_width; *c = ci.output_components;
-    jpeg_destroy_decompress(&ci);
-    *pix = out;
-    return 0;
-}
-
-/* Decodes one file (format from its first bytes) into *pix, interleaved HWC u8. */
-static int decode_file(unsigned char **pix, int *h, int *w, int *c, const char *path, tl_error *err) {
-    unsigned char *buf;
-    int64_t len;
-    *pix = NULL;
-    if (tl_file_read(&buf, &len, path, err)) return -1;
-    int rc;
-    if (len >= 8 && png_sig_cmp(buf, 0, 8) == 0) rc = decode_png(pix, h, w, c, buf, (size_t)len, path, err);
-    else if (len >= 3 && buf[0] == 0xFF && buf[1] == 0xD8 && buf[2] == 0xFF) rc = decode_jpeg(pix, h, w, c, buf, (size_t)len, path, err);
-    else rc = tl_fail(err, "%s: not a PNG or JPEG file", path);
-    free(buf);
-    return rc;
-}
-
-static void hwc_to_chw(float *x, const unsigned char *pix, int c, int h, int w) {
-    for (int ch = 0; ch < c; ch++)
-        for (int j = 0; j < h * w; j++) x[(size_t)ch * h * w + j] = pix[(size_t)j * c + ch];
-}
-
-int tl_image_load(tl_dataset *d, const char *path, tl_error *err) {
-    memset(d, 0, sizeof *d);
-    unsigned char *pix;
-    int h, w, c;
-    if (decode_file(&pix, &h, &w, &c, path, err)) return -1;
-    int rc = tl_dataset_alloc(d, 1, c, h, w, 1, path, err);
-    if (!rc) hwc_to_chw(d->x, pix, c, h, w);
-    free(pix);
-    return rc;
-}
-
-/* Decodes every image of l into d (allocated here). The shape is fixed by *shape_src (the first image of
- * the train list): shape[0..3) = c, h, w, or shape[0] = 0 when not yet known. */
-static int load_list(tl_dataset *d, int shape[3], char *shape_src, int shape_cap, const image_list *l,
-                     const char *root, const char *list_path, tl_error *err) {
-    memset(d, 0, sizeof *d);
-    char path[4096];
-    for (int i = 0; i < l->n; i++) {
-        const char *p = l->paths[i];
-        int len = p[0] == '/' ? snprintf(path, sizeof path, "%s", p) : snprintf(path, sizeof path, "%s/%s", root, p);
-        if (len < 0 || len >= (int)sizeof path) { tl_fail(err, "%s:%d: path too long", list_path, l->lines[i]); goto fail; }
-        unsigned char *pix;
-        int h, w, c;
-        if (decode_file(&pix, &h, &w, &c, path, err)) { tl_fail_prefix(err, "%s:%d", list_path, l->lines[i]); goto fail; }
-        if (!shape[0]) {
-            shape[0] = c; shape[1] = h; shape[2] = w;
-            snprintf(shape_src, (size_t)shape_cap, "%s", path);
+/* ROOT/PATH, refusing a PATH that would leave ROOT (absolute, or with a ".." component). */
+static char *list_path(const char *root, const char *p, const char *list, int line, tl_error *err) {
+    if (p[0] == '/') { tl_fail(err, "%s:%d: '%s' is an absolute path; paths are relative to ROOT %s", list, line, p, root); return NULL; }
+    for (const char *q = p; *q;) {
+        const char *e = strchr(q, '/');
+        size_t l = e ? (size_t)(e - q) : strlen(q);
+        if (l == 2 && q[0] == '.' && q[1] == '.') {
+            tl_fail(err, "%s:%d: '%s' leaves ROOT %s (\"..\")", list, line, p, root);
+            return NULL;
         }
-        if (c != shape[0] || h != shape[1] || w != shape[2]) {
-            tl_fail(err, "%s: %dx%d with %d channel(s), but %s is %dx%d with %d; all images of a list must match",
-                    path, h, w, c, shape_src, shape[1], shape[2], shape[0]);
-            free(pix);
-            goto fail;
-        }
-        if (!d->x && tl_dataset_alloc(d, l->n, c, h, w, 0, list_path, err)) { free(pix); goto fail; }
-        hwc_to_chw(d->x + (size_t)i * c * h * w, pix, c, h, w);
-        d->y[i] = l->labels[i];
-        free(pix);
+        q += l + (e != NULL);
     }
-    return 0;
-fail:
-    tl_dataset_free(d);
-    return -1;
+    char *out = malloc(strlen(root) + strlen(p) + 2);
+    if (!out) { tl_fail(err, "%s: out of memory", list); return NULL; }
+    sprintf(out, "%s/%s", root, p);
+    return out;
 }
 
-int tl_imagelist_load(tl_dataset *train, tl_dataset *test, const char *root, const char *train_list,
-                      const char *test_list, tl_error *err) {
+int tl_imagelist_load(tl_dataset *train, tl_dataset *test, tl_dataset *val, const char *root, const char *train_list,
+                      const char *test_list, const char *val_list, tl_error *err) {
     memset(train, 0, sizeof *train);
     memset(test, 0, sizeof *test);
-    image_list tl = {0}, el = {0};
-    int shape[3] = {0, 0, 0}, rc = -1;
-    char src[4096] = "";
-    if (list_read(&tl, train_list, err) || list_read(&el, test_list, err)) goto out;
-    if (load_list(train, shape, src, sizeof src, &tl, root, train_list, err)) goto out;
-    if (load_list(test, shape, src, sizeof src, &el, root, test_list, err)) goto out;
-    int k = 0;
-    for (int i = 0; i < train->n; i++) if (train->y[i] >= k) k = train->y[i] + 1;
-    for (int i = 0; i < test->n; i++) if (test->y[i] >= k) k = test->y[i] + 1;
-    train->num_classes = test->num_classes = k;
-    rc = 0;
+    memset(val, 0, sizeof *val);
+    image_list l[3] = {{0}};
+    const char *names[3] = {train_list, test_list, val_list};
+    int nl = val_list ? 3 : 2, n = 0, rc = -1, k = 0;
+    for (int s = 0; s < nl; s++) {
+        if (list_read(&l[s], names[s], err)) goto out;
+        n += l[s].n;
+    }
+    char **paths = calloc((size_t)n + 1, sizeof *paths);
+    int *labels = malloc(sizeof *labels * ((size_t)n + 1)), nsplit[3] = {0, 0, 0};
+    if (!paths || !labels) { free(paths); free(labels); tl_fail(err, "out of memory for %d image paths", n); goto out; }
+    for (int s = 0, i = 0; s < nl; s++)
+        for (int j = 0; j < l[s].n; j++, i++) {
+            if (!(paths[i] = list_path(root, l[s].paths[j], names[s], l[s].lines[j], err))) {
+                for (int q = 0; q < i; q++) free(paths[q]);
+                free(paths); free(labels);
+                goto out;
+            }
+            labels[i] = l[s].labels[j];
+            if (labels[i] >= k) k = labels[i] + 1;
+            nsplit[s]++;
+        }
+    tl_dataset *split[3] = {train, test, val};
+    rc = tl_images_from_paths(split, nsplit, nl, paths, labels, k, NULL, err);
+    free(labels);
 out:
-    if (rc) { tl_dataset_free(train); tl_dataset_free(test); }
-    list_free(&tl);
-    list_free(&el);
+    for (int s = 0; s < 3; s++) list_free(&l[s]);
     return rc;
 }

@@ -1,26 +1,37 @@
-/* Batch loader: gathers, augments and normalises batch k+1 on a background thread while the caller
- * trains on batch k (double buffering). What a batch contains depends only on (seed, epoch, k) and the
- * epoch order, never on thread timing, so background on/off gives bitwise-identical batches. */
+/* Batch loader: a pool of worker threads decodes, transforms and normalises the next batches while the
+ * caller trains on the current one. Each worker builds whole batches, batch k from its own rng seeded
+ * by (seed, epoch, k), into slot k mod Q; so what a batch contains depends only on (seed, epoch, k)
+ * and the epoch order, never on the number of workers or their timing. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "core/error.h"
 #include "data/dataset.h"
 
+typedef struct {
+    float *x;
+    int *y;
+    int k;             /* the batch it holds (-1: none) */
+    int size, failed;
+    tl_error err;
+} slot_t;
+
 struct tl_loader {
     const tl_dataset *d;
-    float *mean, *std;     /* [c], owned copies */
-    tl_augment aug;
-    int augment, batch, background;
+    const tl_transform *tf;    /* NULL: none */
+    float *mean, *std;         /* [c], owned copies */
+    int c, h, w, batch, nworkers, nslots;
     uint64_t seed;
-    int *order, norder, cap_order, epoch, nbatches, next_k;
-    float *x[2];           /* two slots of [batch][c*h*w] */
-    int *y[2], size[2];
-    /* background thread state, guarded by mu */
-    pthread_t thread;
+    int *order, norder, cap_order, epoch, nbatches;
+    int next_k;                /* the next batch the caller takes */
+    slot_t *slot;
+    tl_image inline_im[2];     /* the scratch images of the caller's thread (no workers) */
+    /* the pool, guarded by mu: batches [next_job, next_k + nslots - 1) may be started */
+    pthread_t *thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    int job, done, busy, quit;
+    int next_job, busy, quit, generation;
 };
 
 static uint64_t mix64(uint64_t z) {
@@ -29,95 +40,140 @@ static uint64_t mix64(uint64_t z) {
     return z ^ (z >> 31);
 }
 
-/* Fills slot k&1 with batch k of the current epoch. */
-static void produce(tl_loader *L, int k) {
+/* One stored image through the transform into row `out` (CHW, normalised). */
+static int image_row(tl_loader *L, float *out, int idx, tl_image *im, tl_image *tmp, tl_rng *rng, tl_error *err) {
     const tl_dataset *d = L->d;
-    int slot = k & 1, c = d->c;
-    size_t hw = (size_t)d->h * d->w, row = (size_t)c * hw;
+    if (tl_images_get(d->images, d->file[idx], im, tmp, err)) return -1;
+    if (L->tf && tl_transform_apply(L->tf, im, tmp, rng)) return tl_fail(err, "out of memory transforming an image");
+    if (im->c != L->c || im->h != L->h || im->w != L->w) {
+        const char *p = tl_images_path(d->images, d->file[idx]);
+        return tl_fail(err, "%s%s%dx%d image with %d channel(s) after the transform '%s', but the model takes %dx%d with %d: "
+                       "end the transforms with a crop of fixed size (e.g. center-crop:size=%d)",
+                       p ? p : "", p ? ": " : "", im->h, im->w, im->c, L->tf ? L->tf->text : "none", L->h, L->w, L->c, L->h);
+    }
+    size_t hw = (size_t)L->h * L->w;
+    for (int ch = 0; ch < L->c; ch++) {
+        /* torchvision Normalize: (x - mean) / std per channel */
+        float m = L->mean[ch], sd = L->std[ch], *o = out + ch * hw;
+        const uint8_t *p = im->pix + ch;
+        for (size_t j = 0; j < hw; j++) o[j] = ((float)p[j * L->c] - m) / sd;
+    }
+    return 0;
+}
+
+/* Fills s with batch k of the current epoch. */
+static void produce(tl_loader *L, int k, slot_t *s, tl_image *im, tl_image *tmp) {
+    const tl_dataset *d = L->d;
+    size_t row = (size_t)L->c * L->h * L->w;
     int start = k * L->batch, b = L->norder - start < L->batch ? L->norder - start : L->batch;
     tl_rng rng;
-    uint64_t s = mix64(L->seed + 0x9e3779b97f4a7c15ULL * (1 + (uint64_t)L->epoch));
-    tl_rng_seed(&rng, mix64(s + 0x9e3779b97f4a7c15ULL * (1 + (uint64_t)k)), TL_RNG_AUGMENT);
+    uint64_t sd = mix64(L->seed + 0x9e3779b97f4a7c15ULL * (1 + (uint64_t)L->epoch));
+    tl_rng_seed(&rng, mix64(sd + 0x9e3779b97f4a7c15ULL * (1 + (uint64_t)k)), TL_RNG_AUGMENT);
+    s->failed = 0;
     for (int i = 0; i < b; i++) {
         int idx = L->order[start + i];
-        float *out = L->x[slot] + i * row;
-        const float *inp = d->x + idx * row;
-        if (L->augment) tl_augment_apply(out, inp, c, d->h, d->w, &L->aug, &rng);
-        else memcpy(out, inp, row * sizeof(float));
-        /* torchvision Normalize: (x - mean) / std per channel */
-        for (int ch = 0; ch < c; ch++) {
-            float m = L->mean[ch], sd = L->std[ch], *p = out + ch * hw;
-            for (size_t j = 0; j < hw; j++) p[j] = (p[j] - m) / sd;
+        float *out = s->x + i * row;
+        if (d->images) {
+            if (image_row(L, out, idx, im, tmp, &rng, &s->err)) { s->failed = 1; break; }
+        } else {
+            memcpy(out, d->x + idx * row, row * sizeof(float));
+            size_t hw = (size_t)L->h * L->w;
+            for (int ch = 0; ch < L->c; ch++) {
+                float m = L->mean[ch], sdv = L->std[ch], *p = out + ch * hw;
+                for (size_t j = 0; j < hw; j++) p[j] = (p[j] - m) / sdv;
+            }
         }
-        L->y[slot][i] = d->y[idx];
+        s->y[i] = d->y[idx];
     }
-    L->size[slot] = b;
+    s->size = b;
 }
 
 static void *worker(void *arg) {
     tl_loader *L = arg;
+    tl_image im = {0}, tmp = {0};
     pthread_mutex_lock(&L->mu);
     for (;;) {
-        while (!L->quit && L->job < 0) pthread_cond_wait(&L->cv, &L->mu);
+        while (!L->quit && !(L->next_job < L->nbatches && L->next_job < L->next_k + L->nslots - 1))
+            pthread_cond_wait(&L->cv, &L->mu);
         if (L->quit) break;
-        int k = L->job;
-        L->job = -1;
-        L->busy = 1;
+        int k = L->next_job++, gen = L->generation;
+        L->busy++;
         pthread_mutex_unlock(&L->mu);
-        produce(L, k);
+        slot_t *s = &L->slot[k % L->nslots];
+        produce(L, k, s, &im, &tmp);
         pthread_mutex_lock(&L->mu);
-        L->busy = 0;
-        L->done = k;
+        s->k = gen == L->generation ? k : -1; /* an epoch restarted meanwhile: nobody wants it */
+        L->busy--;
         pthread_cond_broadcast(&L->cv);
     }
     pthread_mutex_unlock(&L->mu);
+    tl_image_free(&im);
+    tl_image_free(&tmp);
     return NULL;
 }
 
-tl_loader *tl_loader_create(const tl_dataset *d, const float *mean, const float *std, const tl_augment *aug,
-                            int batch, uint64_t seed, int background, tl_error *err) {
+int tl_loader_default_workers(int threads) {
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int w = (int)(cores > 0 ? cores : 1) - threads;
+    return w < 1 ? 1 : w > 8 ? 8 : w;
+}
+
+tl_loader *tl_loader_create(const tl_dataset *d, const float *mean, const float *std, const tl_transform *aug,
+                            int c, int h, int w, int batch, uint64_t seed, int workers, tl_error *err) {
     if (batch <= 0) { tl_fail(err, "batch size %d must be positive", batch); return NULL; }
+    if (workers < 0 || workers > 64) { tl_fail(err, "--workers %d: must be 0..64", workers); return NULL; }
+    const tl_transform *tf = aug ? aug : d->eval_tf;
+    if (tf && tf->n == 0) tf = NULL;
+    if (!d->images && (tf || c != d->c || h != d->h || w != d->w)) {
+        tl_fail(err, tf ? "transforms ('%s') need image data; this data set has feature rows" : "%s", tf ? tf->text : "the rows do not have the model's input size");
+        return NULL;
+    }
     tl_loader *L = calloc(1, sizeof *L);
     if (!L) { tl_fail(err, "out of memory for the loader"); return NULL; }
-    L->d = d; L->batch = batch; L->seed = seed; L->job = -1; L->done = -1;
-    if (aug) { L->aug = *aug; L->augment = aug->crop || aug->flip; }
-    size_t row = (size_t)d->c * d->h * d->w;
-    L->mean = malloc(sizeof(float) * (size_t)d->c);
-    L->std = malloc(sizeof(float) * (size_t)d->c);
-    for (int s = 0; s < 2; s++) {
-        L->x[s] = malloc(sizeof(float) * row * (size_t)batch);
-        L->y[s] = malloc(sizeof(int) * (size_t)batch);
+    L->d = d; L->tf = tf; L->batch = batch; L->seed = seed;
+    L->c = c; L->h = h; L->w = w;
+    L->nslots = workers ? workers + 2 : 1;   /* the caller's batch plus workers + 1 in the making */
+    size_t row = (size_t)c * h * w;
+    L->mean = malloc(sizeof(float) * (size_t)c);
+    L->std = malloc(sizeof(float) * (size_t)c);
+    L->slot = calloc((size_t)L->nslots, sizeof *L->slot);
+    int ok = L->mean && L->std && L->slot;
+    for (int s = 0; ok && s < L->nslots; s++) {
+        L->slot[s].k = -1;
+        ok = (L->slot[s].x = malloc(sizeof(float) * row * (size_t)batch)) && (L->slot[s].y = malloc(sizeof(int) * (size_t)batch));
     }
-    if (!L->mean || !L->std || !L->x[0] || !L->x[1] || !L->y[0] || !L->y[1]) {
-        tl_fail(err, "out of memory for batches of %d", batch);
+    if (!ok) {
+        tl_fail(err, "out of memory for %d batches of %d", L->nslots, batch);
         tl_loader_free(L);
         return NULL;
     }
-    memcpy(L->mean, mean, sizeof(float) * (size_t)d->c);
-    memcpy(L->std, std, sizeof(float) * (size_t)d->c);
-    if (background) {
+    memcpy(L->mean, mean, sizeof(float) * (size_t)c);
+    memcpy(L->std, std, sizeof(float) * (size_t)c);
+    if (workers) {
         pthread_mutex_init(&L->mu, NULL);
         pthread_cond_init(&L->cv, NULL);
-        if (pthread_create(&L->thread, NULL, worker, L) != 0) {
-            pthread_mutex_destroy(&L->mu);
-            pthread_cond_destroy(&L->cv);
-            tl_fail(err, "cannot start the data loading thread");
+        L->thread = calloc((size_t)workers, sizeof *L->thread);
+        for (int i = 0; L->thread && i < workers; i++, L->nworkers++)
+            if (pthread_create(&L->thread[i], NULL, worker, L) != 0) break;
+        if (L->nworkers < workers) {
+            tl_fail(err, "cannot start %d data loading threads", workers);
             tl_loader_free(L);
             return NULL;
         }
-        L->background = 1;
     }
     return L;
 }
 
-int tl_loader_start(tl_loader *L, const int *order, int n, int epoch, tl_error *err) {
+int tl_loader_start(tl_loader *L, const int *order, int n, int epoch, int first, tl_error *err) {
     for (int i = 0; i < n; i++)
         if (order[i] < 0 || order[i] >= L->d->n)
             return tl_fail(err, "epoch order: index %d at position %d is out of range (0..%d)", order[i], i, L->d->n - 1);
-    if (L->background) {
-        /* Let a batch still being prepared for the previous epoch finish before touching the order. */
+    if (L->nworkers) {
+        /* Let the batches still being made for the previous epoch finish before touching the order. */
         pthread_mutex_lock(&L->mu);
-        while (L->busy || L->job >= 0) pthread_cond_wait(&L->cv, &L->mu);
+        L->generation++;
+        L->nbatches = 0;
+        while (L->busy) pthread_cond_wait(&L->cv, &L->mu);
         pthread_mutex_unlock(&L->mu);
     }
     if (n > L->cap_order) {
@@ -127,50 +183,71 @@ int tl_loader_start(tl_loader *L, const int *order, int n, int epoch, tl_error *
         L->cap_order = n;
     }
     if (n > 0) memcpy(L->order, order, sizeof(int) * (size_t)n);
+    for (int s = 0; s < L->nslots; s++) L->slot[s].k = -1;
     L->norder = n;
     L->epoch = epoch;
-    L->nbatches = (n + L->batch - 1) / L->batch;
-    L->next_k = 0;
-    if (L->background) {
+    int nb = (n + L->batch - 1) / L->batch;
+    if (first < 0) first = 0;
+    L->next_k = first;
+    if (L->nworkers) {
         pthread_mutex_lock(&L->mu);
-        L->done = -1;
-        if (L->nbatches > 0) { L->job = 0; pthread_cond_broadcast(&L->cv); }
+        L->next_job = first;
+        L->nbatches = nb;
+        pthread_cond_broadcast(&L->cv);
         pthread_mutex_unlock(&L->mu);
+    } else {
+        L->nbatches = nb;
     }
     return 0;
 }
 
-int tl_loader_next(tl_loader *L, const float **x, const int **y) {
+int tl_loader_next(tl_loader *L, const float **x, const int **y, tl_error *err) {
     int k = L->next_k;
     if (k >= L->nbatches) return 0;
-    if (L->background) {
+    slot_t *s = &L->slot[k % L->nslots];
+    if (L->nworkers) {
         pthread_mutex_lock(&L->mu);
-        while (L->done != k) pthread_cond_wait(&L->cv, &L->mu);
-        /* The caller has given back slot (k+1)&1 (batch k-1) by asking for batch k. */
-        if (k + 1 < L->nbatches) { L->job = k + 1; pthread_cond_broadcast(&L->cv); }
+        /* Taking batch k hands back the slot of batch k - 1: the window moves on. */
+        L->next_k = k + 1;
+        pthread_cond_broadcast(&L->cv);
+        while (s->k != k) pthread_cond_wait(&L->cv, &L->mu);
         pthread_mutex_unlock(&L->mu);
     } else {
-        produce(L, k);
+        produce(L, k, s, &L->inline_im[0], &L->inline_im[1]);
+        s->k = k;
+        L->next_k = k + 1;
     }
-    L->next_k = k + 1;
-    *x = L->x[k & 1];
-    *y = L->y[k & 1];
-    return L->size[k & 1];
+    if (s->failed) {
+        /* the epoch cannot go on */
+        if (L->nworkers) pthread_mutex_lock(&L->mu);
+        L->nbatches = 0;
+        if (L->nworkers) pthread_mutex_unlock(&L->mu);
+        return tl_fail(err, "%s", s->err.msg);
+    }
+    *x = s->x;
+    *y = s->y;
+    return s->size;
 }
 
 void tl_loader_free(tl_loader *L) {
     if (!L) return;
-    if (L->background) {
+    if (L->nworkers) {
         pthread_mutex_lock(&L->mu);
         L->quit = 1;
         pthread_cond_broadcast(&L->cv);
         pthread_mutex_unlock(&L->mu);
-        pthread_join(L->thread, NULL);
+        for (int i = 0; i < L->nworkers; i++) pthread_join(L->thread[i], NULL);
+    }
+    if (L->thread || L->nworkers) {
         pthread_mutex_destroy(&L->mu);
         pthread_cond_destroy(&L->cv);
     }
+    free(L->thread);
     free(L->mean); free(L->std);
-    for (int s = 0; s < 2; s++) { free(L->x[s]); free(L->y[s]); }
+    for (int s = 0; L->slot && s < L->nslots; s++) { free(L->slot[s].x); free(L->slot[s].y); }
+    free(L->slot);
     free(L->order);
+    tl_image_free(&L->inline_im[0]);
+    tl_image_free(&L->inline_im[1]);
     free(L);
 }

@@ -41,21 +41,31 @@ static int load_csv(const char *args, tl_dataset *train, tl_dataset *test, tl_er
     return tl_csv_load(train, test, paths[0], paths[1], label, err);
 }
 
-/* list:ROOT,TRAIN.txt,TEST.txt */
-static int load_list(const char *args, tl_dataset *train, tl_dataset *test, tl_error *err) {
+/* list:ROOT,TRAIN.txt,TEST.txt[,VAL.txt] */
+static int load_list(const char *args, tl_dataset *train, tl_dataset *test, tl_dataset *val, tl_error *err) {
     char buf[8192];
     if (snprintf(buf, sizeof buf, "%s", args) >= (int)sizeof buf) return tl_fail(err, "data spec 'list:%s' is too long", args);
-    char *a = buf, *b = strchr(a, ','), *c = b ? strchr(b + 1, ',') : NULL;
-    if (!b || !c || strchr(c + 1, ',') || b == a || c == b + 1 || !c[1])
-        return tl_fail(err, "data spec 'list:%s': expected list:ROOT,TRAIN.txt,TEST.txt", args);
-    *b++ = 0;
-    *c++ = 0;
-    return tl_imagelist_load(train, test, a, b, c, err);
+    char *part[5];
+    int n = 0;
+    for (char *p = buf; n < 5; n++) {
+        part[n] = p;
+        char *c = strchr(p, ',');
+        if (!c) { n++; break; }
+        *c = 0;
+        p = c + 1;
+    }
+    int empty = 0;
+    for (int i = 0; i < n; i++) empty |= !*part[i];
+    if (n < 3 || n > 4 || empty)
+        return tl_fail(err, "data spec 'list:%s': expected list:ROOT,TRAIN.txt,TEST.txt[,VAL.txt]", args);
+    return tl_imagelist_load(train, test, val, part[0], part[1], part[2], n == 4 ? part[3] : NULL, err);
 }
 
-int tl_data_load(const char *spec, tl_dataset *train, tl_dataset *test, tl_error *err) {
+int tl_data_load(const char *spec, tl_dataset *train, tl_dataset *test, tl_dataset *val, int *skipped, tl_error *err) {
     memset(train, 0, sizeof *train);
     memset(test, 0, sizeof *test);
+    memset(val, 0, sizeof *val);
+    if (skipped) *skipped = 0;
     const char *colon = strchr(spec, ':');
     size_t klen = colon ? (size_t)(colon - spec) : strlen(spec);
     const char *args = colon ? colon + 1 : "";
@@ -65,18 +75,19 @@ int tl_data_load(const char *spec, tl_dataset *train, tl_dataset *test, tl_error
         if (colon) return tl_fail(err, "data spec '%s': fashion-mnist takes no argument (files are read from %s)", spec, FASHION_MNIST_DIR);
         rc = tl_idx_load_dir(train, test, FASHION_MNIST_DIR, err);
         if (!rc) rc = set_fashion_names(train, test, err);
-    } else if (KIND("mnist") || KIND("idx") || KIND("cifar10") || KIND("cifar100") || KIND("csv") || KIND("list")) {
+    } else if (KIND("mnist") || KIND("idx") || KIND("cifar10") || KIND("cifar100") || KIND("csv") || KIND("list") || KIND("folder")) {
         if (!*args) return tl_fail(err, "data spec '%s': missing argument after '%.*s:'", spec, (int)klen, spec);
         if (KIND("mnist") || KIND("idx")) rc = tl_idx_load_dir(train, test, args, err);
         else if (KIND("cifar10")) rc = tl_cifar10_load_dir(train, test, args, err);
         else if (KIND("cifar100")) rc = tl_cifar100_load_dir(train, test, args, err);
         else if (KIND("csv")) rc = load_csv(args, train, test, err);
-        else rc = load_list(args, train, test, err);
+        else if (KIND("list")) rc = load_list(args, train, test, val, err);
+        else rc = tl_folder_load(train, test, val, args, skipped, err);
     } else {
         return tl_fail(err, "unknown data spec '%s' (valid: fashion-mnist, mnist:DIR, idx:DIR, cifar10:DIR, cifar100:DIR, "
-                            "csv:TRAIN[,TEST][,label=COLUMN], list:ROOT,TRAIN.txt,TEST.txt)", spec);
+                            "csv:TRAIN[,TEST][,label=COLUMN], list:ROOT,TRAIN.txt,TEST.txt[,VAL.txt], folder:ROOT)", spec);
     }
 #undef KIND
-    if (rc) { tl_dataset_free(train); tl_dataset_free(test); }
+    if (rc) { tl_dataset_free(train); tl_dataset_free(test); tl_dataset_free(val); }
     return rc;
 }

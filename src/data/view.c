@@ -87,15 +87,13 @@ int tl_view_counts(int *kept, const int *avail, int num_classes, const tl_view *
 /* Copies the rows flagged `which` in sel into out (file order). */
 static int gather(tl_dataset *out, const tl_dataset *src, const unsigned char *sel, unsigned char which, int n,
                   const char *what, tl_error *err) {
-    if (tl_dataset_alloc(out, n, src->c, src->h, src->w, src->num_classes, what, err)) return -1;
-    size_t row = (size_t)src->c * src->h * src->w;
+    int *idx = malloc(sizeof(int) * ((size_t)n + 1));
+    if (!idx) return tl_fail(err, "%s: out of memory", what);
     for (int i = 0, j = 0; i < src->n; i++)
-        if (sel[i] == which) {
-            memcpy(out->x + (size_t)j * row, src->x + (size_t)i * row, row * sizeof(float));
-            out->y[j++] = src->y[i];
-        }
-    if (tl_dataset_copy_names(out, src, err)) { tl_dataset_free(out); return -1; }
-    return 0;
+        if (sel[i] == which) idx[j++] = i;
+    int rc = tl_dataset_select(out, src, idx, n, what, err);
+    free(idx);
+    return rc;
 }
 
 int tl_view_apply(const tl_dataset *full_train, const tl_view *v, int val_per_class,

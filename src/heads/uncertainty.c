@@ -219,7 +219,8 @@ static int unc_refresh(tl_head *h, const tl_head_epoch *e, tl_error *err) {
     const tl_dataset *d = e->train;
     int B = m->N, C = h->C, D = h->D;
     const float *W = m->params + p->w;
-    tl_loader *L = tl_loader_create(d, e->mean, e->std, NULL, B, 0, 1, err);
+    tl_loader *L = tl_loader_create(d, e->mean, e->std, NULL, m->cfg.in_c, m->cfg.in_h, m->cfg.in_w, B, 0,
+                                    d->images ? tl_loader_default_workers(m->net.nthreads) : 0, err);
     int *order = malloc((size_t)(d->n ? d->n : 1) * sizeof *order);
     double *xt = malloc((size_t)D * sizeof *xt), *f = malloc((size_t)C * sizeof *f);
     if (!L || !order || !xt || !f) {
@@ -227,7 +228,7 @@ static int unc_refresh(tl_head *h, const tl_head_epoch *e, tl_error *err) {
         return L ? tl_fail(err, "--head uncertainty: out of memory") : -1;
     }
     for (int i = 0; i < d->n; i++) order[i] = i;
-    int rc = tl_loader_start(L, order, d->n, e->epoch, err), got;
+    int rc = tl_loader_start(L, order, d->n, e->epoch, 0, err), got = 0;
     memset(p->u, 0, (size_t)C * sizeof *p->u);
     memset(p->cnt, 0, (size_t)C * sizeof *p->cnt);
     tl_normed_weights(&p->n, W);
@@ -236,7 +237,7 @@ static int unc_refresh(tl_head *h, const tl_head_epoch *e, tl_error *err) {
     size_t row = (size_t)m->cfg.in_c * m->cfg.in_h * m->cfg.in_w;
     const float *x;
     const int *y;
-    while (rc == 0 && (got = tl_loader_next(L, &x, &y)) > 0) {
+    while (rc == 0 && (got = tl_loader_next(L, &x, &y, err)) > 0) {
         memcpy(tl_model_input(m), x, (size_t)got * row * sizeof *x);
         tl_net_forward(&m->net, m->params, m->state, 0, NULL);
         const float *feat = tl_model_features(m);
@@ -263,7 +264,7 @@ static int unc_refresh(tl_head *h, const tl_head_epoch *e, tl_error *err) {
     }
     tl_loader_free(L);
     free(order); free(xt); free(f);
-    if (rc) return -1;
+    if (rc || got < 0) return -1;
     double umax = 0;
     for (int c = 0; c < C; c++) { p->u[c] = p->cnt[c] > 0 ? p->u[c] / p->cnt[c] : 0; umax = fmax(umax, p->u[c]); }
     float *margins = m->state + p->margins;

@@ -103,9 +103,41 @@ static int smote_create(tl_sampler *s, tl_spec *spec, tl_error *err) {
     return 0;
 }
 
+/* The pixels of a fixed-size image data set as float rows (HWC order: SMOTE is per element), or NULL. */
+static float *image_rows(const tl_dataset *train, size_t total, int d, tl_error *err) {
+    float *x = malloc((total * d + 1) * sizeof *x);
+    tl_image im = {0}, tmp = {0};
+    int rc = x ? 0 : tl_fail(err, "out of memory (SMOTE)");
+    for (int i = 0; i < train->n && !rc; i++) {
+        rc = tl_images_get(train->images, train->file[i], &im, &tmp, err);
+        for (int j = 0; !rc && j < d; j++) x[(size_t)i * d + j] = im.pix[j];
+    }
+    tl_image_free(&im);
+    tl_image_free(&tmp);
+    if (rc) { free(x); return NULL; }
+    return x;
+}
+
+/* Replaces train's images by n memory images made from the (integer) float rows x. */
+static int rows_to_images(tl_dataset *train, const float *x, int n, int d, tl_error *err) {
+    uint8_t *block;
+    tl_images *im = tl_images_memory(n, train->h, train->w, train->c, &block);
+    int *file = im ? malloc(sizeof *file * ((size_t)n + 1)) : NULL;
+    if (!file) { tl_images_unref(im); return tl_fail(err, "out of memory (SMOTE)"); }
+    for (size_t j = 0; j < (size_t)n * d; j++) block[j] = (uint8_t)x[j];
+    for (int i = 0; i < n; i++) file[i] = i;
+    tl_images_unref(train->images);
+    free(train->file);
+    train->images = im;
+    train->file = file;
+    return 0;
+}
+
 static int smote_prepare(tl_sampler *s, tl_dataset *train, uint64_t seed, tl_error *err) {
     const smote_priv *p = s->priv;
     int C = train->num_classes, d = train->c * train->h * train->w;
+    if (train->images && d == 0)
+        return tl_fail(err, "--sampler smote: interpolating pixels needs images of one size (IDX, CIFAR); this collection's sizes vary");
     int64_t *count = calloc((size_t)C, sizeof *count), *target = malloc((size_t)C * sizeof *target);
     if (!count || !target) { free(count); free(target); return tl_fail(err, "out of memory (SMOTE)"); }
     for (int i = 0; i < train->n; i++) count[train->y[i]]++;
@@ -117,18 +149,24 @@ static int smote_prepare(tl_sampler *s, tl_dataset *train, uint64_t seed, tl_err
         return tl_fail(err, "--sampler smote: %lld synthetic rows do not fit in memory limits", (long long)m);
     }
     size_t total = (size_t)train->n + (size_t)m;
-    float *x = realloc(train->x, (total * d + 1) * sizeof *x);
-    if (x) train->x = x;
+    float *x = train->images ? image_rows(train, total, d, err) : realloc(train->x, (total * d + 1) * sizeof *x);
+    if (x && !train->images) train->x = x;
     int *y = x ? realloc(train->y, (total + 1) * sizeof *y) : NULL;
     if (y) train->y = y;
-    if (!x || !y) { free(target); return tl_fail(err, "out of memory (SMOTE)"); }
+    if (!x || !y) {
+        if (train->images) free(x);
+        free(target);
+        return x || !train->images ? tl_fail(err, "out of memory (SMOTE)") : -1;
+    }
     tl_rng rng;
     tl_rng_seed(&rng, seed, TL_RNG_SYNTH);
     /* Images hold integer pixels: round and clamp; tabular rows stay real-valued. */
-    int image = train->h * train->w > 1;
-    int rc = tl_smote(train->x + (size_t)train->n * d, train->y + train->n, NULL, NULL, train->x, train->y, train->n, d,
+    int image = train->images != NULL;
+    int rc = tl_smote(x + (size_t)train->n * d, train->y + train->n, NULL, NULL, x, train->y, train->n, d,
                       C, target, p->k, image, 0.0f, 255.0f, &rng, err);
     free(target);
+    if (!rc && image) rc = rows_to_images(train, x, (int)total, d, err);
+    if (image) free(x);
     if (rc) return -1;
     train->n = (int)total;
     return 0;

@@ -31,7 +31,13 @@ int tl_trainer_init(tl_trainer *t, tl_model *m, tl_loss *loss, tl_sampler *sampl
     t->std = malloc((size_t)train->c * sizeof *t->std);
     t->opt_state = calloc(tl_optim_state_floats(&cfg->optim, m->nparams) + 1, sizeof(float));
     if (!t->mean || !t->std || !t->opt_state) { tl_trainer_free(t); return tl_fail(err, "out of memory (trainer)"); }
-    tl_norm_stats(t->mean, t->std, train);
+    if (cfg->normalize == TL_NORMALIZE_IMAGENET) {
+        if (train->c != 3) { tl_trainer_free(t); return tl_fail(err, "--normalize imagenet: needs 3-channel images (the data has %d)", train->c); }
+        tl_norm_imagenet(t->mean, t->std);
+    } else if (tl_norm_stats(t->mean, t->std, train, err)) {
+        tl_trainer_free(t);
+        return -1;
+    }
     return 0;
 }
 
@@ -94,7 +100,8 @@ int tl_trainer_run(tl_trainer *t, const tl_dataset *train, const tl_dataset *val
     tl_model *m = t->model;
     const tl_train_cfg *cfg = &t->cfg;
     int B = m->N, C = m->cfg.num_classes;
-    tl_loader *L = tl_loader_create(train, t->mean, t->std, &cfg->aug, B, cfg->seed, 1, err);
+    tl_loader *L = tl_loader_create(train, t->mean, t->std, &cfg->aug, m->cfg.in_c, m->cfg.in_h, m->cfg.in_w, B, cfg->seed,
+                                    cfg->workers, err);
     int capacity = t->sampler->capacity;
     for (int k = 0; k < t->nhooks; k++) capacity = t->hooks[k].capacity > capacity ? t->hooks[k].capacity : capacity;
     int *order = malloc((size_t)capacity * sizeof *order), *labels = malloc((size_t)B * sizeof *labels);
@@ -115,16 +122,17 @@ int tl_trainer_run(tl_trainer *t, const tl_dataset *train, const tl_dataset *val
         tl_sampler *smp = epoch_sampler(t, e);
         int steps = smp->ops->epoch(smp, order, e, &sampler) / B;
         if (steps < 1) { rc = tl_fail(err, "--batch %d is larger than an epoch of the sampler", B); break; }
-        if (tl_loader_start(L, order, steps * B, e, err)) { rc = -1; break; }
+        if (tl_loader_start(L, order, steps * B, e, t->prog.step, err)) { rc = -1; break; } /* resumed: mid-epoch */
         tl_loss_epoch(t->loss, e);
         const float *x;
         const int *y;
-        for (int s = 0; s < t->prog.step; s++) tl_loader_next(L, &x, &y); /* resume mid-epoch */
         double lr = cfg->optim.lr;
         double t0 = now();
         int seen_here = 0;
         for (int s = t->prog.step; s < steps; s++) {
-            if (tl_loader_next(L, &x, &y) != B) { rc = tl_fail(err, "internal: short batch"); break; }
+            int got = tl_loader_next(L, &x, &y, err);
+            if (got < 0) { rc = -1; break; }
+            if (got != B) { rc = tl_fail(err, "internal: short batch"); break; }
             memcpy(tl_model_input(m), x, in_size * sizeof *x);
             memcpy(labels, y, (size_t)B * sizeof *y);
             y = labels;
@@ -291,23 +299,26 @@ int tl_trainer_load(tl_trainer *t, const char *path, tl_error *err) {
 int tl_eval_pass(tl_model *m, const tl_dataset *d, const int *idx, int n, const float *mean, const float *std,
                  int head, int (*visit)(void *ctx, tl_model *m, int got, int done), void *ctx, tl_error *err) {
     int *order = idx ? NULL : malloc((size_t)(d->n ? d->n : 1) * sizeof *order);
-    tl_loader *L = idx || order ? tl_loader_create(d, mean, std, NULL, m->N, 0, 1, err) : NULL;
+    int workers = d->images ? tl_loader_default_workers(m->net.nthreads) : 0;
+    tl_loader *L = idx || order ? tl_loader_create(d, mean, std, NULL, m->cfg.in_c, m->cfg.in_h, m->cfg.in_w, m->N, 0,
+                                                   workers, err) : NULL;
     if (!L) { free(order); return idx || order ? -1 : tl_fail(err, "out of memory"); }
     if (!idx) {
         for (int i = 0; i < d->n; i++) order[i] = i;
         n = d->n;
     }
-    int rc = tl_loader_start(L, idx ? idx : order, n, 0, err), done = 0, got;
+    int rc = tl_loader_start(L, idx ? idx : order, n, 0, 0, err), done = 0, got = 0;
     size_t row = (size_t)m->cfg.in_c * m->cfg.in_h * m->cfg.in_w;
     const float *x;
     const int *y;
-    while (rc == 0 && (got = tl_loader_next(L, &x, &y)) > 0) {
+    while (rc == 0 && (got = tl_loader_next(L, &x, &y, err)) > 0) {
         memcpy(tl_model_input(m), x, (size_t)got * row * sizeof *x);
         if (head) tl_model_forward(m, 0, NULL, NULL);
         else tl_model_backbone(m, 0, NULL);
         rc = visit(ctx, m, got, done);
         done += got;
     }
+    if (got < 0) rc = -1;
     tl_loader_free(L);
     free(order);
     return rc;

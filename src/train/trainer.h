@@ -20,8 +20,12 @@ typedef struct {
     uint64_t seed;
     tl_optim_cfg optim;
     tl_schedule sched;
-    tl_augment aug;
+    tl_transform aug;          /* the training transform (--augment) */
+    int workers;               /* loader threads (--workers) */
+    int normalize;             /* TL_NORMALIZE_*: the input normalisation */
 } tl_train_cfg;
+/* --normalize: the training view's own per-channel mean and std, or ImageNet's (pretrained backbones). */
+enum { TL_NORMALIZE_DATA, TL_NORMALIZE_IMAGENET };
 
 /* Where training stands; saved in every checkpoint. */
 typedef struct {

@@ -203,7 +203,7 @@ static int m2m_create(tl_hook *k, tl_spec *spec, const tl_hook_env *env, tl_erro
     if (h->lambda < 0 || h->eta < 0) return tl_spec_fail(err, spec, "lambda and eta must be >= 0");
     if (h->steps < 0 || h->start < 0) return tl_spec_fail(err, spec, "steps and start must be >= 0");
     const tl_dataset *d = env->train;
-    if (d->h * d->w == 1)
+    if (!d->images)
         return tl_spec_fail(err, spec, "needs image data (pixels 0..255); the data set has %d features per row", d->c);
     tl_model *m = env->model;
     h->N = m->N;
