@@ -21,6 +21,7 @@
  * depends only on the image and the rng state. */
 #ifndef TL_DATA_TRANSFORM_H
 #define TL_DATA_TRANSFORM_H
+#include <stddef.h>
 #include <stdint.h>
 #include "tailor.h"
 #include "core/rng.h"
@@ -71,6 +72,9 @@ int tl_transform_apply(const tl_transform *t, tl_image *im, tl_image *tmp, tl_rn
 /* dst = src resized to oh x ow: PIL's BILINEAR resize (triangle filter, support scaled by the reduction
  * factor so downscaling antialiases), separable, horizontal pass first, each pass rounded to uint8. */
 int tl_image_resize(tl_image *dst, const tl_image *src, int oh, int ow);
+/* dst = the h x w box of src at (top, left) resized to oh x ow: torchvision's resized_crop (crop, then
+ * resize), read in place without copying the box out; the box must lie inside src. */
+int tl_image_resized_crop(tl_image *dst, const tl_image *src, int top, int left, int h, int w, int oh, int ow);
 /* dst = the h x w window of src at (top, left); pixels outside src are 0 (torchvision's crop/pad). */
 int tl_image_crop(tl_image *dst, const tl_image *src, int top, int left, int h, int w);
 /* In place: mirror left-right. */
@@ -84,6 +88,10 @@ void tl_image_saturation(tl_image *im, double factor);
 /* dst = src converted to c channels as PIL's convert does: "L" from RGB is
  * (R * 19595 + G * 38470 + B * 7471 + 0x8000) >> 16, "RGB" from L repeats the gray value. */
 int tl_image_convert(tl_image *dst, const tl_image *src, int c);
+/* PIL's "L" value of one RGB pixel (the one home of the luma weights: convert, contrast, saturation). */
+static inline uint8_t tl_image_luma(const uint8_t *rgb) {
+    return (uint8_t)(((uint32_t)rgb[0] * 19595 + (uint32_t)rgb[1] * 38470 + (uint32_t)rgb[2] * 7471 + 0x8000) >> 16);
+}
 /* torchvision RandomResizedCrop.get_params: the crop box (top, left, h, w) for an ih x iw image. */
 void tl_resized_crop_params(int *top, int *left, int *h, int *w, int ih, int iw, const double scale[2],
                             const double ratio[2], tl_rng *rng);
