@@ -54,12 +54,13 @@ int tl_cmd_eval(int argc, char **argv) {
         other.test = other.unknown = (tl_dataset){0};
         tl_bundle_free(&other);
     }
+    if (tl_bundle_input(&data, &run, &err)) goto fail;
     const tl_dataset *test = data.test.n ? &data.test : &data.val;
     if (test->n == 0) { tl_fail(&err, "--run %s: its data set has no test set; give --data", dir); goto fail; }
     if (tl_path_join(path, sizeof path, dir, "model.safetensors", &err) ||
         tl_model_load(&model, path, (int)batch, (int)threads, &mean, &std, &err))
         goto fail;
-    if (test->c != model.cfg.in_c || test->h != model.cfg.in_h || test->w != model.cfg.in_w ||
+    if (data.input.c != model.cfg.in_c || data.input.h != model.cfg.in_h || data.input.w != model.cfg.in_w ||
         test->num_classes > model.cfg.num_classes) {
         tl_fail(&err, "--data: its shape or classes do not match the run's model");
         goto fail;

@@ -115,6 +115,7 @@ int tl_cmd_plot(int argc, char **argv) {
         tl_opt_int(&o, "batch", 1, 65536, &batch, &err) || tl_opt_int(&o, "threads", 1, 256, &threads, &err) ||
         tl_opt_int(&run, "val", 0, 1000000, &val, &err) ||
         tl_bundle_load(&data, tl_opt(&run, "data"), tl_opt(&run, "lt"), val, &err) ||
+        tl_bundle_input(&data, &run, &err) ||
         tl_path_join(path, sizeof path, dir, "model.safetensors", &err) ||
         tl_model_load(&model, path, (int)batch, (int)threads, &mean, &std, &err))
         goto done;

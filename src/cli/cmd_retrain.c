@@ -179,9 +179,10 @@ int tl_cmd_retrain(int argc, char **argv) {
         tl_model_norm_from_file(mean, std, mc.in_c, &sf, path, &err))
         goto fail;
     if (tl_stage2_create(&s, tl_opt(&o, "method"), &src, &err)) goto fail;
-    if (tl_bundle_load(&data, tl_opt(&run, "data"), tl_opt(&run, "lt"), val, &err)) goto fail;
+    if (tl_bundle_load(&data, tl_opt(&run, "data"), tl_opt(&run, "lt"), val, &err) || tl_bundle_input(&data, &run, &err))
+        goto fail;
     const tl_dataset *test = data.test.n ? &data.test : &data.val;
-    if (data.train.c != mc.in_c || data.train.h != mc.in_h || data.train.w != mc.in_w) {
+    if (data.input.c != mc.in_c || data.input.h != mc.in_h || data.input.w != mc.in_w) {
         tl_fail(&err, "--run %s: its data set does not match its model", dir);
         goto fail;
     }

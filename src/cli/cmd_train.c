@@ -21,7 +21,7 @@
 #include "train/trainer.h"
 
 static const tl_optdef train_opts[] = {
-    {"data", NULL, "data set: fashion-mnist, mnist:DIR, idx:DIR, cifar10:DIR, cifar100:DIR, csv:TRAIN[,TEST][,label=COL], list:ROOT,TRAIN.txt,TEST.txt", 0, 1},
+    {"data", NULL, "data set: fashion-mnist, mnist:DIR, idx:DIR, cifar10:DIR, cifar100:DIR, csv:TRAIN[,TEST][,label=COL], list:ROOT,TRAIN.txt,TEST.txt[,VAL.txt], folder:ROOT", 0, 1},
     {"lt", "none", "long-tailed view: none, exp:IF, step:IF:CLASSES (even, upper or 1/3/5)", 0, 1},
     {"val", "0", "hold out the last N images of each class as a balanced validation set", 0, 1},
     {"open", "", "open set: these classes (e.g. 7,8,9) leave training and validation and are unknown at test time", 0, 1},
@@ -38,7 +38,13 @@ static const tl_optdef train_opts[] = {
     {"optim", "sgd:lr=0.1,momentum=0.9,wd=5e-4", "optimizer: sgd:lr=,momentum=,wd=,nesterov= | adam:lr=,wd= | adamw:lr=,wd=", 0, 1},
     {"schedule", "cosine", "learning-rate schedule: constant, cosine[:min=], step:milestones=A/B,gamma=G", 0, 1},
     {"warmup", "0", "linear warm-up epochs", 0, 1},
-    {"augment", "default", "augmentation: default (crop,flip for images, none for tabular), none, crop[:pad=P],flip", 0, 1},
+    {"augment", "default", "training transforms: default (crop,flip for images of one size; random-resized-crop:size=S,flip for image files; none for tabular), none, or a list of resize:size=, center-crop:size=, random-resized-crop:size=,scale=A/B,ratio=A/B, flip, color-jitter:brightness=,contrast=,saturation=, crop[:pad=P]", 0, 1},
+    {"eval-transform", "default", "evaluation and prediction transforms: default (none for images of one size; resize:size=S*256/224,center-crop:size=S for image files), none, or a list as for --augment without random items", 0, 1},
+    {"size", "", "image side S the default transforms produce (image files: 224; images of one size: their own, resized to S when given)", 0, 1},
+    {"channels", "", "1 or 3: images are converted to this many channels (default: the data's own; image files: 3 when at least half of the training images are colour)", 0, 1},
+    {"normalize", "data", "input normalisation: data (the training view's per-channel mean and std) or imagenet", 0, 1},
+    {"workers", "", "data loading threads (default: the cores left over by --threads, at least 1)", 0, 0},
+    {"cache-mb", "", "memory for decoded image files, in MiB (default: a quarter of the machine's memory; 0: decode on every visit)", 0, 0},
     {"epochs", "15", "training epochs", 0, 1},
     {"batch", "128", "batch size", 0, 1},
     {"seed", "0", "random seed", 0, 1},
@@ -94,6 +100,18 @@ static int on_epoch(void *p, const tl_epoch_log *e, tl_error *err) {
     return write_metrics(c, err);
 }
 
+/* Replaces the value of option `name` (so config.json records what a default resolved to). */
+static int set_opt(tl_opts *o, const char *name, const char *value, tl_error *err) {
+    for (int i = 0; i < o->n; i++)
+        if (!strcmp(o->defs[i].name, name)) {
+            char *v = strdup(value);
+            if (!v) return tl_fail(err, "out of memory");
+            free(o->value[i]);
+            o->value[i] = v;
+        }
+    return 0;
+}
+
 /* LDAM needs a normalised head: with the default --head linear it gets cosine:s=<its s> (default 30),
  * written back into the options so config.json records the head that was used. */
 static int ldam_head(tl_opts *o, tl_model_cfg *mcfg, tl_error *err) {
@@ -103,14 +121,7 @@ static int ldam_head(tl_opts *o, tl_model_cfg *mcfg, tl_error *err) {
     if (strcmp(spec.name, "ldam") || strcmp(tl_opt(o, "head"), "linear")) return 0;
     if (tl_spec_double(&spec, "s", 30, &s, err)) return -1;
     snprintf(mcfg->head, sizeof mcfg->head, "cosine:s=%.17g", s);
-    for (int i = 0; i < o->n; i++)
-        if (!strcmp(o->defs[i].name, "head")) {
-            char *v = strdup(mcfg->head);
-            if (!v) return tl_fail(err, "out of memory");
-            free(o->value[i]);
-            o->value[i] = v;
-        }
-    return 0;
+    return set_opt(o, "head", mcfg->head, err);
 }
 
 /* --ssl sla[:keys] trains the sla head (src/heads/sla.c): the joint linear classifier over (class,
@@ -164,10 +175,22 @@ static int setup(tl_opts *o, tl_data_bundle *data, tl_model_cfg *mcfg, tl_train_
     const tl_dataset *tr = &data->train;
     if (data->test.n == 0 && data->val.n == 0)
         return tl_fail(err, "--data %s: no test set (give csv:TRAIN,TEST or --val N)", tl_opt(o, "data"));
-    const char *aug = tl_opt(o, "augment");
-    if (!strcmp(aug, "default")) aug = tr->h * tr->w > 1 ? "crop,flip" : "none";
-    if (tl_augment_parse(aug, &tcfg->aug, err)) return tl_fail_prefix(err, "--augment");
-    if (tl_model_cfg_default(mcfg, tl_opt(o, "model"), tr->c, tr->h, tr->w, tr->num_classes, err)) return -1;
+    if (tl_bundle_input(data, o, err)) return -1;
+    const tl_input *in = &data->input;
+    char channels[4];
+    snprintf(channels, sizeof channels, "%d", in->c);
+    /* config.json records what was resolved, so eval, predict and --config see the same input. */
+    if (set_opt(o, "augment", in->aug.n ? in->aug.text : "none", err) ||
+        set_opt(o, "eval-transform", in->eval.n ? in->eval.text : "none", err) || set_opt(o, "channels", channels, err))
+        return -1;
+    tcfg->aug = in->aug;
+    const char *norm = tl_opt(o, "normalize");
+    if (strcmp(norm, "data") && strcmp(norm, "imagenet")) return tl_fail(err, "--normalize %s: must be data or imagenet", norm);
+    tcfg->normalize = !strcmp(norm, "imagenet") ? TL_NORMALIZE_IMAGENET : TL_NORMALIZE_DATA;
+    long workers = tl_loader_default_workers((int)threads);
+    if (*tl_opt(o, "workers") && tl_opt_int(o, "workers", 0, 64, &workers, err)) return -1;
+    tcfg->workers = (int)workers;
+    if (tl_model_cfg_default(mcfg, tl_opt(o, "model"), in->c, in->h, in->w, tr->num_classes, err)) return -1;
     if ((size_t)snprintf(mcfg->head, sizeof mcfg->head, "%s", tl_opt(o, "head")) >= sizeof mcfg->head)
         return tl_fail(err, "--head: too long");
     if (ldam_head(o, mcfg, err)) return -1;

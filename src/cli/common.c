@@ -28,12 +28,15 @@ static int keep_known(tl_dataset *d, const tl_open *op, tl_dataset *unknown, tl_
 
 int tl_bundle_load_open(tl_data_bundle *b, const char *data, const char *lt, long val, const char *open, tl_error *err) {
     memset(b, 0, sizeof *b);
-    tl_dataset full;
+    tl_dataset full, shipped;
     tl_view v;
     if (tl_view_parse(lt, &v, err)) return tl_fail_prefix(err, "--lt");
     if (tl_open_parse(&b->open, open, err)) return -1;
-    if (tl_data_load(data, &full, &b->test, err)) return -1;
+    if (tl_data_load(data, &full, &b->test, &shipped, &b->skipped, err)) return -1;
     int rc = 0;
+    if (shipped.n && val > 0)
+        rc = tl_fail(err, "--val %ld: --data %s ships its own validation split (a val folder or list); leave --val out", val, data);
+    if (!rc && shipped.n && b->open.n) rc = keep_known(&shipped, &b->open, NULL, err);
     if (b->open.n) {
         int C = full.num_classes;
         if (b->test.n == 0) rc = tl_fail(err, "--open %s: --data %s has no test set to hold the unknown classes", open, data);
@@ -44,6 +47,8 @@ int tl_bundle_load_open(tl_data_bundle *b, const char *data, const char *lt, lon
     }
     if (!rc) rc = tl_view_apply(&full, &v, (int)val, &b->train, val ? &b->val : NULL, err);
     tl_dataset_free(&full);
+    if (!rc && shipped.n) { b->val = shipped; shipped = (tl_dataset){0}; }
+    tl_dataset_free(&shipped);
     if (rc) { tl_bundle_free(b); return -1; }
     int C = b->train.num_classes, *counts = malloc((size_t)C * sizeof *counts);
     b->train_count = malloc((size_t)C * sizeof *b->train_count);
@@ -62,6 +67,125 @@ void tl_bundle_free(tl_data_bundle *b) {
     free(b->train_count);
     free(b->known_classes);
     memset(b, 0, sizeof *b);
+}
+
+/* An option of the run, or def when its table has no such option or it is unset. */
+static const char *opt_or(const tl_opts *o, const char *name, const char *def) {
+    const char *v = tl_opt(o, name);
+    return v && *v ? v : def;
+}
+
+/* The transform of option `name` (value `spec`, "default" replaced by `def`), checked against images
+ * of in_h x in_w (0 x 0: of many sizes); *h, *w its output size. */
+static int input_transform(tl_transform *t, const char *name, const char *spec, const char *def, int images, int in_h,
+                           int in_w, int *h, int *w, tl_error *err) {
+    char option[40];
+    snprintf(option, sizeof option, "--%s", name);
+    if (!strcmp(spec, "default")) spec = def;
+    if (tl_transform_parse(t, spec, option, err)) return -1;
+    if (!images && t->n) return tl_fail(err, "%s %s: transforms need image data; this data set has feature rows", option, spec);
+    int fixed = tl_transform_out_size(t, in_h ? in_h : 1, in_w ? in_w : 1, h, w);
+    if (images && !in_h && !fixed)
+        return tl_fail(err, "%s %s: the images come in many sizes, so the transforms must end in a crop of one size "
+                            "(center-crop:size=S or random-resized-crop:size=S)", option, t->text);
+    return 0;
+}
+
+/* --channels: 1 or 3, or "" for the data's own (image files: 3 when at least half of the training
+ * images are in colour, else 1). */
+static int input_channels(const tl_opts *o, const tl_dataset *train, int *c, tl_error *err) {
+    const char *v = opt_or(o, "channels", "");
+    if (*v) {
+        if (strcmp(v, "1") && strcmp(v, "3")) return tl_fail(err, "--channels %s: must be 1 or 3", v);
+        *c = *v - '0';
+        return 0;
+    }
+    *c = train->c;
+    if (!train->images || tl_images_info(train->images, 0) == NULL) return 0;
+    int colour = 0;
+    for (int i = 0; i < train->n; i++) colour += tl_images_info(train->images, train->file[i])->c == 3;
+    *c = 2 * colour >= train->n ? 3 : 1;
+    return 0;
+}
+
+/* The collections of a bundle (train and test may have their own; val and unknown share one). */
+static int configure_images(tl_data_bundle *b, int c, int side, int64_t cache, tl_error *err) {
+    tl_dataset *sets[4] = {&b->train, &b->val, &b->test, &b->unknown};
+    for (int i = 0; i < 4; i++) {
+        if (!sets[i]->images) continue;
+        int seen = 0;
+        for (int j = 0; j < i; j++) seen |= sets[j]->images == sets[i]->images;
+        if (!seen && tl_images_configure(sets[i]->images, c, side, cache, err)) return -1;
+        sets[i]->c = c;
+    }
+    return 0;
+}
+
+static int64_t default_cache_bytes(void) {
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    return pages > 0 && page > 0 ? (int64_t)pages * page / 4 : (int64_t)1 << 30;
+}
+
+/* Resolves the transforms for images of in_h x in_w (0: many sizes), `images` when there are images. */
+static int input_resolve(tl_input *in, const tl_opts *o, int images, int in_h, int in_w, int c, tl_error *err) {
+    long size = 0;
+    if (*opt_or(o, "size", "") && tl_opt_int(o, "size", 8, 4096, &size, err)) return -1;
+    if (images && !in_h && !size) size = 224;
+    char aug[200] = "none", eval[200] = "none";
+    if (images && in_h) {
+        snprintf(aug, sizeof aug, size ? "resize:size=%ld,crop,flip" : "crop,flip", size);
+        if (size) snprintf(eval, sizeof eval, "resize:size=%ld", size);
+    } else if (images) {
+        snprintf(aug, sizeof aug, "random-resized-crop:size=%ld,flip", size);
+        snprintf(eval, sizeof eval, "resize:size=%ld,center-crop:size=%ld", (size * 256 + 112) / 224, size);
+    }
+    int ah, aw;
+    if (input_transform(&in->aug, "augment", opt_or(o, "augment", "default"), aug, images, in_h, in_w, &ah, &aw, err) ||
+        input_transform(&in->eval, "eval-transform", opt_or(o, "eval-transform", "default"), eval, images, in_h, in_w,
+                        &in->h, &in->w, err))
+        return -1;
+    if (images && (ah != in->h || aw != in->w))
+        return tl_fail(err, "--augment %s gives %dx%d images but --eval-transform %s gives %dx%d; the model takes one size",
+                       in->aug.text, ah, aw, in->eval.text, in->h, in->w);
+    in->c = c;
+    return 0;
+}
+
+int tl_bundle_input(tl_data_bundle *b, const tl_opts *o, tl_error *err) {
+    tl_dataset *tr = &b->train;
+    int c = 0, images = tr->images != NULL;
+    if (input_channels(o, tr, &c, err)) return -1;
+    if (!images) {
+        c = tr->c;
+        if (input_resolve(&b->input, o, 0, tr->h, tr->w, c, err)) return -1;
+        b->input.h = tr->h;
+        b->input.w = tr->w;
+        return 0;
+    }
+    if (input_resolve(&b->input, o, 1, tr->h, tr->w, c, err)) return -1;
+    long mb = -1;
+    if (*opt_or(o, "cache-mb", "") && tl_opt_int(o, "cache-mb", 0, 1L << 30, &mb, err)) return -1;
+    int sa = tl_transform_load_side(&b->input.aug), se = tl_transform_load_side(&b->input.eval);
+    int side = sa && se ? (sa > se ? sa : se) : 0;
+    if (configure_images(b, c, side, mb < 0 ? default_cache_bytes() : (int64_t)mb << 20, err)) return -1;
+    tl_dataset *sets[4] = {&b->train, &b->val, &b->test, &b->unknown};
+    for (int i = 0; i < 4; i++) sets[i]->eval_tf = &b->input.eval;
+    return 0;
+}
+
+int tl_input_for_predict(tl_input *input, tl_dataset *d, const tl_opts *run, int c, int h, int w, tl_error *err) {
+    memset(input, 0, sizeof *input);
+    input->c = c; input->h = h; input->w = w;
+    if (!d->images) return 0;
+    /* config.json holds the resolved transform; "default" only in runs made before it did, on
+     * fixed-size images whose evaluation transform was none. */
+    const char *spec = opt_or(run, "eval-transform", "default");
+    if (tl_transform_parse(&input->eval, strcmp(spec, "default") ? spec : "none", "--eval-transform", err) ||
+        tl_images_configure(d->images, c, tl_transform_load_side(&input->eval), 0, err))
+        return -1;
+    d->c = c;
+    d->eval_tf = &input->eval;
+    return 0;
 }
 
 int tl_mkdir_new(const char *path, const char *option, tl_error *err) {

@@ -11,12 +11,21 @@
 #include "eval/posthoc.h"
 #include "models/model.h"
 
+/* What the model sees of an image data set: the transforms (--augment, --eval-transform, defaults
+ * resolved) and the input size c x h x w they produce. */
+typedef struct {
+    tl_transform aug, eval;
+    int c, h, w;
+} tl_input;
+
 typedef struct {
     tl_dataset train, val, test;    /* train = the long-tailed view; val/test may be empty */
     int64_t *train_count;           /* [C] */
     tl_open open;                   /* --open: the held-out classes (open.n = 0: closed set) */
     tl_dataset unknown;             /* --open: test images of the held-out classes (original labels) */
     int *known_classes;             /* --open: [C] original label of each known class */
+    int skipped;                    /* files of an image folder that are not images */
+    tl_input input;                 /* set by tl_bundle_input */
 } tl_data_bundle;
 
 /* Loads --data, applies --lt and --val (option values given as strings). */
@@ -26,6 +35,17 @@ int tl_bundle_load(tl_data_bundle *b, const char *data, const char *lt, long val
  * to b->unknown. Fails when the data set has no test set or no test image of a held-out class. */
 int tl_bundle_load_open(tl_data_bundle *b, const char *data, const char *lt, long val, const char *open, tl_error *err);
 void tl_bundle_free(tl_data_bundle *b);
+/* Settles how the bundle's images reach the model from a run's options (--size, --augment,
+ * --eval-transform, --channels, --cache-mb; options a table lacks take their defaults): the channel
+ * count (images converted to it), the load side and cache of image files, both transforms, and the
+ * input size, set on b->input; every data set's eval_tf points at b->input.eval. Feature rows get
+ * empty transforms and their own shape. Fails on transforms that do not give one fixed size, or a
+ * training and an evaluation size that differ. */
+int tl_bundle_input(tl_data_bundle *b, const tl_opts *o, tl_error *err);
+/* Image files given on their own (tailor predict): d's images are converted to the model's c channels
+ * and go through the run's evaluation transform (its config.json value), set in *input; the loader
+ * then checks each image reaches the model's h x w. */
+int tl_input_for_predict(tl_input *input, tl_dataset *d, const tl_opts *run, int c, int h, int w, tl_error *err);
 
 /* Evaluates m on d (the test set), writes report.json/report.md and the plots into dir, and
  * leaves the metrics in *out (caller frees with tl_metrics_free). rule: an inference rule applied

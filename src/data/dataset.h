@@ -134,7 +134,7 @@ int tl_csv_load(tl_dataset *train, tl_dataset *test, const char *train_path, con
 
 /* ---- imagelist.c: a text file of "PATH LABEL" lines (PATH relative to root, may contain spaces; the
  * last token is the integer label), as ImageNet-LT ships them; folder.c: the torchvision ImageFolder
- * layout ROOT/train/<class>/*, ROOT/test/<class>/*, ROOT/val/<class>/* (val optional). Both give image
+ * layout ROOT/train/CLASS/..., ROOT/test/CLASS/..., ROOT/val/CLASS/... (val optional). Both give image
  * data sets over files (images of any size, PNG or JPEG recognised by content; only their headers are
  * read here), c = 3 until configured. A list path must stay inside ROOT (no absolute path, no "..").
  * The folder layout names the classes after the sub-folders in sorted (strcmp) order, takes the

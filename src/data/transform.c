@@ -257,7 +257,7 @@ int tl_transform_apply(const tl_transform *t, tl_image *im, tl_image *tmp, tl_rn
         case TL_TF_CROP: {
             if (vector) break;
             /* RandomCrop(h x w, padding=P): the corner in the padded image, y then x, in [0, 2P] */
-            int P = tl_augment_pad(&(tl_augment){.crop = 1, .pad = op->pad}, h, w);
+            int P = op->pad >= 0 ? op->pad : (h < 32 && w < 32) ? 2 : 4;
             int dy = (int)tl_rng_below(rng, (uint64_t)(2 * P + 1)) - P;
             int dx = (int)tl_rng_below(rng, (uint64_t)(2 * P + 1)) - P;
             if (!dy && !dx) break;
