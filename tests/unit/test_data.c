@@ -51,6 +51,41 @@ static void make_synth(tl_dataset *d, const int *per_class, int k, int c, int h,
     free(left);
 }
 
+/* The data load's validation split, unused by these formats. */
+static tl_dataset nv;
+
+/* Pixels (HWC) of row i of an image data set; a ring of four buffers, so a few can be compared. */
+static const uint8_t *px(const tl_dataset *d, int i) {
+    static tl_image ring[4], tmp;
+    static int next;
+    tl_image *im = &ring[next++ % 4];
+    tl_error err;
+    if (tl_images_get(d->images, d->file[i], im, &tmp, &err)) { fprintf(stderr, "%s\n", err.msg); return NULL; }
+    return im->pix;
+}
+
+/* An image data set of memory images: per_class[j] images of class j (interleaved), pixel v of
+ * image i = (i * 37 + v * 11) % 251. */
+static void make_images(tl_dataset *d, const int *per_class, int k, int c, int h, int w) {
+    int n = 0;
+    for (int j = 0; j < k; j++) n += per_class[j];
+    uint8_t *block;
+    tl_images *im = tl_images_memory(n, h, w, c, &block);
+    tl_error err;
+    tl_dataset_alloc_images(d, im, n, k, "synthetic", &err);
+    tl_images_unref(im);
+    int *left = malloc(sizeof(int) * k);
+    memcpy(left, per_class, sizeof(int) * k);
+    for (int i = 0, j = 0; i < n; j = (j + 1) % k) {
+        if (!left[j]) continue;
+        left[j]--;
+        d->y[i] = j;
+        for (int v = 0; v < c * h * w; v++) block[(size_t)i * c * h * w + v] = (uint8_t)((i * 37 + v * 11) % 251);
+        i++;
+    }
+    free(left);
+}
+
 static void balanced(tl_dataset *d, int k, int per) {
     int *pc = malloc(sizeof(int) * k);
     for (int j = 0; j < k; j++) pc[j] = per;
@@ -111,7 +146,7 @@ static int fm_ok;
 
 static void test_fashion_mnist_load(void) {
     tl_error err;
-    fm_ok = tl_data_load("fashion-mnist", &fm_train, &fm_test, &err) == 0;
+    fm_ok = tl_data_load("fashion-mnist", &fm_train, &fm_test, &nv, NULL, &err) == 0;
     CHECK_MSG(fm_ok, "%s", err.msg);
     if (!fm_ok) return;
     CHECK(fm_train.n == 60000 && fm_test.n == 10000);
@@ -122,12 +157,12 @@ static void test_fashion_mnist_load(void) {
     int c[10];
     tl_class_counts(&fm_train, c);
     for (int k = 0; k < 10; k++) CHECK(c[k] == 6000);
-    float lo = 1e9f, hi = -1e9f;
-    for (size_t i = 0; i < (size_t)fm_train.n * 784; i++) {
-        if (fm_train.x[i] < lo) lo = fm_train.x[i];
-        if (fm_train.x[i] > hi) hi = fm_train.x[i];
+    int lo = 255, hi = 0;
+    for (int i = 0; i < fm_train.n; i++) {
+        const uint8_t *p = px(&fm_train, i);
+        for (int j = 0; j < 784; j++) { lo = p[j] < lo ? p[j] : lo; hi = p[j] > hi ? p[j] : hi; }
     }
-    CHECK(lo == 0.0f && hi == 255.0f);
+    CHECK(lo == 0 && hi == 255 && fm_train.images && !fm_train.x);
     CHECK(fm_train.y[0] == 9 && fm_train.y[1] == 0); /* the first two training labels of the release */
 }
 
@@ -247,14 +282,16 @@ static void test_idx_gzip_and_raw(void) {
     tl_error err;
     char spec[600];
     snprintf(spec, sizeof spec, "idx:%s", tmpdir);
-    CHECK_MSG(tl_data_load(spec, &a, &at, &err) == 0, "%s", err.msg);
+    CHECK_MSG(tl_data_load(spec, &a, &at, &nv, NULL, &err) == 0, "%s", err.msg);
     snprintf(spec, sizeof spec, "mnist:%s/gz", tmpdir);
-    CHECK_MSG(tl_data_load(spec, &b, &bt, &err) == 0, "%s", err.msg);
+    CHECK_MSG(tl_data_load(spec, &b, &bt, &nv, NULL, &err) == 0, "%s", err.msg);
     CHECK(a.n == 50 && b.n == 50 && a.h == 5 && a.w == 4 && b.h == 5 && at.n == 9 && bt.n == 9);
     CHECK(a.num_classes == 7 && at.num_classes == 7 && b.num_classes == 7);
-    CHECK(a.n == b.n && memcmp(a.x, b.x, sizeof(float) * 50 * 20) == 0 && memcmp(a.y, b.y, sizeof(int) * 50) == 0);
-    CHECK(memcmp(at.x, bt.x, sizeof(float) * 9 * 20) == 0);
-    CHECK(a.x[0] == 0.0f && a.x[1] == 7.0f && a.y[8] == 1 && !a.class_names);
+    int same = 1;
+    for (int i = 0; i < 50; i++) same &= memcmp(px(&a, i), px(&b, i), 20) == 0;
+    for (int i = 0; i < 9; i++) same &= memcmp(px(&at, i), px(&bt, i), 20) == 0;
+    CHECK(same && a.n == b.n && memcmp(a.y, b.y, sizeof(int) * 50) == 0);
+    CHECK(px(&a, 0)[0] == 0 && px(&a, 0)[1] == 7 && a.y[8] == 1 && !a.class_names);
     tl_dataset_free(&a); tl_dataset_free(&b); tl_dataset_free(&at); tl_dataset_free(&bt);
 }
 
@@ -300,7 +337,7 @@ static void test_idx_bad(void) {
     CHECK(fails_with(tl_idx_load(&d, tmp("ok-images"), lab, &err), &err, "10 images", "9 labels"));
     /* missing file */
     CHECK(fails_with(tl_idx_load(&d, tmp("nope"), lab, &err), &err, tmp("nope"), "cannot open"));
-    CHECK(fails_with(tl_data_load("idx:/nonexistent-dir", &d, &d, &err), &err, "/nonexistent-dir", "train-images-idx3-ubyte"));
+    CHECK(fails_with(tl_data_load("idx:/nonexistent-dir", &d, &d, &nv, NULL, &err), &err, "/nonexistent-dir", "train-images-idx3-ubyte"));
     /* truncated gzip stream */
     write_idx(tmp("full.gz"), tmp("full-labels.gz"), 200, 8, 8, 2, 1);
     f = fopen(tmp("full.gz"), "rb");
@@ -341,15 +378,17 @@ static void test_cifar_round_trip(void) {
     tl_error err;
     char spec[600];
     snprintf(spec, sizeof spec, "cifar10:%s/c10", tmpdir);
-    CHECK_MSG(tl_data_load(spec, &tr, &te, &err) == 0, "%s", err.msg);
+    CHECK_MSG(tl_data_load(spec, &tr, &te, &nv, NULL, &err) == 0, "%s", err.msg);
     CHECK(tr.n == 20 && te.n == 3 && tr.c == 3 && tr.h == 32 && tr.w == 32 && tr.num_classes == 10 && te.num_classes == 10);
+    /* the record's planes (byte j = channel j / 1024, pixel j % 1024) become HWC pixels */
     int ok = 1;
     for (int i = 0; i < 20; i++) {
         ok &= tr.y[i] == i % 10;
-        for (int j = 0; j < 3072; j++) ok &= tr.x[(size_t)i * 3072 + j] == (float)((i + j) & 255);
+        const uint8_t *p = px(&tr, i);
+        for (int j = 0; j < 3072; j++) ok &= p[(j % 1024) * 3 + j / 1024] == ((i + j) & 255);
     }
     CHECK(ok);
-    CHECK(te.y[0] == 0 && te.x[1] == (float)101);
+    CHECK(te.y[0] == 0 && px(&te, 0)[3] == 101);
     CHECK(tr.class_names && strcmp(tr.class_names[0], "airplane") == 0 && strcmp(te.class_names[9], "truck") == 0);
     tl_dataset_free(&tr); tl_dataset_free(&te);
     /* CIFAR-100: fine label is the second byte, names from fine_label_names.txt */
@@ -357,21 +396,21 @@ static void test_cifar_round_trip(void) {
     for (int k = 0; k < 100; k++) snprintf(names + strlen(names), sizeof names - strlen(names), "class%d\n", k);
     write_text(tmp("c100/fine_label_names.txt"), names);
     snprintf(spec, sizeof spec, "cifar100:%s/c100", tmpdir);
-    CHECK_MSG(tl_data_load(spec, &tr, &te, &err) == 0, "%s", err.msg);
-    CHECK(tr.n == 7 && te.n == 2 && tr.num_classes == 100 && te.y[1] == 51 && tr.x[3072 + 5] == 6.0f);
+    CHECK_MSG(tl_data_load(spec, &tr, &te, &nv, NULL, &err) == 0, "%s", err.msg);
+    CHECK(tr.n == 7 && te.n == 2 && tr.num_classes == 100 && te.y[1] == 51 && px(&tr, 1)[15] == 6);
     CHECK(tr.class_names && strcmp(tr.class_names[42], "class42") == 0);
     tl_dataset_free(&tr); tl_dataset_free(&te);
     /* bad: label 10 in CIFAR-10, truncated record, missing batch */
     write_cifar(tmp("c10/test_batch.bin"), 3, 1, 10, 11); /* labels 10, 0, 1 */
     snprintf(spec, sizeof spec, "cifar10:%s/c10", tmpdir);
-    CHECK(fails_with(tl_data_load(spec, &tr, &te, &err), &err, "test_batch.bin", "out of range"));
+    CHECK(fails_with(tl_data_load(spec, &tr, &te, &nv, NULL, &err), &err, "test_batch.bin", "out of range"));
     write_cifar(tmp("c10/test_batch.bin"), 3, 1, 100, 10);
     FILE *f = fopen(tmp("c10/test_batch.bin"), "ab");
     fputc(1, f);
     fclose(f);
-    CHECK(fails_with(tl_data_load(spec, &tr, &te, &err), &err, "test_batch.bin", "truncated"));
+    CHECK(fails_with(tl_data_load(spec, &tr, &te, &nv, NULL, &err), &err, "test_batch.bin", "truncated"));
     unlink(tmp("c10/data_batch_3.bin"));
-    CHECK(fails_with(tl_data_load(spec, &tr, &te, &err), &err, "data_batch_3.bin", "cannot open"));
+    CHECK(fails_with(tl_data_load(spec, &tr, &te, &nv, NULL, &err), &err, "data_batch_3.bin", "cannot open"));
 }
 
 /* ---- CSV ---- */
@@ -382,7 +421,7 @@ static void test_csv(void) {
     write_text(tmp("iris.csv"), "sepal,petal,species\n1.5,2,setosa\n\n3,4.25,virginica\r\n-1e2, 7 ,setosa\n");
     write_text(tmp("iris-test.csv"), "sepal,petal,species\n0,1,versicolor\n");
     snprintf(spec, sizeof spec, "csv:%s,%s,label=species", tmp("iris.csv"), tmp("iris-test.csv"));
-    CHECK_MSG(tl_data_load(spec, &tr, &te, &err) == 0, "%s", err.msg);
+    CHECK_MSG(tl_data_load(spec, &tr, &te, &nv, NULL, &err) == 0, "%s", err.msg);
     CHECK(tr.n == 3 && te.n == 1 && tr.c == 2 && tr.h == 1 && tr.w == 1 && tr.num_classes == 3 && te.num_classes == 3);
     CHECK(tr.x[0] == 1.5f && tr.x[1] == 2.0f && tr.x[2] == 3.0f && tr.x[3] == 4.25f && tr.x[4] == -100.0f && tr.x[5] == 7.0f);
     /* text labels sorted: setosa 0, versicolor 1, virginica 2 */
@@ -392,36 +431,36 @@ static void test_csv(void) {
     /* numeric labels by index, no header, no test file */
     write_text(tmp("num.csv"), "4,0.5,0.25\n1,1,2\n");
     snprintf(spec, sizeof spec, "csv:%s,label=0", tmp("num.csv"));
-    CHECK_MSG(tl_data_load(spec, &tr, &te, &err) == 0, "%s", err.msg);
+    CHECK_MSG(tl_data_load(spec, &tr, &te, &nv, NULL, &err) == 0, "%s", err.msg);
     CHECK(tr.n == 2 && tr.c == 2 && tr.num_classes == 5 && tr.y[0] == 4 && tr.x[0] == 0.5f && te.n == 0 && te.num_classes == 5);
     CHECK(!tr.class_names);
     tl_dataset_free(&tr); tl_dataset_free(&te);
     /* default label column: the last */
     write_text(tmp("num2.csv"), "4,0.5,1\n1,1,2\n");
     snprintf(spec, sizeof spec, "csv:%s", tmp("num2.csv"));
-    CHECK(tl_data_load(spec, &tr, &te, &err) == 0 && tr.num_classes == 3 && tr.y[1] == 2 && tr.x[0] == 4.0f);
+    CHECK(tl_data_load(spec, &tr, &te, &nv, NULL, &err) == 0 && tr.num_classes == 3 && tr.y[1] == 2 && tr.x[0] == 4.0f);
     tl_dataset_free(&tr); tl_dataset_free(&te);
     /* bad: non-numeric cell, missing label column, negative label, column count, empty file */
     write_text(tmp("bad.csv"), "a,b,label\n1,2,0\n1,x,1\n");
     snprintf(spec, sizeof spec, "csv:%s,label=label", tmp("bad.csv"));
-    CHECK(fails_with(tl_data_load(spec, &tr, &te, &err), &err, "bad.csv:3", "'x' is not a number"));
+    CHECK(fails_with(tl_data_load(spec, &tr, &te, &nv, NULL, &err), &err, "bad.csv:3", "'x' is not a number"));
     snprintf(spec, sizeof spec, "csv:%s,label=species", tmp("bad.csv"));
-    CHECK(fails_with(tl_data_load(spec, &tr, &te, &err), &err, "bad.csv", "no column named 'species'"));
+    CHECK(fails_with(tl_data_load(spec, &tr, &te, &nv, NULL, &err), &err, "bad.csv", "no column named 'species'"));
     snprintf(spec, sizeof spec, "csv:%s,label=9", tmp("bad.csv"));
-    CHECK(fails_with(tl_data_load(spec, &tr, &te, &err), &err, "bad.csv", "out of range"));
+    CHECK(fails_with(tl_data_load(spec, &tr, &te, &nv, NULL, &err), &err, "bad.csv", "out of range"));
     write_text(tmp("neg.csv"), "1,2,0\n1,2,-1\n");
     snprintf(spec, sizeof spec, "csv:%s", tmp("neg.csv"));
-    CHECK(fails_with(tl_data_load(spec, &tr, &te, &err), &err, "neg.csv:2", "label -1 is out of range"));
+    CHECK(fails_with(tl_data_load(spec, &tr, &te, &nv, NULL, &err), &err, "neg.csv:2", "label -1 is out of range"));
     write_text(tmp("cols.csv"), "1,2,0\n1,0\n");
     snprintf(spec, sizeof spec, "csv:%s", tmp("cols.csv"));
-    CHECK(fails_with(tl_data_load(spec, &tr, &te, &err), &err, "cols.csv:2", "2 columns, expected 3"));
+    CHECK(fails_with(tl_data_load(spec, &tr, &te, &nv, NULL, &err), &err, "cols.csv:2", "2 columns, expected 3"));
     write_text(tmp("empty.csv"), "\n\n");
     snprintf(spec, sizeof spec, "csv:%s", tmp("empty.csv"));
-    CHECK(fails_with(tl_data_load(spec, &tr, &te, &err), &err, "empty.csv", "empty"));
+    CHECK(fails_with(tl_data_load(spec, &tr, &te, &nv, NULL, &err), &err, "empty.csv", "empty"));
     snprintf(spec, sizeof spec, "csv:%s,%s", tmp("num.csv"), tmp("iris-test.csv"));
-    CHECK(fails_with(tl_data_load(spec, &tr, &te, &err), &err, "iris-test.csv", NULL));
+    CHECK(fails_with(tl_data_load(spec, &tr, &te, &nv, NULL, &err), &err, "iris-test.csv", NULL));
     snprintf(spec, sizeof spec, "csv:%s,sep=;", tmp("num.csv"));
-    CHECK(fails_with(tl_data_load(spec, &tr, &te, &err), &err, "unknown key 'sep'", NULL));
+    CHECK(fails_with(tl_data_load(spec, &tr, &te, &nv, NULL, &err), &err, "unknown key 'sep'", NULL));
 }
 
 /* ---- image lists (PNG via libpng, JPEG via libjpeg) ---- */
@@ -473,59 +512,78 @@ static void test_imagelist(void) {
     tl_error err;
     char spec[1200];
     snprintf(spec, sizeof spec, "list:%s,%s,%s", tmpdir, tmp("train.txt"), tmp("test.txt"));
-    CHECK_MSG(tl_data_load(spec, &tr, &te, &err) == 0, "%s", err.msg);
-    CHECK(tr.n == 3 && te.n == 1 && tr.c == 3 && tr.h == 5 && tr.w == 6 && tr.num_classes == 4 && te.num_classes == 4);
-    CHECK(tr.y[0] == 2 && tr.y[1] == 0 && tr.y[2] == 1 && te.y[0] == 3);
-    /* PNG exact: HWC (i*3) -> CHW: channel ch, pixel j = byte j*3 + ch */
+    CHECK_MSG(tl_data_load(spec, &tr, &te, &nv, NULL, &err) == 0, "%s", err.msg);
+    CHECK(tr.n == 3 && te.n == 1 && tr.c == 3 && tr.h == 0 && tr.num_classes == 4 && te.num_classes == 4);
+    CHECK(tr.y[0] == 2 && tr.y[1] == 0 && tr.y[2] == 1 && te.y[0] == 3 && te.images == tr.images);
+    CHECK(strstr(tl_images_path(tr.images, tr.file[1]), "img/b b.png") != NULL);
+    /* PNG exact, HWC */
     int ok = 1;
-    for (int ch = 0; ch < 3; ch++)
-        for (int j = 0; j < 30; j++) ok &= tr.x[ch * 30 + j] == (float)(unsigned char)((j * 3 + ch) * 3);
+    const uint8_t *p0 = px(&tr, 0);
+    for (int j = 0; j < 90; j++) ok &= p0[j] == (unsigned char)(j * 3);
     CHECK(ok);
-    CHECK(tr.x[90] == (float)(unsigned char)10); /* RGBA R of pixel 0 */
+    CHECK(px(&tr, 1)[0] == 10); /* RGBA: alpha dropped, R of pixel 0 as stored */
     /* JPEG quality 100 of a flat image: within 2 of the written values */
-    for (int ch = 0; ch < 3; ch++) CHECK(fabsf(tr.x[2 * 90 + ch * 30 + 17] - (float)(100 + 20 * ch)) <= 2.0f);
+    for (int ch = 0; ch < 3; ch++) CHECK(abs(px(&tr, 2)[17 * 3 + ch] - (100 + 20 * ch)) <= 2);
     tl_dataset_free(&tr); tl_dataset_free(&te);
-    /* grayscale stays one channel */
+    /* grayscale files are 1-channel images, converted to the configured channel count */
     write_text(tmp("gray.txt"), "img/d.png 0\nimg/e.png 1\nimg/f.jpg 1\n");
     snprintf(spec, sizeof spec, "list:%s,%s,%s", tmpdir, tmp("gray.txt"), tmp("gray.txt"));
-    CHECK_MSG(tl_data_load(spec, &tr, &te, &err) == 0, "%s", err.msg);
-    CHECK(tr.c == 1 && tr.n == 3 && tr.x[1] == 4.0f && tr.x[30] == 2.0f && fabsf(tr.x[60 + 7] - 77.0f) <= 1.0f);
+    CHECK_MSG(tl_data_load(spec, &tr, &te, &nv, NULL, &err) == 0, "%s", err.msg);
+    CHECK(tl_images_info(tr.images, 0)->c == 1 && tl_images_configure(tr.images, 1, 0, 0, &err) == 0);
+    CHECK(tr.n == 3 && px(&tr, 0)[1] == 4 && px(&tr, 1)[0] == 2 && abs(px(&tr, 2)[7] - 77) <= 1);
+    CHECK(tl_images_configure(tr.images, 3, 0, 0, &err) == 0 && px(&tr, 0)[3] == 4 && px(&tr, 0)[5] == 4);
     tl_dataset_free(&tr); tl_dataset_free(&te);
-    /* bad: mixed channels, mixed sizes, missing file, label out of range, not an image */
-    write_text(tmp("mixed.txt"), "img/a.png 0\nimg/d.png 1\n");
-    snprintf(spec, sizeof spec, "list:%s,%s,%s", tmpdir, tmp("mixed.txt"), tmp("test.txt"));
-    CHECK(fails_with(tl_data_load(spec, &tr, &te, &err), &err, "d.png", "all images of a list must match"));
+    /* images of other sizes and channel counts mix in one list */
     write_png(tmp("img/big.png"), 7, 5, 3, 0);
-    write_text(tmp("mixed.txt"), "img/a.png 0\nimg/big.png 1\n");
-    CHECK(fails_with(tl_data_load(spec, &tr, &te, &err), &err, "big.png", "5x7"));
+    write_text(tmp("mixed.txt"), "img/a.png 0\nimg/d.png 1\nimg/big.png 1\n");
+    snprintf(spec, sizeof spec, "list:%s,%s,%s", tmpdir, tmp("mixed.txt"), tmp("test.txt"));
+    CHECK_MSG(tl_data_load(spec, &tr, &te, &nv, NULL, &err) == 0, "%s", err.msg);
+    CHECK(tr.n == 3 && tl_images_info(tr.images, 2)->w == 7 && tl_images_info(tr.images, 1)->c == 1);
+    tl_dataset_free(&tr); tl_dataset_free(&te);
+    /* a VAL.txt gives the validation split */
+    snprintf(spec, sizeof spec, "list:%s,%s,%s,%s", tmpdir, tmp("mixed.txt"), tmp("test.txt"), tmp("gray.txt"));
+    CHECK_MSG(tl_data_load(spec, &tr, &te, &nv, NULL, &err) == 0, "%s", err.msg);
+    CHECK(nv.n == 3 && nv.num_classes == 4 && nv.y[2] == 1);
+    tl_dataset_free(&tr); tl_dataset_free(&te); tl_dataset_free(&nv);
+    /* bad: missing file, label out of range, not an image, a path out of ROOT */
     write_text(tmp("missing.txt"), "img/a.png 0\nimg/zzz.png 1\n");
     snprintf(spec, sizeof spec, "list:%s,%s,%s", tmpdir, tmp("missing.txt"), tmp("test.txt"));
-    CHECK(fails_with(tl_data_load(spec, &tr, &te, &err), &err, "missing.txt:2", "zzz.png"));
+    CHECK(fails_with(tl_data_load(spec, &tr, &te, &nv, NULL, &err), &err, "zzz.png", "cannot open"));
     write_text(tmp("neg.txt"), "img/a.png -3\n");
     snprintf(spec, sizeof spec, "list:%s,%s,%s", tmpdir, tmp("neg.txt"), tmp("test.txt"));
-    CHECK(fails_with(tl_data_load(spec, &tr, &te, &err), &err, "neg.txt:1", "out of range"));
+    CHECK(fails_with(tl_data_load(spec, &tr, &te, &nv, NULL, &err), &err, "neg.txt:1", "out of range"));
     write_text(tmp("img/fake.png"), "hello");
     write_text(tmp("fake.txt"), "img/fake.png 0\n");
     snprintf(spec, sizeof spec, "list:%s,%s,%s", tmpdir, tmp("fake.txt"), tmp("test.txt"));
-    CHECK(fails_with(tl_data_load(spec, &tr, &te, &err), &err, "fake.png", "not a PNG or JPEG"));
-    /* a JPEG cut in half */
+    CHECK(fails_with(tl_data_load(spec, &tr, &te, &nv, NULL, &err), &err, "fake.png", "not a PNG or JPEG"));
+    write_text(tmp("escape.txt"), "img/../../etc/passwd 0\n");
+    snprintf(spec, sizeof spec, "list:%s,%s,%s", tmpdir, tmp("escape.txt"), tmp("test.txt"));
+    CHECK(fails_with(tl_data_load(spec, &tr, &te, &nv, NULL, &err), &err, "escape.txt:1", "leaves ROOT"));
+    write_text(tmp("abs.txt"), "/etc/passwd 0\n");
+    snprintf(spec, sizeof spec, "list:%s,%s,%s", tmpdir, tmp("abs.txt"), tmp("test.txt"));
+    CHECK(fails_with(tl_data_load(spec, &tr, &te, &nv, NULL, &err), &err, "abs.txt:1", "absolute path"));
+    /* a JPEG cut short: its header reads, its pixels do not (found when the image is first used) */
     FILE *f = fopen(tmp("img/c.jpg"), "rb");
     unsigned char jb[8192];
     size_t jn = fread(jb, 1, sizeof jb, f);
     fclose(f);
-    write_bytes(tmp("img/half.jpg"), jb, jn / 3);
+    write_bytes(tmp("img/half.jpg"), jb, jn * 2 / 3);
     write_text(tmp("half.txt"), "img/half.jpg 0\n");
     snprintf(spec, sizeof spec, "list:%s,%s,%s", tmpdir, tmp("half.txt"), tmp("test.txt"));
-    CHECK(fails_with(tl_data_load(spec, &tr, &te, &err), &err, "half.jpg", "bad JPEG"));
-    CHECK(fails_with(tl_data_load("list:a,b", &tr, &te, &err), &err, "list:ROOT,TRAIN.txt,TEST.txt", NULL));
+    CHECK_MSG(tl_data_load(spec, &tr, &te, &nv, NULL, &err) == 0, "%s", err.msg);
+    tl_image im = {0}, tmpim = {0};
+    CHECK(fails_with(tl_images_get(tr.images, 0, &im, &tmpim, &err), &err, "half.jpg", "bad JPEG"));
+    tl_image_free(&im); tl_image_free(&tmpim);
+    tl_dataset_free(&tr); tl_dataset_free(&te);
+    CHECK(fails_with(tl_data_load("list:a,b", &tr, &te, &nv, NULL, &err), &err, "list:ROOT,TRAIN.txt,TEST.txt", NULL));
 }
 
 static void test_spec_errors(void) {
     tl_dataset tr, te;
     tl_error err;
-    CHECK(fails_with(tl_data_load("imagenet:/x", &tr, &te, &err), &err, "unknown data spec 'imagenet:/x'", "cifar10:DIR"));
-    CHECK(fails_with(tl_data_load("cifar10:", &tr, &te, &err), &err, "missing argument", NULL));
-    CHECK(fails_with(tl_data_load("fashion-mnist:/tmp", &tr, &te, &err), &err, "takes no argument", NULL));
+    CHECK(fails_with(tl_data_load("imagenet:/x", &tr, &te, &nv, NULL, &err), &err, "unknown data spec 'imagenet:/x'", "cifar10:DIR"));
+    CHECK(fails_with(tl_data_load("cifar10:", &tr, &te, &nv, NULL, &err), &err, "missing argument", NULL));
+    CHECK(fails_with(tl_data_load("fashion-mnist:/tmp", &tr, &te, &nv, NULL, &err), &err, "takes no argument", NULL));
     CHECK(tr.x == NULL && te.x == NULL);
 }
 
@@ -540,17 +598,17 @@ static void test_normalize(void) {
             for (int j = 0; j < 20; j++) d.x[(i * 3 + c) * 20 + j] = (float)(c * 100 + ((i * 31 + j * 17) % 23) * (c + 1));
     }
     float mean[3], std[3];
-    tl_norm_stats(mean, std, &d);
+    CHECK(tl_norm_stats(mean, std, &d, &err) == 0);
     /* through the loader without augmentation, every channel has mean 0 and std 1 */
-    tl_loader *L = tl_loader_create(&d, mean, std, NULL, 8, 1, 0, &err);
+    tl_loader *L = tl_loader_create(&d, mean, std, NULL, 3, 4, 5, 8, 1, 0, &err);
     int order[37];
     for (int i = 0; i < 37; i++) order[i] = i;
-    CHECK(tl_loader_start(L, order, 37, 0, &err) == 0);
+    CHECK(tl_loader_start(L, order, 37, 0, 0, &err) == 0);
     double s[3] = {0}, q[3] = {0};
     const float *x;
     const int *y;
     int b, total = 0;
-    while ((b = tl_loader_next(L, &x, &y)) > 0) {
+    while ((b = tl_loader_next(L, &x, &y, &err)) > 0) {
         for (int i = 0; i < b; i++)
             for (int c = 0; c < 3; c++)
                 for (int j = 0; j < 20; j++) { double v = x[(i * 3 + c) * 20 + j]; s[c] += v; q[c] += v * v; }
@@ -565,138 +623,111 @@ static void test_normalize(void) {
     tl_loader_free(L);
     /* a constant channel gets std 1 */
     for (int i = 0; i < 37 * 60; i++) d.x[i] = 5.0f;
-    tl_norm_stats(mean, std, &d);
-    CHECK(mean[0] == 5.0f && std[0] == 1.0f);
+    CHECK(tl_norm_stats(mean, std, &d, &err) == 0 && mean[0] == 5.0f && std[0] == 1.0f);
+    tl_dataset_free(&d);
+    /* images: the same statistics as a two-pass double computation over their HWC pixels, and the
+     * loader's CHW output has mean 0 and std 1 per channel */
+    static const int pc[2] = {20, 17};
+    make_images(&d, pc, 2, 3, 4, 5);
+    CHECK(tl_norm_stats(mean, std, &d, &err) == 0);
+    for (int c = 0; c < 3; c++) {
+        double sum = 0, sq = 0;
+        for (int i = 0; i < 37; i++) for (int j = 0; j < 20; j++) sum += px(&d, i)[j * 3 + c];
+        double m = sum / 740;
+        for (int i = 0; i < 37; i++) for (int j = 0; j < 20; j++) { double e = px(&d, i)[j * 3 + c] - m; sq += e * e; }
+        CHECK(mean[c] == (float)m && std[c] == (float)sqrt(sq / 740));
+    }
+    L = tl_loader_create(&d, mean, std, NULL, 3, 4, 5, 8, 1, 2, &err);
+    CHECK(L && tl_loader_start(L, order, 37, 0, 0, &err) == 0);
+    memset(s, 0, sizeof s); memset(q, 0, sizeof q);
+    while ((b = tl_loader_next(L, &x, &y, &err)) > 0)
+        for (int i = 0; i < b; i++)
+            for (int c = 0; c < 3; c++)
+                for (int j = 0; j < 20; j++) { double v = x[(i * 3 + c) * 20 + j]; s[c] += v; q[c] += v * v; }
+    for (int c = 0; c < 3; c++) {
+        CHECK_CLOSE(s[c] / 740, 0.0, 1e-5);
+        CHECK_CLOSE(sqrt(q[c] / 740 - (s[c] / 740) * (s[c] / 740)), 1.0, 1e-5);
+    }
+    tl_loader_free(L);
+    /* a model of another input size is refused, naming both sizes */
+    L = tl_loader_create(&d, mean, std, NULL, 3, 5, 5, 8, 1, 0, &err);
+    CHECK(L && tl_loader_start(L, order, 37, 0, 0, &err) == 0);
+    CHECK(fails_with(tl_loader_next(L, &x, &y, &err), &err, "4x5 image", "5x5"));
+    tl_loader_free(L);
     tl_dataset_free(&d);
     if (fm_ok) { /* Fashion-MNIST: the usual 72.94 / 90.02 (0.2860, 0.3530 on [0,1]) */
-        tl_norm_stats(mean, std, &fm_train);
+        CHECK(tl_norm_stats(mean, std, &fm_train, &err) == 0);
         CHECK_CLOSE(mean[0] / 255.0, 0.2860, 1e-3);
         CHECK_CLOSE(std[0] / 255.0, 0.3530, 1e-3);
     }
 }
 
-/* ---- augmentation ---- */
-static void test_augment_parse(void) {
-    tl_augment a;
-    tl_error err;
-    CHECK(tl_augment_parse("crop,flip", &a, &err) == 0 && a.crop && a.flip && tl_augment_pad(&a, 28, 28) == 2 && tl_augment_pad(&a, 32, 32) == 4);
-    CHECK(tl_augment_parse("crop:pad=3", &a, &err) == 0 && a.crop && !a.flip && tl_augment_pad(&a, 32, 32) == 3);
-    CHECK(tl_augment_parse("none", &a, &err) == 0 && !a.crop && !a.flip);
-    CHECK(fails_with(tl_augment_parse("crop,rotate", &a, &err), &err, "unknown item 'rotate'", "flip"));
-    CHECK(fails_with(tl_augment_parse("crop:pad=x", &a, &err), &err, "crop:pad=", NULL));
-}
-
-static void test_augment_properties(void) {
-    enum { C = 2, H = 7, W = 6 };
-    float in[C * H * W], out[C * H * W];
-    for (int i = 0; i < C * H * W; i++) in[i] = (float)(i + 1); /* all distinct, none zero */
-    tl_augment a;
-    tl_error err;
-    tl_rng rng;
-    tl_rng_seed(&rng, 5, TL_RNG_AUGMENT);
-    /* crop: output = input shifted by (dy, dx), |d| <= P, zeros outside; every shift occurs */
-    tl_augment_parse("crop:pad=2", &a, &err);
-    int seen[5][5] = {{0}};
-    for (int t = 0; t < 400; t++) {
-        tl_augment_apply(out, in, C, H, W, &a, &rng);
-        int matches = 0;
-        for (int dy = -2; dy <= 2; dy++)
-            for (int dx = -2; dx <= 2; dx++) {
-                int ok = 1;
-                for (int c = 0; c < C; c++)
-                    for (int y = 0; y < H; y++)
-                        for (int x = 0; x < W; x++) {
-                            int sy = y + dy, sx = x + dx;
-                            float want = (sy >= 0 && sy < H && sx >= 0 && sx < W) ? in[(c * H + sy) * W + sx] : 0.0f;
-                            ok &= out[(c * H + y) * W + x] == want;
-                        }
-                if (ok) { matches++; seen[dy + 2][dx + 2]++; }
-            }
-        CHECK(matches == 1);
-    }
-    for (int i = 0; i < 5; i++) for (int j = 0; j < 5; j++) CHECK(seen[i][j] > 0);
-    /* flip: identity or mirror, each about half the time */
-    tl_augment_parse("flip", &a, &err);
-    int mirrored = 0;
-    for (int t = 0; t < 400; t++) {
-        tl_augment_apply(out, in, C, H, W, &a, &rng);
-        int same = memcmp(out, in, sizeof in) == 0, mirror = 1;
-        for (int c = 0; c < C; c++)
-            for (int y = 0; y < H; y++)
-                for (int x = 0; x < W; x++) mirror &= out[(c * H + y) * W + x] == in[(c * H + y) * W + (W - 1 - x)];
-        CHECK(same != mirror);
-        mirrored += mirror;
-    }
-    CHECK(mirrored > 150 && mirrored < 250);
-    /* none: identity; 1x1 feature vectors: always identity */
-    tl_augment_parse("none", &a, &err);
-    tl_augment_apply(out, in, C, H, W, &a, &rng);
-    CHECK(memcmp(out, in, sizeof in) == 0);
-    tl_augment_parse("crop,flip", &a, &err);
-    tl_augment_apply(out, in, 5, 1, 1, &a, &rng);
-    CHECK(memcmp(out, in, 5 * sizeof(float)) == 0);
-}
-
 /* ---- loader ---- */
-static void run_epochs(float *xs, int *ys, const tl_dataset *d, const float *mean, const float *std, const tl_augment *a,
-                       int background, uint64_t seed, const int *order, int n, int B) {
+static void run_epochs(float *xs, int *ys, const tl_dataset *d, const float *mean, const float *std, const tl_transform *a,
+                       int workers, uint64_t seed, const int *order, int n, int B) {
     tl_error err;
-    tl_loader *L = tl_loader_create(d, mean, std, a, B, seed, background, &err);
+    tl_loader *L = tl_loader_create(d, mean, std, a, d->c, d->h, d->w, B, seed, workers, &err);
     size_t row = (size_t)d->c * d->h * d->w;
     for (int e = 0; e < 2; e++) {
-        CHECK(tl_loader_start(L, order, n, e, &err) == 0);
+        CHECK(tl_loader_start(L, order, n, e, 0, &err) == 0);
         const float *x;
         const int *y;
         int b, pos = 0;
-        while ((b = tl_loader_next(L, &x, &y)) > 0) {
-            usleep(background ? (pos % 3) * 300 : 0); /* vary timing */
+        while ((b = tl_loader_next(L, &x, &y, &err)) > 0) {
+            usleep(workers ? (pos % 3) * 300 : 0); /* vary timing */
             memcpy(xs + ((size_t)e * n + pos) * row, x, sizeof(float) * row * b);
             memcpy(ys + (size_t)e * n + pos, y, sizeof(int) * b);
             pos += b;
         }
         CHECK(pos == n);
     }
-    /* an epoch abandoned half-way, then a fresh one */
-    CHECK(tl_loader_start(L, order, n, 0, &err) == 0);
+    /* an epoch abandoned half-way, then a fresh one; an epoch started at its third batch */
+    CHECK(tl_loader_start(L, order, n, 0, 0, &err) == 0);
     const float *x;
     const int *y;
-    CHECK(tl_loader_next(L, &x, &y) == (n < B ? n : B));
-    CHECK(tl_loader_start(L, order, n, 1, &err) == 0);
-    CHECK(tl_loader_next(L, &x, &y) > 0 && memcmp(x, xs + (size_t)n * row, sizeof(float) * row) == 0);
+    CHECK(tl_loader_next(L, &x, &y, &err) == (n < B ? n : B));
+    CHECK(tl_loader_start(L, order, n, 1, 0, &err) == 0);
+    CHECK(tl_loader_next(L, &x, &y, &err) > 0 && memcmp(x, xs + (size_t)n * row, sizeof(float) * row) == 0);
+    CHECK(tl_loader_start(L, order, n, 1, 2, &err) == 0);
+    CHECK(tl_loader_next(L, &x, &y, &err) == B && memcmp(x, xs + ((size_t)n + 2 * B) * row, sizeof(float) * row * B) == 0);
     tl_loader_free(L);
 }
 
 static void test_loader_determinism(void) {
     static const int pc[3] = {40, 30, 33};
     tl_dataset d;
-    make_synth(&d, pc, 3, 3, 8, 8);
-    for (int i = 0; i < d.n * 192; i++) d.x[i] = (float)((i * 37) % 251);
+    make_images(&d, pc, 3, 3, 8, 8);
     float mean[3], std[3];
-    tl_norm_stats(mean, std, &d);
-    tl_augment a;
     tl_error err;
-    tl_augment_parse("crop,flip", &a, &err);
+    CHECK(tl_norm_stats(mean, std, &d, &err) == 0);
+    tl_transform a;
+    CHECK(tl_transform_parse(&a, "crop,flip,color-jitter:brightness=0.4,contrast=0.4,saturation=0.4", "--augment", &err) == 0);
     int n = d.n, *order = malloc(sizeof(int) * n);
     for (int i = 0; i < n; i++) order[i] = n - 1 - i;
     size_t sz = (size_t)2 * n * 192;
     float *x1 = malloc(sz * 4), *x2 = malloc(sz * 4), *x3 = malloc(sz * 4);
     int *y1 = malloc(sizeof(int) * 2 * n), *y2 = malloc(sizeof(int) * 2 * n), *y3 = malloc(sizeof(int) * 2 * n);
+    /* in the caller's thread, with 1 worker and with 3: the same batches */
     run_epochs(x1, y1, &d, mean, std, &a, 0, 42, order, n, 16);
     run_epochs(x2, y2, &d, mean, std, &a, 1, 42, order, n, 16);
     CHECK(memcmp(x1, x2, sz * 4) == 0 && memcmp(y1, y2, sizeof(int) * 2 * n) == 0);
-    run_epochs(x3, y3, &d, mean, std, &a, 1, 42, order, n, 16);
-    CHECK(memcmp(x2, x3, sz * 4) == 0);
+    run_epochs(x3, y3, &d, mean, std, &a, 3, 42, order, n, 16);
+    CHECK(memcmp(x2, x3, sz * 4) == 0 && memcmp(y1, y3, sizeof(int) * 2 * n) == 0);
     for (int i = 0; i < n; i++) CHECK(y1[i] == d.y[order[i]] && y1[n + i] == d.y[order[i]]);
     /* epochs differ in augmentation; another seed differs */
     CHECK(memcmp(x1, x1 + sz / 2, sz * 2) != 0);
-    run_epochs(x3, y3, &d, mean, std, &a, 1, 43, order, n, 16);
+    run_epochs(x3, y3, &d, mean, std, &a, 3, 43, order, n, 16);
     CHECK(memcmp(x1, x3, sz * 4) != 0);
-    /* bad order index */
-    tl_loader *L = tl_loader_create(&d, mean, std, &a, 16, 1, 1, &err);
+    /* bad order index, batch 0, transforms on feature rows */
+    tl_loader *L = tl_loader_create(&d, mean, std, &a, 3, 8, 8, 16, 1, 1, &err);
     order[5] = n;
-    CHECK(fails_with(tl_loader_start(L, order, n, 0, &err), &err, "out of range", NULL));
+    CHECK(fails_with(tl_loader_start(L, order, n, 0, 0, &err), &err, "out of range", NULL));
     tl_loader_free(L);
-    CHECK(tl_loader_create(&d, mean, std, &a, 0, 1, 1, &err) == NULL);
+    CHECK(tl_loader_create(&d, mean, std, &a, 3, 8, 8, 0, 1, 1, &err) == NULL);
+    tl_dataset rows;
+    balanced(&rows, 2, 3);
+    CHECK(tl_loader_create(&rows, mean, std, &a, 1, 1, 1, 4, 1, 0, &err) == NULL && strstr(err.msg, "need image data"));
+    tl_dataset_free(&rows);
     free(order); free(x1); free(x2); free(x3); free(y1); free(y2); free(y3);
     tl_dataset_free(&d);
 }
@@ -718,8 +749,6 @@ int main(void) {
     RUN_TEST(test_imagelist);
     RUN_TEST(test_spec_errors);
     RUN_TEST(test_normalize);
-    RUN_TEST(test_augment_parse);
-    RUN_TEST(test_augment_properties);
     RUN_TEST(test_loader_determinism);
     tl_dataset_free(&fm_train);
     tl_dataset_free(&fm_test);
