@@ -127,7 +127,7 @@ static int decode_png(tl_image *im, const unsigned char *buf, size_t len, const 
     if (ct == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
     if (ct == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png);
     if (depth < 8) png_set_packing(png);
-    if (ct & PNG_COLOR_MASK_ALPHA) png_set_strip_alpha(png);
+    if ((ct & PNG_COLOR_MASK_ALPHA) || png_get_valid(png, info, PNG_INFO_tRNS)) png_set_strip_alpha(png);
     png_set_interlace_handling(png);
     png_read_update_info(png, info);
     int c = png_get_channels(png, info);

@@ -227,7 +227,11 @@ typedef struct {
 static int rig_init(rig *g) {
     memset(g, 0, sizeof *g);
     tl_error err = {{0}};
-    if (tl_dataset_alloc(&g->d, NTR, 1, HHW, HHW, HC, "test", &err)) return -1;
+    uint8_t *block;
+    tl_images *im = tl_images_memory(NTR, HHW, HHW, 1, &block);
+    int bad = !im || tl_dataset_alloc_images(&g->d, im, NTR, HC, "test", &err);
+    tl_images_unref(im);
+    if (bad) return -1;
     /* the first batch mixes every class: 0 0 0 1 1 2 3 0; the rest fill the counts */
     const int first[HN] = {0, 0, 0, 1, 1, 2, 3, 0};
     int64_t left[HC];
@@ -240,9 +244,9 @@ static int rig_init(rig *g) {
     }
     tl_rng r;
     tl_rng_seed(&r, 4, TL_RNG_DATA);
-    for (int i = 0; i < NTR * HD; i++) g->d.x[i] = (float)tl_rng_below(&r, 256);
-    tl_norm_stats(g->mean, g->std, &g->d);
-    for (int i = 0; i < HN * HD; i++) g->x[i] = (g->d.x[i] - g->mean[0]) / g->std[0];
+    for (int i = 0; i < NTR * HD; i++) block[i] = (uint8_t)tl_rng_below(&r, 256);
+    if (tl_norm_stats(g->mean, g->std, &g->d, &err)) return -1;
+    for (int i = 0; i < HN * HD; i++) g->x[i] = ((float)block[i] - g->mean[0]) / g->std[0];
     memcpy(g->y, g->d.y, sizeof g->y);
     /* the teacher: another cnn with its own normalisation */
     tl_model t;
