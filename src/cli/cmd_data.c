@@ -14,6 +14,27 @@ static const tl_optdef data_opts[] = {
 };
 #define NOPTS ((int)(sizeof data_opts / sizeof *data_opts))
 
+static int by_value(const void *a, const void *b) { return (*(const int *)a > *(const int *)b) - (*(const int *)a < *(const int *)b); }
+
+/* The sizes of an image collection's files (all splits): shorter and longer side, colour or gray. */
+static void print_image_sizes(const tl_images *im, int skipped) {
+    int n = tl_images_count(im), colour = 0, *s = malloc(sizeof *s * (size_t)n), *l = malloc(sizeof *l * (size_t)n);
+    if (!s || !l) { free(s); free(l); return; }
+    for (int i = 0; i < n; i++) {
+        const tl_image_info *f = tl_images_info(im, i);
+        s[i] = f->h < f->w ? f->h : f->w;
+        l[i] = f->h < f->w ? f->w : f->h;
+        colour += f->c == 3;
+    }
+    qsort(s, (size_t)n, sizeof *s, by_value);
+    qsort(l, (size_t)n, sizeof *l, by_value);
+    printf("\n%d image files: shorter side min %d / median %d / max %d, longer side min %d / median %d / max %d; "
+           "%d colour, %d grayscale", n, s[0], s[n / 2], s[n - 1], l[0], l[n / 2], l[n - 1], colour, n - colour);
+    if (skipped) printf("; %d other file%s skipped (not PNG or JPEG)", skipped, skipped == 1 ? "" : "s");
+    putchar('\n');
+    free(s); free(l);
+}
+
 int tl_cmd_data(int argc, char **argv) {
     if (tl_opts_help(argc, argv, data_opts, NOPTS, "data", "--data SPEC [--lt VIEW] [--val N]")) return 0;
     tl_error err = {{0}};
@@ -36,7 +57,9 @@ int tl_cmd_data(int argc, char **argv) {
     }
     tl_class_groups(shot, part, order, b.train_count, C);
     static const char *shots[] = {"many", "medium", "few"}, *parts[] = {"head", "mid", "tail"};
-    printf("data %s, view %s, %d classes, %d x %d x %d\n\n", tl_opt(&o, "data"), tl_opt(&o, "lt"), C, b.train.c, b.train.h, b.train.w);
+    printf("data %s, view %s, %d classes, ", tl_opt(&o, "data"), tl_opt(&o, "lt"), C);
+    if (b.train.h) printf("%d x %d x %d\n\n", b.train.c, b.train.h, b.train.w);
+    else printf("images of many sizes\n\n");
     printf("| class | name | train | val | test | shot | third | histogram |\n|---:|---|---:|---:|---:|---|---|---|\n");
     int *vc = calloc((size_t)C, sizeof *vc), *tc = calloc((size_t)C, sizeof *tc);
     for (int i = 0; i < b.val.n; i++) vc[b.val.y[i]]++;
@@ -50,6 +73,7 @@ int tl_cmd_data(int argc, char **argv) {
     }
     printf("\ntotal %lld training images, imbalance factor %.2f (n_max %lld, n_min %lld), %d validation, %d test\n",
            (long long)total, nmin > 0 ? (double)nmax / (double)nmin : 0.0, (long long)nmax, (long long)nmin, b.val.n, b.test.n);
+    if (b.train.images && tl_images_info(b.train.images, 0)) print_image_sizes(b.train.images, b.skipped);
     free(shot); free(part); free(order); free(vc); free(tc);
     tl_bundle_free(&b);
     tl_opts_free(&o);
