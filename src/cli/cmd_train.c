@@ -178,10 +178,10 @@ static int setup(tl_opts *o, tl_data_bundle *data, tl_model_cfg *mcfg, tl_train_
     if (tl_bundle_input(data, o, err)) return -1;
     const tl_input *in = &data->input;
     char channels[4];
-    snprintf(channels, sizeof channels, "%d", in->c);
+    snprintf(channels, sizeof channels, "%d", tr->images ? in->c : 0);
     /* config.json records what was resolved, so eval, predict and --config see the same input. */
     if (set_opt(o, "augment", in->aug.n ? in->aug.text : "none", err) ||
-        set_opt(o, "eval-transform", in->eval.n ? in->eval.text : "none", err) || set_opt(o, "channels", channels, err))
+        set_opt(o, "eval-transform", in->eval.n ? in->eval.text : "none", err) || (tr->images && set_opt(o, "channels", channels, err)))
         return -1;
     tcfg->aug = in->aug;
     const char *norm = tl_opt(o, "normalize");
