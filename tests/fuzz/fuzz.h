@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include "data/dataset.h"
 
 #define FUZZ_SLOTS 4
 
@@ -39,15 +40,26 @@ static inline void fuzz_split(const uint8_t *data, size_t size, const uint8_t **
 }
 
 /* Reads every float of a loaded data set (so ASan sees any short allocation) and checks labels. */
-#define FUZZ_CHECK_DATASET(d)                                                                   \
-    do {                                                                                        \
-        volatile float sink = 0;                                                                \
-        size_t nv_ = (size_t)(d).n * (size_t)(d).c * (size_t)(d).h * (size_t)(d).w;            \
-        for (size_t i_ = 0; i_ < nv_; i_++) sink += (d).x[i_];                                  \
-        for (int i_ = 0; i_ < (d).n; i_++)                                                      \
-            if ((d).y[i_] < 0 || (d).y[i_] >= (d).num_classes) abort();                          \
-        for (int k_ = 0; (d).class_names && k_ < (d).num_classes; k_++) sink += (float)strlen((d).class_names[k_]); \
-        (void)sink;                                                                             \
-    } while (0)
+/* Reads every value of a loaded data set (feature rows, or every stored image, decoded when it is a
+ * file), so the sanitizers see any bad access, and checks the labels. */
+static inline void fuzz_check_dataset(const tl_dataset *d) {
+    volatile float sink = 0;
+    if (d->x) {
+        size_t nv = (size_t)d->n * (size_t)d->c * (size_t)d->h * (size_t)d->w;
+        for (size_t i = 0; i < nv; i++) sink += d->x[i];
+    }
+    tl_image im = {0}, tmp = {0};
+    tl_error err;
+    for (int i = 0; d->images && i < d->n; i++)
+        if (tl_images_get(d->images, d->file[i], &im, &tmp, &err) == 0)
+            for (size_t j = 0; j < (size_t)im.h * im.w * im.c; j++) sink += im.pix[j];
+    tl_image_free(&im);
+    tl_image_free(&tmp);
+    for (int i = 0; i < d->n; i++)
+        if (d->y[i] < 0 || d->y[i] >= d->num_classes) abort();
+    for (int k = 0; d->class_names && k < d->num_classes; k++) sink += (float)strlen(d->class_names[k]);
+    (void)sink;
+}
+#define FUZZ_CHECK_DATASET(d) fuzz_check_dataset(&(d))
 
 #endif

@@ -1,5 +1,6 @@
-/* Fuzz target: PNG / JPEG decoding and image lists (src/data/imagelist.c).
- * Input: <mode byte> then, for mode bit 0 clear, one image file (tl_image_load); for bit 0 set,
+/* Fuzz target: PNG / JPEG decoding (src/data/decode.c) and image lists (src/data/imagelist.c).
+ * Input: <mode byte> then, for mode bit 0 clear, one image file (header probe, then decoding, at full
+ * size or, mode bit 1 set, with JPEG DCT scaling to a shorter side of 2); for bit 0 set,
  * <split u16> <train list | test list> of "PATH LABEL" lines read against a folder of three small
  * PNGs made at start-up (a.png, b.png: 4x4 gray; c.png: 4x4 RGB). Every '/' of a list is replaced
  * by '_' so a list can only name files inside that folder. */
@@ -41,14 +42,21 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 1) return 0;
-    tl_dataset d, e;
+    tl_dataset d, e, v;
     tl_error err;
     if (!(data[0] & 1)) {
-        if (tl_image_load(&d, fuzz_file(0, data + 1, size - 1), &err) == 0) {
-            if (d.n != 1 || (d.c != 1 && d.c != 3)) abort();
-            FUZZ_CHECK_DATASET(d);
-            tl_dataset_free(&d);
+        const char *path = fuzz_file(0, data + 1, size - 1);
+        tl_image_info info;
+        tl_image im = {0}, tmp = {0};
+        int probed = tl_image_probe(&info, path, &err);
+        if (tl_image_load(&im, &tmp, path, 3, (data[0] & 2) ? 2 : 0, &err) == 0) {
+            if (probed != 1 || im.c != 3 || im.h < 1 || im.w < 1) abort();
+            volatile unsigned sink = 0;
+            for (size_t i = 0; i < (size_t)im.h * im.w * im.c; i++) sink += im.pix[i];
+            (void)sink;
         }
+        tl_image_free(&im);
+        tl_image_free(&tmp);
         return 0;
     }
     uint8_t *text = malloc(size);
@@ -58,8 +66,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     size_t ntr, nte;
     fuzz_split(text + 1, size - 1, &tr, &ntr, &te, &nte);
     const char *trp = fuzz_file(0, tr, ntr), *tep = fuzz_file(1, te, nte);
-    if (tl_imagelist_load(&d, &e, root, trp, tep, &err) == 0) {
-        if (d.c != e.c || d.h != 4 || d.w != 4) abort();
+    if (tl_imagelist_load(&d, &e, &v, root, trp, tep, NULL, &err) == 0) {
+        if (d.c != e.c || d.images != e.images || v.n != 0) abort();
         FUZZ_CHECK_DATASET(d);
         FUZZ_CHECK_DATASET(e);
         tl_dataset_free(&d);

@@ -47,7 +47,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
         break;
     }
-    case 4: { tl_augment a; if (tl_augment_parse(text, &a, &err) == 0) tl_augment_pad(&a, 28, 28); break; }
+    case 4: {
+        tl_transform t;
+        int h, w;
+        if (tl_transform_parse(&t, text, "--augment", &err) == 0) {
+            tl_transform_out_size(&t, 28, 28, &h, &w);
+            tl_transform_load_side(&t);
+        }
+        break;
+    }
     }
     free(text);
     return 0;

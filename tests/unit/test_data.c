@@ -578,6 +578,44 @@ static void test_imagelist(void) {
     CHECK(fails_with(tl_data_load("list:a,b", &tr, &te, &nv, NULL, &err), &err, "list:ROOT,TRAIN.txt,TEST.txt", NULL));
 }
 
+/* The cache keeps stored images up to its budget, and a stored image is the same from the cache and
+ * from the file; the load side reduces the shorter side. */
+static void test_image_cache(void) {
+    mkdir(tmp("cache"), 0700);
+    char line[256], list[4000] = "";
+    for (int i = 0; i < 12; i++) {
+        snprintf(line, sizeof line, "cache/%02d.png", i);
+        write_png(tmp(line), 20 + i, 10, 3, i);   /* 10 high, 20 + i wide */
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s %d\n", line, i % 2);
+    }
+    write_text(tmp("cache.txt"), list);
+    tl_dataset tr, te;
+    tl_error err;
+    char spec[1200];
+    snprintf(spec, sizeof spec, "list:%s,%s,%s", tmpdir, tmp("cache.txt"), tmp("cache.txt"));
+    CHECK_MSG(tl_data_load(spec, &tr, &te, &nv, NULL, &err) == 0, "%s", err.msg);
+    /* a budget for about 4 images of 10 x ~25 x 3 bytes */
+    CHECK(tl_images_configure(tr.images, 3, 0, 3000, &err) == 0);
+    uint8_t *first[12];
+    int ok = 1;
+    for (int i = 0; i < 12; i++) {
+        const uint8_t *p = px(&tr, i);
+        first[i] = malloc(10 * (20 + i) * 3);
+        memcpy(first[i], p, 10 * (20 + i) * 3);
+    }
+    CHECK(tl_images_cached(tr.images) >= 3 && tl_images_cached(tr.images) < 12 && tl_images_cache_bytes(tr.images) <= 3000);
+    for (int i = 0; i < 12; i++) ok &= memcmp(px(&tr, i), first[i], 10 * (20 + i) * 3) == 0;  /* hits and misses */
+    CHECK(ok && tl_images_cache_bytes(tr.images) <= 3000);
+    for (int i = 0; i < 12; i++) free(first[i]);
+    /* load side 5: the shorter side (10) halves, the other int(5 * w / 10) */
+    CHECK(tl_images_configure(tr.images, 3, 5, 1 << 20, &err) == 0);
+    tl_image im = {0}, tmpim = {0};
+    CHECK(tl_images_get(tr.images, 3, &im, &tmpim, &err) == 0 && im.h == 5 && im.w == 11);
+    CHECK(tl_images_get(tr.images, 3, &im, &tmpim, &err) == 0 && im.h == 5 && im.w == 11 && tl_images_cached(tr.images) == 1);
+    tl_image_free(&im); tl_image_free(&tmpim);
+    tl_dataset_free(&tr); tl_dataset_free(&te);
+}
+
 static void test_spec_errors(void) {
     tl_dataset tr, te;
     tl_error err;
@@ -747,6 +785,7 @@ int main(void) {
     RUN_TEST(test_cifar_round_trip);
     RUN_TEST(test_csv);
     RUN_TEST(test_imagelist);
+    RUN_TEST(test_image_cache);
     RUN_TEST(test_spec_errors);
     RUN_TEST(test_normalize);
     RUN_TEST(test_loader_determinism);
