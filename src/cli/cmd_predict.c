@@ -1,6 +1,7 @@
 /* tailor predict: logits and probabilities of a run's model for the images or rows of one input, as
  * CSV on stdout: one row per image or row (its path for image files, else its index), the predicted
- * class (index and, when the run's report names its classes, name), C logits, C probabilities.
+ * class index, C logits, C probabilities and, when the run's report names its classes, the predicted
+ * class's name.
  * Inputs: a PNG or JPEG image or a folder of them (any size: the run's evaluation transform brings them
  * to the model's input), an IDX image file (gzip or raw), or a CSV file in the run's training format
  * (its label column is ignored). */
@@ -113,17 +114,17 @@ int tl_cmd_predict(int argc, char **argv) {
     names = run_class_names(tl_opt(&o, "run"), C);
     int files = in.images && tl_images_path(in.images, 0) != NULL;
     printf(files ? "path,pred" : "index,pred");
-    if (names) printf(",class");
     for (int j = 0; j < C; j++) printf(",logit_%d", j);
     for (int j = 0; j < C; j++) printf(",prob_%d", j);
+    if (names) printf(",class");   /* last, so the columns of runs without names keep their places */
     putchar('\n');
     for (int i = 0; i < in.n; i++) {
         if (files) csv_field(tl_images_path(in.images, in.file[i]));
         else printf("%d", i);
         printf(",%d", pred[i]);
-        if (names) { putchar(','); csv_field(names[pred[i]]); }
         for (int j = 0; j < C; j++) printf(",%.7g", logits[(size_t)i * C + j]);
         for (int j = 0; j < C; j++) printf(",%.7g", probs[(size_t)i * C + j]);
+        if (names) { putchar(','); csv_field(names[pred[i]]); }
         putchar('\n');
     }
     free(logits);

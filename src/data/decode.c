@@ -237,7 +237,7 @@ int tl_image_load(tl_image *im, tl_image *tmp, const char *path, int c, int side
         tl_image t = *im; *im = *tmp; *tmp = t;
     }
     int s = im->h < im->w ? im->h : im->w, l = im->h < im->w ? im->w : im->h;
-    if (side > 0 && s > side) {
+    if (side > 0 && s > 2 * side) {
         int other = (int)((int64_t)side * l / s);
         int oh = im->h < im->w ? side : other, ow = im->h < im->w ? other : side;
         if (tl_image_resize(tmp, im, oh, ow)) return tl_fail(err, "%s: out of memory", path);

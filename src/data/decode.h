@@ -35,9 +35,12 @@ int tl_image_probe(tl_image_info *info, const char *path, tl_error *err);
  * decode at 1/2, 1/4 or 1/8 scale (libjpeg's DCT scaling, as Pillow's draft mode) while its shorter
  * side stays >= min_side; 0 decodes at full size. Errors name path. */
 int tl_image_decode(tl_image *im, const char *path, int min_side, tl_error *err);
-/* The image as a data set stores it: decoded, converted to c channels (tl_image_convert) and, when
- * side > 0 and the shorter side is longer than side, resized (antialiased bilinear) so the shorter
- * side is side, the other int(side * long / short). tmp is scratch. Errors name path. */
+/* The image as a data set stores it: decoded (a JPEG at the DCT scale that keeps its shorter side
+ * >= side), converted to c channels (tl_image_convert) and, when side > 0 and the shorter side is
+ * still more than 2 * side (a large PNG, a JPEG beyond 1/8), resized (antialiased bilinear) so the
+ * shorter side is side, the other int(side * long / short). The transforms then see an image between
+ * side and 2 * side on its shorter side, or the original when that is smaller: the cost of decoding
+ * and of the first resize stays bounded whatever the file's size. tmp is scratch. Errors name path. */
 int tl_image_load(tl_image *im, tl_image *tmp, const char *path, int c, int side, tl_error *err);
 
 #endif

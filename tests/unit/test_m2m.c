@@ -387,9 +387,14 @@ static void test_hook_bad_specs(void) {
     expect_error(&g, "m2x", tmpdir, "valid: m2m");
     expect_error(&g, "m2m", "/nonexistent-teacher", "--teacher");
     /* tabular rows have no pixel range */
-    g.d.c = HD;
-    g.d.h = g.d.w = 1;
+    tl_dataset rows;
+    tl_error err;
+    CHECK(tl_dataset_alloc(&rows, NTR, HD, 1, 1, HC, "rows", &err) == 0);
+    memcpy(rows.y, g.d.y, sizeof(int) * NTR);
+    g.env.train = &rows;
     expect_error(&g, "m2m", tmpdir, "needs image data");
+    g.env.train = &g.d;
+    tl_dataset_free(&rows);
     rig_free(&g);
 }
 
