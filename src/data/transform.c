@@ -103,6 +103,7 @@ int tl_transform_parse(tl_transform *t, const char *spec, const char *option, tl
             continue;
         }
         if (colon) *colon = 0;
+        if (!*tok) { rc = tl_fail(err, "%s '%s': an empty item name (a stray comma or colon?)", option, spec); break; }
         if (d && d->needs_size && !t->op[t->n - 1].size) { rc = tl_fail(err, "%s '%s': %s needs size=S", option, spec, d->name); break; }
         d = NULL;
         for (int i = 0; i < NITEMS; i++)
