@@ -131,7 +131,7 @@ int main(int argc, char **argv) {
     static const struct { int ih, iw; double s0, s1, r0, r1; } BOX[] = {
         {375, 500, 0.08, 1.0, 0.75, 4.0 / 3.0}, {40, 300, 0.08, 1.0, 0.75, 4.0 / 3.0}, {64, 64, 0.5, 0.7, 0.5, 2.0}};
     enum { NBOX = 20000 };
-    static char bnames[3][16];
+    static char bnames[3][24];
     for (int b = 0; b < 3; b++) {
         int32_t *box = malloc(NBOX * 4 * sizeof *box);
         const double sc[2] = {BOX[b].s0, BOX[b].s1}, ra[2] = {BOX[b].r0, BOX[b].r1};
