@@ -1,7 +1,9 @@
 /* Fuzz target: the NAME[:key=value,...] parser and its getters (src/spec/spec.c), and the option
- * parsers built on it or beside it: --optim, --schedule (src/train), --lt and --augment (src/data).
+ * parsers built on it or beside it: --optim, --schedule (src/train), --lt, --augment and the transform
+ * pipelines (src/data).
  * Input: <mode byte> <text> (used up to its first NUL). */
 #include "data/dataset.h"
+#include "data/transform.h"
 #include "spec/spec.h"
 #include "train/optim.h"
 #include "train/schedule.h"
@@ -35,7 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     memcpy(text, data + 1, size - 1);
     text[size - 1] = 0;
     tl_error err;
-    switch (data[0] % 5) {
+    switch (data[0] % 6) {
     case 0: generic(text); break;
     case 1: { tl_optim_cfg o; tl_optim_parse(&o, text, "--optim", &err); break; }
     case 2: { tl_schedule s; tl_schedule_parse(&s, text, "--schedule", &err); break; }
@@ -48,6 +50,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         break;
     }
     case 4: { tl_augment a; if (tl_augment_parse(text, &a, &err) == 0) tl_augment_pad(&a, 28, 28); break; }
+    case 5: {
+        tl_transform t;
+        int oh, ow;
+        if (tl_transform_parse(&t, text, "--transform", &err) == 0) {
+            if (t.n < 0 || t.n > TL_TRANSFORM_MAX) abort();
+            tl_transform_out_size(&t, 375, 500, &oh, &ow);
+            tl_transform_load_side(&t);
+            tl_transform_is_random(&t);
+        }
+        break;
+    }
     }
     free(text);
     return 0;
