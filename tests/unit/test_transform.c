@@ -188,6 +188,10 @@ static void test_resize_identities(void) {
             }
         }
     }
+    /* wide enough that the scratch goes to the heap */
+    CHECK(tl_image_reserve(&a, 20, 3000, 3) == 0);
+    memset(a.pix, 99, (size_t)20 * 3000 * 3);
+    CHECK(tl_image_resize(&b, &a, 7, 2999) == 0 && b.pix[0] == 99 && b.pix[7 * 2999 * 3 - 1] == 99);
     /* resized_crop of a box = crop, then resize */
     fill_random(&a, 60, 80, 3, 2);
     CHECK(tl_image_resized_crop(&b, &a, 11, 17, 31, 45, 20, 24) == 0);
