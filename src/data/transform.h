@@ -57,8 +57,9 @@ int tl_transform_parse(tl_transform *t, const char *spec, const char *option, tl
 /* Whether the pipeline draws random numbers (a training augmentation) or is deterministic. */
 int tl_transform_is_random(const tl_transform *t);
 /* The output size of the pipeline for an in_h x in_w input; returns 1 when it is the same for every
- * input (the pipeline ends in a crop of fixed size, or in_h, in_w are the only input size), 0 when
- * it depends on the input's size (oh, ow then hold this input's). */
+ * input (a center-crop or random-resized-crop fixes it, and the resizes after one keep it fixed), 0
+ * when it depends on the input's size (oh, ow then hold this input's; a caller whose images all have
+ * one size may still batch them). */
 int tl_transform_out_size(const tl_transform *t, int in_h, int in_w, int *oh, int *ow);
 /* The shorter side the pipeline wants its input to have at most, so images can be decoded and reduced
  * once to that size before it runs: the first resize's S; a first random-resized-crop or center-crop
