@@ -4,9 +4,10 @@
  * (antialiasing); the weights, normalised to sum 1, become 22-bit fixed point, and each pass rounds
  * to uint8. Horizontal pass first, then vertical, as PIL, so the intermediate rounding matches; a pass
  * whose size does not change is skipped (PIL's need_horizontal / need_vertical).
- * The horizontal rows are made on demand into a ring of as many rows as the vertical filter spans, so
- * no intermediate image is allocated; coefficients, ring and accumulators share one scratch block on
- * the stack (on the heap only for very large reductions). */
+ * The horizontal rows are made on demand, a block at a time, into a ring of as many rows as the
+ * vertical filter spans plus one block, so no intermediate image is allocated; coefficients, ring and
+ * accumulators share one scratch block on the stack (on the heap only for images some 2700 pixels
+ * wide or more, or very large reductions). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,22 +70,38 @@ static inline uint8_t rs_clip8(int32_t s) {
     return (uint8_t)(s < 0 ? 0 : s > 255 ? 255 : s);
 }
 
-/* One horizontal pass over a row of c-channel pixels; C is a constant in each instance so the channel
- * loop unrolls. */
-static inline void rs_hrow_c(uint8_t *out, const uint8_t *in, int ow, const rs_axis *a, const int C) {
-    for (int o = 0; o < ow; o++) {
-        const uint8_t *p = in + (size_t)a->lo[o] * C;
-        const int32_t *k = a->k + (size_t)o * a->ksize;
-        int32_t s[3] = {RS_HALF, RS_HALF, RS_HALF};
-        for (int i = 0; i < a->n[o]; i++)
-            for (int ch = 0; ch < C; ch++) s[ch] += (int32_t)p[i * C + ch] * k[i];
-        for (int ch = 0; ch < C; ch++) out[o * C + ch] = rs_clip8(s[ch]);
+/* The horizontal pass works on blocks of RS_ROWS rows: the block is first transposed so that each input
+ * column holds its RS_ROWS x c samples side by side, then every tap of every output is one multiply-add
+ * over those RS_LANES samples (a fixed-length loop the compiler vectorises, where a per-row loop would
+ * be scalar: the tap count varies per output). */
+#define RS_ROWS 8
+#define RS_LANES (RS_ROWS * 3)
+
+static inline void rs_hblock_c(uint8_t *const *out, const uint8_t *in, size_t stride, int rows, int ow, int iw,
+                               const rs_axis *a, uint8_t *cols, const int C) {
+    const int L = RS_ROWS * C;
+    for (int r = 0; r < RS_ROWS; r++) {
+        const uint8_t *p = in + (size_t)(r < rows ? r : 0) * stride; /* short blocks repeat row 0 */
+        for (int x = 0; x < iw; x++)
+            for (int ch = 0; ch < C; ch++) cols[(size_t)x * L + r * C + ch] = p[x * C + ch];
+    }
+    const int32_t *k = a->k;
+    for (int o = 0; o < ow; o++, k += a->ksize) {
+        int32_t acc[RS_LANES];
+        for (int j = 0; j < L; j++) acc[j] = RS_HALF;
+        const uint8_t *col = cols + (size_t)a->lo[o] * L;
+        for (int i = 0, n = a->n[o]; i < n; i++, col += L)
+            for (int j = 0; j < L; j++) acc[j] += (int32_t)col[j] * k[i];
+        for (int r = 0; r < rows; r++)
+            for (int ch = 0; ch < C; ch++) out[r][o * C + ch] = rs_clip8(acc[r * C + ch]);
     }
 }
 
-static void rs_hrow(uint8_t *out, const uint8_t *in, int ow, int c, const rs_axis *a) {
-    if (c == 3) rs_hrow_c(out, in, ow, a, 3);
-    else rs_hrow_c(out, in, ow, a, 1);
+/* rows (<= RS_ROWS) input rows from in through the horizontal pass into out[0..rows) */
+static void rs_hblock(uint8_t *const *out, const uint8_t *in, size_t stride, int rows, int ow, int iw, int c,
+                      const rs_axis *a, uint8_t *cols) {
+    if (c == 3) rs_hblock_c(out, in, stride, rows, ow, iw, a, cols, 3);
+    else rs_hblock_c(out, in, stride, rows, ow, iw, a, cols, 1);
 }
 
 /* src: the top-left pixel of an ih x iw window in rows of `stride` bytes; dst: oh x ow, tightly packed. */
@@ -95,32 +112,50 @@ static int rs_resize(uint8_t *dst, int oh, int ow, const uint8_t *src, size_t st
         for (int y = 0; y < oh; y++) memcpy(dst + y * orow, src + y * stride, orow);
         return 0;
     }
-    int kv = vpass ? rs_ksize(ih, oh) : 0;
-    size_t bytes = (hpass ? rs_axis_bytes(iw, ow) : 0) +
-                   (vpass ? rs_axis_bytes(ih, oh) + orow * sizeof(int32_t) + (hpass ? (size_t)kv * orow : 0) : 0);
+    /* the ring holds the rows the vertical filter spans plus one block made ahead of need */
+    int cap = vpass ? rs_ksize(ih, oh) + RS_ROWS : 0;
+    size_t bytes = (hpass ? rs_axis_bytes(iw, ow) + (size_t)iw * RS_ROWS * c + (vpass ? (size_t)cap * orow : 0) : 0) +
+                   (vpass ? rs_axis_bytes(ih, oh) + orow * sizeof(int32_t) : 0);
     _Alignas(16) unsigned char stack[RS_STACK];
     unsigned char *mem = bytes <= sizeof stack ? stack : malloc(bytes), *m = mem;
     if (!mem) return -1;
     rs_axis ax, ay;
-    if (hpass) m += rs_axis_init(&ax, m, iw, ow);
+    uint8_t *out[RS_ROWS];
     if (!vpass) {
-        for (int y = 0; y < oh; y++) rs_hrow(dst + y * orow, src + y * stride, ow, c, &ax);
+        m += rs_axis_init(&ax, m, iw, ow);
+        for (int y = 0; y < oh; y += RS_ROWS) {
+            int rows = oh - y < RS_ROWS ? oh - y : RS_ROWS;
+            for (int r = 0; r < rows; r++) out[r] = dst + (y + r) * orow;
+            rs_hblock(out, src + y * stride, stride, rows, ow, iw, c, &ax, m);
+        }
     } else {
         m += rs_axis_init(&ay, m, ih, oh);
         int32_t *acc = (int32_t *)m;
-        uint8_t *ring = (uint8_t *)(acc + orow);
-        int next = 0; /* the next input row the horizontal pass makes */
+        m += orow * sizeof(int32_t);
+        uint8_t *ring = NULL, *cols = NULL;
+        if (hpass) {
+            m += rs_axis_init(&ax, m, iw, ow);
+            ring = m;
+            cols = ring + (size_t)cap * orow;
+        }
+        int next = 0, last = ay.lo[oh - 1] + ay.n[oh - 1]; /* the next input row to make; the end of those used */
         for (int y = 0; y < oh; y++) {
             int lo = ay.lo[y], n = ay.n[y];
             const int32_t *k = ay.k + (size_t)y * ay.ksize;
-            /* the windows only move down and span at most kv rows, so the ring holds all of this one */
+            /* the windows only move down and span fewer than cap - RS_ROWS rows, so a block made for this
+             * window never overwrites a row of it */
             if (hpass) {
                 if (next < lo) next = lo;
-                for (; next < lo + n; next++) rs_hrow(ring + (size_t)(next % kv) * orow, src + next * stride, ow, c, &ax);
+                while (next < lo + n) {
+                    int rows = last - next < RS_ROWS ? last - next : RS_ROWS;
+                    for (int r = 0; r < rows; r++) out[r] = ring + (size_t)((next + r) % cap) * orow;
+                    rs_hblock(out, src + next * stride, stride, rows, ow, iw, c, &ax, cols);
+                    next += rows;
+                }
             }
             for (size_t x = 0; x < orow; x++) acc[x] = RS_HALF;
             for (int i = 0; i < n; i++) {
-                const uint8_t *r = hpass ? ring + (size_t)((lo + i) % kv) * orow : src + (size_t)(lo + i) * stride;
+                const uint8_t *r = hpass ? ring + (size_t)((lo + i) % cap) * orow : src + (size_t)(lo + i) * stride;
                 int32_t w = k[i];
                 for (size_t x = 0; x < orow; x++) acc[x] += (int32_t)r[x] * w;
             }

@@ -1,5 +1,6 @@
 /* Transform pipelines (data/transform.h): the spec parser, the output and load sizes, torchvision's
  * RandomResizedCrop box, and the pipeline run. The pixel work is in image.c, resize.c and enhance.c. */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,77 +8,76 @@
 #include "core/error.h"
 #include "data/dataset.h"
 #include "data/transform.h"
+#include "spec/spec.h"
 
-#define VALID_ITEMS "none, resize:size=S, center-crop:size=S, random-resized-crop:size=S[,scale=A/B][,ratio=A/B], " \
-                    "flip, color-jitter[:brightness=B][,contrast=C][,saturation=S], crop[:pad=P]"
-
+/* Each item is a tl_spec (src/spec): NAME[:key=value,...]; the pipeline is those specs joined by ','. */
 typedef struct {
-    const char *name;
+    const char *name;  /* first, for tl_spec_lookup */
     int kind;
-    const char *keys[3];  /* the valid keys, NULL-terminated when fewer */
-    int needs_size;
 } item_def;
 
 static const item_def ITEMS[] = {
-    {"resize", TL_TF_RESIZE, {"size"}, 1},
-    {"center-crop", TL_TF_CENTER_CROP, {"size"}, 1},
-    {"random-resized-crop", TL_TF_RESIZED_CROP, {"size", "scale", "ratio"}, 1},
-    {"flip", TL_TF_FLIP, {NULL}, 0},
-    {"color-jitter", TL_TF_JITTER, {"brightness", "contrast", "saturation"}, 0},
-    {"crop", TL_TF_CROP, {"pad"}, 0},
+    {"resize", TL_TF_RESIZE},          {"center-crop", TL_TF_CENTER_CROP}, {"random-resized-crop", TL_TF_RESIZED_CROP},
+    {"flip", TL_TF_FLIP},              {"color-jitter", TL_TF_JITTER},     {"crop", TL_TF_CROP},
 };
 #define NITEMS ((int)(sizeof ITEMS / sizeof *ITEMS))
 
-static int parse_int(const char *s, long lo, long hi, int *out) {
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (end == s || *end || v < lo || v > hi) return -1;
-    *out = (int)v;
+/* key=A/B with 0 < A <= B <= hi */
+static int get_range(tl_spec *s, const char *key, double hi, double out[2], tl_error *err) {
+    int n = 2;
+    if (tl_spec_doubles(s, key, out, 2, &n, err)) return -1;
+    if (n != 2 || !(out[0] > 0 && out[0] <= out[1] && out[1] <= hi))
+        return hi < INFINITY ? tl_spec_fail(err, s, "%s= needs A/B with 0 < A <= B <= %g", key, hi)
+                             : tl_spec_fail(err, s, "%s= needs A/B with 0 < A <= B", key);
     return 0;
 }
 
-static int parse_num(const char *s, char **end, double *out) {
-    *out = strtod(s, end);
-    return *end == s || !isfinite(*out) ? -1 : 0;
+/* One item: its kind and keys, validated. */
+static int parse_item(tl_transform_op *op, const char *text, const char *option, tl_error *err) {
+    tl_spec s;
+    if (tl_spec_parse(&s, text, option, err)) return -1;
+    int i = tl_spec_lookup(&s, ITEMS, sizeof ITEMS[0], NITEMS, err);
+    if (i < 0) return -1;
+    memset(op, 0, sizeof *op);
+    op->kind = ITEMS[i].kind;
+    op->pad = -1;
+    op->scale[0] = 0.08;
+    op->scale[1] = 1.0;
+    op->ratio[0] = 3.0 / 4.0;
+    op->ratio[1] = 4.0 / 3.0;
+    switch (op->kind) {
+    case TL_TF_RESIZED_CROP:
+        if (get_range(&s, "scale", 1.0, op->scale, err) || get_range(&s, "ratio", INFINITY, op->ratio, err)) return -1;
+        /* fall through */ /* (and a size) */
+    case TL_TF_RESIZE:
+    case TL_TF_CENTER_CROP:
+        if (tl_spec_int(&s, "size", 0, &op->size, err)) return -1;
+        if (tl_spec_check_unused(&s, err)) return -1;
+        if (op->size < 1 || op->size > 65536) return tl_spec_fail(err, &s, "needs size=S, S in 1..65536");
+        return 0;
+    case TL_TF_JITTER: {
+        static const char *const keys[3] = {"brightness", "contrast", "saturation"};
+        double *f[3] = {&op->brightness, &op->contrast, &op->saturation};
+        for (int k = 0; k < 3; k++)
+            if (tl_spec_double(&s, keys[k], 0.0, f[k], err)) return -1;
+        if (tl_spec_check_unused(&s, err)) return -1;
+        for (int k = 0; k < 3; k++)
+            if (*f[k] < 0 || *f[k] > 10) return tl_spec_fail(err, &s, "%s=%g is not in 0..10", keys[k], *f[k]);
+        return 0;
+    }
+    case TL_TF_CROP:
+        if (tl_spec_int(&s, "pad", -1, &op->pad, err) || tl_spec_check_unused(&s, err)) return -1;
+        if (s.nkv && (op->pad < 0 || op->pad > 1024)) return tl_spec_fail(err, &s, "pad=%d is not in 0..1024", op->pad);
+        return 0;
+    default:
+        return tl_spec_check_unused(&s, err);
+    }
 }
 
-/* "A/B" with lo <= A <= B <= hi (lo exclusive) */
-static int parse_range(const char *s, double hi, double out[2]) {
-    char *end;
-    if (parse_num(s, &end, &out[0]) || *end != '/' || parse_num(end + 1, &end, &out[1]) || *end) return -1;
-    return out[0] > 0 && out[0] <= out[1] && out[1] <= hi ? 0 : -1;
-}
-
-/* Sets key=val of op (item d); *seen marks the keys given, to refuse one given twice. */
-static int set_key(tl_transform_op *op, const item_def *d, char *kv, unsigned *seen, const char *option,
-                   const char *spec, tl_error *err) {
-    char *eq = strchr(kv, '=');
-    *eq = 0;
-    const char *key = kv, *val = eq + 1;
-    int ki = -1;
-    for (int i = 0; i < 3 && d->keys[i]; i++)
-        if (strcmp(key, d->keys[i]) == 0) ki = i;
-    if (ki < 0) {
-        if (!d->keys[0]) return tl_fail(err, "%s '%s': %s takes no keys (got '%s')", option, spec, d->name, key);
-        return tl_fail(err, "%s '%s': %s has no key '%s' (valid: %s%s%s%s%s)", option, spec, d->name, key, d->keys[0],
-                       d->keys[1] ? ", " : "", d->keys[1] ? d->keys[1] : "", d->keys[2] ? ", " : "", d->keys[2] ? d->keys[2] : "");
-    }
-    if (*seen & (1u << ki)) return tl_fail(err, "%s '%s': %s:%s is given twice", option, spec, d->name, key);
-    *seen |= 1u << ki;
-    if (strcmp(key, "size") == 0) {
-        if (parse_int(val, 1, 65536, &op->size)) return tl_fail(err, "%s '%s': %s:size=%s: needs an integer 1..65536", option, spec, d->name, val);
-    } else if (strcmp(key, "pad") == 0) {
-        if (parse_int(val, 0, 1024, &op->pad)) return tl_fail(err, "%s '%s': crop:pad=%s: needs an integer 0..1024", option, spec, val);
-    } else if (strcmp(key, "scale") == 0) {
-        if (parse_range(val, 1.0, op->scale)) return tl_fail(err, "%s '%s': %s:scale=%s: needs A/B with 0 < A <= B <= 1", option, spec, d->name, val);
-    } else if (strcmp(key, "ratio") == 0) {
-        if (parse_range(val, INFINITY, op->ratio)) return tl_fail(err, "%s '%s': %s:ratio=%s: needs A/B with 0 < A <= B", option, spec, d->name, val);
-    } else {
-        double *f = ki == 0 ? &op->brightness : ki == 1 ? &op->contrast : &op->saturation;
-        char *end;
-        if (parse_num(val, &end, f) || *end || *f < 0 || *f > 10)
-            return tl_fail(err, "%s '%s': color-jitter:%s=%s: needs a number 0..10", option, spec, key, val);
-    }
+/* Whether a comma token is a key of the item before it: it holds '=' before any ':'. */
+static int is_key(const char *tok, const char *end) {
+    for (const char *p = tok; p < end && *p != ':'; p++)
+        if (*p == '=') return 1;
     return 0;
 }
 
@@ -87,40 +87,30 @@ int tl_transform_parse(tl_transform *t, const char *spec, const char *option, tl
     if (snprintf(t->text, sizeof t->text, "%s", spec) >= (int)sizeof t->text)
         return tl_fail(err, "%s '%.40s...': longer than %d characters", option, spec, (int)sizeof t->text - 1);
     if (!*spec || strcmp(spec, "none") == 0) return 0;
-    char buf[sizeof t->text];
-    memcpy(buf, t->text, sizeof buf);
-    const item_def *d = NULL;
-    unsigned seen = 0;
     int rc = 0;
-    /* strtok would merge empty tokens (",,") into nothing; split by hand so they are refused */
-    for (char *tok = buf, *next; tok && !rc; tok = next) {
-        next = strchr(tok, ',');
-        if (next) *next++ = 0;
-        char *colon = strchr(tok, ':'), *eq = strchr(tok, '=');
-        if (eq && (!colon || colon > eq)) { /* a key of the item before */
-            if (!d) { rc = tl_fail(err, "%s '%s': key '%s' comes before any item (valid items: %s)", option, spec, tok, VALID_ITEMS); break; }
-            rc = set_key(&t->op[t->n - 1], d, tok, &seen, option, spec, err);
-            continue;
+    for (const char *p = spec; !rc;) {
+        /* the item runs to the comma before the next token that is not a key */
+        const char *end = strchr(p, ',');
+        if (is_key(p, end ? end : p + strlen(p))) {
+            rc = tl_fail(err, "%s '%s': '%.*s' comes before any item (keys follow NAME:key=value)", option, spec,
+                         end ? (int)(end - p) : (int)strlen(p), p);
+            break;
         }
-        if (colon) *colon = 0;
-        if (d && d->needs_size && !t->op[t->n - 1].size) { rc = tl_fail(err, "%s '%s': %s needs size=S", option, spec, d->name); break; }
-        d = NULL;
-        for (int i = 0; i < NITEMS; i++)
-            if (strcmp(tok, ITEMS[i].name) == 0) d = &ITEMS[i];
-        if (!d) { rc = tl_fail(err, "%s '%s': unknown item '%s' (valid: %s)", option, spec, tok, VALID_ITEMS); break; }
-        if (t->n == TL_TRANSFORM_MAX) { rc = tl_fail(err, "%s '%s': more than %d items", option, spec, TL_TRANSFORM_MAX); break; }
-        tl_transform_op *op = &t->op[t->n++];
-        op->kind = d->kind;
-        op->pad = -1;
-        op->scale[0] = 0.08; op->scale[1] = 1.0;
-        op->ratio[0] = 3.0 / 4.0; op->ratio[1] = 4.0 / 3.0;
-        seen = 0;
-        if (colon) {
-            if (!strchr(colon + 1, '=')) { rc = tl_fail(err, "%s '%s': expected KEY=VALUE after '%s:'", option, spec, tok); break; }
-            rc = set_key(op, d, colon + 1, &seen, option, spec, err);
+        while (end) {
+            const char *next = strchr(end + 1, ',');
+            if (!is_key(end + 1, next ? next : end + 1 + strlen(end + 1))) break;
+            end = next;
         }
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        char item[sizeof t->text];
+        memcpy(item, p, n);
+        item[n] = 0;
+        if (!n) rc = tl_fail(err, "%s '%s': an empty item (a stray ',')", option, spec);
+        else if (t->n == TL_TRANSFORM_MAX) rc = tl_fail(err, "%s '%s': more than %d items", option, spec, TL_TRANSFORM_MAX);
+        else if (!(rc = parse_item(&t->op[t->n], item, option, err))) t->n++;
+        if (!end) break;
+        p = end + 1;
     }
-    if (!rc && d && d->needs_size && !t->op[t->n - 1].size) rc = tl_fail(err, "%s '%s': %s needs size=S", option, spec, d->name);
     if (rc) t->n = 0; /* nothing half-parsed */
     return rc;
 }
@@ -137,7 +127,8 @@ int tl_transform_is_random(const tl_transform *t) {
  * rounded once, then truncated, as Python's true division) */
 static void resize_size(int S, int h, int w, int *oh, int *ow) {
     int shorter = h < w ? h : w, longer = h < w ? w : h;
-    int nl = (int)((double)((int64_t)S * longer) / shorter);
+    double q = (double)((int64_t)S * longer) / shorter;
+    int nl = q < INT_MAX ? (int)q : INT_MAX; /* no real image is that long: the reserve then fails */
     if (w <= h) { *ow = S; *oh = nl; } else { *oh = S; *ow = nl; }
 }
 

@@ -4,8 +4,9 @@
  * A pipeline is a comma list of items; a comma token holding '=' is a key of the item before it:
  *   resize:size=S                       shorter side to S, the other side int(S * long / short)
  *                                       (torchvision Resize(S)), bilinear with antialiasing (PIL)
- *   center-crop:size=S                  torchvision CenterCrop(S): top = int(round((h - S) / 2.0)),
- *                                       zero padding where S exceeds the image
+ *   center-crop:size=S                  torchvision CenterCrop(S): top = int(round((h - S) / 2.0))
+ *                                       (Python's round: half to even); where S exceeds the image,
+ *                                       zero padding, (S - h) // 2 of it above (so top = -((S - h) // 2))
  *   random-resized-crop:size=S,scale=A/B,ratio=A/B
  *                                       torchvision RandomResizedCrop(S, scale=(A, B), ratio=(A, B)):
  *                                       10 tries of (area, log-uniform ratio), then the central
@@ -56,8 +57,9 @@ int tl_transform_parse(tl_transform *t, const char *spec, const char *option, tl
 /* Whether the pipeline draws random numbers (a training augmentation) or is deterministic. */
 int tl_transform_is_random(const tl_transform *t);
 /* The output size of the pipeline for an in_h x in_w input; returns 1 when it is the same for every
- * input (the pipeline ends in a crop of fixed size, or in_h, in_w are the only input size), 0 when
- * it depends on the input's size (oh, ow then hold this input's). */
+ * input (a center-crop or random-resized-crop fixes it, and the resizes after one keep it fixed), 0
+ * when it depends on the input's size (oh, ow then hold this input's; a caller whose images all have
+ * one size may still batch them). */
 int tl_transform_out_size(const tl_transform *t, int in_h, int in_w, int *oh, int *ow);
 /* The shorter side the pipeline wants its input to have at most, so images can be decoded and reduced
  * once to that size before it runs: the first resize's S; a first random-resized-crop or center-crop
@@ -69,7 +71,7 @@ int tl_transform_load_side(const tl_transform *t);
 int tl_transform_apply(const tl_transform *t, tl_image *im, tl_image *tmp, tl_rng *rng);
 
 /* ---- the single operations, with the parameters a random transform would draw (tests and parity) ---- */
-/* dst = src resized to oh x ow: PIL's BILINEAR resize (triangle filter, support scaled by the reduction
+/* dst (not src) = src resized to oh x ow: PIL's BILINEAR resize (triangle filter, support scaled by the reduction
  * factor so downscaling antialiases), separable, horizontal pass first, each pass rounded to uint8. */
 int tl_image_resize(tl_image *dst, const tl_image *src, int oh, int ow);
 /* dst = the h x w box of src at (top, left) resized to oh x ow: torchvision's resized_crop (crop, then

@@ -1,7 +1,9 @@
 /* Fuzz target: the NAME[:key=value,...] parser and its getters (src/spec/spec.c), and the option
- * parsers built on it or beside it: --optim, --schedule (src/train), --lt and --augment (src/data).
+ * parsers built on it or beside it: --optim, --schedule (src/train), --lt, --augment and the transform
+ * pipelines (src/data).
  * Input: <mode byte> <text> (used up to its first NUL). */
 #include "data/dataset.h"
+#include "data/transform.h"
 #include "spec/spec.h"
 #include "train/optim.h"
 #include "train/schedule.h"
@@ -35,7 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     memcpy(text, data + 1, size - 1);
     text[size - 1] = 0;
     tl_error err;
-    switch (data[0] % 5) {
+    switch (data[0] % 6) {
     case 0: generic(text); break;
     case 1: { tl_optim_cfg o; tl_optim_parse(&o, text, "--optim", &err); break; }
     case 2: { tl_schedule s; tl_schedule_parse(&s, text, "--schedule", &err); break; }
@@ -47,12 +49,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
         break;
     }
-    case 4: {
+    case 4:
+    case 5: {
         tl_transform t;
-        int h, w;
-        if (tl_transform_parse(&t, text, "--augment", &err) == 0) {
-            tl_transform_out_size(&t, 28, 28, &h, &w);
+        int oh, ow;
+        if (tl_transform_parse(&t, text, "--transform", &err) == 0) {
+            if (t.n < 0 || t.n > TL_TRANSFORM_MAX) abort();
+            tl_transform_out_size(&t, 375, 500, &oh, &ow);
             tl_transform_load_side(&t);
+            tl_transform_is_random(&t);
+            /* run it on a small image whose shape comes from the text, when no size would blow memory up */
+            int small = 1;
+            for (int i = 0; i < t.n; i++) small &= t.op[i].size <= 300;
+            size_t len = strlen(text);
+            tl_image im = {0}, tmp = {0};
+            tl_rng rng;
+            tl_rng_seed(&rng, len, TL_RNG_AUGMENT);
+            if (small && tl_image_reserve(&im, 1 + (int)(len % 37), 1 + (int)(len * 7 % 53), len % 2 ? 3 : 1) == 0) {
+                memset(im.pix, (int)len, (size_t)im.h * im.w * im.c);
+                tl_transform_apply(&t, &im, &tmp, &rng);
+            }
+            tl_image_free(&im);
+            tl_image_free(&tmp);
         }
         break;
     }

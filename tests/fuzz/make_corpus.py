@@ -96,10 +96,13 @@ put("json", "unknown-key", b'{"nope": 1}')
 put("json", "truncated", b'{"data": "fash')
 put("json", "deep", b"[" * 70 + b"]" * 70)
 
-# Specs: <mode> <text>; mode % 5 = 0 generic (--loss getters), 1 --optim, 2 --schedule, 3 --lt, 4 --augment.
+# Specs: <mode> <text>; mode % 6 = 0 generic (--loss getters), 1 --optim, 2 --schedule, 3 --lt, 4 --augment,
+# 5 a transform pipeline.
 for i, (mode, text) in enumerate([(0, "focal:gamma=2,weights=inverse,drw=1,k=3,milestones=1/2/3,path=x"),
                                   (0, "ce"), (0, "ldam:gamma=abc"), (1, "sgd:lr=0.1,momentum=0.9,wd=5e-4,nesterov=1"),
                                   (1, "adamw:lr=1e-3,beta1=0.9,beta2=0.999,eps=1e-8"), (2, "step:milestones=160/180,gamma=0.01"),
                                   (2, "cosine:min=0.001"), (3, "exp:100"), (3, "step:10:1/3/5"), (3, "step:2:even"),
-                                  (4, "crop:pad=4,flip"), (4, "none")]):
+                                  (4, "crop:pad=4,flip"), (4, "none"),
+                                  (5, "random-resized-crop:size=224,scale=0.08/1,flip,color-jitter:brightness=0.4,contrast=0.4"),
+                                  (5, "resize:size=256,center-crop:size=224")]):
     put("spec", "seed-%02d" % i, bytes([mode]) + text.encode())
