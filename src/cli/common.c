@@ -144,6 +144,9 @@ static int input_resolve(tl_input *in, const tl_opts *o, int images, int in_h, i
         input_transform(&in->eval, "eval-transform", opt_or(o, "eval-transform", "default"), eval, images, in_h, in_w,
                         &in->h, &in->w, err))
         return -1;
+    if (tl_transform_is_random(&in->eval))
+        return tl_fail(err, "--eval-transform %s: evaluation must be deterministic; random items (flip, crop, "
+                            "random-resized-crop, color-jitter) belong in --augment", in->eval.text);
     if (images && (ah != in->h || aw != in->w))
         return tl_fail(err, "--augment %s gives %dx%d images but --eval-transform %s gives %dx%d; the model takes one size",
                        in->aug.text, ah, aw, in->eval.text, in->h, in->w);
