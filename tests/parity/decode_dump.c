@@ -1,14 +1,33 @@
 /* Decodes image files with tailor's decoder, for test_decode.py.
  * Usage: decode_dump MIN_SIDE PATH... OUT.safetensors: tensor "<i>" (I32, h x w x c) is PATH i decoded
  * (tl_image_decode with MIN_SIDE: 0 = full size), or absent when decoding fails; the metadata entry
- * "<i>" is "ok" or the error message, and "probe<i>" the header's "h w c" (tl_image_probe). */
+ * "<i>" is "ok" or the error message, and "probe<i>" the header's "h w c" (tl_image_probe).
+ * decode_dump stats ROOT OUT.safetensors: the per-channel mean and std (tl_norm_stats) of the training
+ * split of the image folder ROOT as 3-channel images at full size, as tensors "mean" and "std" (F32). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "core/safetensors.h"
-#include "data/decode.h"
+#include "data/dataset.h"
+
+static int stats(const char *root, const char *out) {
+    tl_dataset tr, te, va;
+    tl_error err = {{0}};
+    float m[3], sd[3];
+    if (tl_folder_load(&tr, &te, &va, root, NULL, &err) || tl_images_configure(tr.images, 3, 0, 0, &err) ||
+        (tr.c = 3, tl_norm_stats(m, sd, &tr, &err))) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    tl_st_tensor t[2] = {{"mean", "F32", 1, {3}, m}, {"std", "F32", 1, {3}, sd}};
+    int rc = tl_st_write(out, t, 2, NULL, 0, &err);
+    if (rc) fprintf(stderr, "%s\n", err.msg);
+    tl_dataset_free(&tr); tl_dataset_free(&te); tl_dataset_free(&va);
+    return rc ? 1 : 0;
+}
 
 int main(int argc, char **argv) {
+    if (argc == 4 && !strcmp(argv[1], "stats")) return stats(argv[2], argv[3]);
     if (argc < 3) { fprintf(stderr, "usage: decode_dump MIN_SIDE PATH... OUT\n"); return 2; }
     int n = argc - 3, min_side = atoi(argv[1]), nt = 0, nm = 0;
     tl_st_tensor *t = calloc((size_t)n + 1, sizeof *t);

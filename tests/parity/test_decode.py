@@ -1,7 +1,8 @@
 """tailor's PNG / JPEG decoding against Pillow's (what torchvision's image-folder loader reads): each kind
 of file of tests/images.py decoded by decode_dump and by Image.open(...).convert("RGB" or "L"):
 exact for PNG (16-bit samples: the high byte), within 1 level for JPEG (the same libjpeg-turbo);
-JPEG DCT scaling against Pillow's draft mode; the header probe's size and channels."""
+JPEG DCT scaling against Pillow's draft mode; the header probe's size and channels; the training
+view's normalisation statistics against numpy's over Pillow's pixels."""
 import os
 import sys
 import tempfile
@@ -68,4 +69,19 @@ with tempfile.TemporaryDirectory() as d:
     t, meta = parity.load("decode_dump", "0", trunc, badpng)
     report(meta["0"] != "ok" and "bad JPEG" in meta["0"] and "trunc.jpg" in meta["0"], f"truncated JPEG: {meta['0']}")
     report(meta["1"] != "ok" and "bad PNG" in meta["1"], f"corrupt PNG: {meta['1']}")
+# --normalize data: the per-channel mean and std of a folder's training images, against numpy
+with tempfile.TemporaryDirectory() as d:
+    images.write_collection(d, classes=3, scale=0.3)
+    root = os.path.join(d, "folder")
+    t, _ = parity.load("decode_dump", "stats", root)
+    px = []
+    for dirpath, _, files in sorted(os.walk(os.path.join(root, "train"))):
+        for f in sorted(files):
+            if f.endswith(".txt"):
+                continue
+            px.append(np.asarray(Image.open(os.path.join(dirpath, f)).convert("RGB")).reshape(-1, 3).astype(np.float64))
+    px = np.concatenate(px)
+    mean, std = px.mean(0), px.std(0)
+    report(np.abs(t["mean"] - mean).max() < 1e-4 * 255, f"training view mean {t['mean']} vs numpy {mean}")
+    report(np.abs(t["std"] - std).max() < 1e-4 * 255, f"training view std {t['std']} vs numpy {std}")
 parity.finish()
