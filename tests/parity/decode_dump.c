@@ -47,6 +47,7 @@ int main(int argc, char **argv) {
         meta[nm++] = strdup(names[i]);
         if (tl_image_decode(&im, path, min_side, &err)) {
             meta[nm++] = strdup(err.msg);
+            tl_image_free(&im);
             continue;
         }
         meta[nm++] = strdup("ok");

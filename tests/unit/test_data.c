@@ -607,11 +607,14 @@ static void test_image_cache(void) {
     for (int i = 0; i < 12; i++) ok &= memcmp(px(&tr, i), first[i], 10 * (20 + i) * 3) == 0;  /* hits and misses */
     CHECK(ok && tl_images_cache_bytes(tr.images) <= 3000);
     for (int i = 0; i < 12; i++) free(first[i]);
-    /* load side 5: the shorter side (10) halves, the other int(5 * w / 10) */
+    /* load side 5: a shorter side of 10 is not more than twice it, kept; load side 4: resized to 4,
+     * the other side int(4 * 23 / 10) */
     CHECK(tl_images_configure(tr.images, 3, 5, 1 << 20, &err) == 0);
     tl_image im = {0}, tmpim = {0};
-    CHECK(tl_images_get(tr.images, 3, &im, &tmpim, &err) == 0 && im.h == 5 && im.w == 11);
-    CHECK(tl_images_get(tr.images, 3, &im, &tmpim, &err) == 0 && im.h == 5 && im.w == 11 && tl_images_cached(tr.images) == 1);
+    CHECK(tl_images_get(tr.images, 3, &im, &tmpim, &err) == 0 && im.h == 10 && im.w == 23);
+    CHECK(tl_images_configure(tr.images, 3, 4, 1 << 20, &err) == 0);
+    CHECK(tl_images_get(tr.images, 3, &im, &tmpim, &err) == 0 && im.h == 4 && im.w == 9);
+    CHECK(tl_images_get(tr.images, 3, &im, &tmpim, &err) == 0 && im.h == 4 && im.w == 9 && tl_images_cached(tr.images) == 1);
     tl_image_free(&im); tl_image_free(&tmpim);
     tl_dataset_free(&tr); tl_dataset_free(&te);
 }
