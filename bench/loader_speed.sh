@@ -11,36 +11,29 @@ N=${1:-1000} W=${2:-2} PY=${PY:-/usr/bin/python3}
 make -s -j"$(nproc)" build/bench/bench_loader build/tailor
 d=$(mktemp -d)
 trap 'rm -rf "$d"' EXIT
-$PY - "$d/jpeg" "$N" <<'PY'
+# make_jpegs DIR N H W: N pictures of H x W in 10 classes (DIR/train/cK/), the first 10 also in DIR/test
+make_jpegs() {
+    $PY - "$@" <<'PY'
 import os, sys
 sys.path.insert(0, "tests")
 import images
 from PIL import Image
-root, n = sys.argv[1], int(sys.argv[2])
+root, n, h, w = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 for i in range(n):
     k = i % 10
     for split in ("train", "test") if i < 10 else ("train",):
         os.makedirs(f"{root}/{split}/c{k}", exist_ok=True)
-        Image.fromarray(images.picture(375, 500, 3, i, freq=2 + k)).save(f"{root}/{split}/c{k}/{i:05d}.jpg", quality=90)
+        Image.fromarray(images.picture(h, w, 3, i % 500, freq=2 + k)).save(f"{root}/{split}/c{k}/{i:05d}.jpg", quality=90)
 PY
+}
+make_jpegs "$d/jpeg" "$N" 375 500
 for size in 224 64; do
     build/bench/bench_loader "$d/jpeg" $size "$W" 3 | tail -n 1
     $PY bench/bench_loader.py "$d/jpeg" $size "$W" 3 | tail -n 1
 done
 # Peak RSS against the number of images (small images, so that 20,000 are quick to make and train on)
 for n in 2000 20000; do
-    $PY - "$d/small$n" "$n" <<'PY'
-import os, sys
-sys.path.insert(0, "tests")
-import images
-from PIL import Image
-root, n = sys.argv[1], int(sys.argv[2])
-for i in range(n):
-    k = i % 10
-    for split in ("train", "test") if i < 100 else ("train",):
-        os.makedirs(f"{root}/{split}/c{k}", exist_ok=True)
-        Image.fromarray(images.picture(48, 64, 3, i % 500, freq=2 + k)).save(f"{root}/{split}/c{k}/{i:05d}.jpg", quality=90)
-PY
+    make_jpegs "$d/small$n" "$n" 48 64
     /usr/bin/time -f "tailor train, $n images, --cache-mb 0: peak RSS %M KB, %e s" \
         build/tailor train --data "folder:$d/small$n" --size 32 --epochs 1 --cache-mb 0 --quiet --out "$d/run$n" >/dev/null
 done

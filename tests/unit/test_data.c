@@ -32,23 +32,31 @@ static void write_idx(const char *img, const char *lab, int n, int r, int c, int
     free(bi); free(bl);
 }
 
-/* Synthetic data set: n 1-pixel (or c x h x w) samples, label i % k, value = file index. */
-static void make_synth(tl_dataset *d, const int *per_class, int k, int c, int h, int w) {
+/* Labels of per_class[j] rows of class j, round-robin over the classes (so classes interleave in
+ * file order); returns n. */
+static int interleave(int *y, const int *per_class, int k) {
+    int n = 0, *left = malloc(sizeof(int) * k);
+    for (int j = 0; j < k; j++) n += per_class[j];
+    memcpy(left, per_class, sizeof(int) * k);
+    for (int i = 0, j = 0; i < n; j = (j + 1) % k)
+        if (left[j]) { left[j]--; y[i++] = j; }
+    free(left);
+    return n;
+}
+
+static int total(const int *per_class, int k) {
     int n = 0;
     for (int j = 0; j < k; j++) n += per_class[j];
+    return n;
+}
+
+/* Synthetic data set: n 1-pixel (or c x h x w) samples, labels interleaved, value = file index. */
+static void make_synth(tl_dataset *d, const int *per_class, int k, int c, int h, int w) {
     tl_error err;
-    tl_dataset_alloc(d, n, c, h, w, k, "synthetic", &err);
-    int *left = malloc(sizeof(int) * k);
-    memcpy(left, per_class, sizeof(int) * k);
-    /* round-robin over classes, so classes interleave in file order */
-    for (int i = 0, j = 0; i < n; j = (j + 1) % k) {
-        if (!left[j]) continue;
-        left[j]--;
-        d->y[i] = j;
+    tl_dataset_alloc(d, total(per_class, k), c, h, w, k, "synthetic", &err);
+    interleave(d->y, per_class, k);
+    for (int i = 0; i < d->n; i++)
         for (int v = 0; v < c * h * w; v++) d->x[(size_t)i * c * h * w + v] = (float)i;
-        i++;
-    }
-    free(left);
 }
 
 /* The data load's validation split, unused by these formats. */
@@ -64,26 +72,16 @@ static const uint8_t *px(const tl_dataset *d, int i) {
     return im->pix;
 }
 
-/* An image data set of memory images: per_class[j] images of class j (interleaved), pixel v of
- * image i = (i * 37 + v * 11) % 251. */
+/* An image data set of memory images, labels as make_synth's; pixel v of image i = (i * 37 + v * 11) % 251. */
 static void make_images(tl_dataset *d, const int *per_class, int k, int c, int h, int w) {
-    int n = 0;
-    for (int j = 0; j < k; j++) n += per_class[j];
+    int n = total(per_class, k);
     uint8_t *block;
     tl_images *im = tl_images_memory(n, h, w, c, &block);
     tl_error err;
     tl_dataset_alloc_images(d, im, n, k, "synthetic", &err);
     tl_images_unref(im);
-    int *left = malloc(sizeof(int) * k);
-    memcpy(left, per_class, sizeof(int) * k);
-    for (int i = 0, j = 0; i < n; j = (j + 1) % k) {
-        if (!left[j]) continue;
-        left[j]--;
-        d->y[i] = j;
-        for (int v = 0; v < c * h * w; v++) block[(size_t)i * c * h * w + v] = (uint8_t)((i * 37 + v * 11) % 251);
-        i++;
-    }
-    free(left);
+    interleave(d->y, per_class, k);
+    for (size_t v = 0; v < (size_t)n * c * h * w; v++) block[v] = (uint8_t)(((v / ((size_t)c * h * w)) * 37 + (v % ((size_t)c * h * w)) * 11) % 251);
 }
 
 static void balanced(tl_dataset *d, int k, int per) {
