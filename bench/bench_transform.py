@@ -1,7 +1,8 @@
 """Per-image transform times, tailor (bench/bench_transform.c) against torchvision 0.14 on a PIL image,
-on one 500 x 375 RGB photo-like image, one thread each. Prints a markdown table: median microseconds
-per image and the speed-up torchvision / tailor. The machine may be shared, and other load only slows
-a run down, so the two alternate for ROUNDS rounds and each figure is the lowest of its medians.
+on one 500 x 375 RGB photo-like image, one thread each. Prints a markdown table: median and fastest
+microseconds per image and the speed-ups torchvision / tailor of both. The machine may be shared, and
+other load only slows a run down, so the two alternate for ROUNDS rounds and each figure is the lowest
+of its rounds' (the fastest call is the figure least disturbed by a loaded machine).
 Usage: /usr/bin/python3 bench/bench_transform.py [REPS [ROUNDS]]   (env TL_BUILD, default build)"""
 import os
 import subprocess
@@ -48,7 +49,8 @@ def torchvision_times(reps):
             tf(img)
             if i >= 0:
                 ts.append(time.perf_counter() - t0)
-        out[spec] = 1e6 * sorted(ts)[len(ts) // 2]
+        ts.sort()
+        out[spec] = (1e6 * ts[len(ts) // 2], 1e6 * ts[0])
     return out
 
 
@@ -57,7 +59,7 @@ def tailor_times(reps):
     env = dict(os.environ, OMP_NUM_THREADS="1")
     r = subprocess.run([os.path.join(build, "bench", "bench_transform"), str(reps)], env=env, check=True,
                        capture_output=True, text=True)
-    return {l.split("\t")[0]: float(l.split("\t")[1]) for l in r.stdout.strip().split("\n")}
+    return {l.split("\t")[0]: (float(l.split("\t")[1]), float(l.split("\t")[2])) for l in r.stdout.strip().split("\n")}
 
 
 def main():
@@ -67,11 +69,12 @@ def main():
     for _ in range(rounds):
         for acc, new in ((tl, tailor_times(reps)), (tv, torchvision_times(reps))):
             for k, v in new.items():
-                acc[k] = min(acc.get(k, v), v)
-    print("| pipeline (500x375 RGB) | tailor us | torchvision us | speed-up |")
-    print("|---|---|---|---|")
+                acc[k] = tuple(min(a, b) for a, b in zip(acc.get(k, v), v))
+    print("| pipeline (500x375 RGB) | tailor us median | torchvision us median | speed-up | tailor us min | torchvision us min | speed-up |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for spec in torchvision_pipes():
-        print(f"| `{spec}` | {tl[spec]:.0f} | {tv[spec]:.0f} | {tv[spec] / tl[spec]:.2f} |")
+        (a, a0), (b, b0) = tl[spec], tv[spec]
+        print(f"| `{spec}` | {a:.0f} | {b:.0f} | {b / a:.2f} | {a0:.0f} | {b0:.0f} | {b0 / a0:.2f} |")
     print(f"load average at the end: {os.getloadavg()[0]:.2f}")
 
 

@@ -17,7 +17,9 @@
  *                                       ColorJitter(B, C, S): the factors uniform in [max(0, 1 - x), 1 + x],
  *                                       applied in a random order (PIL ImageEnhance semantics)
  *   crop[:pad=P]                        RandomCrop(h x w, padding=P) (zero fill); P < 0: 2 for images
- *                                       under 32 pixels, 4 otherwise (the CIFAR-LT recipe)
+ *                                       under 32 pixels, 4 otherwise (the CIFAR-LT recipe); crop and
+ *                                       flip leave a 1 x 1 image (a feature vector) and draw nothing,
+ *                                       as augment.c does
  * "none" or "" is the empty pipeline. Draws from the rng happen in item order, so a pipeline's result
  * depends only on the image and the rng state. */
 #ifndef TL_DATA_TRANSFORM_H
@@ -77,7 +79,8 @@ int tl_image_resize(tl_image *dst, const tl_image *src, int oh, int ow);
 /* dst = the h x w box of src at (top, left) resized to oh x ow: torchvision's resized_crop (crop, then
  * resize), read in place without copying the box out; the box must lie inside src. */
 int tl_image_resized_crop(tl_image *dst, const tl_image *src, int top, int left, int h, int w, int oh, int ow);
-/* dst = the h x w window of src at (top, left); pixels outside src are 0 (torchvision's crop/pad). */
+/* dst (not src) = the h x w window of src at (top, left); pixels outside src are 0 (torchvision's
+ * crop/pad). */
 int tl_image_crop(tl_image *dst, const tl_image *src, int top, int left, int h, int w);
 /* In place: mirror left-right. */
 void tl_image_hflip(tl_image *im);
@@ -87,7 +90,7 @@ void tl_image_hflip(tl_image *im);
 void tl_image_brightness(tl_image *im, double factor);
 void tl_image_contrast(tl_image *im, double factor);
 void tl_image_saturation(tl_image *im, double factor);
-/* dst = src converted to c channels as PIL's convert does: "L" from RGB is
+/* dst (not src) = src converted to c channels as PIL's convert does: "L" from RGB is
  * (R * 19595 + G * 38470 + B * 7471 + 0x8000) >> 16, "RGB" from L repeats the gray value. */
 int tl_image_convert(tl_image *dst, const tl_image *src, int c);
 /* PIL's "L" value of one RGB pixel (the one home of the luma weights: convert, contrast, saturation). */
