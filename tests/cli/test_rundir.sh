@@ -3,8 +3,8 @@
 # run away, and every message says what happened and what to do. Cases: the disk fills during the
 # final writes (a small tmpfs), something appears at the final name while training runs (a folder
 # with a file in it, an empty folder, a dangling symbolic link), two writers of one folder (a lock
-# held with flock(1), two resumes at once, eval into a locked run), and resume options that differ
-# from the run's settings.
+# held with flock(1), two resumes at once, eval, plot or distill into a locked folder), and resume
+# options that differ from the run's settings.
 . "$(dirname "$0")/lib.sh"
 mnt=$tmp/mnt
 trap 'mountpoint -q "$mnt" 2>/dev/null && umount "$mnt"; rm -rf "$tmp"' EXIT
@@ -72,7 +72,8 @@ one_line "new run onto an interrupted one refused" $? "$tmp/err" "an interrupted
 # (options that repeat the run's values are accepted).
 $T train --resume "$cut" --epochs 60 --quiet >/dev/null 2>"$tmp/a.err" &
 pid=$!
-for i in $(seq 3000); do flock -n "$cut.partial" true 2>/dev/null || break; sleep 0.01; done
+# Until it holds its lock (looked up in /proc/locks: taking the lock to test it would race it).
+for i in $(seq 3000); do grep -qE "FLOCK +ADVISORY +WRITE +$pid " /proc/locks && break; sleep 0.01; done
 $T train --resume "$cut" >/dev/null 2>"$tmp/err"
 one_line "second concurrent resume refused" $? "$tmp/err" "another tailor process is writing it"
 wait $pid
@@ -85,6 +86,14 @@ exec 9<"$tmp/ref60"
 flock -x 9
 EXPECT_DIR=$tmp/ref60/eval expect_error "eval into a locked run refused" "--run $tmp/ref60: another tailor process is writing it" \
     $T eval --run "$tmp/ref60"
+EXPECT_DIR=$tmp/ref60/weight_norms.png expect_error "plot into a locked run refused" "--run $tmp/ref60: another tailor process is writing it" \
+    $T plot weights --run "$tmp/ref60"
+exec 9<&-
+mkdir "$tmp/chain"
+exec 9<"$tmp/chain"
+flock -x 9
+EXPECT_DIR=$tmp/chain/gen-0 expect_error "distill into a locked chain refused" "--out $tmp/chain: another tailor process is writing it" \
+    $T distill --generations 1 --distill kd "${short[@]}" --out "$tmp/chain"
 exec 9<&-
 $T eval --run "$tmp/ref60" >/dev/null 2>"$tmp/err"
 rc=$?
