@@ -168,7 +168,7 @@ int tl_cmd_retrain(int argc, char **argv) {
     cfg.seed = (uint64_t)seed;
     cfg.threads = (int)threads;
     if (tl_run_dir_init(&rd, outdir, "--out", &err) || tl_run_dir_check_free(rd.out, "--out", &err) ||
-        tl_run_dir_check_free(rd.partial, "--out", &err))
+        tl_run_dir_check_no_partial(&rd, "left by a killed retrain, or a finished one whose rename failed: move it away or remove it", &err))
         goto fail;
     /* The stage-1 model, with its num_batches_tracked kept for the saved file. */
     if (tl_path_join(path, sizeof path, dir, "model.safetensors", &err) || tl_st_read(&sf, path, &err)) goto fail;

@@ -299,12 +299,8 @@ int tl_cmd_train(int argc, char **argv) {
         tl_opts_free(&o);
         return 2;
     }
-    if (!resume && tl_path_exists(rd.partial)) {
-        int fd;
-        if (tl_dir_lock(&fd, rd.partial, "--out", &err) == 0) {
-            tl_dir_unlock(&fd);
-            tl_fail(&err, "--out %s: an interrupted run is in %s (continue it with --resume %s, or remove it)", rd.out, rd.partial, rd.out);
-        }
+    snprintf(path, sizeof path, "an interrupted run: continue it with tailor train --resume %s, or remove it", rd.out);
+    if (!resume && tl_run_dir_check_no_partial(&rd, path, &err)) {
         fprintf(stderr, "tailor: %s\n", err.msg);
         tl_opts_free(&o);
         return 2;

@@ -33,6 +33,15 @@ int tl_run_dir_check_free(const char *path, const char *option, tl_error *err) {
     return 0;
 }
 
+int tl_run_dir_check_no_partial(const tl_run_dir *r, const char *why, tl_error *err) {
+    struct stat st;
+    if (lstat(r->partial, &st) != 0) return 0;
+    int fd;
+    if (tl_dir_lock(&fd, r->partial, r->option, err)) return -1;  /* held: another process is writing it */
+    tl_dir_unlock(&fd);
+    return tl_fail(err, "%s %s: %s is there (%s)", r->option, r->out, r->partial, why);
+}
+
 int tl_dir_lock(int *fd, const char *path, const char *option, tl_error *err) {
     *fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (*fd < 0) return tl_fail(err, "%s %s: cannot open: %s", option, path, strerror(errno));

@@ -22,6 +22,9 @@ int tl_run_dir_init(tl_run_dir *r, const char *out, const char *option, tl_error
 /* Fails when anything is at path, a dangling symbolic link included: "<option> <path>: already exists
  * (a folder)". */
 int tl_run_dir_check_free(const char *path, const char *option, tl_error *err);
+/* Fails when r->partial exists: "another tailor process is writing it" while locked, else
+ * "<option> <out>: <partial> is there (<why>)". */
+int tl_run_dir_check_no_partial(const tl_run_dir *r, const char *why, tl_error *err);
 /* Creates r->partial (it must not exist) and locks it. */
 int tl_run_dir_create(tl_run_dir *r, tl_error *err);
 /* Locks the existing r->partial (a run to continue). Fails when another process holds it or when it

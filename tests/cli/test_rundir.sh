@@ -66,7 +66,7 @@ one_line "new run into a locked --out refused" $? "$tmp/err" "--out $cut.partial
 exec 9<&-
 check "refused writers leave the run as it was" unchanged
 $T train "${long[@]}" --out "$cut" >/dev/null 2>"$tmp/err"
-one_line "new run onto an interrupted one refused" $? "$tmp/err" "an interrupted run is in $cut.partial" "--resume $cut"
+one_line "new run onto an interrupted one refused" $? "$tmp/err" "--out $cut: $cut.partial is there (an interrupted run: continue it with tailor train --resume $cut, or remove it)"
 
 # --- Two resumes at once: the second is refused, the first finishes the run as if never stopped
 # (options that repeat the run's values are accepted).
