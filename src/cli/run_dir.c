@@ -68,8 +68,8 @@ int tl_run_dir_create(tl_run_dir *r, tl_error *err) {
 
 int tl_run_dir_open(tl_run_dir *r, tl_error *err) {
     if (tl_dir_lock(&r->fd, r->partial, r->option, err)) return -1;
-    /* The holder we waited on may have renamed it into place just before we locked: then the
-     * descriptor is the finished folder, not r->partial. */
+    /* A writer that held it may have renamed it into place between our open and our lock: then
+     * the descriptor is the finished folder, no longer r->partial. */
     struct stat a, b;
     if (fstat(r->fd, &a) || stat(r->partial, &b) || a.st_dev != b.st_dev || a.st_ino != b.st_ino) {
         tl_dir_unlock(&r->fd);
