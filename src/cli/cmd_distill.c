@@ -8,6 +8,7 @@
 #include <string.h>
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/run_dir.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "eval/report.h"
@@ -110,7 +111,13 @@ int tl_cmd_distill(int argc, char **argv) {
     const char *missing = G < 0 ? "--generations" : !dir ? "--out" : !has_distill ? "--distill" : NULL;
     if (missing) { fprintf(stderr, "tailor: distill needs %s\n%s", missing, usage_text); free(rest); return 2; }
     tl_error err = {{0}};
-    if (!tl_path_exists(dir) && tl_mkdir_new(dir, "--out", &err)) { fprintf(stderr, "tailor: %s\n", err.msg); free(rest); return 2; }
+    /* The chain folder is written in place by one distill at a time (each generation also locks its own run). */
+    int lock = -1;
+    if ((!tl_path_exists(dir) && tl_mkdir_new(dir, "--out", &err)) || tl_dir_lock(&lock, dir, "--out", &err)) {
+        fprintf(stderr, "tailor: %s\n", err.msg);
+        free(rest);
+        return 2;
+    }
     char prev[4200];
     if (teacher) snprintf(prev, sizeof prev, "%s", teacher);
     else snprintf(prev, sizeof prev, "%s/gen-0", dir);
@@ -122,8 +129,8 @@ int tl_cmd_distill(int argc, char **argv) {
         snprintf(prev, sizeof prev, "%s/gen-%d", dir, g);
     }
     free(rest);
-    if (rc) return rc;
-    if (write_summary(dir, (int)G, gen0, &err)) { fprintf(stderr, "tailor: %s\n", err.msg); return 1; }
-    if (!quiet) printf("\ngenerations: %s/generations.md\n", dir);
-    return 0;
+    if (!rc && write_summary(dir, (int)G, gen0, &err)) { fprintf(stderr, "tailor: %s\n", err.msg); rc = 1; }
+    if (!rc && !quiet) printf("\ngenerations: %s/generations.md\n", dir);
+    tl_dir_unlock(&lock);
+    return rc;
 }

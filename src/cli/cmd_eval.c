@@ -6,6 +6,7 @@
 #include <string.h>
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/run_dir.h"
 #include "core/error.h"
 #include "eval/posthoc.h"
 #include "eval/report.h"
@@ -31,8 +32,9 @@ int tl_cmd_eval(int argc, char **argv) {
     float *mean = NULL, *std = NULL, *vlogits = NULL;
     tl_posthoc rule = {0};
     int *vpred = NULL;
-    char path[4200], out[4200], partial[4300];
-    int status = 1, created = 0;
+    char path[4200], out[4200];
+    tl_run_dir rd = {.fd = -1};
+    int status = 1, run_lock = -1;
     long batch, threads, val;
     if (tl_opts_parse(&o, eval_opts, NOPTS, argc, argv, "eval", &err)) { fprintf(stderr, "tailor: %s\n", err.msg); return 2; }
     const char *dir = tl_opt(&o, "run");
@@ -40,6 +42,12 @@ int tl_cmd_eval(int argc, char **argv) {
     if (tl_train_settings(&run, dir, &err) ||
         tl_opt_int(&o, "batch", 1, 65536, &batch, &err) || tl_opt_int(&o, "threads", 1, 256, &threads, &err) ||
         tl_opt_int(&run, "val", 0, 1000000, &val, &err))
+        goto fail;
+    /* The default report folder RUN/eval is written into the run: the run's lock refuses a second writer. */
+    if (*tl_opt(&o, "out")) snprintf(out, sizeof out, "%s", tl_opt(&o, "out"));
+    else if (tl_path_join(out, sizeof out, dir, "eval", &err) || tl_dir_lock(&run_lock, dir, "--run", &err)) goto fail;
+    if (tl_run_dir_init(&rd, out, "--out", &err) || tl_run_dir_check_free(rd.out, "--out", &err) ||
+        tl_run_dir_remove_stale(&rd, &err) || tl_run_dir_create(&rd, &err))  /* a report folder left by an interrupted eval */
         goto fail;
     /* --open runs: the same classes are held out of any data set evaluated. */
     const char *open = tl_opt(&run, "open");
@@ -83,29 +91,25 @@ int tl_cmd_eval(int argc, char **argv) {
             printf("posthoc: chose tau = %g (validation balanced accuracy %.2f%%)\n", rule.tau, 100 * bal);
         }
     }
-    if (*tl_opt(&o, "out")) snprintf(out, sizeof out, "%s", tl_opt(&o, "out"));
-    else if (tl_path_join(out, sizeof out, dir, "eval", &err)) goto fail;
-    snprintf(partial, sizeof partial, "%s.partial", out);
-    if (tl_path_exists(out)) { tl_fail(&err, "--out %s: already exists", out); goto fail; }
-    tl_rmdir_files(partial); /* a report folder left by an interrupted eval */
-    if (tl_mkdir_new(partial, "--out", &err)) goto fail;
-    created = 1;
     tl_metrics met;
     tl_openset_report openr;
-    if (tl_evaluate_open_to_dir(&model, &data, test, mean, std, partial, &run, *tl_opt(&o, "posthoc") ? &rule : NULL,
+    if (tl_evaluate_open_to_dir(&model, &data, test, mean, std, rd.partial, &run, *tl_opt(&o, "posthoc") ? &rule : NULL,
                                 NAN, NAN, &met, &openr, &err))
         goto fail;
     tl_report_print(stdout, &met, (const char *const *)test->class_names);
     if (data.open.n) { fputc('\n', stdout); tl_report_print_open(stdout, &openr); }
     tl_metrics_free(&met);
-    if (rename(partial, out)) { tl_fail(&err, "--out %s: cannot rename into place", out); goto fail; }
-    printf("\nreport folder: %s\n", out);
+    if (tl_run_dir_commit(&rd, &err)) { fprintf(stderr, "tailor: %s\n", err.msg); goto done; }  /* keeps the complete folder */
+    printf("\nreport folder: %s\n", rd.out);
     status = 0;
     goto done;
 fail:
+    /* Nothing here is costly to redo (the run itself is never touched): a half-written report goes. */
     fprintf(stderr, "tailor: %s\n", err.msg);
-    if (created) tl_rmdir_files(partial);
+    tl_run_dir_close(&rd, 1);
 done:
+    tl_run_dir_close(&rd, 0);
+    tl_dir_unlock(&run_lock);
     free(vlogits);
     free(vpred);
     tl_posthoc_free(&rule);

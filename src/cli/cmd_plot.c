@@ -10,6 +10,7 @@
 #include <string.h>
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/run_dir.h"
 #include "core/error.h"
 #include "train/trainer.h"
 #include "eval/plot_embedding.h"
@@ -108,7 +109,7 @@ int tl_cmd_plot(int argc, char **argv) {
     float *mean = NULL, *std = NULL;
     char path[4200], out[4200];
     long batch, threads, val;
-    int status = 1;
+    int status = 1, run_lock = -1;
     if (tl_opts_parse(&o, plot_opts, NOPTS, argc - 1, argv + 1, "plot", &err)) { fprintf(stderr, "tailor: %s\n", err.msg); return 2; }
     const char *dir = tl_opt(&o, "run");
     if (tl_train_settings(&run, dir, &err) ||
@@ -120,7 +121,8 @@ int tl_cmd_plot(int argc, char **argv) {
         tl_model_load(&model, path, (int)batch, (int)threads, &mean, &std, &err))
         goto done;
     if (*tl_opt(&o, "out")) snprintf(out, sizeof out, "%s", tl_opt(&o, "out"));
-    else if (tl_path_join(out, sizeof out, dir, strcmp(what, "weights") ? "embedding.png" : "weight_norms.png", &err))
+    else if (tl_path_join(out, sizeof out, dir, strcmp(what, "weights") ? "embedding.png" : "weight_norms.png", &err) ||
+             tl_dir_lock(&run_lock, dir, "--run", &err))  /* the figure goes into the run: one writer at a time */
         goto done;
     if (strcmp(what, "weights") ? plot_embedding(&o, &model, &data, mean, std, out, &err)
                                 : plot_weights(&o, &model, &data, out, &err))
@@ -129,6 +131,7 @@ int tl_cmd_plot(int argc, char **argv) {
     status = 0;
 done:
     if (status) fprintf(stderr, "tailor: %s\n", err.msg);
+    tl_dir_unlock(&run_lock);
     free(mean);
     free(std);
     tl_model_free(&model);

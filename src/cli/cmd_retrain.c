@@ -13,6 +13,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/progress.h"
+#include "cli/run_dir.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "eval/report.h"
@@ -138,8 +139,9 @@ int tl_cmd_retrain(int argc, char **argv) {
     tl_stage2_cfg cfg;
     retrain_ctx ctx = {0};
     float *mean = NULL, *std = NULL;
-    char path[4200], partial[4300], ckpt[4400];
-    int status = 1, created = 0, have_sf = 0;
+    char path[4200], ckpt[4400];
+    tl_run_dir rd = {.fd = -1};
+    int status = 1, have_sf = 0;
     long val, epochs = 0, batch, seed, threads;
     long long bn_steps = 0;
     if (tl_opts_parse(&o, retrain_opts, NOPTS, argc, argv, "retrain", &err)) {
@@ -148,7 +150,6 @@ int tl_cmd_retrain(int argc, char **argv) {
         return 2;
     }
     const char *dir = tl_opt(&o, "run"), *outdir = tl_opt(&o, "out");
-    snprintf(partial, sizeof partial, "%s.partial", outdir);
     tl_stage2_cfg_default(&cfg);
     if (tl_train_settings(&run, dir, &err) ||
         tl_opt_int(&run, "val", 0, 1000000, &val, &err) ||
@@ -166,7 +167,9 @@ int tl_cmd_retrain(int argc, char **argv) {
     cfg.batch = (int)batch;
     cfg.seed = (uint64_t)seed;
     cfg.threads = (int)threads;
-    if (access(outdir, F_OK) == 0 || access(partial, F_OK) == 0) { tl_fail(&err, "--out %s: already exists", outdir); goto fail; }
+    if (tl_run_dir_init(&rd, outdir, "--out", &err) || tl_run_dir_check_free(rd.out, "--out", &err) ||
+        tl_run_dir_check_no_partial(&rd, "left by a killed retrain, or a finished one whose rename failed: move it away or remove it", &err))
+        goto fail;
     /* The stage-1 model, with its num_batches_tracked kept for the saved file. */
     if (tl_path_join(path, sizeof path, dir, "model.safetensors", &err) || tl_st_read(&sf, path, &err)) goto fail;
     have_sf = 1;
@@ -191,14 +194,13 @@ int tl_cmd_retrain(int argc, char **argv) {
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    if (tl_mkdir_new(partial, "--out", &err)) goto fail;
-    created = 1;
+    if (tl_run_dir_create(&rd, &err)) goto fail;
     double t0 = now();
     if (tl_stage2_features(&ftrain, &src, &data.train, mean, std, &err) ||
         (data.val.n && tl_stage2_features(&fval, &src, &data.val, mean, std, &err)))
         goto fail;
-    if (tl_path_join(path, sizeof path, partial, "metrics.jsonl", &err) ||
-        tl_path_join(ckpt, sizeof ckpt, partial, "stage2_checkpoint.safetensors", &err))
+    if (tl_path_join(path, sizeof path, rd.partial, "metrics.jsonl", &err) ||
+        tl_path_join(ckpt, sizeof ckpt, rd.partial, "stage2_checkpoint.safetensors", &err))
         goto fail;
     if (!(ctx.metrics = fopen(path, "w"))) { tl_fail(&err, "%s: cannot write", path); goto fail; }
     ctx.epochs = cfg.epochs ? cfg.epochs : (s.ops == &tl_stage2_lws ? 5 : 10);
@@ -212,20 +214,20 @@ int tl_cmd_retrain(int argc, char **argv) {
     ctx.metrics = NULL;
     unlink(ckpt);
     if (rc) goto fail;
-    if (!s.epochs && tl_path_join(path, sizeof path, partial, "metrics.jsonl", &err) == 0) unlink(path);
+    if (!s.epochs && tl_path_join(path, sizeof path, rd.partial, "metrics.jsonl", &err) == 0) unlink(path);
     double seconds = now() - t0;
     if (s.nsweep) printf("tau: chose %g (validation balanced accuracy %.2f%%)\n", s.tau, 100 * s.sweep[(int)lround(s.tau * 10)].val_balanced_accuracy);
 
     /* The run folder: config.json (the stage-1 settings with the new head), report, model. */
     tl_atomic_file af;
-    if (opt_set(&run, "head", s.head, &err) || tl_path_join(path, sizeof path, partial, "config.json", &err) ||
+    if (opt_set(&run, "head", s.head, &err) || tl_path_join(path, sizeof path, rd.partial, "config.json", &err) ||
         tl_atomic_open(&af, path, &err))
         goto fail;
     tl_opts_write_config(&run, af.f);
     if (tl_atomic_commit(&af, &err)) goto fail;
     tl_metrics met;
-    if (tl_evaluate_to_dir(&out, test, mean, std, data.train_count, partial, &run, NULL, seconds, NAN, &met, &err)) goto fail;
-    if (write_stage2(partial, &s, dir, &cfg, &err) || tl_path_join(path, sizeof path, partial, "model.safetensors", &err) ||
+    if (tl_evaluate_to_dir(&out, test, mean, std, data.train_count, rd.partial, &run, NULL, seconds, NAN, &met, &err)) goto fail;
+    if (write_stage2(rd.partial, &s, dir, &cfg, &err) || tl_path_join(path, sizeof path, rd.partial, "model.safetensors", &err) ||
         tl_model_save(&out, bn_steps, mean, std, path, &err)) {
         tl_metrics_free(&met);
         goto fail;
@@ -238,7 +240,7 @@ int tl_cmd_retrain(int argc, char **argv) {
         const char *labels[2] = {"joint (stage 1)", s.text};
         char title[256];
         snprintf(title, sizeof title, "Classifier weight norms: joint vs %s", s.text);
-        int bad = !nrm || tl_path_join(path, sizeof path, partial, "weight_norms.png", &err);
+        int bad = !nrm || tl_path_join(path, sizeof path, rd.partial, "weight_norms.png", &err);
         if (!bad) {
             tl_stage2_row_norms(nrm, src.params + tl_model_find(&src, "head.weight")->off, C, D);
             tl_stage2_row_norms(nrm + C, out.params + tl_model_find(&out, "head.weight")->off, C, D);
@@ -249,15 +251,17 @@ int tl_cmd_retrain(int argc, char **argv) {
     }
     if (!*tl_opt(&o, "quiet")) tl_report_print(stdout, &met, (const char *const *)test->class_names);
     tl_metrics_free(&met);
-    if (rename(partial, outdir)) { tl_fail(&err, "--out %s: cannot rename %s into place", outdir, partial); goto fail; }
-    printf("\nrun folder: %s\n", outdir);
+    if (tl_run_dir_commit(&rd, &err)) { fprintf(stderr, "tailor: %s\n", err.msg); goto done; }  /* keeps the complete folder */
+    printf("\nrun folder: %s\n", rd.out);
     status = 0;
     goto done;
 fail:
+    /* The stage-1 run is never touched and stage 2 takes seconds: a half-written folder goes. */
     fprintf(stderr, "tailor: %s\n", err.msg);
     if (ctx.metrics) fclose(ctx.metrics);
-    if (created) tl_rmdir_files(partial);
+    tl_run_dir_close(&rd, 1);
 done:
+    tl_run_dir_close(&rd, 0);
     if (have_sf) tl_st_free(&sf);
     free(mean);
     free(std);

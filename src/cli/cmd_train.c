@@ -12,6 +12,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/progress.h"
+#include "cli/run_dir.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "eval/plot.h"
@@ -237,44 +238,93 @@ static int create_hooks(const tl_opts *o, const tl_hook_env *env, tl_hook *hooks
     return 0;
 }
 
+/* The options of `tailor train --resume DIR ...`: the run's own settings (DIR.partial/config.json).
+ * A resumed run continues to the result the uninterrupted one would have reached, so any other option
+ * given must repeat the run's value (the schedule, sampler and every random stream depend on them);
+ * --quiet alone may change. */
+static int resume_opts(tl_opts *o, const tl_run_dir *rd, int argc, char **argv, tl_error *err) {
+    char path[4300];
+    if (tl_path_join(path, sizeof path, rd->partial, "config.json", err)) return -1;
+    if (!tl_file_exists(path))
+        return tl_fail(err, "--resume %s: no interrupted run there (%s missing)", rd->out, path);
+    char **args = malloc((size_t)(argc + 4) * sizeof *args);
+    if (!args) return tl_fail(err, "out of memory");
+    char *base[] = {"--config", path, "--out", (char *)rd->out};
+    int n = 4;
+    memcpy(args, base, sizeof base);
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--resume")) { i++; continue; }
+        if (strncmp(argv[i], "--resume=", 9)) args[n++] = argv[i];
+    }
+    tl_opts given;
+    int rc = tl_opts_parse(&given, train_opts, NOPTS, n, args, "train", err);
+    if (rc == 0) {
+        args[4] = "--quiet";
+        rc = tl_opts_parse(o, train_opts, NOPTS, *tl_opt(&given, "quiet") ? 5 : 4, args, "train", err);
+        if (rc) tl_opts_free(&given);
+    }
+    free(args);
+    if (rc) return -1;
+    /* Every differing option in one message, with the command that would apply them. */
+    char diff[300] = "", redo[300] = "";
+    size_t nd = 0, nr = 0;
+    for (int i = 0; i < NOPTS && rc == 0; i++) {
+        const char *name = train_opts[i].name, *was = o->value[i], *now = given.value[i];
+        if (!strcmp(was, now)) continue;
+        if (!strcmp(name, "out"))
+            rc = tl_fail(err, "--resume %s: --out %s conflicts with it: a resumed run is finished in %s; drop --out", rd->out, now, rd->out);
+        if (nd < sizeof diff) nd += (size_t)snprintf(diff + nd, sizeof diff - nd, "%s--%s %s (the run's: '%s')", nd ? ", " : "", name, now, was);
+        if (nr < sizeof redo) nr += (size_t)snprintf(redo + nr, sizeof redo - nr, " --%s %s", name, now);
+    }
+    if (!rc && nd)
+        rc = tl_fail(err, "--resume %s: %s differ%s from the run's settings in %s; a resumed run keeps them: drop %s, or start a new run: "
+                     "tailor train --config %s%s --out NEW", rd->out, diff, strchr(diff, ',') ? "" : "s", path,
+                     strchr(diff, ',') ? "those options" : "that option", path, redo);
+    tl_opts_free(&given);
+    if (rc) tl_opts_free(o);
+    return rc;
+}
+
+/* How a failed run that keeps its folder is finished (appended to the error of a kept run). */
+static void print_kept(const tl_error *err, const tl_run_dir *rd) {
+    fprintf(stderr, "tailor: %s; the run is kept in %s (its checkpoint included): once that is fixed, finish it with: tailor train --resume %s\n",
+            err->msg, rd->partial, rd->out);
+}
+
 int tl_cmd_train(int argc, char **argv) {
     tl_error err = {{0}};
     tl_opts o;
+    tl_run_dir rd;
     if (tl_opts_help(argc, argv, train_opts, NOPTS, "train", "--data SPEC --out DIR [options]")) return 0;
-    /* --resume DIR: the settings come from DIR.partial/config.json. */
+    /* --resume DIR (or DIR.partial): the settings come from DIR.partial/config.json. */
     const char *resume = NULL;
-    for (int i = 0; i + 1 < argc; i++) if (!strcmp(argv[i], "--resume")) resume = argv[i + 1];
-    char partial[4200], path[4400], out[4096];
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--resume") && i + 1 < argc) resume = argv[i + 1];
+        else if (!strncmp(argv[i], "--resume=", 9)) resume = argv[i] + 9;
+    }
+    char path[4400];
     int rc;
     if (resume) {
-        snprintf(out, sizeof out, "%s", resume);
-        size_t l = strlen(out);
-        if (l > 8 && !strcmp(out + l - 8, ".partial")) out[l - 8] = 0;
-        snprintf(partial, sizeof partial, "%s.partial", out);
-        snprintf(path, sizeof path, "%s/config.json", partial);
-        if (!tl_file_exists(path)) {
-            fprintf(stderr, "tailor: --resume %s: no interrupted run there (%s missing)\n", resume, path);
-            return 2;
-        }
-        char *args[] = {"--config", path, "--out", out, "--quiet"};
-        int quiet = 0;
-        for (int i = 0; i < argc; i++) if (!strcmp(argv[i], "--quiet")) quiet = 1;
-        rc = tl_opts_parse(&o, train_opts, NOPTS, quiet ? 5 : 4, args, "train", &err);
+        char name[4096];
+        size_t l = strlen(resume);
+        snprintf(name, sizeof name, "%.*s", (int)(l > 8 && !strcmp(resume + l - 8, ".partial") ? l - 8 : l), resume);
+        rc = tl_run_dir_init(&rd, name, "--resume", &err) || resume_opts(&o, &rd, argc, argv, &err);
+        /* Locked before anything is read or cleaned, so a second resume of the same run is refused. */
+        if (!rc && tl_run_dir_open(&rd, &err)) { tl_opts_free(&o); rc = -1; }
     } else {
         rc = tl_opts_parse(&o, train_opts, NOPTS, argc, argv, "train", &err);
-        if (!rc) {
-            snprintf(out, sizeof out, "%s", tl_opt(&o, "out"));
-            snprintf(partial, sizeof partial, "%s.partial", out);
-        }
+        if (!rc && tl_run_dir_init(&rd, tl_opt(&o, "out"), "--out", &err)) { tl_opts_free(&o); rc = -1; }
     }
     if (rc) { fprintf(stderr, "tailor: %s\n", err.msg); return 2; }
-    if (tl_path_exists(out)) {
-        fprintf(stderr, "tailor: --out %s: already exists\n", out);
+    if (tl_run_dir_check_free(rd.out, rd.option, &err)) {
+        fprintf(stderr, "tailor: %s%s\n", err.msg, resume ? "; move it away to finish the run in its .partial folder" : "");
+        tl_run_dir_close(&rd, 0);
         tl_opts_free(&o);
         return 2;
     }
-    if (!resume && tl_path_exists(partial)) {
-        fprintf(stderr, "tailor: --out %s: an interrupted run is in %s (continue it with --resume %s, or remove it)\n", out, partial, out);
+    snprintf(path, sizeof path, "an interrupted run: continue it with tailor train --resume %s, or remove it", rd.out);
+    if (!resume && tl_run_dir_check_no_partial(&rd, path, &err)) {
+        fprintf(stderr, "tailor: %s\n", err.msg);
         tl_opts_free(&o);
         return 2;
     }
@@ -293,13 +343,13 @@ int tl_cmd_train(int argc, char **argv) {
     tl_trainer tr = {0};
     tl_hook hooks_[NHOOK_OPTS] = {{0}};
     train_ctx ctx = {0};
-    int created = 0, status = 1;
+    char ckpt[4200] = "";
+    int status = 1;
     if (setup(&o, &data, &mcfg, &tcfg, &err)) goto fail;
     if (!resume) {
-        if (tl_mkdir_new(partial, "--out", &err)) goto fail;
-        created = 1;
+        if (tl_run_dir_create(&rd, &err)) goto fail;
         tl_atomic_file af;
-        if (tl_path_join(path, sizeof path, partial, "config.json", &err) || tl_atomic_open(&af, path, &err)) goto fail;
+        if (tl_path_join(path, sizeof path, rd.partial, "config.json", &err) || tl_atomic_open(&af, path, &err)) goto fail;
         tl_opts_write_config(&o, af.f);
         if (tl_atomic_commit(&af, &err)) goto fail;
     }
@@ -318,12 +368,11 @@ int tl_cmd_train(int argc, char **argv) {
                        tcfg.threads, tcfg.seed};
     if (create_hooks(&o, &env, hooks_, &tr.nhooks, &err)) goto fail;
     tr.hooks = hooks_;
-    char ckpt[4200];
-    if (tl_path_join(ckpt, sizeof ckpt, partial, "checkpoint.safetensors", &err) ||
-        tl_path_join(ctx.metrics_path, sizeof ctx.metrics_path, partial, "metrics.jsonl", &err))
+    if (tl_path_join(ckpt, sizeof ckpt, rd.partial, "checkpoint.safetensors", &err) ||
+        tl_path_join(ctx.metrics_path, sizeof ctx.metrics_path, rd.partial, "metrics.jsonl", &err))
         goto fail;
     if (resume) {
-        remove_stale_tmp(partial);
+        remove_stale_tmp(rd.partial);
         /* Killed before the first checkpoint was written: nothing to continue, start from epoch 0. */
         if (tl_file_exists(ckpt) && tl_trainer_load(&tr, ckpt, &err)) goto fail;
         tl_epoch_log *logs = NULL;
@@ -338,10 +387,10 @@ int tl_cmd_train(int argc, char **argv) {
     tl_train_hooks hooks = {on_step, on_epoch, &stop_flag, &ctx};
     int r = tl_trainer_run(&tr, &data.train, data.val.n ? &data.val : NULL, ckpt, &hooks, &err);
     tl_progress_done(&ctx.bar);
-    if (r < 0) { created = !tl_file_exists(ckpt); goto fail; }
+    if (r < 0) goto fail;
     if (r == 1) {
         fprintf(stderr, "tailor: stopped at epoch %d, step %d; continue with: tailor train --resume %s\n",
-                tr.prog.epoch, tr.prog.step, out);
+                tr.prog.epoch, tr.prog.step, rd.out);
         status = 130;
         goto done;
     }
@@ -351,33 +400,37 @@ int tl_cmd_train(int argc, char **argv) {
     tl_metrics met;
     tl_openset_report open;
     const tl_dataset *test = data.test.n ? &data.test : &data.val;
-    if (tl_evaluate_open_to_dir(&model, &data, test, tr.mean, tr.std, partial, &o, NULL, tr.prog.seconds, ips, &met,
+    if (tl_evaluate_open_to_dir(&model, &data, test, tr.mean, tr.std, rd.partial, &o, NULL, tr.prog.seconds, ips, &met,
                                 &open, &err))
         goto fail;
-    if (tl_path_join(path, sizeof path, partial, "training_curves.png", &err) ||
+    if (tl_path_join(path, sizeof path, rd.partial, "training_curves.png", &err) ||
         tl_plot_training_curves(path, ctx.logs, ctx.nlogs, "Training curves", &err) ||
-        tl_path_join(path, sizeof path, partial, "model.safetensors", &err) ||
+        tl_path_join(path, sizeof path, rd.partial, "model.safetensors", &err) ||
         tl_model_save(&model, tr.prog.bn_steps, tr.mean, tr.std, path, &err)) {
         tl_metrics_free(&met);
         goto fail;
     }
     for (int i = 0; i < tr.nhooks; i++)
-        if (hooks_[i].ops->finish && hooks_[i].ops->finish(&hooks_[i], partial, &err)) {
+        if (hooks_[i].ops->finish && hooks_[i].ops->finish(&hooks_[i], rd.partial, &err)) {
             tl_metrics_free(&met);
             goto fail;
         }
     tl_report_print(stdout, &met, (const char *const *)test->class_names);
     if (data.open.n) { fputc('\n', stdout); tl_report_print_open(stdout, &open); }
     tl_metrics_free(&met);
-    if (rename(partial, out)) { tl_fail(&err, "--out %s: cannot rename %s into place", out, partial); goto fail; }
-    printf("\nrun folder: %s\n", out);
+    if (tl_run_dir_commit(&rd, &err)) { fprintf(stderr, "tailor: %s\n", err.msg); goto done; }
+    printf("\nrun folder: %s\n", rd.out);
     status = 0;
     goto done;
 fail:
-    fprintf(stderr, "tailor: %s\n", err.msg);
-    if (created) tl_rmdir_files(partial);
-    status = status == 130 ? 130 : 1;
+    /* Once a checkpoint exists the run is never thrown away: it resumes once the cause is fixed. */
+    if (*ckpt && tl_file_exists(ckpt)) print_kept(&err, &rd);
+    else {
+        fprintf(stderr, "tailor: %s\n", err.msg);
+        tl_run_dir_close(&rd, 1);
+    }
 done:
+    tl_run_dir_close(&rd, 0);
     free(ctx.logs);
     for (int i = 0; i < tr.nhooks; i++) tl_hook_destroy(&hooks_[i]);
     tl_trainer_free(&tr);

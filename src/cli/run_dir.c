@@ -1,0 +1,124 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "cli/common.h"
+#include "cli/run_dir.h"
+#include "core/error.h"
+
+int tl_run_dir_init(tl_run_dir *r, const char *out, const char *option, tl_error *err) {
+    memset(r, 0, sizeof *r);
+    r->fd = -1;
+    r->option = option;
+    size_t len = strlen(out);
+    if (len >= sizeof r->out) return tl_fail(err, "%s %s: path too long", option, out);
+    memcpy(r->out, out, len + 1);
+    while ((len = strlen(r->out)) > 1 && r->out[len - 1] == '/') r->out[len - 1] = 0;  /* "runs/ce/" */
+    snprintf(r->partial, sizeof r->partial, "%s.partial", r->out);
+    return 0;
+}
+
+/* What lstat finds at path, in words (for messages). */
+static const char *kind(const struct stat *st) {
+    return S_ISLNK(st->st_mode) ? "a symbolic link" : S_ISDIR(st->st_mode) ? "a folder" : "a file";
+}
+
+int tl_run_dir_check_free(const char *path, const char *option, tl_error *err) {
+    struct stat st;
+    if (lstat(path, &st) == 0) return tl_fail(err, "%s %s: already exists (%s)", option, path, kind(&st));
+    if (errno != ENOENT) return tl_fail(err, "%s %s: cannot check: %s", option, path, strerror(errno));
+    return 0;
+}
+
+int tl_run_dir_check_no_partial(const tl_run_dir *r, const char *why, tl_error *err) {
+    struct stat st;
+    if (lstat(r->partial, &st) != 0) return 0;
+    int fd;
+    if (tl_dir_lock(&fd, r->partial, r->option, err)) return -1;  /* held: another process is writing it */
+    tl_dir_unlock(&fd);
+    return tl_fail(err, "%s %s: %s is there (%s)", r->option, r->out, r->partial, why);
+}
+
+int tl_dir_lock(int *fd, const char *path, const char *option, tl_error *err) {
+    *fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (*fd < 0) return tl_fail(err, "%s %s: cannot open: %s", option, path, strerror(errno));
+    if (flock(*fd, LOCK_EX | LOCK_NB) == 0) return 0;
+    int e = errno;
+    close(*fd);
+    *fd = -1;
+    if (e == EWOULDBLOCK)
+        return tl_fail(err, "%s %s: another tailor process is writing it; wait for it to finish (or stop it) first", option, path);
+    return tl_fail(err, "%s %s: cannot lock: %s", option, path, strerror(e));
+}
+
+void tl_dir_unlock(int *fd) {
+    if (*fd >= 0) close(*fd);  /* closing the only descriptor releases the flock */
+    *fd = -1;
+}
+
+int tl_run_dir_create(tl_run_dir *r, tl_error *err) {
+    if (tl_mkdir_new(r->partial, r->option, err)) return -1;
+    r->created = 1;
+    if (tl_dir_lock(&r->fd, r->partial, r->option, err)) { tl_rmdir_files(r->partial); r->created = 0; return -1; }
+    return 0;
+}
+
+int tl_run_dir_open(tl_run_dir *r, tl_error *err) {
+    if (tl_dir_lock(&r->fd, r->partial, r->option, err)) return -1;
+    /* A writer that held it may have renamed it into place between our open and our lock: then
+     * the descriptor is the finished folder, no longer r->partial. */
+    struct stat a, b;
+    if (fstat(r->fd, &a) || stat(r->partial, &b) || a.st_dev != b.st_dev || a.st_ino != b.st_ino) {
+        tl_dir_unlock(&r->fd);
+        return tl_fail(err, "%s %s: finished by another tailor process meanwhile", r->option, r->partial);
+    }
+    return 0;
+}
+
+int tl_run_dir_remove_stale(tl_run_dir *r, tl_error *err) {
+    struct stat st;
+    if (lstat(r->partial, &st) != 0) return 0;
+    char ckpt[4300];
+    snprintf(ckpt, sizeof ckpt, "%s/checkpoint.safetensors", r->partial);
+    if (lstat(ckpt, &st) == 0)
+        return tl_fail(err, "%s %s: %s holds an interrupted training run (continue it with tailor train --resume %s); choose another %s",
+                       r->option, r->out, r->partial, r->out, r->option);
+    int fd;
+    if (tl_dir_lock(&fd, r->partial, r->option, err)) return -1;
+    tl_rmdir_files(r->partial);
+    tl_dir_unlock(&fd);
+    return 0;
+}
+
+/* rename(2) that never replaces what is at `to` (rename would silently replace an empty folder). */
+static int rename_noreplace(const char *from, const char *to) {
+    if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0) return 0;
+    if (errno != EINVAL && errno != ENOSYS) return -1;
+    /* A file system without RENAME_NOREPLACE: look first (a narrow race remains there). */
+    struct stat st;
+    if (lstat(to, &st) == 0) { errno = EEXIST; return -1; }
+    return rename(from, to);
+}
+
+int tl_run_dir_commit(tl_run_dir *r, tl_error *err) {
+    if (rename_noreplace(r->partial, r->out) == 0) return 0;
+    int e = errno;
+    struct stat st;
+    if (e == EEXIST || e == ENOTEMPTY || e == ENOTDIR || e == EISDIR) {
+        const char *what = lstat(r->out, &st) == 0 ? kind(&st) : "something";
+        return tl_fail(err, "%s %s: cannot rename %s into place: %s (%s appeared there while this command ran); "
+                       "the finished folder is kept as %s: move %s away, then: mv %s %s",
+                       r->option, r->out, r->partial, strerror(EEXIST), what, r->partial, r->out, r->partial, r->out);
+    }
+    return tl_fail(err, "%s %s: cannot rename %s into place: %s; the finished folder is kept as %s: once that is fixed: mv %s %s",
+                   r->option, r->out, r->partial, strerror(e), r->partial, r->partial, r->out);
+}
+
+void tl_run_dir_close(tl_run_dir *r, int remove) {
+    if (remove && r->created) tl_rmdir_files(r->partial);  /* still locked, so no other writer is inside */
+    r->created = 0;
+    tl_dir_unlock(&r->fd);
+}
