@@ -37,7 +37,8 @@ int tl_cmd_eval(int argc, char **argv) {
     if (tl_opts_parse(&o, eval_opts, NOPTS, argc, argv, "eval", &err)) { fprintf(stderr, "tailor: %s\n", err.msg); return 2; }
     const char *dir = tl_opt(&o, "run");
     /* The run's own settings give the training view (for the per-class training counts). */
-    if (tl_train_settings(&run, dir, &err) ||
+    if (tl_run_check(dir, &err) || (*tl_opt(&o, "out") && tl_out_check(tl_opt(&o, "out"), "--out", &err)) ||
+        tl_train_settings(&run, dir, &err) ||
         tl_opt_int(&o, "batch", 1, 65536, &batch, &err) || tl_opt_int(&o, "threads", 1, 256, &threads, &err) ||
         tl_opt_int(&run, "val", 0, 1000000, &val, &err))
         goto fail;
@@ -85,7 +86,7 @@ int tl_cmd_eval(int argc, char **argv) {
     if (*tl_opt(&o, "out")) snprintf(out, sizeof out, "%s", tl_opt(&o, "out"));
     else if (tl_path_join(out, sizeof out, dir, "eval", &err)) goto fail;
     snprintf(partial, sizeof partial, "%s.partial", out);
-    if (tl_path_exists(out)) { tl_fail(&err, "--out %s: already exists", out); goto fail; }
+    if (tl_out_check(out, "--out", &err)) goto fail;
     tl_rmdir_files(partial); /* a report folder left by an interrupted eval */
     if (tl_mkdir_new(partial, "--out", &err)) goto fail;
     created = 1;

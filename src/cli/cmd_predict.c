@@ -48,7 +48,7 @@ int tl_cmd_predict(int argc, char **argv) {
     long batch, threads;
     char path[4200];
     if (tl_opts_parse(&o, predict_opts, NOPTS, argc, argv, "predict", &err)) { fprintf(stderr, "tailor: %s\n", err.msg); return 2; }
-    if (tl_opt_int(&o, "batch", 1, 65536, &batch, &err) || tl_opt_int(&o, "threads", 1, 256, &threads, &err) ||
+    if (tl_run_check(tl_opt(&o, "run"), &err) || tl_opt_int(&o, "batch", 1, 65536, &batch, &err) || tl_opt_int(&o, "threads", 1, 256, &threads, &err) ||
         tl_path_join(path, sizeof path, tl_opt(&o, "run"), "model.safetensors", &err) ||
         tl_model_load(&model, path, (int)batch, (int)threads, &mean, &std, &err) ||
         load_input(&in, tl_opt(&o, "input"), tl_opt(&o, "label"), &err))

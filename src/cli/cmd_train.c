@@ -220,7 +220,9 @@ int tl_cmd_train(int argc, char **argv) {
     if (tl_opts_help(argc, argv, train_opts, NOPTS, "train", "--data SPEC --out DIR [options]")) return 0;
     /* --resume DIR: the settings come from DIR.partial/config.json. */
     const char *resume = NULL;
-    for (int i = 0; i + 1 < argc; i++) if (!strcmp(argv[i], "--resume")) resume = argv[i + 1];
+    for (int i = 0; i < argc; i++)
+        if (!strcmp(argv[i], "--resume") && i + 1 < argc) resume = argv[i + 1];
+        else if (!strncmp(argv[i], "--resume=", 9)) resume = argv[i] + 9;
     char partial[4200], path[4400], out[4096];
     int rc;
     if (resume) {
@@ -245,8 +247,8 @@ int tl_cmd_train(int argc, char **argv) {
         }
     }
     if (rc) { fprintf(stderr, "tailor: %s\n", err.msg); return 2; }
-    if (tl_path_exists(out)) {
-        fprintf(stderr, "tailor: --out %s: already exists\n", out);
+    if (tl_out_check(out, resume ? "--resume" : "--out", &err)) {
+        fprintf(stderr, "tailor: %s\n", err.msg);
         tl_opts_free(&o);
         return 2;
     }

@@ -1,5 +1,6 @@
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +69,40 @@ int tl_mkdir_new(const char *path, const char *option, tl_error *err) {
     if (mkdir(path, 0777) == 0) return 0;
     if (errno == EEXIST) return tl_fail(err, "%s %s: already exists", option, path);
     return tl_fail(err, "%s %s: cannot create: %s", option, path, strerror(errno));
+}
+
+int tl_out_check(const char *path, const char *option, tl_error *err) {
+    size_t n = strlen(path);
+    /* Room for ".partial" and the longest file name tailor writes inside ("stage2_checkpoint.safetensors.tmp-PID"). */
+    enum { ROOM = 64 };
+    if (n == 0) return tl_fail(err, "%s '': empty path (name the folder to create)", option);
+    if (n + ROOM >= PATH_MAX)
+        return tl_fail(err, "%s %.40s...: path of %zu characters is too long (at most %d)", option, path, n, PATH_MAX - ROOM - 1);
+    if (path[n - 1] == '/') return tl_fail(err, "%s %s: ends in '/' (name the folder to create without it)", option, path);
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    if (!strcmp(base, ".") || !strcmp(base, ".."))
+        return tl_fail(err, "%s %s: names an existing folder (name a new one)", option, path);
+    struct stat st;
+    if (lstat(path, &st) == 0) {
+        if (S_ISLNK(st.st_mode) && stat(path, &st) != 0)
+            return tl_fail(err, "%s %s: a dangling symbolic link (remove it or name another folder)", option, path);
+        return tl_fail(err, "%s %s: already exists", option, path);
+    }
+    char parent[PATH_MAX];
+    if (base == path) snprintf(parent, sizeof parent, ".");
+    else snprintf(parent, sizeof parent, "%.*s", (int)(base - path - 1) ? (int)(base - path - 1) : 1, path);
+    if (stat(parent, &st) != 0) return tl_fail(err, "%s %s: folder %s: %s", option, path, parent, strerror(errno));
+    if (!S_ISDIR(st.st_mode)) return tl_fail(err, "%s %s: %s is not a folder", option, path, parent);
+    return 0;
+}
+
+int tl_run_check(const char *dir, tl_error *err) {
+    struct stat st;
+    if (!*dir) return tl_fail(err, "--run '': empty path (name a finished run folder)");
+    if (stat(dir, &st) != 0) return tl_fail(err, "--run %s: no such run folder (%s)", dir, strerror(errno));
+    if (!S_ISDIR(st.st_mode)) return tl_fail(err, "--run %s: not a folder (give the run folder, not a file in it)", dir);
+    return 0;
 }
 
 int tl_path_exists(const char *path) {

@@ -45,6 +45,12 @@ int tl_evaluate_open_to_dir(tl_model *m, const tl_data_bundle *b, const tl_datas
 
 /* Creates a directory (one level); an existing one is an error naming the option. */
 int tl_mkdir_new(const char *path, const char *option, tl_error *err);
+/* Checks a folder (or file) path to create, before any work: not empty, not ending in '/', not "."
+ * or "..", short enough for DIR.partial and the files inside, nothing (not even a dangling symbolic
+ * link) there yet, and its parent an existing folder. The message starts "OPTION PATH: ". */
+int tl_out_check(const char *path, const char *option, tl_error *err);
+/* Checks --run DIR names an existing folder ("--run DIR: no such run folder"). */
+int tl_run_check(const char *dir, tl_error *err);
 /* Whether anything (file or folder) exists at path. */
 int tl_path_exists(const char *path);
 /* Removes a folder tailor created and the files in it (one level deep). */

@@ -1,3 +1,4 @@
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +105,37 @@ int tl_model_cfg_from_file(tl_model_cfg *cfg, const tl_st_file *f, const char *p
     return 0;
 }
 
+int tl_model_check_values(const tl_model *m, const char *path, tl_error *err) {
+    static const char var_suffix[] = ".running_var";
+    size_t ns = sizeof var_suffix - 1;
+    for (int i = 0; i < m->ntensors; i++) {
+        const tl_tensor_info *ti = &m->tensors[i];
+        const float *v = (ti->is_state ? m->state : m->params) + ti->off;
+        size_t n = strlen(ti->name);
+        int is_var = n > ns && !strcmp(ti->name + n - ns, var_suffix);
+        for (size_t j = 0; j < ti->numel; j++) {
+            if (!isfinite(v[j]))
+                return tl_fail(err, "%s: tensor '%s' holds a non-finite value (%g at element %zu)", path, ti->name,
+                               (double)v[j], j);
+            if (is_var && v[j] < 0)
+                return tl_fail(err, "%s: tensor '%s' holds a negative variance (%g at element %zu)", path, ti->name,
+                               (double)v[j], j);
+        }
+    }
+    return 0;
+}
+
+int tl_norm_check(const float *mean, const float *std, int n, const char *path, const char *mean_name,
+                  const char *std_name, tl_error *err) {
+    for (int i = 0; i < n; i++) {
+        if (!isfinite(mean[i]))
+            return tl_fail(err, "%s: '%s' holds a non-finite value (%g for channel %d)", path, mean_name, (double)mean[i], i);
+        if (!isfinite(std[i]) || !(std[i] > 0))
+            return tl_fail(err, "%s: '%s' must be finite and > 0 (%g for channel %d)", path, std_name, (double)std[i], i);
+    }
+    return 0;
+}
+
 int tl_model_load_weights(tl_model *m, const tl_st_file *f, long long *bn_steps, const char *path, tl_error *err) {
     int matched = 0;
     *bn_steps = 0;
@@ -126,24 +158,27 @@ int tl_model_load_weights(tl_model *m, const tl_st_file *f, long long *bn_steps,
         }
         if (!tl_model_find(m, name)) return tl_fail(err, "%s: unexpected tensor '%s'", path, name);
     }
-    return matched == m->ntensors ? 0 : tl_fail(err, "%s: tensor count mismatch", path);
+    if (matched != m->ntensors) return tl_fail(err, "%s: tensor count mismatch", path);
+    return tl_model_check_values(m, path, err);
 }
 
 int tl_model_norm_from_file(float *mean, float *std, int in_c, const tl_st_file *f, const char *path, tl_error *err) {
     const char *keys[2] = {"norm_mean", "norm_std"};
     float *out[2] = {mean, std};
     for (int k = 0; k < 2; k++) {
+        /* Every model tailor writes carries both; without them the inputs would go in unnormalised. */
         const char *s = tl_st_meta(f, keys[k]);
+        if (!s) return tl_fail(err, "%s: metadata '%s' (the input normalisation) is missing", path, keys[k]);
         for (int i = 0; i < in_c; i++) {
-            if (!s) { out[k][i] = (float)k; continue; }
             char *end;
             out[k][i] = strtof(s, &end);
-            if (end == s || (*end && *end != '/') || (k == 1 && !(out[k][i] > 0)))
-                return tl_fail(err, "%s: bad metadata '%s'", path, keys[k]);
+            if (end == s || (*end && *end != '/') || (*end == '/' && i == in_c - 1) || (!*end && i < in_c - 1))
+                return tl_fail(err, "%s: metadata '%s' must hold %d '/'-separated numbers (one per input channel)", path,
+                               keys[k], in_c);
             s = *end ? end + 1 : end;
         }
     }
-    return 0;
+    return tl_norm_check(mean, std, in_c, path, keys[0], keys[1], err);
 }
 
 int tl_model_load(tl_model *m, const char *path, int N, int nthreads, float **mean, float **std, tl_error *err) {

@@ -282,6 +282,15 @@ int tl_trainer_load(tl_trainer *t, const char *path, tl_error *err) {
         memcpy(t->opt_state, os->data, nstate * sizeof(float));
         memcpy(t->mean, mean->data, (size_t)nch * sizeof(float));
         memcpy(t->std, sd->data, (size_t)nch * sizeof(float));
+        /* A corrupt checkpoint must not resume into silent garbage. */
+        rc = tl_model_check_values(m, path, err) ||
+             tl_norm_check(t->mean, t->std, nch, path, "trainer.norm_mean", "trainer.norm_std", err);
+        for (size_t j = 0; rc == 0 && j < nstate; j++)
+            if (!isfinite(t->opt_state[j]))
+                rc = tl_fail(err, "%s: tensor 'trainer.optim_state' holds a non-finite value (%g at element %zu)", path,
+                             (double)t->opt_state[j], j);
+    }
+    if (rc == 0) {
         t->prog = (tl_train_progress){(int)v[0], (int)v[1], (long)v[2], (long long)v[3], v[4], v[5], v[6], (long)v[7]};
     }
     tl_st_free(&f);
