@@ -9,6 +9,11 @@
 #include "models/model_io.h"
 #include "train/trainer.h"
 
+/* A batch's mean loss above this has diverged: the losses here start near log C (< 12 for the
+ * 100000 classes a data set may have) and, with the largest published weights (margin scales,
+ * KD's T^2, RKD's 25/50), stay within a few thousand. NaN and Inf go to the NaN trap below. */
+#define TL_LOSS_DIVERGED 1e6
+
 static double now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -146,6 +151,11 @@ int tl_trainer_run(tl_trainer *t, const tl_dataset *train, const tl_dataset *val
                                              tl_model_features(m), m->params);
             for (int k = 0; k < t->nhooks; k++)
                 if (t->hooks[k].ops->loss) loss = t->hooks[k].ops->loss(&t->hooks[k], m, y, loss, dfeat);
+            if (fabs(loss) > TL_LOSS_DIVERGED) {
+                rc = tl_fail(err, "training diverged at epoch %d, step %d: the loss is %g (over %g; lower --optim lr); the last checkpoint is kept",
+                             e, s, loss, TL_LOSS_DIVERGED);
+                break;
+            }
             if (isfinite(loss)) tl_model_backward(m, 1, y, 0);
             if (!isfinite(loss) || !grads_finite(m)) {
                 char where[160];
