@@ -1,7 +1,8 @@
 /* tailor predict: logits and probabilities of a run's model for the images or rows of one file,
- * as CSV on stdout (index, predicted class, C logits, C probabilities). Inputs: an IDX image file
- * (gzip or raw), a PNG or JPEG image, or a CSV file in the run's training format (its label column
- * is ignored). */
+ * as CSV on stdout (index, predicted class, its name when the model has class names, C logits, C
+ * probabilities). Inputs: an IDX image file (gzip or raw), a PNG or JPEG image, or a CSV file read
+ * with the run's CSV settings: features only, or with the label column (whose values must be classes
+ * of the model; they are not used otherwise). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +15,7 @@
 
 static const tl_optdef predict_opts[] = {
     {"run", NULL, "finished run folder", 0, 0},
-    {"input", NULL, "IDX image file, PNG/JPEG image, or CSV file (with the run's label column)", 0, 0},
+    {"input", NULL, "IDX image file, PNG/JPEG image, or CSV file (features only, or with the run's label column)", 0, 0},
     {"label", "", "CSV: the label column (default: the run's, else the last)", 0, 0},
     {"batch", "256", "batch size", 0, 0},
     {"threads", "2", "threads", 0, 0},
@@ -26,14 +27,42 @@ static int ends_with(const char *s, const char *suffix) {
     return n >= k && !strcasecmp(s + n - k, suffix);
 }
 
-static int load_input(tl_dataset *d, const char *path, const char *label, tl_error *err) {
-    if (ends_with(path, ".png") || ends_with(path, ".jpg") || ends_with(path, ".jpeg")) return tl_image_load(d, path, err);
-    if (ends_with(path, ".csv")) {
-        tl_dataset none;
-        int rc = tl_csv_load(d, &none, path, NULL, *label ? label : NULL, err);
-        tl_dataset_free(&none);
-        return rc;
+/* A CSV input: the run's CSV keys (label column, header, row names; csv:... in its config.json),
+ * the model's classes for text labels, and no label column when it has exactly the model's features. */
+static int load_csv_input(tl_dataset *d, const char *path, const char *label, const char *run_dir,
+                          const tl_model *m, char *const *names, tl_error *err) {
+    tl_opts run;
+    if (tl_train_settings(&run, run_dir, err)) return -1;
+    const char *spec = tl_opt(&run, "data"), *paths[2];
+    char buf[8192], **unused = NULL;
+    tl_csv_opts co = {.header = -1};
+    int rc = 0;
+    if (!strncmp(spec, "csv:", 4)) {
+        if ((size_t)snprintf(buf, sizeof buf, "%s", spec + 4) >= sizeof buf) rc = tl_fail(err, "--run %s: its --data is too long", run_dir);
+        else if (tl_csv_spec_parse(buf, paths, &co, &unused, err)) rc = tl_fail_prefix(err, "--run %s: --data %s", run_dir, spec);
     }
+    co.classes = (const char *const *)names;
+    co.nclasses = names ? m->cfg.num_classes : 0;
+    co.na = TL_CSV_NA_ERROR;   /* no row may go missing from the output, nor be filled from these rows */
+    co.nfeatures = m->cfg.in_c;
+    if (*label) co.label = label;
+    tl_dataset none = {0};
+    if (!rc) rc = tl_csv_load_opts(d, &none, path, NULL, &co, err);
+    tl_dataset_free(&none);
+    free(unused);
+    tl_opts_free(&run);
+    for (int i = 0; !rc && i < d->n; i++)
+        if (d->y[i] >= m->cfg.num_classes)
+            rc = tl_fail(err, "--input %s: row %d has label %d, not a class of the model (0..%d)", path, i + 1, d->y[i],
+                         m->cfg.num_classes - 1);
+    if (rc) tl_dataset_free(d);
+    return rc;
+}
+
+static int load_input(tl_dataset *d, const char *path, const char *label, const char *run_dir, const tl_model *m,
+                      char *const *names, tl_error *err) {
+    if (ends_with(path, ".png") || ends_with(path, ".jpg") || ends_with(path, ".jpeg")) return tl_image_load(d, path, err);
+    if (ends_with(path, ".csv")) return load_csv_input(d, path, label, run_dir, m, names, err);
     return tl_idx_load(d, path, NULL, err);
 }
 
@@ -44,6 +73,7 @@ int tl_cmd_predict(int argc, char **argv) {
     tl_model model = {0};
     tl_dataset in = {0};
     float *mean = NULL, *std = NULL, *probs = NULL;
+    char **names = NULL;
     int *pred = NULL, status = 1;
     long batch, threads;
     char path[4200];
@@ -51,7 +81,8 @@ int tl_cmd_predict(int argc, char **argv) {
     if (tl_run_check(tl_opt(&o, "run"), &err) || tl_opt_int(&o, "batch", 1, 65536, &batch, &err) || tl_opt_int(&o, "threads", 1, 256, &threads, &err) ||
         tl_path_join(path, sizeof path, tl_opt(&o, "run"), "model.safetensors", &err) ||
         tl_model_load(&model, path, (int)batch, (int)threads, &mean, &std, &err) ||
-        load_input(&in, tl_opt(&o, "input"), tl_opt(&o, "label"), &err))
+        tl_model_load_names(&names, path, model.cfg.num_classes, &err) ||
+        load_input(&in, tl_opt(&o, "input"), tl_opt(&o, "label"), tl_opt(&o, "run"), &model, names, &err))
         goto fail;
     if (in.c != model.cfg.in_c || in.h != model.cfg.in_h || in.w != model.cfg.in_w) {
         tl_fail(&err, "--input %s: shape %dx%dx%d does not match the model's %dx%dx%d", tl_opt(&o, "input"), in.c, in.h,
@@ -64,12 +95,13 @@ int tl_cmd_predict(int argc, char **argv) {
     float *logits = malloc((size_t)in.n * C * sizeof *logits);
     if (!probs || !pred || !logits) { free(logits); tl_fail(&err, "out of memory"); goto fail; }
     if (tl_predict(&model, &in, mean, std, logits, probs, pred, &err)) { free(logits); goto fail; }
-    printf("index,pred");
+    printf("index,pred%s", names ? ",pred_name" : "");
     for (int j = 0; j < C; j++) printf(",logit_%d", j);
     for (int j = 0; j < C; j++) printf(",prob_%d", j);
     putchar('\n');
     for (int i = 0; i < in.n; i++) {
         printf("%d,%d", i, pred[i]);
+        if (names) { putchar(','); tl_csv_write_cell(stdout, names[pred[i]]); }
         for (int j = 0; j < C; j++) printf(",%.7g", logits[(size_t)i * C + j]);
         for (int j = 0; j < C; j++) printf(",%.7g", probs[(size_t)i * C + j]);
         putchar('\n');
@@ -81,6 +113,8 @@ fail:
     fprintf(stderr, "tailor: %s\n", err.msg);
 done:
     free(mean); free(std); free(probs); free(pred);
+    for (int j = 0; names && j < model.cfg.num_classes; j++) free(names[j]);
+    free(names);
     tl_dataset_free(&in);
     tl_model_free(&model);
     tl_opts_free(&o);

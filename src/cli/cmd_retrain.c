@@ -228,7 +228,7 @@ int tl_cmd_retrain(int argc, char **argv) {
     tl_metrics met;
     if (tl_evaluate_to_dir(&out, test, mean, std, data.train_count, partial, &run, NULL, seconds, NAN, &met, &err)) goto fail;
     if (write_stage2(partial, &s, dir, &cfg, &err) || tl_path_join(path, sizeof path, partial, "model.safetensors", &err) ||
-        tl_model_save(&out, bn_steps, mean, std, path, &err)) {
+        tl_model_save_named(&out, bn_steps, mean, std, (const char *const *)data.train.class_names, path, &err)) {
         tl_metrics_free(&met);
         goto fail;
     }

@@ -340,7 +340,7 @@ int tl_cmd_train(int argc, char **argv) {
     if (tl_path_join(path, sizeof path, partial, "training_curves.png", &err) ||
         tl_plot_training_curves(path, ctx.logs, ctx.nlogs, "Training curves", &err) ||
         tl_path_join(path, sizeof path, partial, "model.safetensors", &err) ||
-        tl_model_save(&model, tr.prog.bn_steps, tr.mean, tr.std, path, &err)) {
+        tl_model_save_named(&model, tr.prog.bn_steps, tr.mean, tr.std, (const char *const *)data.train.class_names, path, &err)) {
         tl_metrics_free(&met);
         goto fail;
     }

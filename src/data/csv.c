@@ -107,6 +107,13 @@ static int resolve_label(int *lab, int *header, char **cells, int ncols, const t
     long idx;
     const char *label_col = o->label;
     *header = o->header > 0;
+    if (o->nfeatures && ncols == o->nfeatures) {   /* features only: no label column */
+        *lab = ncols;
+        float f;
+        for (int j = 0; o->header < 0 && j < ncols; j++)
+            if (parse_float(&f, cells[j]) != 0 && !is_na(cells[j])) *header = 1;
+        return 0;
+    }
     if (label_col && parse_int(&idx, label_col) != 0) {
         for (int j = 0; j < ncols; j++)
             if (strcmp(cells[j], label_col) == 0) {
@@ -119,7 +126,7 @@ static int resolve_label(int *lab, int *header, char **cells, int ncols, const t
         if (idx < 0 || idx >= ncols) return tl_fail(err, "%s: label column %ld is out of range (the file has %d columns)", path, idx, ncols);
         *lab = (int)idx;
     } else {
-        *lab = ncols == o->nfeatures ? ncols : ncols - 1;   /* ncols: no label column */
+        *lab = ncols - 1;
     }
     if (o->header >= 0) return 0;
     float f;
@@ -452,4 +459,14 @@ int tl_csv_load(tl_dataset *train, tl_dataset *test, const char *train_path, con
                 const char *label_col, tl_error *err) {
     tl_csv_opts o = {.label = label_col, .header = -1};
     return tl_csv_load_opts(train, test, train_path, test_path, &o, err);
+}
+
+void tl_csv_write_cell(FILE *f, const char *s) {
+    size_t n = strlen(s);
+    int quote = n && (s[0] == ' ' || s[n - 1] == ' ' || s[0] == '\t' || s[n - 1] == '\t');
+    for (const char *c = s; *c && !quote; c++) quote = *c == ',' || *c == '"' || *c == '\n' || *c == '\r';
+    if (!quote) { fputs(s, f); return; }
+    fputc('"', f);
+    for (const char *c = s; *c; c++) { if (*c == '"') fputc('"', f); fputc(*c, f); }
+    fputc('"', f);
 }

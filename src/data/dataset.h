@@ -10,6 +10,7 @@
 #ifndef TL_DATA_DATASET_H
 #define TL_DATA_DATASET_H
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include "tailor.h"
 #include "core/rng.h"
@@ -99,6 +100,9 @@ int tl_csv_load_opts(tl_dataset *train, tl_dataset *test, const char *train_path
 /* The same with the defaults (header auto, na refused) and label_col as opts->label. */
 int tl_csv_load(tl_dataset *train, tl_dataset *test, const char *train_path, const char *test_path,
                 const char *label_col, tl_error *err);
+/* Writes s as one CSV cell, quoted (with "" for a quote) when it holds a comma, a quote, a line
+ * break or surrounding blanks, so this reader gives s back. */
+void tl_csv_write_cell(FILE *f, const char *s);
 /* Parses the arguments of a csv data spec ("TRAIN[,TEST][,label=COL][,classes=a/b/c][,header=0|1]
  * [,rownames=skip][,na=drop|mean]") in place in buf into paths[2] and o (whose strings point into
  * buf; the classes array is malloc'ed, caller frees *classes). */

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "core/error.h"
+#include "core/json.h"
 #include "models/model_io.h"
 
 #define NBT ".num_batches_tracked"
@@ -26,12 +27,30 @@ static char *join_floats(const float *v, int n) {
     return s;
 }
 
+/* names as a JSON array of strings (malloc'ed), or NULL on failure. */
+static char *names_json(const char *const *names, int n) {
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f) return NULL;
+    fputc('[', f);
+    for (int i = 0; i < n; i++) { if (i) fputc(',', f); tl_json_write_string(f, names[i]); }
+    fputc(']', f);
+    if (fclose(f) != 0) { free(text); return NULL; }
+    return text;
+}
+
 int tl_model_save(const tl_model *m, long long bn_steps, const float *mean, const float *std, const char *path,
                   tl_error *err) {
+    return tl_model_save_named(m, bn_steps, mean, std, NULL, path, err);
+}
+
+int tl_model_save_named(const tl_model *m, long long bn_steps, const float *mean, const float *std,
+                        const char *const *names, const char *path, tl_error *err) {
     int n = m->ntensors, nbn = 0;
     tl_st_tensor *t = calloc((size_t)n * 2, sizeof *t);
-    char (*names)[128] = calloc((size_t)n, sizeof *names);
-    if (!t || !names) { free(t); free(names); return tl_fail(err, "%s: out of memory", path); }
+    char (*bnames)[128] = calloc((size_t)n, sizeof *bnames);
+    if (!t || !bnames) { free(t); free(bnames); return tl_fail(err, "%s: out of memory", path); }
     int k = 0;
     for (int i = 0; i < n; i++) {
         const tl_tensor_info *ti = &m->tensors[i];
@@ -41,9 +60,9 @@ int tl_model_save(const tl_model *m, long long bn_steps, const float *mean, cons
         o->ndim = ti->ndim;
         for (int d = 0; d < ti->ndim; d++) o->shape[d] = ti->shape[d];
         o->data = (ti->is_state ? m->state : m->params) + ti->off;
-        if (bn_prefix(ti, names[nbn], sizeof names[nbn])) {
+        if (bn_prefix(ti, bnames[nbn], sizeof bnames[nbn])) {
             tl_st_tensor *b = &t[k++];
-            b->name = names[nbn++];
+            b->name = bnames[nbn++];
             b->dtype = "I64";
             b->ndim = 0;
             b->data = &bn_steps;
@@ -58,15 +77,19 @@ int tl_model_save(const tl_model *m, long long bn_steps, const float *mean, cons
         snprintf(hidden + strlen(hidden), sizeof hidden - strlen(hidden), "%s%d", i ? "/" : "", c->hidden[i]);
     snprintf(drop, sizeof drop, "%.9g", c->dropout);
     char *smean = mean ? join_floats(mean, c->in_c) : NULL, *sstd = std ? join_floats(std, c->in_c) : NULL;
-    const char *meta[] = {"format", "tailor-model", "arch", c->arch, "input", in, "num_classes", classes,
-                          "feat_dim", feat, "hidden", hidden, "dropout", drop, "head", c->head, "version", TL_VERSION,
-                          "norm_mean", smean ? smean : "", "norm_std", sstd ? sstd : ""};
-    int nmeta = (int)(sizeof meta / sizeof *meta / 2) - (smean && sstd ? 0 : 2);
-    int rc = tl_st_write(path, t, k, meta, nmeta, err);
+    char *snames = names ? names_json(names, c->num_classes) : NULL;
+    const char *meta[24] = {"format", "tailor-model", "arch", c->arch, "input", in, "num_classes", classes,
+                            "feat_dim", feat, "hidden", hidden, "dropout", drop, "head", c->head, "version", TL_VERSION};
+    int nmeta = 9, rc = 0;
+    if ((mean && !smean) || (std && !sstd) || (names && !snames)) rc = tl_fail(err, "%s: out of memory", path);
+    if (smean && sstd) { meta[2 * nmeta] = "norm_mean"; meta[2 * nmeta + 1] = smean; meta[2 * nmeta + 2] = "norm_std"; meta[2 * nmeta + 3] = sstd; nmeta += 2; }
+    if (snames) { meta[2 * nmeta] = "class_names"; meta[2 * nmeta + 1] = snames; nmeta++; }
+    if (!rc) rc = tl_st_write(path, t, k, meta, nmeta, err);
     free(t);
-    free(names);
+    free(bnames);
     free(smean);
     free(sstd);
+    free(snames);
     return rc;
 }
 
@@ -195,6 +218,29 @@ int tl_model_load(tl_model *m, const char *path, int N, int nthreads, float **me
         if (!*mean || !*std) rc = tl_fail(err, "out of memory");
         else rc = tl_model_norm_from_file(*mean, *std, cfg.in_c, &f, path, err);
         if (rc) { free(*mean); free(*std); *mean = *std = NULL; tl_model_free(m); }
+    }
+    tl_st_free(&f);
+    return rc;
+}
+
+int tl_model_load_names(char ***names, const char *path, int C, tl_error *err) {
+    *names = NULL;
+    tl_st_file f;
+    if (tl_st_read(&f, path, err)) return -1;
+    const char *text = tl_st_meta(&f, "class_names");
+    int rc = 0;
+    if (text) {
+        tl_json *j = tl_json_parse(text, strlen(text), path, err);
+        rc = j ? 0 : -1;
+        if (!rc && (j->type != TL_JSON_ARRAY || j->count != C))
+            rc = tl_fail(err, "%s: metadata 'class_names' is not a list of %d names", path, C);
+        if (!rc && !(*names = calloc((size_t)C, sizeof **names))) rc = tl_fail(err, "out of memory");
+        int i = 0;
+        for (const tl_json *c = j && !rc ? j->child : NULL; c && !rc; c = c->next, i++)
+            if (c->type != TL_JSON_STRING) rc = tl_fail(err, "%s: metadata 'class_names' holds a non-string", path);
+            else if (!((*names)[i] = strdup(c->str))) rc = tl_fail(err, "out of memory");
+        tl_json_free(j);
+        if (rc && *names) { for (int k = 0; k < C; k++) free((*names)[k]); free(*names); *names = NULL; }
     }
     tl_st_free(&f);
     return rc;

@@ -11,6 +11,13 @@
  * (in_c values each, or NULL) are the input normalisation, kept in the metadata. */
 int tl_model_save(const tl_model *m, long long bn_steps, const float *mean, const float *std, const char *path,
                   tl_error *err);
+/* The same with the class names (num_classes strings, or NULL) kept as metadata "class_names", a
+ * JSON array, so `tailor predict` names its predictions. */
+int tl_model_save_named(const tl_model *m, long long bn_steps, const float *mean, const float *std,
+                        const char *const *names, const char *path, tl_error *err);
+/* The class names of a model file (malloc'ed array of C malloc'ed strings), or *names = NULL when it
+ * has none. */
+int tl_model_load_names(char ***names, const char *path, int C, tl_error *err);
 /* Reads the input normalisation stored by tl_model_save into mean/std [in_c]: both entries must be
  * present with in_c values each and pass tl_norm_check. */
 int tl_model_norm_from_file(float *mean, float *std, int in_c, const tl_st_file *f, const char *path, tl_error *err);
