@@ -4,6 +4,7 @@
 #include <string.h>
 #include "core/error.h"
 #include "core/json.h"
+#include "data/dataset.h"
 #include "models/model_io.h"
 
 #define NBT ".num_batches_tracked"
@@ -113,11 +114,16 @@ int tl_model_cfg_from_file(tl_model_cfg *cfg, const tl_st_file *f, const char *p
     if (meta_int(f, "num_classes", &classes, path, err)) return -1;
     if (tl_model_cfg_default(cfg, arch, c, h, w, classes, err)) return tl_fail_prefix(err, "%s", path);
     if (meta_int(f, "feat_dim", &cfg->feat_dim, path, err)) return -1;
+    /* The same limits as the command line's --feat-dim and --hidden, and the data sets' class count. */
+    if (cfg->feat_dim < 1 || cfg->feat_dim > 65536)
+        return tl_fail(err, "%s: metadata 'feat_dim' is %d (must be 1..65536)", path, cfg->feat_dim);
+    if (classes < 1 || classes > TL_DATA_MAX_CLASSES)
+        return tl_fail(err, "%s: metadata 'num_classes' is %d (must be 1..%d)", path, classes, TL_DATA_MAX_CLASSES);
     cfg->nhidden = 0;
     for (const char *s = hidden ? hidden : ""; *s && cfg->nhidden < 8;) {
         char *end;
         long v = strtol(s, &end, 10);
-        if (end == s || v <= 0 || v > 1 << 20) return tl_fail(err, "%s: bad metadata 'hidden'", path);
+        if (end == s || v <= 0 || v > 65536) return tl_fail(err, "%s: metadata 'hidden' must be sizes 1..65536", path);
         cfg->hidden[cfg->nhidden++] = (int)v;
         s = *end == '/' ? end + 1 : end;
     }
