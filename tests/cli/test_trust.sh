@@ -22,6 +22,15 @@ for cmd in "predict --run $tmp/run --input $tmp/train.csv" "data --data csv:$tmp
 done
 $T eval --run "$tmp/run" --out "$tmp/ev" >/dev/full 2>"$tmp/err"
 check "stdout full: tailor eval" '[ $? -ne 0 ] && grep -q "stdout (/dev/full)" "$tmp/err"'
+# A full disk inside the run folder (a small tmpfs, when this machine lets us mount one): every file
+# of the run, the PNGs included (cairo drops write errors), fails naming its path and ENOSPC.
+mkdir "$tmp/small"
+if mount -t tmpfs -o size=20k tmpfs "$tmp/small" 2>/dev/null; then
+    expect_error "full disk: eval's report" "small/ev.partial/.*: cannot write: No space left on device" $T eval --run "$tmp/run" --out "$tmp/small/ev"
+    expect_error "full disk: train" "small/tr.partial/.*: cannot write: No space left on device" \
+        $T train --data csv:"$tmp/train.csv","$tmp/train.csv" "${common[@]}" --out "$tmp/small/tr"
+    umount "$tmp/small"
+else echo "skip full disk: cannot mount a tmpfs here"; fi
 check "stdout to a pipe is fine" '$T predict --run "$tmp/run" --input "$tmp/train.csv" | head -1 | grep -q "^index,pred"'
 
 # ---- every tensor a run loads is validated, naming the tensor ----
