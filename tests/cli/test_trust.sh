@@ -142,6 +142,9 @@ fails "--run /nonexistent" "--run /nonexistent: no such run folder" $T eval --ru
 fails "--run a file" "not a folder" $T predict --run "$tmp/train.csv" --input "$tmp/train.csv"
 check "--config=FILE" '$T train --config="$tmp/run/config.json" --quiet --out "$tmp/eq" >/dev/null 2>&1 && cmp -s "$tmp/run/model.safetensors" "$tmp/eq/model.safetensors"'
 check "--opt=value" '$T train --data=csv:"$tmp/train.csv","$tmp/train.csv" --model=mlp --hidden=16/8 --epochs=2 --batch=32 --quiet --out="$tmp/eq2" >/dev/null 2>&1 && cmp -s "$tmp/run/model.safetensors" "$tmp/eq2/model.safetensors"'
+check "compare --labels=A,B" '$T compare "$tmp/run" "$tmp/run" --labels=first,second | grep -q "first"'
+check "distill --opt=value" '$T distill --generations=1 --distill=kd --out="$tmp/chain" --data=csv:"$tmp/train.csv","$tmp/train.csv" "${common[@]}" >/dev/null 2>&1 &&
+    [ -f "$tmp/chain/gen-0/model.safetensors" ] && [ -f "$tmp/chain/gen-1/model.safetensors" ] && grep -q "kd" "$tmp/chain/gen-1/config.json"'
 fails "--config missing value" "--config: missing value" $T train --config
 { head -c -2 "$tmp/run/config.json"; head -c 70000 /dev/zero | tr '\0' ' '; echo '}'; } >"$tmp/big.json"
 check "config.json over 64 KiB" '[ $(wc -c <"$tmp/big.json") -gt 65536 ] && $T train --config "$tmp/big.json" --quiet --out "$tmp/big" >/dev/null 2>&1'
