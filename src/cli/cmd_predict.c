@@ -1,6 +1,6 @@
 /* tailor predict: logits and probabilities of a run's model for the images or rows of one file,
- * as CSV on stdout (index, predicted class, its name when the model has class names, C logits, C
- * probabilities). Inputs: an IDX image file (gzip or raw), a PNG or JPEG image, or a CSV file read
+ * as CSV on stdout (index, predicted class, C logits, C probabilities, and the predicted class's
+ * name when the model has class names). Inputs: an IDX image file (gzip or raw), a PNG or JPEG image, or a CSV file read
  * with the run's CSV settings: features only, or with the label column (whose values must be classes
  * of the model; they are not used otherwise). */
 #include <stdio.h>
@@ -95,15 +95,16 @@ int tl_cmd_predict(int argc, char **argv) {
     float *logits = malloc((size_t)in.n * C * sizeof *logits);
     if (!probs || !pred || !logits) { free(logits); tl_fail(&err, "out of memory"); goto fail; }
     if (tl_predict(&model, &in, mean, std, logits, probs, pred, &err)) { free(logits); goto fail; }
-    printf("index,pred%s", names ? ",pred_name" : "");
+    printf("index,pred");
     for (int j = 0; j < C; j++) printf(",logit_%d", j);
     for (int j = 0; j < C; j++) printf(",prob_%d", j);
+    if (names) fputs(",pred_name", stdout);   /* last, so the columns before keep their places */
     putchar('\n');
     for (int i = 0; i < in.n; i++) {
         printf("%d,%d", i, pred[i]);
-        if (names) { putchar(','); tl_csv_write_cell(stdout, names[pred[i]]); }
         for (int j = 0; j < C; j++) printf(",%.7g", logits[(size_t)i * C + j]);
         for (int j = 0; j < C; j++) printf(",%.7g", probs[(size_t)i * C + j]);
+        if (names) { putchar(','); tl_csv_write_cell(stdout, names[pred[i]]); }
         putchar('\n');
     }
     free(logits);

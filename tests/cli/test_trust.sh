@@ -123,7 +123,7 @@ awk -F, 'NR > 1 { printf "%s,%s,%s,%s\n", $1, $2, $3, ($4 == 0 ? "small" : $4 ==
 $T train --data csv:"$tmp/text.csv","$tmp/text.csv",label=size "${common[@]}" --out "$tmp/textrun" >/dev/null 2>&1 || bad "train on text labels"
 cut -d, -f1-3 "$tmp/text.csv" >"$tmp/features.csv"
 $T predict --run "$tmp/textrun" --input "$tmp/features.csv" >"$tmp/pred.csv" 2>"$tmp/err"
-check "features-only CSV, with class names" '[ $? -eq 0 ] && head -1 "$tmp/pred.csv" | grep -q "^index,pred,pred_name,logit_0" &&
+check "features-only CSV, with class names" '[ $? -eq 0 ] && head -1 "$tmp/pred.csv" | grep -q "^index,pred,logit_0,.*,prob_2,pred_name$" &&
     [ $(wc -l <"$tmp/pred.csv") -eq 241 ] && grep -q "\"large, rare\"" "$tmp/pred.csv"'
 check "with the label column: the same predictions" 'cmp -s "$tmp/pred.csv" <($T predict --run "$tmp/textrun" --input "$tmp/text.csv")'
 { head -1 "$tmp/text.csv"; echo "1,2,3,huge"; } >"$tmp/unseen.csv"
