@@ -54,12 +54,12 @@ $(BUILD)/%: %.c $(BUILD)/libtailor.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libtailor.a $(LDLIBS)
 
-# The fuzz build: clang, the library (plus the config reader of src/cli) with ASan + UBSan and
+# The fuzz build: clang, the library (plus src/cli but its main, for the run-folder reader) with ASan + UBSan and
 # libFuzzer's coverage instrumentation, one program per target.
 FUZZ_CC    ?= clang-14
 FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -O1 -g -fno-omit-frame-pointer $(WARN) -Wno-pass-failed -Werror -fopenmp -Iinclude -Isrc \
               -I/usr/include/x86_64-linux-gnu/openblas-pthread -fsanitize=address,undefined -fno-sanitize-recover=all
-FUZZ_OBJ   := $(LIB_SRC:%.c=build-fuzz/%.o) build-fuzz/src/cli/options.o
+FUZZ_OBJ   := $(LIB_SRC:%.c=build-fuzz/%.o) $(patsubst %.c,build-fuzz/%.o,$(filter-out src/cli/main.c,$(CLI_SRC)))
 FUZZ_BIN   := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
 fuzz: $(FUZZ_BIN)
 

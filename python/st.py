@@ -29,7 +29,7 @@ def save(path, tensors, meta=None):
     if meta:
         header["__metadata__"] = {k: str(v) for k, v in meta.items()}
     for name, a in tensors.items():
-        a = np.ascontiguousarray(a)
+        a = np.require(a, requirements="C")  # keeps 0-d arrays 0-d (ascontiguousarray makes them [1])
         dt = {np.dtype(np.float32): "F32", np.dtype(np.int32): "I32", np.dtype(np.int64): "I64"}[a.dtype]
         blob = a.tobytes()
         header[name] = {"dtype": dt, "shape": list(a.shape), "data_offsets": [off, off + len(blob)]}

@@ -39,6 +39,7 @@ int tl_cmd_compare(int argc, char **argv) {
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { fputs(usage_text, stdout); return 0; }
         if (!strcmp(argv[i], "--labels") && i + 1 < argc) { labels = argv[++i]; continue; }
+        if (!strncmp(argv[i], "--labels=", 9)) { labels = argv[i] + 9; continue; }
         if (argv[i][0] == '-' || nruns == 2) {
             fprintf(stderr, "tailor: compare: unexpected argument '%s'\n%s", argv[i], usage_text);
             return 2;

@@ -36,6 +36,7 @@ static int train_generation(int g, const char *dir, const char *teacher, int arg
     int n = 0;
     for (int i = 0; i < argc; i++) {
         if (g == 0 && !strcmp(argv[i], "--distill")) { i++; continue; }  /* generation 0 learns alone */
+        if (g == 0 && !strncmp(argv[i], "--distill=", 10)) continue;
         args[n++] = argv[i];
     }
     args[n++] = "--out";
@@ -83,24 +84,28 @@ int tl_cmd_distill(int argc, char **argv) {
     if (!rest) { fprintf(stderr, "tailor: out of memory\n"); return 1; }
     int nrest = 0;
     for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
+        const char *a = argv[i], *eq = strchr(a, '=');
+        char name[32];
+        /* --opt=value as well as --opt value */
+        snprintf(name, sizeof name, "%.*s", eq ? (int)(eq - a) : (int)strlen(a), a);
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) { fputs(usage_text, stdout); free(rest); return 0; }
-        int takes = !strcmp(a, "--generations") || !strcmp(a, "--out") || !strcmp(a, "--teacher");
-        if (takes && i + 1 >= argc) { fprintf(stderr, "tailor: distill %s: missing value\n", a); free(rest); return 2; }
-        if (!strcmp(a, "--generations")) {
+        int takes = !strcmp(name, "--generations") || !strcmp(name, "--out") || !strcmp(name, "--teacher");
+        if (takes && !eq && i + 1 >= argc) { fprintf(stderr, "tailor: distill %s: missing value\n", a); free(rest); return 2; }
+        const char *v = takes ? (eq ? eq + 1 : argv[++i]) : NULL;
+        if (!strcmp(name, "--generations")) {
             char *end;
-            G = strtol(argv[++i], &end, 10);
-            if (*end || G < 1 || G > 100) {
-                fprintf(stderr, "tailor: distill --generations: '%s' is not an integer in 1..100\n", argv[i]);
+            G = strtol(v, &end, 10);
+            if (!*v || *end || G < 1 || G > 100) {
+                fprintf(stderr, "tailor: distill --generations: '%s' is not an integer in 1..100\n", v);
                 free(rest);
                 return 2;
             }
-        } else if (!strcmp(a, "--out")) dir = argv[++i];
-        else if (!strcmp(a, "--teacher")) teacher = argv[++i];
+        } else if (!strcmp(name, "--out")) dir = v;
+        else if (!strcmp(name, "--teacher")) teacher = v;
         else {
             if (!strcmp(a, "--quiet")) quiet = 1;
-            if (!strcmp(a, "--distill")) has_distill = 1;
-            if (!strcmp(a, "--resume") || !strcmp(a, "--config")) {
+            if (!strcmp(name, "--distill")) has_distill = 1;
+            if (!strcmp(name, "--resume") || !strcmp(name, "--config")) {
                 fprintf(stderr, "tailor: distill: %s is not supported here (run the same distill command again to continue)\n", a);
                 free(rest);
                 return 2;

@@ -39,7 +39,7 @@ int tl_cmd_eval(int argc, char **argv) {
     if (tl_opts_parse(&o, eval_opts, NOPTS, argc, argv, "eval", &err)) { fprintf(stderr, "tailor: %s\n", err.msg); return 2; }
     const char *dir = tl_opt(&o, "run");
     /* The run's own settings give the training view (for the per-class training counts). */
-    if (tl_train_settings(&run, dir, &err) ||
+    if (tl_run_check(dir, &err) || tl_train_settings(&run, dir, &err) ||
         tl_opt_int(&o, "batch", 1, 65536, &batch, &err) || tl_opt_int(&o, "threads", 1, 256, &threads, &err) ||
         tl_opt_int(&run, "val", 0, 1000000, &val, &err))
         goto fail;

@@ -112,7 +112,7 @@ int tl_cmd_plot(int argc, char **argv) {
     int status = 1, run_lock = -1;
     if (tl_opts_parse(&o, plot_opts, NOPTS, argc - 1, argv + 1, "plot", &err)) { fprintf(stderr, "tailor: %s\n", err.msg); return 2; }
     const char *dir = tl_opt(&o, "run");
-    if (tl_train_settings(&run, dir, &err) ||
+    if (tl_run_check(dir, &err) || tl_train_settings(&run, dir, &err) ||
         tl_opt_int(&o, "batch", 1, 65536, &batch, &err) || tl_opt_int(&o, "threads", 1, 256, &threads, &err) ||
         tl_opt_int(&run, "val", 0, 1000000, &val, &err) ||
         tl_bundle_load(&data, tl_opt(&run, "data"), tl_opt(&run, "lt"), val, &err) ||

@@ -3,6 +3,7 @@
  * frozen in evaluation mode, fits the new classifier and writes a complete run folder: config.json
  * (the run's settings with the new head, so tailor eval --run works), model.safetensors,
  * report.json (with a "stage2" section), report.md, plots, and metrics.jsonl for trained methods. */
+#include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -41,6 +42,7 @@ static void on_signal(int sig) { (void)sig; stop_flag = 1; }
 typedef struct {
     tl_progress bar;
     FILE *metrics;
+    const char *metrics_path;
     int epochs;
 } retrain_ctx;
 
@@ -52,7 +54,7 @@ static void on_step(void *p, const tl_step_info *s) {
 static int on_epoch(void *p, const tl_epoch_log *e, tl_error *err) {
     retrain_ctx *c = p;
     tl_progress_epoch(&c->bar, e, c->epochs);
-    return tl_metrics_line_write(c->metrics, e) ? tl_fail(err, "metrics.jsonl: write error") : 0;
+    return tl_metrics_line_write(c->metrics, e) ? tl_fail(err, "%s: cannot write: %s", c->metrics_path, strerror(errno)) : 0;
 }
 
 static double now(void) {
@@ -151,7 +153,7 @@ int tl_cmd_retrain(int argc, char **argv) {
     }
     const char *dir = tl_opt(&o, "run"), *outdir = tl_opt(&o, "out");
     tl_stage2_cfg_default(&cfg);
-    if (tl_train_settings(&run, dir, &err) ||
+    if (tl_run_check(dir, &err) || tl_train_settings(&run, dir, &err) ||
         tl_opt_int(&run, "val", 0, 1000000, &val, &err) ||
         (*tl_opt(&o, "epochs") && tl_opt_int(&o, "epochs", 1, 100000, &epochs, &err)) ||
         tl_opt_int(&o, "batch", 1, 65536, &batch, &err) || tl_opt_int(&o, "seed", 0, 2147483647L, &seed, &err) ||
@@ -202,7 +204,8 @@ int tl_cmd_retrain(int argc, char **argv) {
     if (tl_path_join(path, sizeof path, rd.partial, "metrics.jsonl", &err) ||
         tl_path_join(ckpt, sizeof ckpt, rd.partial, "stage2_checkpoint.safetensors", &err))
         goto fail;
-    if (!(ctx.metrics = fopen(path, "w"))) { tl_fail(&err, "%s: cannot write", path); goto fail; }
+    if (!(ctx.metrics = fopen(path, "w"))) { tl_fail(&err, "%s: cannot write: %s", path, strerror(errno)); goto fail; }
+    ctx.metrics_path = path;
     ctx.epochs = cfg.epochs ? cfg.epochs : (s.ops == &tl_stage2_lws ? 5 : 10);
     tl_progress_init(&ctx.bar, !!*tl_opt(&o, "quiet"));
     tl_train_hooks hooks = {on_step, on_epoch, &stop_flag, &ctx};
@@ -210,7 +213,7 @@ int tl_cmd_retrain(int argc, char **argv) {
     cfg.ckpt_path = ckpt;
     int rc = tl_stage2_run(&s, &out, &src, &ftrain, &fval, data.train_count, &cfg, 256, &err);
     tl_progress_done(&ctx.bar);
-    fclose(ctx.metrics);
+    if (fclose(ctx.metrics) != 0 && !rc) rc = tl_fail(&err, "%s: cannot write: %s", path, strerror(errno));
     ctx.metrics = NULL;
     unlink(ckpt);
     if (rc) goto fail;
@@ -228,7 +231,7 @@ int tl_cmd_retrain(int argc, char **argv) {
     tl_metrics met;
     if (tl_evaluate_to_dir(&out, test, mean, std, data.train_count, rd.partial, &run, NULL, seconds, NAN, &met, &err)) goto fail;
     if (write_stage2(rd.partial, &s, dir, &cfg, &err) || tl_path_join(path, sizeof path, rd.partial, "model.safetensors", &err) ||
-        tl_model_save(&out, bn_steps, mean, std, path, &err)) {
+        tl_model_save_named(&out, bn_steps, mean, std, (const char *const *)data.train.class_names, path, &err)) {
         tl_metrics_free(&met);
         goto fail;
     }

@@ -362,6 +362,10 @@ int tl_cmd_train(int argc, char **argv) {
     }
     if (tl_model_init(&model, &mcfg, tcfg.batch, tcfg.threads, tcfg.seed, &err)) goto fail;
     if (tl_loss_create(&loss, tl_opt(&o, "loss"), mcfg.num_classes, data.train_count, &model.head, &err)) goto fail;
+    if (loss.drw >= tcfg.epochs) {   /* the deferred weights would never switch on */
+        tl_fail(&err, "--loss %s: drw=%d is not before the last epoch (--epochs %d)", tl_opt(&o, "loss"), loss.drw, tcfg.epochs);
+        goto fail;
+    }
     init_bias(&model, &loss);
     if (tl_trainer_init(&tr, &model, &loss, &sampler, &tcfg, &data.train, &err)) goto fail;
     tl_hook_env env = {&model, &data.train, data.train_count, tr.mean, tr.std, tl_opt(&o, "teacher"), tcfg.epochs,
@@ -406,7 +410,7 @@ int tl_cmd_train(int argc, char **argv) {
     if (tl_path_join(path, sizeof path, rd.partial, "training_curves.png", &err) ||
         tl_plot_training_curves(path, ctx.logs, ctx.nlogs, "Training curves", &err) ||
         tl_path_join(path, sizeof path, rd.partial, "model.safetensors", &err) ||
-        tl_model_save(&model, tr.prog.bn_steps, tr.mean, tr.std, path, &err)) {
+        tl_model_save_named(&model, tr.prog.bn_steps, tr.mean, tr.std, (const char *const *)data.train.class_names, path, &err)) {
         tl_metrics_free(&met);
         goto fail;
     }

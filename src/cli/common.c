@@ -1,5 +1,6 @@
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,30 @@ static int keep_known(tl_dataset *d, const tl_open *op, tl_dataset *unknown, tl_
     return 0;
 }
 
+/* Every class (but the held-out ones) must have training rows: a label that skips values (0 and
+ * 99999, a class only in the test set) is a fault of the data, not of the long-tailed view. */
+static int check_classes(const tl_dataset *train, const tl_dataset *test, const tl_open *op, const char *data,
+                         tl_error *err) {
+    int C = train->num_classes, *counts = calloc((size_t)(C ? C : 1), sizeof *counts), empty = 0, first = -1;
+    if (!counts) return tl_fail(err, "out of memory");
+    tl_class_counts(train, counts);
+    for (int c = 0; c < C; c++) {
+        int held = 0;
+        for (int i = 0; i < op->n; i++) held |= op->classes[i] == c;
+        if (!counts[c] && !held && empty++ == 0) first = c;
+    }
+    free(counts);
+    if (!empty) return 0;
+    int tmax = -1, emax = -1;
+    for (int i = 0; i < train->n; i++) if (train->y[i] > tmax) tmax = train->y[i];
+    for (int i = 0; i < test->n; i++) if (test->y[i] > emax) emax = test->y[i];
+    const char *name = train->class_names ? train->class_names[first] : NULL;
+    return tl_fail(err, "--data %s: class %d%s%s%s has no training rows (%d of the %d classes have none): labels must be "
+                   "0..C-1 with every class in the training set, or text; the largest label, %d, is in the %s set",
+                   data, first, name ? " ('" : "", name ? name : "", name ? "')" : "", empty, C, C - 1,
+                   emax > tmax ? "test" : "training");
+}
+
 int tl_bundle_load_open(tl_data_bundle *b, const char *data, const char *lt, long val, const char *open, tl_error *err) {
     memset(b, 0, sizeof *b);
     tl_dataset full, shipped;
@@ -33,11 +58,11 @@ int tl_bundle_load_open(tl_data_bundle *b, const char *data, const char *lt, lon
     if (tl_view_parse(lt, &v, err)) return tl_fail_prefix(err, "--lt");
     if (tl_open_parse(&b->open, open, err)) return -1;
     if (tl_data_load(data, &full, &b->test, &shipped, &b->skipped, err)) return -1;
-    int rc = 0;
-    if (shipped.n && val > 0)
+    int rc = check_classes(&full, &b->test, &b->open, data, err);
+    if (!rc && shipped.n && val > 0)
         rc = tl_fail(err, "--val %ld: --data %s ships its own validation split (a val folder or list); leave --val out", val, data);
     if (!rc && shipped.n && b->open.n) rc = keep_known(&shipped, &b->open, NULL, err);
-    if (b->open.n) {
+    if (!rc && b->open.n) {
         int C = full.num_classes;
         if (b->test.n == 0) rc = tl_fail(err, "--open %s: --data %s has no test set to hold the unknown classes", open, data);
         if (!rc) rc = keep_known(&full, &b->open, NULL, err) || keep_known(&b->test, &b->open, &b->unknown, err);
@@ -195,6 +220,14 @@ int tl_mkdir_new(const char *path, const char *option, tl_error *err) {
     if (mkdir(path, 0777) == 0) return 0;
     if (errno == EEXIST) return tl_fail(err, "%s %s: already exists", option, path);
     return tl_fail(err, "%s %s: cannot create: %s", option, path, strerror(errno));
+}
+
+int tl_run_check(const char *dir, tl_error *err) {
+    struct stat st;
+    if (!*dir) return tl_fail(err, "--run '': empty path (name a finished run folder)");
+    if (stat(dir, &st) != 0) return tl_fail(err, "--run %s: no such run folder (%s)", dir, strerror(errno));
+    if (!S_ISDIR(st.st_mode)) return tl_fail(err, "--run %s: not a folder (give the run folder, not a file in it)", dir);
+    return 0;
 }
 
 int tl_path_exists(const char *path) {

@@ -65,6 +65,8 @@ int tl_evaluate_open_to_dir(tl_model *m, const tl_data_bundle *b, const tl_datas
 
 /* Creates a directory (one level); an existing one is an error naming the option. */
 int tl_mkdir_new(const char *path, const char *option, tl_error *err);
+/* Checks --run DIR names an existing folder ("--run DIR: no such run folder"). */
+int tl_run_check(const char *dir, tl_error *err);
 /* Whether anything (file or folder) exists at path. */
 int tl_path_exists(const char *path);
 /* Removes a folder tailor created and the files in it (one level deep). */

@@ -1,6 +1,8 @@
 /* tailor: one binary, one subcommand per task. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include "cli/commands.h"
 #include "tailor.h"
 
@@ -20,14 +22,30 @@ static void usage(FILE *f) {
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++) fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
 }
 
+/* Every command's printed output (tables, CSV) goes through stdout's buffer; a full disk or /dev/full
+ * shows only at the flush, so the exit status must wait for it. Names where stdout points. */
+static int close_stdout(int status) {
+    int bad = ferror(stdout), saved = 0;
+    if (fflush(stdout) != 0) { bad = 1; saved = errno; }
+    /* A file's deferred errors (ENOSPC, EIO) show at fsync; pipes and terminals refuse it with EINVAL. */
+    if (!bad && fsync(STDOUT_FILENO) != 0 && errno != EINVAL && errno != EROFS && errno != EBADF) { bad = 1; saved = errno; }
+    if (!bad || status) return status;   /* a failed command has said what failed */
+    char target[512] = "";
+    ssize_t n = readlink("/proc/self/fd/1", target, sizeof target - 1);
+    target[n > 0 ? n : 0] = 0;
+    fprintf(stderr, "tailor: stdout%s%s%s: cannot write the output: %s\n", *target ? " (" : "", target, *target ? ")" : "",
+            saved ? strerror(saved) : "write error");
+    return 1;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
+        return close_stdout(argc < 2 ? 2 : 0);
     }
-    if (!strcmp(argv[1], "--version")) { printf("tailor %s\n", TL_VERSION); return 0; }
+    if (!strcmp(argv[1], "--version")) { printf("tailor %s\n", TL_VERSION); return close_stdout(0); }
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
-        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 2, argv + 2);
+        if (!strcmp(argv[1], commands[i].name)) return close_stdout(commands[i].run(argc - 2, argv + 2));
     fprintf(stderr, "tailor: unknown command '%s' (valid: train, eval, predict, data, retrain, distill, compare, plot)\n", argv[1]);
     return 2;
 }

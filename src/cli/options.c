@@ -18,15 +18,29 @@ static int set(tl_opts *o, int i, const char *v, tl_error *err) {
     return 0;
 }
 
+/* Far above any config.json tailor writes (some 40 settings, each at most a few paths long). */
+#define TL_CONFIG_MAX_BYTES ((size_t)16 << 20)
+
 int tl_opts_read_config(tl_opts *o, const char *path, tl_error *err) {
     FILE *f = fopen(path, "rb");
     if (!f) return tl_fail(err, "--config %s: cannot open: %s", path, strerror(errno));
-    char buf[1 << 16];
-    size_t len = fread(buf, 1, sizeof buf, f);
-    int big = !feof(f);
+    size_t len = 0, cap = 1 << 16;
+    char *buf = malloc(cap);
+    while (buf) {
+        len += fread(buf + len, 1, cap - len, f);
+        if (len < cap || cap > TL_CONFIG_MAX_BYTES) break;
+        char *nb = realloc(buf, cap * 2);
+        if (!nb) { free(buf); buf = NULL; break; }
+        buf = nb;
+        cap *= 2;
+    }
+    int bad = buf ? ferror(f) : 0;
     fclose(f);
-    if (big) return tl_fail(err, "--config %s: larger than 64 KiB", path);
+    if (!buf) return tl_fail(err, "--config %s: out of memory", path);
+    if (bad) { free(buf); return tl_fail(err, "--config %s: read error", path); }
+    if (len > TL_CONFIG_MAX_BYTES) { free(buf); return tl_fail(err, "--config %s: larger than %zu MiB", path, TL_CONFIG_MAX_BYTES >> 20); }
     tl_json *root = tl_json_parse(buf, len, path, err);
+    free(buf);
     if (!root) return tl_fail_prefix(err, "--config");
     int rc = root->type == TL_JSON_OBJECT ? 0 : tl_fail(err, "--config %s: not a JSON object", path);
     for (tl_json *c = root->child; rc == 0 && c; c = c->next) {
@@ -44,8 +58,12 @@ int tl_opts_read_config(tl_opts *o, const char *path, tl_error *err) {
 static int parse_args(tl_opts *o, const tl_optdef *defs, int n, int argc, char **argv, const char *cmd, tl_error *err) {
     for (int i = 0; i < n; i++)
         if (defs[i].def && set(o, i, defs[i].def, err)) return -1;
-    for (int a = 0; a + 1 < argc; a++)   /* --config first, so the command line overrides it */
-        if (!strcmp(argv[a], "--config") && tl_opts_read_config(o, argv[a + 1], err)) return -1;
+    for (int a = 0; a < argc; a++) {     /* --config first, so the command line overrides it */
+        if (!strcmp(argv[a], "--config") && a + 1 == argc) return tl_fail(err, "--config: missing value");
+        const char *file = !strncmp(argv[a], "--config=", 9) ? argv[a] + 9 : !strcmp(argv[a], "--config") ? argv[a + 1] : NULL;
+        if (file && tl_opts_read_config(o, file, err)) return -1;
+        if (file && !argv[a][8]) a++;
+    }
     for (int a = 0; a < argc; a++) {
         const char *arg = argv[a];
         if (strncmp(arg, "--", 2)) return tl_fail(err, "unexpected argument '%s' (see tailor %s --help)", arg, cmd);
@@ -55,7 +73,7 @@ static int parse_args(tl_opts *o, const tl_optdef *defs, int n, int argc, char *
         if (len >= sizeof name) return tl_fail(err, "unknown option %s (see tailor %s --help)", arg, cmd);
         memcpy(name, arg + 2, len);
         name[len] = 0;
-        if (!strcmp(name, "config")) { a++; continue; }
+        if (!strcmp(name, "config")) { a += !eq; continue; }  /* read above */
         int i = find(o, name);
         if (i < 0) return tl_fail(err, "unknown option --%s (see tailor %s --help)", name, cmd);
         const char *v;

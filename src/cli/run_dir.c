@@ -14,21 +14,39 @@ int tl_run_dir_init(tl_run_dir *r, const char *out, const char *option, tl_error
     r->fd = -1;
     r->option = option;
     size_t len = strlen(out);
-    if (len >= sizeof r->out) return tl_fail(err, "%s %s: path too long", option, out);
+    /* Room for ".partial" and the longest file name tailor writes inside ("stage2_checkpoint.safetensors.tmp-PID"). */
+    enum { ROOM = 64 };
+    if (len == 0) return tl_fail(err, "%s '': empty path (name the folder to create)", option);
+    if (len + ROOM >= sizeof r->out)
+        return tl_fail(err, "%s %.40s...: path of %zu characters is too long (at most %d)", option, out, len,
+                       (int)sizeof r->out - ROOM - 1);
     memcpy(r->out, out, len + 1);
     while ((len = strlen(r->out)) > 1 && r->out[len - 1] == '/') r->out[len - 1] = 0;  /* "runs/ce/" */
+    const char *base = strrchr(r->out, '/');
+    base = base ? base + 1 : r->out;
+    if (!strcmp(base, ".") || !strcmp(base, "..") || !strcmp(r->out, "/"))
+        return tl_fail(err, "%s %s: names an existing folder (name a new one)", option, out);
+    char parent[sizeof r->out];
+    snprintf(parent, sizeof parent, "%.*s", base == r->out ? 1 : base - r->out > 1 ? (int)(base - r->out - 1) : 1,
+             base == r->out ? "." : r->out);
+    struct stat st;
+    if (stat(parent, &st) != 0) return tl_fail(err, "%s %s: folder %s: %s", option, out, parent, strerror(errno));
+    if (!S_ISDIR(st.st_mode)) return tl_fail(err, "%s %s: %s is not a folder", option, out, parent);
     snprintf(r->partial, sizeof r->partial, "%s.partial", r->out);
     return 0;
 }
 
 /* What lstat finds at path, in words (for messages). */
-static const char *kind(const struct stat *st) {
-    return S_ISLNK(st->st_mode) ? "a symbolic link" : S_ISDIR(st->st_mode) ? "a folder" : "a file";
+static const char *kind(const char *path, const struct stat *st) {
+    struct stat target;
+    if (S_ISLNK(st->st_mode))
+        return stat(path, &target) ? "a dangling symbolic link: remove it or name another folder" : "a symbolic link";
+    return S_ISDIR(st->st_mode) ? "a folder" : "a file";
 }
 
 int tl_run_dir_check_free(const char *path, const char *option, tl_error *err) {
     struct stat st;
-    if (lstat(path, &st) == 0) return tl_fail(err, "%s %s: already exists (%s)", option, path, kind(&st));
+    if (lstat(path, &st) == 0) return tl_fail(err, "%s %s: already exists (%s)", option, path, kind(path, &st));
     if (errno != ENOENT) return tl_fail(err, "%s %s: cannot check: %s", option, path, strerror(errno));
     return 0;
 }
@@ -108,7 +126,7 @@ int tl_run_dir_commit(tl_run_dir *r, tl_error *err) {
     int e = errno;
     struct stat st;
     if (e == EEXIST || e == ENOTEMPTY || e == ENOTDIR || e == EISDIR) {
-        const char *what = lstat(r->out, &st) == 0 ? kind(&st) : "something";
+        const char *what = lstat(r->out, &st) == 0 ? kind(r->out, &st) : "something";
         return tl_fail(err, "%s %s: cannot rename %s into place: %s (%s appeared there while this command ran); "
                        "the finished folder is kept as %s: move %s away, then: mv %s %s",
                        r->option, r->out, r->partial, strerror(EEXIST), what, r->partial, r->out, r->partial, r->out);

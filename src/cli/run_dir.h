@@ -17,10 +17,12 @@ typedef struct {
     int created;         /* partial was made by this process */
 } tl_run_dir;
 
-/* Fills r for the final name out (trailing slashes dropped); takes no lock and touches no file. */
+/* Fills r for the final name out (trailing slashes dropped) after checking the path: not empty, not
+ * "." or "..", short enough for OUT.partial and the files inside, its parent an existing folder. Takes
+ * no lock and touches no file. */
 int tl_run_dir_init(tl_run_dir *r, const char *out, const char *option, tl_error *err);
 /* Fails when anything is at path, a dangling symbolic link included: "<option> <path>: already exists
- * (a folder)". */
+ * (a folder)" (a file, a symbolic link, a dangling symbolic link). */
 int tl_run_dir_check_free(const char *path, const char *option, tl_error *err);
 /* Fails when r->partial exists: "another tailor process is writing it" while locked, else
  * "<option> <out>: <partial> is there (<why>)". */

@@ -10,6 +10,7 @@
 #ifndef TL_DATA_DATASET_H
 #define TL_DATA_DATASET_H
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include "tailor.h"
 #include "core/rng.h"
@@ -101,7 +102,7 @@ int64_t tl_images_cache_bytes(const tl_images *s);
  *                                 t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte (each optionally .gz)
  *   cifar10:DIR                   data_batch_1..5.bin + test_batch.bin
  *   cifar100:DIR                  train.bin + test.bin, fine labels
- *   csv:TRAIN[,TEST][,label=COL]  see tl_csv_load; without TEST the test set is empty (n = 0)
+ *   csv:TRAIN[,TEST][,KEY=V...]   see tl_csv_load_opts; without TEST the test set is empty (n = 0)
  *   list:ROOT,TRAIN.txt,TEST.txt[,VAL.txt]  see tl_imagelist_load
  *   folder:ROOT                   see tl_folder_load
  * num_classes is the same in train, test and val: max label + 1 over all (10 / 100 for CIFAR). val is
@@ -123,14 +124,41 @@ int tl_cifar_load(tl_dataset *d, const char *const *paths, int npaths, int num_c
 int tl_cifar10_load_dir(tl_dataset *train, tl_dataset *test, const char *dir, tl_error *err);
 int tl_cifar100_load_dir(tl_dataset *train, tl_dataset *test, const char *dir, tl_error *err);
 
-/* ---- csv.c: comma-separated numeric features plus one label column.
- * label_col: a header name, a 0-based index, or NULL for the last column. The first row is a header
- * when label_col is a name, or when one of its feature cells is not a number. Labels: if every label
- * cell (train and test) is an integer >= 0 they are used as is; otherwise each distinct text becomes a
- * class, numbered in sorted (strcmp) order, and class_names are set. test_path may be NULL (empty
- * test set). Every feature cell must be a finite number; the message names file, line and column. */
+/* ---- csv.c: comma-separated numeric features plus one label column, read as pandas.read_csv does
+ * (a UTF-8 BOM skipped, quoted cells may hold commas) or refused with a message.
+ * label: a header name, a 0-based index (after rownames=skip), or NULL for the last column. The first
+ * row is a header when header = 1, or (header = -1, auto) when label is a name or one of its feature
+ * cells is not a number; a first row of column numbers 0,1,2.. or 1,2,3.. asks for header=0|1.
+ * Labels: whole numbers (1 or 1.0) >= 0 are used as is; text labels become classes numbered in
+ * order of first appearance (train, then test), or in the order of classes[] when given (a label
+ * not in it is an error); numbers mixed with text, or fractions, are refused. Feature cells must be
+ * finite numbers; a missing one (pandas' NA strings, an empty cell) is an error unless na says
+ * otherwise. An unnamed first column holding the row numbers (R's write.csv) is refused unless
+ * skip_rownames drops it. nfeatures > 0 (predict): a file of exactly that many columns has no label
+ * column (labels 0, num_classes = nclasses or 1). test_path may be NULL (empty test set). Messages
+ * name file, line and column. */
+enum { TL_CSV_NA_ERROR, TL_CSV_NA_DROP, TL_CSV_NA_MEAN };
+typedef struct {
+    const char *label;
+    const char *const *classes;   /* [nclasses] or NULL */
+    int nclasses;
+    int header;                   /* -1 auto, 0 none, 1 the first row */
+    int skip_rownames;
+    int na;                       /* TL_CSV_NA_*: refuse, drop the row, fill with the training mean */
+    int nfeatures;
+} tl_csv_opts;
+int tl_csv_load_opts(tl_dataset *train, tl_dataset *test, const char *train_path, const char *test_path,
+                     const tl_csv_opts *opts, tl_error *err);
+/* The same with the defaults (header auto, na refused) and label_col as opts->label. */
 int tl_csv_load(tl_dataset *train, tl_dataset *test, const char *train_path, const char *test_path,
                 const char *label_col, tl_error *err);
+/* Writes s as one CSV cell, quoted (with "" for a quote) when it holds a comma, a quote, a line
+ * break or surrounding blanks, so this reader gives s back. */
+void tl_csv_write_cell(FILE *f, const char *s);
+/* Parses the arguments of a csv data spec ("TRAIN[,TEST][,label=COL][,classes=a/b/c][,header=0|1]
+ * [,rownames=skip][,na=drop|mean]") in place in buf into paths[2] and o (whose strings point into
+ * buf; the classes array is malloc'ed, caller frees *classes). */
+int tl_csv_spec_parse(char *buf, const char *paths[2], tl_csv_opts *o, char ***classes, tl_error *err);
 
 /* ---- imagelist.c: a text file of "PATH LABEL" lines (PATH relative to root, may contain spaces; the
  * last token is the integer label), as ImageNet-LT ships them; folder.c: the torchvision ImageFolder

@@ -19,26 +19,67 @@ static int set_fashion_names(tl_dataset *train, tl_dataset *test, tl_error *err)
     return tl_dataset_copy_names(test, train, err);
 }
 
-/* csv:TRAIN[,TEST][,label=COL]: items with '=' are keys, the others paths. */
-static int load_csv(const char *args, tl_dataset *train, tl_dataset *test, tl_error *err) {
-    char buf[8192];
-    if (snprintf(buf, sizeof buf, "%s", args) >= (int)sizeof buf) return tl_fail(err, "data spec 'csv:%s' is too long", args);
-    const char *paths[2] = {NULL, NULL}, *label = NULL;
+/* csv:TRAIN[,TEST][,KEY=VALUE...]: items with '=' are keys, the others paths. */
+int tl_csv_spec_parse(char *buf, const char *paths[2], tl_csv_opts *o, char ***classes, tl_error *err) {
+    static const char *const keys = "label, classes, header, rownames, na";
+    *o = (tl_csv_opts){.header = -1};
+    *classes = NULL;
+    paths[0] = paths[1] = NULL;
     int np = 0;
     for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         char *eq = strchr(tok, '=');
-        if (eq) {
-            *eq = 0;
-            if (strcmp(tok, "label") != 0) return tl_fail(err, "data spec 'csv:%s': unknown key '%s' (valid: label)", args, tok);
-            if (!eq[1]) return tl_fail(err, "data spec 'csv:%s': label= needs a column name or index", args);
-            label = eq + 1;
-        } else {
-            if (np == 2) return tl_fail(err, "data spec 'csv:%s': at most two files (TRAIN,TEST)", args);
+        if (!eq) {
+            if (np == 2) return tl_fail(err, "at most two files (TRAIN,TEST), then KEY=VALUE items");
             paths[np++] = tok;
+            continue;
+        }
+        *eq = 0;
+        const char *v = eq + 1;
+        if (!*v) return tl_fail(err, "%s= needs a value", tok);
+        if (!strcmp(tok, "label")) {
+            o->label = v;
+        } else if (!strcmp(tok, "header") && (!strcmp(v, "0") || !strcmp(v, "1"))) {
+            o->header = *v == '1';
+        } else if (!strcmp(tok, "rownames") && !strcmp(v, "skip")) {
+            o->skip_rownames = 1;
+        } else if (!strcmp(tok, "na") && (!strcmp(v, "drop") || !strcmp(v, "mean"))) {
+            o->na = !strcmp(v, "drop") ? TL_CSV_NA_DROP : TL_CSV_NA_MEAN;
+        } else if (!strcmp(tok, "classes") && !*classes) {
+            int n = 1;
+            for (const char *c = v; *c; c++) n += *c == '/';
+            if (n > TL_DATA_MAX_CLASSES) return tl_fail(err, "classes= lists more than %d classes", TL_DATA_MAX_CLASSES);
+            if (!(*classes = malloc(sizeof(char *) * (size_t)n))) return tl_fail(err, "out of memory");
+            char *c = (char *)v;
+            for (int k = 0; k < n; k++) {
+                char *slash = strchr(c, '/');
+                if (slash) *slash = 0;
+                if (!*c) return tl_fail(err, "classes=: an empty class name");
+                (*classes)[k] = c;
+                c = slash ? slash + 1 : c + strlen(c);
+            }
+            o->classes = (const char *const *)*classes;
+            o->nclasses = n;
+        } else {
+            int known = !strcmp(tok, "header") || !strcmp(tok, "rownames") || !strcmp(tok, "na") || !strcmp(tok, "classes");
+            if (known) return tl_fail(err, "%s=%s is not valid (header=0|1, rownames=skip, na=drop|mean, classes=A/B/..., once)", tok, v);
+            return tl_fail(err, "unknown key '%s' (valid: %s)", tok, keys);
         }
     }
-    if (np == 0) return tl_fail(err, "data spec 'csv:%s': expected csv:TRAIN[,TEST][,label=COLUMN]", args);
-    return tl_csv_load(train, test, paths[0], paths[1], label, err);
+    if (np == 0) return tl_fail(err, "expected csv:TRAIN[,TEST][,KEY=VALUE...]");
+    return 0;
+}
+
+static int load_csv(const char *args, tl_dataset *train, tl_dataset *test, tl_error *err) {
+    char buf[8192];
+    if (snprintf(buf, sizeof buf, "%s", args) >= (int)sizeof buf) return tl_fail(err, "data spec 'csv:%s' is too long", args);
+    const char *paths[2];
+    tl_csv_opts o;
+    char **classes;
+    int rc = tl_csv_spec_parse(buf, paths, &o, &classes, err);
+    if (rc) rc = tl_fail_prefix(err, "data spec 'csv:%s'", args);
+    else rc = tl_csv_load_opts(train, test, paths[0], paths[1], &o, err);
+    free(classes);
+    return rc;
 }
 
 /* list:ROOT,TRAIN.txt,TEST.txt[,VAL.txt] */
@@ -85,7 +126,7 @@ int tl_data_load(const char *spec, tl_dataset *train, tl_dataset *test, tl_datas
         else rc = tl_folder_load(train, test, val, args, skipped, err);
     } else {
         return tl_fail(err, "unknown data spec '%s' (valid: fashion-mnist, mnist:DIR, idx:DIR, cifar10:DIR, cifar100:DIR, "
-                            "csv:TRAIN[,TEST][,label=COLUMN], list:ROOT,TRAIN.txt,TEST.txt[,VAL.txt], folder:ROOT)", spec);
+                            "csv:TRAIN[,TEST][,KEY=VALUE...], list:ROOT,TRAIN.txt,TEST.txt[,VAL.txt], folder:ROOT)", spec);
     }
 #undef KIND
     if (rc) { tl_dataset_free(train); tl_dataset_free(test); tl_dataset_free(val); }

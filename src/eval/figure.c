@@ -3,6 +3,8 @@
  * return, and the PNG written to a temporary name, fsync'ed and renamed into place. */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <plplot/plplot.h>
 #include <setjmp.h>
 #include <stdio.h>
@@ -85,6 +87,15 @@ static int fig_finish(figure *fig) {
     int fd = open(fig->tmp, O_RDONLY);
     int bad = fd < 0 || fsync(fd) != 0;
     int saved = errno;
+    /* cairo drops write errors (a full disk): a PNG is complete only when it ends in its IEND chunk. */
+    static const unsigned char iend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82};
+    unsigned char tail[12];
+    struct stat st;
+    if (!bad && (fstat(fd, &st) != 0 || st.st_size < 12 || pread(fd, tail, 12, st.st_size - 12) != 12 || memcmp(tail, iend, 12))) {
+        struct statvfs vfs;
+        bad = 1;
+        saved = statvfs(fig->tmp, &vfs) == 0 && vfs.f_bavail == 0 ? ENOSPC : EIO;
+    }
     if (fd >= 0) close(fd);
     if (!bad && rename(fig->tmp, fig->path) == 0) return 0;
     if (!bad) saved = errno;

@@ -28,7 +28,6 @@ int tl_posthoc_create(tl_posthoc *p, const char *spec_text, const int64_t *count
                                   : tl_spec_double(&spec, "tau", 1, &p->tau, err))
             return -1;
         if (tl_spec_check_unused(&spec, err)) return -1;
-        if (k == TL_POSTHOC_TAU_NORM && !(p->tau >= 0)) return tl_spec_fail(err, &spec, "tau=%g must be >= 0", p->tau);
         p->adjust = calloc((size_t)C, sizeof *p->adjust);
         p->scratch = malloc(2 * (size_t)C * sizeof *p->scratch);
         if (!p->adjust || !p->scratch) { tl_posthoc_free(p); return tl_fail(err, "out of memory"); }
@@ -46,6 +45,7 @@ int tl_posthoc_create(tl_posthoc *p, const char *spec_text, const int64_t *count
         char *end;
         p->tau = strtod(tau, &end);
         if (*end || !isfinite(p->tau)) return tl_spec_fail(err, &spec, "tau=%s is not a number or auto", tau);
+        if (tl_spec_range(&spec, "tau", p->tau, 0, err)) return -1;
     }
     for (int c = 0; c < C; c++)
         if (count[c] <= 0) return tl_spec_fail(err, &spec, "class %d has no training images (log 0)", c);

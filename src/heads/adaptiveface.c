@@ -26,8 +26,6 @@ static int adaptive_create(tl_head *h, tl_spec *spec, struct tl_model *model, tl
     h->priv = p;
     double s;
     if (tl_spec_double(spec, "s", 30, &s, err) || tl_spec_double(spec, "lambda", 70, &p->lambda, err)) return -1;
-    if (!(s > 0)) return tl_spec_fail(err, spec, "s=%g must be > 0", s);
-    if (!(p->lambda >= 0)) return tl_spec_fail(err, spec, "lambda=%g must be >= 0", p->lambda);
     h->scale = s;
     h->normalized = 1;
     if (tl_normed_init(&p->n, h->N, h->C, h->D)) return tl_fail(err, "out of memory");

@@ -28,9 +28,6 @@ static int affinity_create(tl_head *h, tl_spec *spec, struct tl_model *m, tl_err
     if (tl_spec_double(spec, "sigma", 10, &p->sigma, err) || tl_spec_double(spec, "lambda", 0.75, &p->lambda, err) ||
         tl_spec_int(spec, "centres", 1, &p->M, err))
         return -1;
-    if (!(p->sigma > 0)) return tl_spec_fail(err, spec, "sigma=%g must be > 0", p->sigma);
-    if (!(p->lambda >= 0)) return tl_spec_fail(err, spec, "lambda=%g must be >= 0", p->lambda);
-    if (p->M < 1 || p->M > 1000) return tl_spec_fail(err, spec, "centres=%d must be in 1..1000", p->M);
     p->best = malloc((size_t)h->N * h->C * sizeof *p->best);
     p->sim = malloc((size_t)h->N * h->C * sizeof *p->sim);
     p->grad = malloc((size_t)h->C * p->M * h->D * sizeof *p->grad);

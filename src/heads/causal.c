@@ -34,9 +34,6 @@ static int causal_create(tl_head *h, tl_spec *spec, struct tl_model *m, tl_error
         tl_spec_double(spec, "mu", 0.9, &mu, err))
         return -1;
     if (K < 1 || h->D % K) return tl_spec_fail(err, spec, "heads=%d must be >= 1 and divide the feature size %d", K, h->D);
-    if (!(tau > 0)) return tl_spec_fail(err, spec, "tau=%g must be > 0", tau);
-    if (!(gamma > 0)) return tl_spec_fail(err, spec, "gamma=%g must be > 0", gamma);
-    if (!(mu >= 0 && mu < 1)) return tl_spec_fail(err, spec, "mu=%g must be in [0, 1)", mu);
     causal_priv *p = calloc(1, sizeof *p);
     if (!p) return tl_fail(err, "out of memory");
     h->priv = p;

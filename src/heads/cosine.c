@@ -18,7 +18,6 @@ typedef struct {
 static int cosine_create(tl_head *h, tl_spec *spec, struct tl_model *m, tl_error *err) {
     double s;
     if (tl_spec_double(spec, "s", 30, &s, err)) return -1;
-    if (!(s > 0)) return tl_spec_fail(err, spec, "s=%g must be > 0", s);
     h->scale = s;
     h->normalized = 1;
     cosine_priv *p = calloc(1, sizeof *p);

@@ -27,9 +27,6 @@ static int gcpl_create(tl_head *h, tl_spec *spec, struct tl_model *m, tl_error *
     if (tl_spec_int(spec, "points", 1, &M, err) || tl_spec_double(spec, "gamma", 1, &gamma, err) ||
         tl_spec_double(spec, "lambda", 0.1, &lambda, err) || tl_spec_choice(spec, "score", score_kinds, 2, 0, &score, err))
         return -1;
-    if (M < 1 || M > 1024) return tl_spec_fail(err, spec, "points=%d must be in 1..1024", M);
-    if (!(gamma > 0)) return tl_spec_fail(err, spec, "gamma=%g must be > 0", gamma);
-    if (!(lambda >= 0)) return tl_spec_fail(err, spec, "lambda=%g must be >= 0", lambda);
     gcpl_priv *p = calloc(1, sizeof *p);
     if (!p) return -1;
     h->priv = p;

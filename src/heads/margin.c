@@ -86,19 +86,15 @@ static int margin_create(tl_head *h, tl_spec *spec, struct tl_model *model, int 
     h->priv = p;
     p->kind = kind;
     if (tl_spec_double(spec, "s", 30, &s, err)) return -1;
-    if (!(s > 0)) return tl_spec_fail(err, spec, "s=%g must be > 0", s);
     if (kind == COSFACE && tl_spec_double(spec, "m", 0.35, &p->m, err)) return -1;
     if (kind == ARCFACE) {
         if (tl_spec_double(spec, "m", 0.5, &p->m, err) || tl_spec_choice(spec, "rule", rules, 3, TL_ARC_HARD, &p->rule, err))
             return -1;
-        if (!(p->m >= 0 && p->m < M_PI)) return tl_spec_fail(err, spec, "m=%g must be in [0, pi)", p->m);
     }
     if (kind == COMBINED) {
         if (tl_spec_double(spec, "m1", 1, &p->m1, err) || tl_spec_double(spec, "m2", 0.3, &p->m2, err) ||
             tl_spec_double(spec, "m3", 0.2, &p->m3, err) || tl_spec_bool(spec, "fallback", 0, &p->fallback, err))
             return -1;
-        if (!(p->m1 > 0)) return tl_spec_fail(err, spec, "m1=%g must be > 0", p->m1);
-        if (!(p->m2 >= 0 && p->m2 < M_PI)) return tl_spec_fail(err, spec, "m2=%g must be in [0, pi)", p->m2);
     }
     if (kind != COSFACE && tl_spec_choice(spec, "grad", grads, 2, 0, &p->straight, err)) return -1;
     h->scale = s;

@@ -33,9 +33,6 @@ static int rpl_create(tl_head *h, tl_spec *spec, struct tl_model *m, tl_error *e
         tl_spec_choice(spec, "radius", radius_kinds, 2, 0, &per_class, err) ||
         tl_spec_choice(spec, "score", score_kinds, 2, 0, &score, err))
         return -1;
-    if (M < 1 || M > 1024) return tl_spec_fail(err, spec, "points=%d must be in 1..1024", M);
-    if (!(gamma > 0)) return tl_spec_fail(err, spec, "gamma=%g must be > 0", gamma);
-    if (!(lambda >= 0)) return tl_spec_fail(err, spec, "lambda=%g must be >= 0", lambda);
     rpl_priv *p = calloc(1, sizeof *p);
     if (!p) return -1;
     h->priv = p;

@@ -88,7 +88,6 @@ static int sla_create(tl_head *h, tl_spec *spec, struct tl_model *m, tl_error *e
         tl_spec_bool(spec, "large_loss", 0, &p->large_loss, err) ||
         tl_spec_bool(spec, "training_agg", 0, &p->training_agg, err))
         return -1;
-    if (!(p->T > 0)) return tl_spec_fail(err, spec, "T=%g must be > 0", p->T);
     int H = m->cfg.in_h, W = m->cfg.in_w;
     if (H != W || H < 2)
         return tl_spec_fail(err, spec, "rotates images by 90 degrees, so it needs square images larger than 1x1 (these are %dx%d)", H, W);

@@ -36,9 +36,6 @@ static int sphere_create(tl_head *h, tl_spec *spec, struct tl_model *model, int 
         tl_spec_double(spec, "gamma", 0.12, &p->gamma, err) || tl_spec_double(spec, "power", 1, &p->power, err) ||
         tl_spec_double(spec, "lambda_min", 5, &p->lambda_min, err))
         return -1;
-    if (p->m < 1 || p->m > 16) return tl_spec_fail(err, spec, "m=%d must be an integer in 1..16", p->m);
-    if (!(p->base >= 0) || !(p->gamma >= 0) || !(p->power >= 0) || !(p->lambda_min >= 0))
-        return tl_spec_fail(err, spec, "base, gamma, power and lambda_min must be >= 0");
     p->hy = malloc((size_t)h->N * sizeof *p->hy);
     p->dhy = malloc((size_t)h->N * sizeof *p->dhy);
     if (!p->hy || !p->dhy || tl_normed_init(&p->n, h->N, h->C, h->D)) return tl_fail(err, "out of memory");

@@ -59,14 +59,6 @@ static int unc_create(tl_head *h, tl_spec *spec, struct tl_model *model, tl_erro
         tl_spec_double(spec, "base", 1000, &p->base, err) || tl_spec_double(spec, "gamma", 0.12, &p->gamma, err) ||
         tl_spec_double(spec, "power", 1, &p->power, err) || tl_spec_double(spec, "lambda_min", 5, &p->lambda_min, err))
         return -1;
-    if (!(p->mbase >= 1)) return tl_spec_fail(err, spec, "m=%g must be >= 1", p->mbase);
-    if (p->T < 2 || p->T > 10000) return tl_spec_fail(err, spec, "T=%d must be in 2..10000", p->T);
-    if (!(p->p > 0 && p->p < 1)) return tl_spec_fail(err, spec, "p=%g must be in (0, 1)", p->p);
-    if (!(p->alpha >= 0) || !(p->tau_inv >= 0)) return tl_spec_fail(err, spec, "alpha and tau_inv must be >= 0");
-    if (!(p->warmup >= 0 && p->warmup < 1) || !(p->every > 0 && p->every <= 1))
-        return tl_spec_fail(err, spec, "warmup must be in [0, 1) and every in (0, 1] (fractions of the epochs)");
-    if (!(p->base >= 0) || !(p->gamma >= 0) || !(p->power >= 0) || !(p->lambda_min >= 0))
-        return tl_spec_fail(err, spec, "base, gamma, power and lambda_min must be >= 0");
     p->active = 1;   /* outside a training run (no epoch hook) the head is fully on */
     int N = h->N, C = h->C;
     p->jstar = malloc((size_t)N * sizeof *p->jstar);

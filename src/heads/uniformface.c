@@ -37,9 +37,6 @@ static int uniform_create(tl_head *h, tl_spec *spec, struct tl_model *model, tl_
     if (tl_spec_double(spec, "s", 30, &s, err) || tl_spec_double(spec, "m", 0.35, &p->m, err) ||
         tl_spec_double(spec, "lambda", 1, &p->lambda, err) || tl_spec_double(spec, "alpha", 0.5, &p->alpha, err))
         return -1;
-    if (!(s > 0)) return tl_spec_fail(err, spec, "s=%g must be > 0", s);
-    if (!(p->lambda >= 0)) return tl_spec_fail(err, spec, "lambda=%g must be >= 0", p->lambda);
-    if (!(p->alpha >= 0 && p->alpha <= 1)) return tl_spec_fail(err, spec, "alpha=%g must be in [0, 1]", p->alpha);
     h->scale = s;
     h->normalized = 1;
     size_t cd = (size_t)h->C * h->D;

@@ -21,7 +21,6 @@ static int focal_create(tl_loss *l, tl_spec *spec, tl_error *err) {
     if (tl_spec_double(spec, "gamma", 1, &gamma, err) ||
         tl_spec_choice(spec, "variant", variants, 2, 0, &variant, err))
         return -1;
-    if (gamma < 0) return tl_spec_fail(err, spec, "gamma=%g must be >= 0", gamma);
     focal_priv *p = malloc(sizeof *p);
     if (!p) return tl_fail(err, "out of memory");
     *p = (focal_priv){gamma, variant};

@@ -23,7 +23,6 @@ static int ldam_create(tl_loss *l, tl_spec *spec, tl_error *err) {
     if (!l->head || !l->head->normalized)
         return tl_spec_fail(err, spec, "needs a normalised head: --head cosine:s=...");
     if (tl_spec_double(spec, "max_m", 0.5, &max_m, err) || tl_spec_double(spec, "s", l->head->scale, &s, err)) return -1;
-    if (!(max_m >= 0)) return tl_spec_fail(err, spec, "max_m=%g must be >= 0", max_m);
     if (s != l->head->scale)
         return tl_spec_fail(err, spec, "s=%g differs from the head's scale %g (give the same s to --head cosine:s=)", s,
                             l->head->scale);

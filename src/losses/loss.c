@@ -38,8 +38,8 @@ int tl_loss_create(tl_loss *l, const char *spec_text, int C, const int64_t *coun
     if (tl_spec_choice(&spec, "weights", kinds, 4, TL_WEIGHTS_NONE, &l->weights, err) ||
         tl_spec_double(&spec, "beta", 0.9999, &l->beta, err) || tl_spec_int(&spec, "drw", 0, &l->drw, err))
         return -1;
-    if (!(l->beta > 0 && l->beta < 1)) return tl_spec_fail(err, &spec, "beta=%g must be in (0, 1)", l->beta);
-    if (l->drw < 0) return tl_spec_fail(err, &spec, "drw=%d must be >= 0", l->drw);
+    if (l->drw > 0 && l->weights == TL_WEIGHTS_NONE)
+        return tl_spec_fail(err, &spec, "drw=%d defers class weights, but weights=none (give weights=inverse|sqrt-inverse|effective)", l->drw);
     for (int c = 0; c < C; c++)
         if (count[c] <= 0 && l->weights != TL_WEIGHTS_NONE)
             return tl_spec_fail(err, &spec, "class %d has no training images, so it has no weight", c);

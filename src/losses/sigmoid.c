@@ -19,7 +19,6 @@ static double softplus(double u) { return fmax(u, 0) + log1p(exp(-fabs(u))); }
 static int sigmoid_create(tl_loss *l, tl_spec *spec, tl_error *err) {
     double gamma;
     if (tl_spec_double(spec, "gamma", 0, &gamma, err)) return -1;
-    if (gamma < 0) return tl_spec_fail(err, spec, "gamma=%g must be >= 0", gamma);
     sigmoid_priv *p = malloc(sizeof *p);
     if (!p) return tl_fail(err, "out of memory");
     p->gamma = gamma;

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "core/error.h"
 #include "models/model.h"
 
@@ -81,6 +82,29 @@ static void init_tensors(tl_model *m, uint64_t seed) {
     }
 }
 
+/* Before allocating: a model whose largest activation, or whose parameters with their gradients and
+ * optimizer state, cannot fit in this machine's memory even alone is refused with the shapes that
+ * make it so (a lower bound of the need, so no model that fits is refused). */
+static int check_fits(const tl_model *m, int N, tl_error *err) {
+    double ram = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE), big = 0;
+    if (!(ram > 0)) return 0;
+    for (int b = 0; b < m->net.nbufs; b++) {
+        double v = (double)tl_chw_size(m->net.shape[b]);
+        if (v > big) big = v;
+    }
+    double act = 4.0 * big * N * m->views, par = 4.0 * 4.0 * (double)m->nparams, gib = 1024.0 * 1024.0 * 1024.0;
+    const tl_model_cfg *c = &m->cfg;
+    if (act > ram)
+        return tl_fail(err, "--model %s: one activation of a batch of %d %dx%dx%d inputs takes %.1f GiB, more than this "
+                       "machine's %.1f GiB of memory (lower --batch, or use smaller inputs)", c->arch, N, c->in_c, c->in_h,
+                       c->in_w, act / gib, ram / gib);
+    if (par > ram)
+        return tl_fail(err, "--model %s: %zu parameters (feature size %d, %d classes) take %.1f GiB with their gradients "
+                       "and optimizer state, more than this machine's %.1f GiB of memory", c->arch, m->nparams,
+                       c->feat_dim, c->num_classes, par / gib, ram / gib);
+    return 0;
+}
+
 int tl_model_init(tl_model *m, const tl_model_cfg *cfg, int N, int nthreads, uint64_t seed, tl_error *err) {
     memset(m, 0, sizeof *m);
     m->cfg = *cfg;
@@ -100,6 +124,7 @@ int tl_model_init(tl_model *m, const tl_model_cfg *cfg, int N, int nthreads, uin
     if (tl_head_create(&m->head, cfg->head[0] ? cfg->head : "linear", m, err)) { tl_model_free(m); return -1; }
     m->views = m->head.views;
     if (m->views > 1) m->images = malloc((size_t)N * tl_chw_size(m->net.shape[0]) * sizeof(float));
+    if (check_fits(m, N, err)) { tl_model_free(m); return -1; }
     m->params = calloc(m->nparams, sizeof(float));
     m->grads = calloc(m->nparams, sizeof(float));
     m->state = calloc(m->nstate ? m->nstate : 1, sizeof(float));

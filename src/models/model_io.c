@@ -1,7 +1,10 @@
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "core/error.h"
+#include "core/json.h"
+#include "data/dataset.h"
 #include "models/model_io.h"
 
 #define NBT ".num_batches_tracked"
@@ -25,12 +28,30 @@ static char *join_floats(const float *v, int n) {
     return s;
 }
 
+/* names as a JSON array of strings (malloc'ed), or NULL on failure. */
+static char *names_json(const char *const *names, int n) {
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f) return NULL;
+    fputc('[', f);
+    for (int i = 0; i < n; i++) { if (i) fputc(',', f); tl_json_write_string(f, names[i]); }
+    fputc(']', f);
+    if (fclose(f) != 0) { free(text); return NULL; }
+    return text;
+}
+
 int tl_model_save(const tl_model *m, long long bn_steps, const float *mean, const float *std, const char *path,
                   tl_error *err) {
+    return tl_model_save_named(m, bn_steps, mean, std, NULL, path, err);
+}
+
+int tl_model_save_named(const tl_model *m, long long bn_steps, const float *mean, const float *std,
+                        const char *const *names, const char *path, tl_error *err) {
     int n = m->ntensors, nbn = 0;
     tl_st_tensor *t = calloc((size_t)n * 2, sizeof *t);
-    char (*names)[128] = calloc((size_t)n, sizeof *names);
-    if (!t || !names) { free(t); free(names); return tl_fail(err, "%s: out of memory", path); }
+    char (*bnames)[128] = calloc((size_t)n, sizeof *bnames);
+    if (!t || !bnames) { free(t); free(bnames); return tl_fail(err, "%s: out of memory", path); }
     int k = 0;
     for (int i = 0; i < n; i++) {
         const tl_tensor_info *ti = &m->tensors[i];
@@ -40,9 +61,9 @@ int tl_model_save(const tl_model *m, long long bn_steps, const float *mean, cons
         o->ndim = ti->ndim;
         for (int d = 0; d < ti->ndim; d++) o->shape[d] = ti->shape[d];
         o->data = (ti->is_state ? m->state : m->params) + ti->off;
-        if (bn_prefix(ti, names[nbn], sizeof names[nbn])) {
+        if (bn_prefix(ti, bnames[nbn], sizeof bnames[nbn])) {
             tl_st_tensor *b = &t[k++];
-            b->name = names[nbn++];
+            b->name = bnames[nbn++];
             b->dtype = "I64";
             b->ndim = 0;
             b->data = &bn_steps;
@@ -57,15 +78,19 @@ int tl_model_save(const tl_model *m, long long bn_steps, const float *mean, cons
         snprintf(hidden + strlen(hidden), sizeof hidden - strlen(hidden), "%s%d", i ? "/" : "", c->hidden[i]);
     snprintf(drop, sizeof drop, "%.9g", c->dropout);
     char *smean = mean ? join_floats(mean, c->in_c) : NULL, *sstd = std ? join_floats(std, c->in_c) : NULL;
-    const char *meta[] = {"format", "tailor-model", "arch", c->arch, "input", in, "num_classes", classes,
-                          "feat_dim", feat, "hidden", hidden, "dropout", drop, "head", c->head, "version", TL_VERSION,
-                          "norm_mean", smean ? smean : "", "norm_std", sstd ? sstd : ""};
-    int nmeta = (int)(sizeof meta / sizeof *meta / 2) - (smean && sstd ? 0 : 2);
-    int rc = tl_st_write(path, t, k, meta, nmeta, err);
+    char *snames = names ? names_json(names, c->num_classes) : NULL;
+    const char *meta[24] = {"format", "tailor-model", "arch", c->arch, "input", in, "num_classes", classes,
+                            "feat_dim", feat, "hidden", hidden, "dropout", drop, "head", c->head, "version", TL_VERSION};
+    int nmeta = 9, rc = 0;
+    if ((mean && !smean) || (std && !sstd) || (names && !snames)) rc = tl_fail(err, "%s: out of memory", path);
+    if (smean && sstd) { meta[2 * nmeta] = "norm_mean"; meta[2 * nmeta + 1] = smean; meta[2 * nmeta + 2] = "norm_std"; meta[2 * nmeta + 3] = sstd; nmeta += 2; }
+    if (snames) { meta[2 * nmeta] = "class_names"; meta[2 * nmeta + 1] = snames; nmeta++; }
+    if (!rc) rc = tl_st_write(path, t, k, meta, nmeta, err);
     free(t);
-    free(names);
+    free(bnames);
     free(smean);
     free(sstd);
+    free(snames);
     return rc;
 }
 
@@ -89,11 +114,16 @@ int tl_model_cfg_from_file(tl_model_cfg *cfg, const tl_st_file *f, const char *p
     if (meta_int(f, "num_classes", &classes, path, err)) return -1;
     if (tl_model_cfg_default(cfg, arch, c, h, w, classes, err)) return tl_fail_prefix(err, "%s", path);
     if (meta_int(f, "feat_dim", &cfg->feat_dim, path, err)) return -1;
+    /* The same limits as the command line's --feat-dim and --hidden, and the data sets' class count. */
+    if (cfg->feat_dim < 1 || cfg->feat_dim > 65536)
+        return tl_fail(err, "%s: metadata 'feat_dim' is %d (must be 1..65536)", path, cfg->feat_dim);
+    if (classes < 1 || classes > TL_DATA_MAX_CLASSES)
+        return tl_fail(err, "%s: metadata 'num_classes' is %d (must be 1..%d)", path, classes, TL_DATA_MAX_CLASSES);
     cfg->nhidden = 0;
     for (const char *s = hidden ? hidden : ""; *s && cfg->nhidden < 8;) {
         char *end;
         long v = strtol(s, &end, 10);
-        if (end == s || v <= 0 || v > 1 << 20) return tl_fail(err, "%s: bad metadata 'hidden'", path);
+        if (end == s || v <= 0 || v > 65536) return tl_fail(err, "%s: metadata 'hidden' must be sizes 1..65536", path);
         cfg->hidden[cfg->nhidden++] = (int)v;
         s = *end == '/' ? end + 1 : end;
     }
@@ -101,6 +131,37 @@ int tl_model_cfg_from_file(tl_model_cfg *cfg, const tl_st_file *f, const char *p
     const char *head = tl_st_meta(f, "head");
     if (head && (size_t)snprintf(cfg->head, sizeof cfg->head, "%s", head) >= sizeof cfg->head)
         return tl_fail(err, "%s: bad metadata 'head'", path);
+    return 0;
+}
+
+int tl_model_check_values(const tl_model *m, const char *path, tl_error *err) {
+    static const char var_suffix[] = ".running_var";
+    size_t ns = sizeof var_suffix - 1;
+    for (int i = 0; i < m->ntensors; i++) {
+        const tl_tensor_info *ti = &m->tensors[i];
+        const float *v = (ti->is_state ? m->state : m->params) + ti->off;
+        size_t n = strlen(ti->name);
+        int is_var = n > ns && !strcmp(ti->name + n - ns, var_suffix);
+        for (size_t j = 0; j < ti->numel; j++) {
+            if (!isfinite(v[j]))
+                return tl_fail(err, "%s: tensor '%s' holds a non-finite value (%g at element %zu)", path, ti->name,
+                               (double)v[j], j);
+            if (is_var && v[j] < 0)
+                return tl_fail(err, "%s: tensor '%s' holds a negative variance (%g at element %zu)", path, ti->name,
+                               (double)v[j], j);
+        }
+    }
+    return 0;
+}
+
+int tl_norm_check(const float *mean, const float *std, int n, const char *path, const char *mean_name,
+                  const char *std_name, tl_error *err) {
+    for (int i = 0; i < n; i++) {
+        if (!isfinite(mean[i]))
+            return tl_fail(err, "%s: '%s' holds a non-finite value (%g for channel %d)", path, mean_name, (double)mean[i], i);
+        if (!isfinite(std[i]) || !(std[i] > 0))
+            return tl_fail(err, "%s: '%s' must be finite and > 0 (%g for channel %d)", path, std_name, (double)std[i], i);
+    }
     return 0;
 }
 
@@ -126,24 +187,27 @@ int tl_model_load_weights(tl_model *m, const tl_st_file *f, long long *bn_steps,
         }
         if (!tl_model_find(m, name)) return tl_fail(err, "%s: unexpected tensor '%s'", path, name);
     }
-    return matched == m->ntensors ? 0 : tl_fail(err, "%s: tensor count mismatch", path);
+    if (matched != m->ntensors) return tl_fail(err, "%s: tensor count mismatch", path);
+    return tl_model_check_values(m, path, err);
 }
 
 int tl_model_norm_from_file(float *mean, float *std, int in_c, const tl_st_file *f, const char *path, tl_error *err) {
     const char *keys[2] = {"norm_mean", "norm_std"};
     float *out[2] = {mean, std};
     for (int k = 0; k < 2; k++) {
+        /* Every model tailor writes carries both; without them the inputs would go in unnormalised. */
         const char *s = tl_st_meta(f, keys[k]);
+        if (!s) return tl_fail(err, "%s: metadata '%s' (the input normalisation) is missing", path, keys[k]);
         for (int i = 0; i < in_c; i++) {
-            if (!s) { out[k][i] = (float)k; continue; }
             char *end;
             out[k][i] = strtof(s, &end);
-            if (end == s || (*end && *end != '/') || (k == 1 && !(out[k][i] > 0)))
-                return tl_fail(err, "%s: bad metadata '%s'", path, keys[k]);
+            if (end == s || (*end && *end != '/') || (*end == '/' && i == in_c - 1) || (!*end && i < in_c - 1))
+                return tl_fail(err, "%s: metadata '%s' must hold %d '/'-separated numbers (one per input channel)", path,
+                               keys[k], in_c);
             s = *end ? end + 1 : end;
         }
     }
-    return 0;
+    return tl_norm_check(mean, std, in_c, path, keys[0], keys[1], err);
 }
 
 int tl_model_load(tl_model *m, const char *path, int N, int nthreads, float **mean, float **std, tl_error *err) {
@@ -160,6 +224,29 @@ int tl_model_load(tl_model *m, const char *path, int N, int nthreads, float **me
         if (!*mean || !*std) rc = tl_fail(err, "out of memory");
         else rc = tl_model_norm_from_file(*mean, *std, cfg.in_c, &f, path, err);
         if (rc) { free(*mean); free(*std); *mean = *std = NULL; tl_model_free(m); }
+    }
+    tl_st_free(&f);
+    return rc;
+}
+
+int tl_model_load_names(char ***names, const char *path, int C, tl_error *err) {
+    *names = NULL;
+    tl_st_file f;
+    if (tl_st_read(&f, path, err)) return -1;
+    const char *text = tl_st_meta(&f, "class_names");
+    int rc = 0;
+    if (text) {
+        tl_json *j = tl_json_parse(text, strlen(text), path, err);
+        rc = j ? 0 : -1;
+        if (!rc && (j->type != TL_JSON_ARRAY || j->count != C))
+            rc = tl_fail(err, "%s: metadata 'class_names' is not a list of %d names", path, C);
+        if (!rc && !(*names = calloc((size_t)C, sizeof **names))) rc = tl_fail(err, "out of memory");
+        int i = 0;
+        for (const tl_json *c = j && !rc ? j->child : NULL; c && !rc; c = c->next, i++)
+            if (c->type != TL_JSON_STRING) rc = tl_fail(err, "%s: metadata 'class_names' holds a non-string", path);
+            else if (!((*names)[i] = strdup(c->str))) rc = tl_fail(err, "out of memory");
+        tl_json_free(j);
+        if (rc && *names) { for (int k = 0; k < C; k++) free((*names)[k]); free(*names); *names = NULL; }
     }
     tl_st_free(&f);
     return rc;

@@ -11,13 +11,28 @@
  * (in_c values each, or NULL) are the input normalisation, kept in the metadata. */
 int tl_model_save(const tl_model *m, long long bn_steps, const float *mean, const float *std, const char *path,
                   tl_error *err);
-/* Reads the input normalisation stored by tl_model_save into mean/std [in_c] (0 and 1 if absent). */
+/* The same with the class names (num_classes strings, or NULL) kept as metadata "class_names", a
+ * JSON array, so `tailor predict` names its predictions. */
+int tl_model_save_named(const tl_model *m, long long bn_steps, const float *mean, const float *std,
+                        const char *const *names, const char *path, tl_error *err);
+/* The class names of a model file (malloc'ed array of C malloc'ed strings), or *names = NULL when it
+ * has none. */
+int tl_model_load_names(char ***names, const char *path, int C, tl_error *err);
+/* Reads the input normalisation stored by tl_model_save into mean/std [in_c]: both entries must be
+ * present with in_c values each and pass tl_norm_check. */
 int tl_model_norm_from_file(float *mean, float *std, int in_c, const tl_st_file *f, const char *path, tl_error *err);
 /* Reads the configuration stored in a loaded file. */
 int tl_model_cfg_from_file(tl_model_cfg *cfg, const tl_st_file *f, const char *path, tl_error *err);
 /* Copies every tensor of m from f, strictly: each must be present with the same shape and dtype, and
- * f may hold nothing else (num_batches_tracked aside). *bn_steps receives num_batches_tracked. */
+ * f may hold nothing else (num_batches_tracked aside); then tl_model_check_values. *bn_steps receives
+ * num_batches_tracked. */
 int tl_model_load_weights(tl_model *m, const tl_st_file *f, long long *bn_steps, const char *path, tl_error *err);
+/* Checks every tensor of m holds finite values and every BN running variance is >= 0; the message
+ * names path and the tensor. */
+int tl_model_check_values(const tl_model *m, const char *path, tl_error *err);
+/* Checks an input normalisation: mean finite, std finite and > 0; the message names path and the entry. */
+int tl_norm_check(const float *mean, const float *std, int n, const char *path, const char *mean_name,
+                  const char *std_name, tl_error *err);
 /* Reads a model file and builds its model for batch size N; mean/std (malloc'ed [in_c], caller
  * frees) receive its input normalisation when not NULL. */
 int tl_model_load(tl_model *m, const char *path, int N, int nthreads, float **mean, float **std, tl_error *err);

@@ -13,7 +13,6 @@ static int class_create(tl_sampler *s, tl_spec *spec, tl_error *err) {
     static const char *const modes[] = {"weighted", "aware"};
     int mode, per;
     if (tl_spec_choice(spec, "mode", modes, 2, 0, &mode, err) || tl_spec_int(spec, "per_class", 4, &per, err)) return -1;
-    if (per < 1) return tl_spec_fail(err, spec, "per_class=%d must be >= 1", per);
     if (mode == 0 && per != 4) return tl_spec_fail(err, spec, "per_class applies to mode=aware only");
     if (tl_class_lists_init(s, err)) return -1;
     tl_class_lists *cl = s->priv;

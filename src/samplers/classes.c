@@ -54,6 +54,5 @@ void tl_sampler_draw(int *order, int m, tl_class_lists *cl, int C, tl_rng *rng) 
 
 int tl_sampler_target(tl_spec *spec, int def, int *out, tl_error *err) {
     if (tl_spec_int(spec, "target", def, out, err)) return -1;
-    if (*out < 1) return tl_spec_fail(err, spec, "target=%d must be >= 1", *out);
     return 0;
 }

@@ -18,7 +18,6 @@ static int sqrt_create(tl_sampler *s, tl_spec *spec, tl_error *err) { (void)spec
 static int power_create(tl_sampler *s, tl_spec *spec, tl_error *err) {
     double q;
     if (tl_spec_double(spec, "q", 0.5, &q, err)) return -1;
-    if (q < 0 || q > 1) return tl_spec_fail(err, spec, "q=%g must be in [0, 1]", q);
     return masses(s, q, err);
 }
 

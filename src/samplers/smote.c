@@ -92,7 +92,6 @@ static int smote_create(tl_sampler *s, tl_spec *spec, tl_error *err) {
     if (tl_spec_int(spec, "k", 5, &p.k, err) || tl_sampler_target(spec, nmax > 0 ? nmax : 1, &p.target, err) ||
         tl_spec_choice(spec, "space", spaces, 2, 0, &p.feature, err))
         return -1;
-    if (p.k < 1) return tl_spec_fail(err, spec, "k=%d must be >= 1", p.k);
     if (p.feature)
         return tl_spec_fail(err, spec, "space=feature works on frozen backbone features, so it applies to "
                                        "`tailor retrain` (stage 2, not yet available); use space=input here");

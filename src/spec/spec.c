@@ -96,6 +96,122 @@ static tl_spec_kv *take(tl_spec *s, const char *key) {
     return NULL;
 }
 
+/* ---- The range table: the bounds of every numeric key, in one place ----
+ * An entry applies to a key of the spec named `name` given to `option` (NULL: any); the first match
+ * wins, so specific entries come before general ones. The bounds are far wider than any published
+ * setting and exist so that a value no method can train with (lr=1e30, s=1e9, tau=1e308) is refused
+ * with its range instead of running "successfully" into overflow. A key without an entry must still
+ * lie within +-TL_SPEC_ANY_MAX. */
+enum { LO_OPEN = 1, HI_OPEN = 2, INTERVAL = 4 };  /* INTERVAL: the message gives both bounds */
+#define TL_SPEC_ANY_MAX 1e6
+typedef struct {
+    const char *option, *name, *key;
+    double lo, hi;
+    int flags;
+} spec_range;
+
+static const spec_range ranges[] = {
+    /* optimizers and schedules */
+    {NULL, NULL, "lr", 0, 10, LO_OPEN},
+    {NULL, NULL, "momentum", 0, 1, HI_OPEN | INTERVAL},
+    {NULL, NULL, "wd", 0, 1, 0},
+    {NULL, NULL, "beta1", 0, 1, HI_OPEN | INTERVAL},
+    {NULL, NULL, "beta2", 0, 1, HI_OPEN | INTERVAL},
+    {NULL, NULL, "eps", 0, 1, LO_OPEN},
+    {NULL, "step", "gamma", 0, 1, LO_OPEN},   /* milestones: whole epochs, checked by the schedule */
+    {NULL, "cosine", "min", 0, 10, 0},
+    /* losses (any of them: weights' beta and drw) */
+    {"--loss", NULL, "beta", 0, 1, LO_OPEN | HI_OPEN | INTERVAL},
+    {"--loss", NULL, "drw", 0, 100000, 0},
+    {"--loss", NULL, "gamma", 0, 10, 0},
+    {"--loss", NULL, "max_m", 0, 10, 0},
+    {"--loss", NULL, "s", 0, 1000, LO_OPEN},
+    {"--loss", NULL, "tau", 0, 10, 0},
+    /* heads */
+    {"--head", "arcface", "m", 0, M_PI, HI_OPEN | INTERVAL},
+    {"--head", "lsoftmax", "m", 1, 16, INTERVAL},
+    {"--head", "sphereface", "m", 1, 16, INTERVAL},
+    {"--head", "uncertainty", "m", 1, 100, 0},
+    {"--head", NULL, "m", 0, 2, 0},
+    {"--head", NULL, "s", 0, 1000, LO_OPEN},
+    {"--head", NULL, "m1", 0, 10, LO_OPEN},
+    {"--head", NULL, "m2", 0, M_PI, HI_OPEN | INTERVAL},
+    {"--head", NULL, "m3", 0, 2, 0},
+    {"--head", NULL, "base", 0, 1e9, 0},
+    {"--head", "rpl", "gamma", 0, 1000, LO_OPEN},
+    {"--head", "gcpl", "gamma", 0, 1000, LO_OPEN},
+    {"--head", "causal", "gamma", 0, 10, LO_OPEN},
+    {"--head", NULL, "gamma", 0, 10, 0},
+    {"--head", NULL, "power", 0, 10, 0},
+    {"--head", NULL, "lambda_min", 0, 1e6, 0},
+    {"--head", "adaptiveface", "lambda", 0, 10000, 0},
+    {"--head", NULL, "lambda", 0, 1000, 0},
+    {"--head", "uniformface", "alpha", 0, 1, INTERVAL},
+    {"--head", NULL, "alpha", 0, 100, 0},
+    {"--head", "uncertainty", "T", 2, 10000, INTERVAL},
+    {"--head", NULL, "T", 0, 100, LO_OPEN},
+    {"--head", NULL, "p", 0, 1, LO_OPEN | HI_OPEN | INTERVAL},
+    {"--head", NULL, "tau_inv", 0, 1000, 0},
+    {"--head", NULL, "warmup", 0, 1, HI_OPEN | INTERVAL},
+    {"--head", NULL, "every", 0, 1, LO_OPEN | INTERVAL},
+    {"--head", NULL, "points", 1, 1024, INTERVAL},
+    {"--head", NULL, "sigma", 0, 1000, LO_OPEN},
+    {"--head", NULL, "centres", 1, 1000, INTERVAL},
+    {"--head", NULL, "heads", 1, 1024, 0},
+    {"--head", NULL, "tau", 0, 1000, LO_OPEN},
+    {"--head", NULL, "mu", 0, 1, HI_OPEN | INTERVAL},
+    /* inference rules and stage 2 */
+    {"--posthoc", NULL, "tau", 0, 10, 0},
+    {"--posthoc", NULL, "alpha", 0, 10, 0},
+    {"--method", NULL, "tau", 0, 10, 0},
+    /* samplers */
+    {"--sampler", NULL, "q", 0, 1, INTERVAL},
+    {"--sampler", NULL, "per_class", 1, 1e6, 0},
+    {"--sampler", NULL, "k", 1, 1000, 0},
+    {"--sampler", NULL, "target", 1, 1e7, 0},
+    /* knowledge transfer and self-supervision */
+    {NULL, NULL, "T", 0, 100, LO_OPEN},
+    {"--distill", NULL, "alpha", 0, 1000, 0},
+    {"--distill", NULL, "task", 0, 1000, 0},
+    {"--distill", NULL, "distance", 0, 1000, 0},
+    {"--distill", NULL, "angle", 0, 1000, 0},
+    {"--distill", NULL, "kd", 0, 1000, 0},
+    {"--synth", NULL, "beta", 0, 1, HI_OPEN | INTERVAL},
+    {"--synth", NULL, "gamma", 0, 1, INTERVAL},
+    {"--synth", NULL, "lambda", 0, 100, 0},
+    {"--synth", NULL, "eta", 0, 10, 0},
+    {"--synth", NULL, "steps", 0, 1000, 0},
+    {"--synth", NULL, "start", 0, 100000, 0},
+};
+
+static const spec_range *find_range(const tl_spec *s, const char *key) {
+    for (size_t i = 0; i < sizeof ranges / sizeof *ranges; i++) {
+        const spec_range *r = &ranges[i];
+        if ((!r->option || !strcmp(r->option, s->option)) && (!r->name || !strcmp(r->name, s->name)) &&
+            !strcmp(r->key, key))
+            return r;
+    }
+    return NULL;
+}
+
+int tl_spec_range(const tl_spec *s, const char *key, double v, int integer, tl_error *err) {
+    static const spec_range any = {NULL, NULL, "", -TL_SPEC_ANY_MAX, TL_SPEC_ANY_MAX, INTERVAL};
+    const spec_range *r = find_range(s, key);
+    if (!r) r = &any;
+    int low = r->flags & LO_OPEN ? !(v > r->lo) : !(v >= r->lo);
+    int high = r->flags & HI_OPEN ? !(v < r->hi) : !(v <= r->hi);
+    if (!low && !high) return 0;
+    char w[TL_SPEC_OPTION_MAX + TL_SPEC_NAME_MAX + 1];
+    who(s, w, sizeof w);
+    if (r->flags & INTERVAL) {
+        if (integer) return tl_fail(err, "%s: %s=%g must be in %g..%g", w, key, v, r->lo, r->hi);
+        return tl_fail(err, "%s: %s=%g must be in %c%g, %g%c", w, key, v, r->flags & LO_OPEN ? '(' : '[', r->lo, r->hi,
+                       r->flags & HI_OPEN ? ')' : ']');
+    }
+    if (low) return tl_fail(err, "%s: %s=%g must be %s %g", w, key, v, r->flags & LO_OPEN ? ">" : ">=", r->lo);
+    return tl_fail(err, "%s: %s=%g must be %s %g", w, key, v, r->flags & HI_OPEN ? "<" : "<=", r->hi);
+}
+
 static int bad_value(const tl_spec *s, const tl_spec_kv *kv, const char *what, tl_error *err) {
     char w[TL_SPEC_OPTION_MAX + TL_SPEC_NAME_MAX + 1];
     return tl_fail(err, "%s: %s=%s is not %s", who(s, w, sizeof w), kv->key, kv->value, what);
@@ -119,7 +235,7 @@ int tl_spec_double(tl_spec *s, const char *key, double def, double *out, tl_erro
     const tl_spec_kv *kv = take(s, key);
     if (!kv) { *out = def; return 0; }
     if (parse_number(kv->value, strlen(kv->value), out)) return bad_value(s, kv, "a number", err);
-    return 0;
+    return tl_spec_range(s, key, *out, 0, err);
 }
 
 int tl_spec_int(tl_spec *s, const char *key, int def, int *out, tl_error *err) {
@@ -131,7 +247,7 @@ int tl_spec_int(tl_spec *s, const char *key, int def, int *out, tl_error *err) {
     if (end == kv->value || *end || errno == ERANGE || v < INT_MIN || v > INT_MAX)
         return bad_value(s, kv, "an integer", err);
     *out = (int)v;
-    return 0;
+    return tl_spec_range(s, key, (double)v, 1, err);
 }
 
 int tl_spec_str(tl_spec *s, const char *key, const char *def, const char **out, tl_error *err) {
@@ -188,6 +304,7 @@ int tl_spec_doubles(tl_spec *s, const char *key, double *out, int max, int *n, t
             return tl_fail(err, "%s: %s=%s has more than %d values", who(s, w, sizeof w), kv->key, kv->value, max);
         if (parse_number(p, len, &out[count]))
             return bad_value(s, kv, "a '/'-separated list of numbers", err);
+        if (tl_spec_range(s, key, out[count], 0, err)) return -1;
         count++;
         if (!slash) break;
         p = slash + 1;

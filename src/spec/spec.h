@@ -45,7 +45,8 @@ int tl_spec_parse(tl_spec *out, const char *text, const char *option, tl_error *
 
 /* Typed getters. Each records key as valid, then: if the key is absent, *out = def and 0 is
  * returned; if present, it is marked used and its value must parse completely, else -1 with
- * e.g. "--loss focal: gamma=abc is not a number". Doubles must be finite. */
+ * e.g. "--loss focal: gamma=abc is not a number". Doubles must be finite; numbers (and each number of
+ * tl_spec_doubles) must lie in their key's range (tl_spec_range). */
 int tl_spec_double(tl_spec *s, const char *key, double def, double *out, tl_error *err);
 int tl_spec_int(tl_spec *s, const char *key, int def, int *out, tl_error *err);
 /* *out points into s (or is def). */
@@ -59,6 +60,11 @@ int tl_spec_choice(tl_spec *s, const char *key, const char *const *choices, int 
 /* A '/'-separated list of numbers, e.g. milestones=160/180. If the key is absent, out and *n are
  * left untouched (so the caller pre-fills defaults); else *n is set to the count (1..max). */
 int tl_spec_doubles(tl_spec *s, const char *key, double *out, int max, int *n, tl_error *err);
+
+/* Checks a value of key against the range table in spec.c (every numeric getter calls it; a key read
+ * as text, such as logit-adjust's tau=auto, calls it once parsed). Returns 0, or -1 with e.g.
+ * "--optim sgd: lr=1e+30 must be <= 10" or "--optim sgd: momentum=1 must be in [0, 1)". */
+int tl_spec_range(const tl_spec *s, const char *key, double v, int integer, tl_error *err);
 
 /* Fails with "--loss focal: unknown key 'gama' (valid: gamma, weights, beta, drw)" when a key was
  * never asked for by a getter ("(this takes no keys)" when none was). Call after all getters. */

@@ -82,7 +82,6 @@ static int tau_create(tl_stage2 *s, tl_spec *spec, const tl_model *src, tl_error
     if (src->head.ops != &tl_head_linear)
         return tl_spec_fail(err, spec, "needs a run trained with --head linear (this one has %s)", src->cfg.head);
     if (tl_spec_double(spec, "tau", NAN, &s->tau, err)) return -1;
-    if (!isnan(s->tau) && !(s->tau >= 0)) return tl_spec_fail(err, spec, "tau=%g must be >= 0", s->tau);
     snprintf(s->head, sizeof s->head, "linear");
     return 0;
 }

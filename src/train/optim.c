@@ -100,8 +100,6 @@ int tl_optim_parse(tl_optim_cfg *out, const char *text, const char *option, tl_e
             tl_spec_double(&s, "wd", 5e-4, &out->wd, err) ||
             tl_spec_bool(&s, "nesterov", 0, &out->nesterov, err) || tl_spec_check_unused(&s, err))
             return -1;
-        if (out->momentum < 0 || out->momentum >= 1)
-            return tl_spec_fail(err, &s, "momentum=%g must be in [0, 1)", out->momentum);
         if (out->nesterov && out->momentum == 0)
             return tl_spec_fail(err, &s, "nesterov=1 needs momentum > 0");
     } else {
@@ -113,11 +111,6 @@ int tl_optim_parse(tl_optim_cfg *out, const char *text, const char *option, tl_e
             tl_spec_double(&s, "beta2", 0.999, &out->beta2, err) ||
             tl_spec_double(&s, "eps", 1e-8, &out->eps, err) || tl_spec_check_unused(&s, err))
             return -1;
-        if (out->beta1 < 0 || out->beta1 >= 1) return tl_spec_fail(err, &s, "beta1=%g must be in [0, 1)", out->beta1);
-        if (out->beta2 < 0 || out->beta2 >= 1) return tl_spec_fail(err, &s, "beta2=%g must be in [0, 1)", out->beta2);
-        if (!(out->eps > 0)) return tl_spec_fail(err, &s, "eps=%g must be > 0", out->eps);
     }
-    if (!(out->lr > 0)) return tl_spec_fail(err, &s, "lr=%g must be > 0", out->lr);
-    if (out->wd < 0) return tl_spec_fail(err, &s, "wd=%g must be >= 0", out->wd);
     return 0;
 }

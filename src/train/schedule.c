@@ -23,10 +23,8 @@ int tl_schedule_parse(tl_schedule *out, const char *text, const char *option, tl
             out->milestones[i] = (int)ms[i];
         }
         out->nmilestones = n;
-        if (!(out->gamma > 0)) return tl_spec_fail(err, &s, "gamma=%g must be > 0", out->gamma);
     } else if (kind == TL_SCHEDULE_COSINE) {
         if (tl_spec_double(&s, "min", 0.0, &out->eta_min, err) || tl_spec_check_unused(&s, err)) return -1;
-        if (out->eta_min < 0) return tl_spec_fail(err, &s, "min=%g must be >= 0", out->eta_min);
     } else if (tl_spec_check_unused(&s, err)) {
         return -1;
     }

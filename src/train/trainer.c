@@ -9,6 +9,11 @@
 #include "models/model_io.h"
 #include "train/trainer.h"
 
+/* A batch's mean loss above this has diverged: the losses here start near log C (< 12 for the
+ * 100000 classes a data set may have) and, with the largest published weights (margin scales,
+ * KD's T^2, RKD's 25/50), stay within a few thousand. NaN and Inf go to the NaN trap below. */
+#define TL_LOSS_DIVERGED 1e6
+
 static double now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -154,6 +159,11 @@ int tl_trainer_run(tl_trainer *t, const tl_dataset *train, const tl_dataset *val
                                              tl_model_features(m), m->params);
             for (int k = 0; k < t->nhooks; k++)
                 if (t->hooks[k].ops->loss) loss = t->hooks[k].ops->loss(&t->hooks[k], m, y, loss, dfeat);
+            if (fabs(loss) > TL_LOSS_DIVERGED) {
+                rc = tl_fail(err, "training diverged at epoch %d, step %d: the loss is %g (over %g; lower --optim lr); the last checkpoint is kept",
+                             e, s, loss, TL_LOSS_DIVERGED);
+                break;
+            }
             if (isfinite(loss)) tl_model_backward(m, 1, y, 0);
             if (!isfinite(loss) || !grads_finite(m)) {
                 char where[160];
@@ -290,6 +300,15 @@ int tl_trainer_load(tl_trainer *t, const char *path, tl_error *err) {
         memcpy(t->opt_state, os->data, nstate * sizeof(float));
         memcpy(t->mean, mean->data, (size_t)nch * sizeof(float));
         memcpy(t->std, sd->data, (size_t)nch * sizeof(float));
+        /* A corrupt checkpoint must not resume into silent garbage. */
+        rc = tl_model_check_values(m, path, err) ||
+             tl_norm_check(t->mean, t->std, nch, path, "trainer.norm_mean", "trainer.norm_std", err);
+        for (size_t j = 0; rc == 0 && j < nstate; j++)
+            if (!isfinite(t->opt_state[j]))
+                rc = tl_fail(err, "%s: tensor 'trainer.optim_state' holds a non-finite value (%g at element %zu)", path,
+                             (double)t->opt_state[j], j);
+    }
+    if (rc == 0) {
         t->prog = (tl_train_progress){(int)v[0], (int)v[1], (long)v[2], (long long)v[3], v[4], v[5], v[6], (long)v[7]};
     }
     tl_st_free(&f);

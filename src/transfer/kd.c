@@ -41,8 +41,6 @@ static int kd_create(tl_hook *k, tl_spec *spec, const tl_hook_env *env, tl_error
     if (tl_spec_double(spec, "T", 4, &h->T, err) || tl_spec_double(spec, "alpha", 1, &h->alpha, err) ||
         tl_spec_double(spec, "task", 1, &h->task, err))
         return -1;
-    if (h->T <= 0) return tl_spec_fail(err, spec, "T=%g must be > 0", h->T);
-    if (h->alpha < 0 || h->task < 0) return tl_spec_fail(err, spec, "alpha and task must be >= 0");
     return tl_teacher_for_hook(&h->teacher, spec, env, 1, err);
 }
 

@@ -198,10 +198,6 @@ static int m2m_create(tl_hook *k, tl_spec *spec, const tl_hook_env *env, tl_erro
         tl_spec_double(spec, "gamma", 0.9, &h->gamma, err) || tl_spec_int(spec, "steps", 10, &h->steps, err) ||
         tl_spec_double(spec, "eta", 0.1, &h->eta, err) || tl_spec_int(spec, "start", start_def, &h->start, err))
         return -1;
-    if (!(h->beta >= 0 && h->beta < 1)) return tl_spec_fail(err, spec, "beta=%g must be in [0, 1)", h->beta);
-    if (!(h->gamma >= 0 && h->gamma <= 1)) return tl_spec_fail(err, spec, "gamma=%g must be in [0, 1]", h->gamma);
-    if (h->lambda < 0 || h->eta < 0) return tl_spec_fail(err, spec, "lambda and eta must be >= 0");
-    if (h->steps < 0 || h->start < 0) return tl_spec_fail(err, spec, "steps and start must be >= 0");
     const tl_dataset *d = env->train;
     if (!d->images)
         return tl_spec_fail(err, spec, "needs image data (pixels 0..255); the data set has %d features per row", d->c);

@@ -203,9 +203,6 @@ static int rkd_create(tl_hook *k, tl_spec *spec, const tl_hook_env *env, tl_erro
         tl_spec_double(spec, "task", 1, &h->task, err) || tl_spec_double(spec, "kd", 0, &h->kd, err) ||
         tl_spec_double(spec, "T", 4, &h->T, err) || tl_spec_bool(spec, "normalize", 0, &h->normalize, err))
         return -1;
-    if (h->wd < 0 || h->wa < 0 || h->task < 0 || h->kd < 0)
-        return tl_spec_fail(err, spec, "distance, angle, task and kd must be >= 0");
-    if (h->T <= 0) return tl_spec_fail(err, spec, "T=%g must be > 0", h->T);
     if (tl_teacher_for_hook(&h->teacher, spec, env, h->kd > 0, err)) return -1;
     int N = env->model->N, D = env->model->cfg.feat_dim, Dt = h->teacher.model.cfg.feat_dim;
     if (h->normalize) {

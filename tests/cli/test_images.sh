@@ -40,7 +40,7 @@ check "--channels 1" "grep -q '\"channels\": \"1\"' '$tmp/gray/config.json'"
 
 # predict: a folder (one row per image, path and class name) and a single image
 $T predict --run "$tmp/w1" --input "$tmp/c/folder/test/n02_c" >"$tmp/p.csv" 2>"$tmp/pe"
-check "predict a folder" "[ \$(wc -l <'$tmp/p.csv') = 4 ] && head -1 '$tmp/p.csv' | grep -q '^path,pred,logit_0.*,prob_5,class$' && grep -q 'n02_c/001.*,n0[0-5]_[a-f]$' '$tmp/p.csv'"
+check "predict a folder" "[ \$(wc -l <'$tmp/p.csv') = 4 ] && head -1 '$tmp/p.csv' | grep -q '^path,pred,logit_0.*,prob_5,pred_name$' && grep -q 'n02_c/001.*,n0[0-5]_[a-f]$' '$tmp/p.csv'"
 one=$(ls "$tmp/c/folder/test/n01_b/"* | head -1)
 $T predict --run "$tmp/w1" --input "$one" >"$tmp/p1.csv" 2>&1
 check "predict one image" "[ \$(wc -l <'$tmp/p1.csv') = 2 ] && grep -q \"^$one,\" '$tmp/p1.csv'"

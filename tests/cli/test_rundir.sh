@@ -101,7 +101,7 @@ check "eval once the lock is free (exit $rc)" '[ $rc -eq 0 ] && [ -f "$tmp/ref60
 
 # --- --out is checked up front: a dangling symbolic link counts as taken.
 ln -s "$tmp/nowhere" "$tmp/link"
-EXPECT_DIR=$tmp/link.x expect_error "--out a dangling symlink refused" "--out $tmp/link: already exists (a symbolic link)" \
+EXPECT_DIR=$tmp/link.x expect_error "--out a dangling symlink refused" "--out $tmp/link: already exists (a dangling symbolic link" \
     $T train "${short[@]}" --out "$tmp/link"
 
 # --- Something appears at the final name while the run trains: the rename is refused with the

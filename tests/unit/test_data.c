@@ -422,9 +422,9 @@ static void test_csv(void) {
     CHECK_MSG(tl_data_load(spec, &tr, &te, &nv, NULL, &err) == 0, "%s", err.msg);
     CHECK(tr.n == 3 && te.n == 1 && tr.c == 2 && tr.h == 1 && tr.w == 1 && tr.num_classes == 3 && te.num_classes == 3);
     CHECK(tr.x[0] == 1.5f && tr.x[1] == 2.0f && tr.x[2] == 3.0f && tr.x[3] == 4.25f && tr.x[4] == -100.0f && tr.x[5] == 7.0f);
-    /* text labels sorted: setosa 0, versicolor 1, virginica 2 */
-    CHECK(tr.y[0] == 0 && tr.y[1] == 2 && tr.y[2] == 0 && te.y[0] == 1);
-    CHECK(tr.class_names && strcmp(tr.class_names[1], "versicolor") == 0 && strcmp(te.class_names[2], "virginica") == 0);
+    /* text labels in order of first appearance (as pandas' factorize): setosa 0, virginica 1, versicolor 2 */
+    CHECK(tr.y[0] == 0 && tr.y[1] == 1 && tr.y[2] == 0 && te.y[0] == 2);
+    CHECK(tr.class_names && strcmp(tr.class_names[1], "virginica") == 0 && strcmp(te.class_names[2], "versicolor") == 0);
     tl_dataset_free(&tr); tl_dataset_free(&te);
     /* numeric labels by index, no header, no test file */
     write_text(tmp("num.csv"), "4,0.5,0.25\n1,1,2\n");
