@@ -108,7 +108,7 @@ static int train_poisoned(float poison, tl_error *err) {
     int rc = -2;
     if (mlp(&m, C, 4, err)) { tl_dataset_free(&d); return -2; }
     if (!tl_optim_parse(&cfg.optim, "sgd:lr=0.1", "--optim", err) && !tl_schedule_parse(&cfg.sched, "constant", "--schedule", err) &&
-        !tl_augment_parse("none", &cfg.aug, err) && !tl_loss_create(&loss, "ce", C, count, &m.head, err) &&
+        !tl_transform_parse(&cfg.aug, "none", "--augment", err) && !tl_loss_create(&loss, "ce", C, count, &m.head, err) &&
         !tl_sampler_create(&smp, "instance", d.y, d.n, C, count, 1, err) && !tl_trainer_init(&t, &m, &loss, &smp, &cfg, &d, err)) {
         m.params[tl_model_find(&m, "head.weight")->off] = poison;
         rc = tl_trainer_run(&t, &d, NULL, tmp("ckpt.safetensors"), NULL, err);
