@@ -4,7 +4,8 @@
 # block runs there, in order, and must succeed. To stay quick both train one epoch on a small
 # Fashion-MNIST subset (idx:DIR, the first 2000 training and 500 test images): the main job through
 # TL_MAIN_ARGS, the block by giving its train and distill commands that --data and --epochs 1
-# (after its own options, so they win); nothing else in the block is changed. Also: a second main job
+# (after its own options, so they win; a line with drw=E gets --epochs E+1, the fewest that reach
+# the deferred re-weighting); nothing else in the block is changed. Also: a second main job
 # keeps the first one's runs, and training shows its progress within an epoch on a terminal.
 . "$(dirname "$0")/lib.sh"
 build=$(cd "${TL_BUILD:-build}" && pwd)
@@ -37,6 +38,8 @@ for line in "${block[@]}"; do
     cmd=$(sed -E 's/[[:space:]]+#[[:space:]].*$//' <<<"$line")
     [ -z "$cmd" ] && continue
     if [[ $cmd =~ ^build/tailor\ (train|distill)\  ]]; then cmd="$cmd $quick"; fi
+    # a deferred re-weighting must start before the last epoch: one epoch past it
+    if [[ $cmd =~ drw=([0-9]+) ]]; then cmd="$cmd --epochs $((BASH_REMATCH[1] + 1))"; fi
     t0=$SECONDS; (cd "$w" && bash -c "$cmd") >"$tmp/line.out" 2>&1
     rc=$?
     check "as typed: ${line:0:90} ($((SECONDS - t0)) s, exit $rc$([ $rc -ne 0 ] && echo ": $(tail -n 1 "$tmp/line.out")"))" '[ $rc -eq 0 ]'
