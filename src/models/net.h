@@ -46,6 +46,7 @@ typedef struct {
     size_t w, b;                 /* parameter offsets: conv/linear weight and bias, BN gamma and beta */
     size_t run_mean, run_var;    /* state offsets (BN) */
     int k, stride, pad;          /* conv / pool geometry */
+    int groups;                  /* conv: groups (0 or 1: an ordinary convolution) */
     float eps, momentum, p;      /* BN eps and momentum; dropout probability */
     int mc;                      /* dropout stays on at inference (Monte-Carlo dropout) */
     int relu;                    /* BN: ReLU after the normalisation (and residual) */

@@ -139,7 +139,7 @@ static void test_conv_layouts(void) {
     float *ref_y = NULL, *ref_dx = NULL, *ref_dw = NULL;
     for (int lin = 0; lin < 2; lin++)
         for (int lout = 0; lout < 2; lout++) {
-            tl_conv2d *p = tl_conv2d_create_layout(N, C, H, W, OC, K, 2, 1, 1, lin, lout, 2);
+            tl_conv2d *p = tl_conv2d_create_layout(N, C, H, W, OC, K, 2, 1, 1, 1, lin, lout, 2);
             CHECK(p != NULL);
             if (!p) continue;
             float *y = vec(no), *dx = vec(ni), *dw = vec(nw), db[32] = {0};
@@ -157,7 +157,7 @@ static void test_conv_layouts(void) {
             free(y); free(dx); free(dw);
             tl_conv2d_free(p);
         }
-    CHECK(tl_conv2d_create_layout(N, 3, H, W, OC, K, 1, 1, 0, TL_NCHW16C, TL_NCHW, 1) == NULL);
+    CHECK(tl_conv2d_create_layout(N, 3, H, W, OC, K, 1, 1, 1, 0, TL_NCHW16C, TL_NCHW, 1) == NULL);
     free(x); free(w); free(bias); free(dy); free(x16); free(dy16); free(ref_y); free(ref_dx); free(ref_dw);
 }
 
