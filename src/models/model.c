@@ -4,13 +4,25 @@
 #include <string.h>
 #include "core/error.h"
 #include "models/model.h"
+#include "spec/spec.h"
 
-int tl_model_cfg_default(tl_model_cfg *cfg, const char *arch, int in_c, int in_h, int in_w, int num_classes,
+#define TL_ARCHS "cnn, resnet32, mlp, resnet10, resnet18, resnet34, resnet50, resnext50"
+
+int tl_model_cfg_default(tl_model_cfg *cfg, const char *text, int in_c, int in_h, int in_w, int num_classes,
                          tl_error *err) {
     memset(cfg, 0, sizeof *cfg);
     cfg->in_c = in_c; cfg->in_h = in_h; cfg->in_w = in_w;
     cfg->num_classes = num_classes;
-    if (!strcmp(arch, "cnn")) {
+    tl_spec spec;
+    if (tl_spec_parse(&spec, text, "--model", err)) return -1;
+    const char *arch = spec.name;
+    if (tl_resnet_is(arch)) {
+        /* Five stride-2 steps: 32 pixels leave 1x1 maps in the last stage. */
+        if (in_h < 32 || in_w < 32)
+            return tl_fail(err, "--model %s: needs images of at least 32x32, got %dx%d", arch, in_h, in_w);
+        cfg->feat_dim = tl_resnet_feat_dim(arch);
+        if (tl_spec_bool(&spec, "zero_init_residual", 0, &cfg->zero_init_residual, err)) return -1;
+    } else if (!strcmp(arch, "cnn")) {
         cfg->feat_dim = 128;
         if (in_h < 4 || in_w < 4) return tl_fail(err, "--model cnn: needs images of at least 4x4, got %dx%d", in_h, in_w);
     } else if (!strcmp(arch, "resnet32")) {
@@ -20,10 +32,12 @@ int tl_model_cfg_default(tl_model_cfg *cfg, const char *arch, int in_c, int in_h
         cfg->nhidden = 2; cfg->hidden[0] = 256; cfg->hidden[1] = 128;
         cfg->feat_dim = 128;
     } else {
-        return tl_fail(err, "--model: unknown name '%s' (valid: cnn, resnet32, mlp)", arch);
+        return tl_fail(err, "--model: unknown name '%s' (valid: " TL_ARCHS ")", arch);
     }
+    if (tl_spec_check_unused(&spec, err)) return -1;
     snprintf(cfg->head, sizeof cfg->head, "linear");
-    snprintf(cfg->arch, sizeof cfg->arch, "%s", arch);
+    /* Every valid name fits; the check only tells the compiler so. */
+    if ((size_t)snprintf(cfg->arch, sizeof cfg->arch, "%s", arch) >= sizeof cfg->arch) return tl_fail(err, "--model: too long");
     return 0;
 }
 
@@ -90,7 +104,8 @@ int tl_model_init(tl_model *m, const tl_model_cfg *cfg, int N, int nthreads, uin
     if (!strcmp(cfg->arch, "cnn")) feat = tl_build_cnn(m);
     else if (!strcmp(cfg->arch, "resnet32")) feat = tl_build_resnet32(m);
     else if (!strcmp(cfg->arch, "mlp")) feat = tl_build_mlp(m);
-    else { tl_model_free(m); return tl_fail(err, "--model: unknown name '%s' (valid: cnn, resnet32, mlp)", cfg->arch); }
+    else if (tl_resnet_is(cfg->arch)) feat = tl_build_resnet(m);
+    else { tl_model_free(m); return tl_fail(err, "--model: unknown name '%s' (valid: " TL_ARCHS ")", cfg->arch); }
     if (feat < 0) { tl_model_free(m); return tl_fail(err, "out of memory building the %s model", cfg->arch); }
     m->feat_buf = feat;
     m->cfg.feat_dim = (int)tl_chw_size(m->net.shape[feat]);

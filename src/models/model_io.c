@@ -6,6 +6,24 @@
 
 #define NBT ".num_batches_tracked"
 
+/* The ImageNet ResNets' linear head is torchvision's `fc` in files (head.weight -> fc.weight). */
+static int fc_names(const tl_model_cfg *c) { return tl_resnet_is(c->arch) && !strcmp(c->head, "linear"); }
+
+const char *tl_model_file_name(const tl_model_cfg *c, const char *name, char *buf, size_t cap) {
+    if (!fc_names(c) || strncmp(name, "head.", 5)) return name;
+    snprintf(buf, cap, "fc.%s", name + 5);
+    return buf;
+}
+
+/* The inverse: a file's tensor name to the model's. */
+static const char *model_name(const tl_model_cfg *c, const char *name, char *buf, size_t cap) {
+    if (!fc_names(c)) return name;
+    if (!strncmp(name, "head.", 5)) return "";   /* no such tensor: fc_names models have none */
+    if (strncmp(name, "fc.", 3)) return name;
+    snprintf(buf, cap, "head.%s", name + 3);
+    return buf;
+}
+
 /* BN modules are the prefixes of the tensors named "<prefix>.running_mean". */
 static int bn_prefix(const tl_tensor_info *t, char *out, size_t cap) {
     const char *suffix = ".running_mean";
@@ -29,13 +47,13 @@ int tl_model_save(const tl_model *m, long long bn_steps, const float *mean, cons
                   tl_error *err) {
     int n = m->ntensors, nbn = 0;
     tl_st_tensor *t = calloc((size_t)n * 2, sizeof *t);
-    char (*names)[128] = calloc((size_t)n, sizeof *names);
-    if (!t || !names) { free(t); free(names); return tl_fail(err, "%s: out of memory", path); }
+    char (*names)[128] = calloc((size_t)n, sizeof *names), (*fnames)[128] = calloc((size_t)n, sizeof *fnames);
+    if (!t || !names || !fnames) { free(t); free(names); free(fnames); return tl_fail(err, "%s: out of memory", path); }
     int k = 0;
     for (int i = 0; i < n; i++) {
         const tl_tensor_info *ti = &m->tensors[i];
         tl_st_tensor *o = &t[k++];
-        o->name = ti->name;
+        o->name = tl_model_file_name(&m->cfg, ti->name, fnames[i], sizeof fnames[i]);
         o->dtype = "F32";
         o->ndim = ti->ndim;
         for (int d = 0; d < ti->ndim; d++) o->shape[d] = ti->shape[d];
@@ -64,6 +82,7 @@ int tl_model_save(const tl_model *m, long long bn_steps, const float *mean, cons
     int rc = tl_st_write(path, t, k, meta, nmeta, err);
     free(t);
     free(names);
+    free(fnames);
     free(smean);
     free(sstd);
     return rc;
@@ -107,13 +126,15 @@ int tl_model_cfg_from_file(tl_model_cfg *cfg, const tl_st_file *f, const char *p
 int tl_model_load_weights(tl_model *m, const tl_st_file *f, long long *bn_steps, const char *path, tl_error *err) {
     int matched = 0;
     *bn_steps = 0;
+    char buf[128];
     for (int i = 0; i < m->ntensors; i++) {
         const tl_tensor_info *ti = &m->tensors[i];
-        const tl_st_tensor *t = tl_st_find(f, ti->name);
-        if (!t) return tl_fail(err, "%s: tensor '%s' is missing", path, ti->name);
+        const char *fname = tl_model_file_name(&m->cfg, ti->name, buf, sizeof buf);
+        const tl_st_tensor *t = tl_st_find(f, fname);
+        if (!t) return tl_fail(err, "%s: tensor '%s' is missing", path, fname);
         int same = !strcmp(t->dtype, "F32") && t->ndim == ti->ndim;
         for (int d = 0; same && d < ti->ndim; d++) same = t->shape[d] == ti->shape[d];
-        if (!same) return tl_fail(err, "%s: tensor '%s' has the wrong dtype or shape", path, ti->name);
+        if (!same) return tl_fail(err, "%s: tensor '%s' has the wrong dtype or shape", path, fname);
         memcpy((ti->is_state ? m->state : m->params) + ti->off, t->data, ti->numel * sizeof(float));
         matched++;
     }
@@ -124,7 +145,8 @@ int tl_model_load_weights(tl_model *m, const tl_st_file *f, long long *bn_steps,
             memcpy(bn_steps, f->t[i].data, sizeof *bn_steps);
             continue;
         }
-        if (!tl_model_find(m, name)) return tl_fail(err, "%s: unexpected tensor '%s'", path, name);
+        if (!tl_model_find(m, model_name(&m->cfg, name, buf, sizeof buf)))
+            return tl_fail(err, "%s: unexpected tensor '%s'", path, name);
     }
     return matched == m->ntensors ? 0 : tl_fail(err, "%s: tensor count mismatch", path);
 }

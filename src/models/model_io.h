@@ -7,6 +7,10 @@
 #include "core/safetensors.h"
 #include "models/model.h"
 
+/* The name tensor `name` of a model with configuration c has in files: its own, except that the
+ * linear head of the ImageNet ResNets is torchvision's `fc` (head.weight -> fc.weight, so a file
+ * loads into torchvision.models.resnet18(num_classes=C) as it is). Returns name or buf. */
+const char *tl_model_file_name(const tl_model_cfg *c, const char *name, char *buf, size_t cap);
 /* Writes params + state atomically. bn_steps is the num_batches_tracked value to record; mean/std
  * (in_c values each, or NULL) are the input normalisation, kept in the metadata. */
 int tl_model_save(const tl_model *m, long long bn_steps, const float *mean, const float *std, const char *path,
