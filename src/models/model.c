@@ -131,6 +131,45 @@ int tl_model_init(tl_model *m, const tl_model_cfg *cfg, int N, int nthreads, uin
     return 0;
 }
 
+/* Whether a backbone tensor (name without "backbone.") belongs to the stem or stages 1..stages. */
+static int in_front(const char *name, int stages) {
+    if (!strncmp(name, "conv1.", 6) || !strncmp(name, "bn1.", 4)) return 1;
+    int k;
+    return sscanf(name, "layer%d.", &k) == 1 && k >= 1 && k <= stages;
+}
+
+int tl_model_freeze_end(const tl_model *m, const char *what, size_t *end, tl_error *err) {
+    if (!strcmp(what, "backbone")) { *end = m->head_begin; return 0; }
+    int stages = -1;
+    char extra;
+    if (!strcmp(what, "stem")) stages = 0;
+    else if (sscanf(what, "layer%d%c", &stages, &extra) != 1 || stages < 1)
+        return tl_fail(err, "--freeze: unknown value '%s' (valid: none, backbone, stem, layer1, layer2, ...)", what);
+    /* The frozen tensors must be the leading ones (the builders register the stem, then the stages in order). */
+    int matched = 0, last_k = 0, past = 0;
+    *end = m->head_begin;
+    for (int i = 0; i < m->ntensors; i++) {
+        const tl_tensor_info *t = &m->tensors[i];
+        const char *name = !strncmp(t->name, "backbone.", 9) ? t->name + 9 : t->name;
+        int k;
+        if (sscanf(name, "layer%d.", &k) == 1 && k > last_k) last_k = k;
+        if (t->is_state || t->group != TL_GROUP_BACKBONE) continue;
+        if (!in_front(name, stages)) {
+            if (!past) *end = t->off;
+            past = 1;
+            continue;
+        }
+        if (past) return tl_fail(err, "--freeze %s: the %s model's tensors are not in stage order", what, m->cfg.arch);
+        matched++;
+    }
+    if (!matched || (stages > 0 && last_k < stages) || !strcmp(m->cfg.arch, "cnn") || !strcmp(m->cfg.arch, "mlp"))
+        return tl_fail(err, "--freeze %s: the %s model has no such part (it freezes: backbone%s)", what, m->cfg.arch,
+                       last_k ? ", stem, layer1 .. layerN" : "");
+    return 0;
+}
+
+void tl_model_freeze(tl_model *m, size_t end) { tl_net_freeze(&m->net, end); }
+
 void tl_model_free(tl_model *m) {
     tl_head_destroy(&m->head);
     tl_net_free(&m->net);

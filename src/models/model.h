@@ -70,6 +70,13 @@ int tl_model_cfg_default(tl_model_cfg *cfg, const char *arch, int in_c, int in_h
 int tl_model_init(tl_model *m, const tl_model_cfg *cfg, int N, int nthreads, uint64_t seed, tl_error *err);
 void tl_model_free(tl_model *m);
 
+/* --freeze WHAT: the end of the frozen range params [0, end) for `backbone` (all of it), `stem`
+ * (conv1 and bn1) or `layerK` (the stem and stages 1..K), by tensor name (the ResNets; the cnn and
+ * mlp freeze only their whole backbone). Returns 0, or -1 naming what this model lacks. */
+int tl_model_freeze_end(const tl_model *m, const char *what, size_t *end, tl_error *err);
+/* Freezes params [0, end) of the backbone (tl_net_freeze: no gradients, BN in evaluation mode). */
+void tl_model_freeze(tl_model *m, size_t end);
+
 /* Registers a tensor and returns its offset in params (or state). Used by the model builders. */
 size_t tl_model_add_tensor(tl_model *m, const char *name, int ndim, const int *shape, int group, int is_state,
                            int init, int fan_in);

@@ -186,3 +186,79 @@ int tl_model_load(tl_model *m, const char *path, int N, int nthreads, float **me
     tl_st_free(&f);
     return rc;
 }
+
+/* "a, b, c and 2 more" of the first names of a list, appended to out. */
+typedef struct { char text[160]; int n; } name_list;
+
+static void list_add(name_list *l, const char *name) {
+    size_t len = strlen(l->text);
+    if (l->n++ < 3 && len + strlen(name) + 3 < sizeof l->text)
+        snprintf(l->text + len, sizeof l->text - len, "%s%s", len ? ", " : "", name);
+}
+
+static void list_put(char *out, size_t cap, const char *what, const name_list *l) {
+    size_t len = strlen(out);
+    if (!l->n) return;
+    snprintf(out + len, cap - len, "%s%d %s (%s%s)", len ? "; " : "", l->n, what, l->text, l->n > 3 ? ", ..." : "");
+}
+
+static void shape_text(char *out, size_t cap, int ndim, const int64_t *shape) {
+    size_t len = 0;
+    out[0] = 0;
+    for (int d = 0; d < ndim && len < cap; d++) len += (size_t)snprintf(out + len, cap - len, "%s%lld", d ? "x" : "", (long long)shape[d]);
+}
+
+int tl_model_init_weights(tl_model *m, const tl_st_file *fp, const char *path, char *note, size_t cap, tl_error *err) {
+    const tl_st_file f = *fp;
+    name_list missing = {{0}, 0}, shaped = {{0}, 0}, unexpected = {{0}, 0}, fresh = {{0}, 0}, dropped = {{0}, 0};
+    int loaded = 0;
+    char buf[128], desc[160];
+    for (int i = 0; i < m->ntensors; i++) {
+        const tl_tensor_info *ti = &m->tensors[i];
+        const char *fname = tl_model_file_name(&m->cfg, ti->name, buf, sizeof buf);
+        const tl_st_tensor *t = tl_st_find(&f, fname);
+        int head = ti->group == TL_GROUP_HEAD, same = t && t->ndim == ti->ndim;
+        for (int d = 0; same && d < ti->ndim; d++) same = t->shape[d] == ti->shape[d];
+        if (t && same && strcmp(t->dtype, "F32")) {
+            snprintf(desc, sizeof desc, "%s is %s, not F32", fname, t->dtype);
+            list_add(&shaped, desc);
+        } else if (t && same) {
+            memcpy((ti->is_state ? m->state : m->params) + ti->off, t->data, ti->numel * sizeof(float));
+            loaded++;
+        } else if (head) {
+            list_add(&fresh, fname);   /* another class count, or another head: a new classifier */
+        } else if (!t) {
+            list_add(&missing, fname);
+        } else {
+            char a[48], b[48];
+            int64_t s[4];
+            for (int d = 0; d < ti->ndim; d++) s[d] = ti->shape[d];
+            shape_text(a, sizeof a, t->ndim, t->shape);
+            shape_text(b, sizeof b, ti->ndim, s);
+            snprintf(desc, sizeof desc, "%s: %s in the file, %s here", fname, a, b);
+            list_add(&shaped, desc);
+        }
+    }
+    for (int i = 0; i < f.n; i++) {
+        const char *name = f.t[i].name, *mname = model_name(&m->cfg, name, buf, sizeof buf);
+        size_t n = strlen(name), s = strlen(NBT);
+        if (tl_model_find(m, mname)) continue;
+        if (n > s && !strcmp(name + n - s, NBT)) {
+            char rm[160];
+            snprintf(rm, sizeof rm, "%.*s.running_mean", (int)(n - s), mname);
+            if (tl_model_find(m, rm)) continue;
+        }
+        /* torchvision's classifier when this model has another head: replaced by it. */
+        if (!fc_names(&m->cfg) && tl_resnet_is(m->cfg.arch) && !strncmp(name, "fc.", 3)) list_add(&dropped, name);
+        else list_add(&unexpected, name);
+    }
+    char msg[480] = "";
+    list_put(msg, sizeof msg, "missing", &missing);
+    list_put(msg, sizeof msg, "unexpected", &unexpected);
+    list_put(msg, sizeof msg, "with another shape or dtype", &shaped);
+    if (*msg) return tl_fail(err, "--init %s: does not fit the %s model: %s", path, m->cfg.arch, msg);
+    snprintf(note, cap, "loaded %d of %d tensors", loaded, m->ntensors);
+    list_put(note, cap, "re-initialised", &fresh);
+    list_put(note, cap, "not used", &dropped);
+    return 0;
+}

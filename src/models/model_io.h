@@ -22,6 +22,14 @@ int tl_model_cfg_from_file(tl_model_cfg *cfg, const tl_st_file *f, const char *p
 /* Copies every tensor of m from f, strictly: each must be present with the same shape and dtype, and
  * f may hold nothing else (num_batches_tracked aside). *bn_steps receives num_batches_tracked. */
 int tl_model_load_weights(tl_model *m, const tl_st_file *f, long long *bn_steps, const char *path, tl_error *err);
+/* Starts m from the weights of a loaded model file f (read from path; a torchvision model converted by
+ * python/tailor_convert.py, or another run's model.safetensors), by name: every backbone tensor of m
+ * must be in the file with its shape (F32), and the file may hold nothing else (num_batches_tracked
+ * aside), or the error lists what is missing, unexpected and mis-shaped. The head's tensors are
+ * loaded when the file has them with the same shape, else keep their initialisation (another class
+ * count, or another head; torchvision's fc is then not used). note (cap bytes) receives e.g.
+ * "loaded 60 of 62 tensors; 2 re-initialised (fc.weight, fc.bias)". */
+int tl_model_init_weights(tl_model *m, const tl_st_file *f, const char *path, char *note, size_t cap, tl_error *err);
 /* Reads a model file and builds its model for batch size N; mean/std (malloc'ed [in_c], caller
  * frees) receive its input normalisation when not NULL. */
 int tl_model_load(tl_model *m, const char *path, int N, int nthreads, float **mean, float **std, tl_error *err);

@@ -21,6 +21,8 @@ typedef struct {
     tl_optim_cfg optim;
     tl_schedule sched;
     tl_augment aug;
+    tl_param_group groups[3];   /* parameter groups (train/optim.h: --freeze, --backbone-lr-mult); */
+    int ngroups;                /* 0: one group over every parameter */
 } tl_train_cfg;
 
 /* Where training stands; saved in every checkpoint. */
