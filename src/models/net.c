@@ -186,7 +186,7 @@ static void choose_layout(tl_net *net) {
                 int b = bufs[j], keep;
                 switch (op->kind) {
                 case TL_OP_CONV: keep = 1; break;
-                case TL_OP_BN: case TL_OP_SHORTCUT_A: keep = all; break;
+                case TL_OP_BN: case TL_OP_SHORTCUT_A: case TL_OP_MAXPOOL: keep = all; break;
                 case TL_OP_GAP: keep = b == op->in; break;
                 default: keep = 0;
                 }
@@ -332,7 +332,10 @@ void tl_net_forward(tl_net *net, const float *params, float *state, int train, t
                 bn_output(net, op, y, x, params, state, 0);
             break;
         case TL_OP_AVGPOOL: tl_avgpool2d_forward(y, x, N, is.c, is.h, is.w, op->k, nt); break;
-        case TL_OP_MAXPOOL: tl_maxpool2d_forward(y, op->argmax, x, N, is.c, is.h, is.w, op->k, op->stride, op->pad, nt); break;
+        case TL_OP_MAXPOOL:
+            (b16 ? tl_maxpool2d16_forward : tl_maxpool2d_forward)(y, op->argmax, x, N, is.c, is.h, is.w, op->k,
+                                                                  op->stride, op->pad, nt);
+            break;
         case TL_OP_GAP: (b16 ? tl_gap16_forward : tl_gap_forward)(y, x, N, is.c, is.h * is.w, nt); break;
         case TL_OP_LINEAR: tl_linear_forward(y, x, params + op->w, opt(params, op->b), N, (int)tl_chw_size(is), os.c, nt); break;
         case TL_OP_SHORTCUT_A:
@@ -417,7 +420,10 @@ void tl_net_backward(tl_net *net, const float *params, float *grads, const float
             break;
         }
         case TL_OP_AVGPOOL: tl_avgpool2d_backward(dx, dy, N, is.c, is.h, is.w, op->k, nt); break;
-        case TL_OP_MAXPOOL: tl_maxpool2d_backward(dx, dy, op->argmax, N, is.c, is.h, is.w, op->k, op->stride, op->pad, nt); break;
+        case TL_OP_MAXPOOL:
+            (b16 ? tl_maxpool2d16_backward : tl_maxpool2d_backward)(dx, dy, op->argmax, N, is.c, is.h, is.w, op->k,
+                                                                    op->stride, op->pad, nt);
+            break;
         case TL_OP_GAP: (b16 ? tl_gap16_backward : tl_gap_backward)(dx, dy, N, is.c, is.h * is.w, nt); break;
         case TL_OP_LINEAR:
             tl_linear_backward(dx, optw(g, op->w), optw(g, op->b), dy, x, params + op->w, N, (int)tl_chw_size(is), os.c, nt);

@@ -20,7 +20,7 @@
  * backward must follow its own forward.
  *
  * Layout (tl_net_alloc). A buffer whose every reader and writer can work on oneDNN's blocked layout
- * nChw16c (conv, fused BN, option-A shortcut, and global pooling as a reader) and whose channels are
+ * nChw16c (conv, fused BN, option-A shortcut, max pooling, and global pooling as a reader) and whose channels are
  * a multiple of 16 is kept blocked, activation and gradient alike: the convolutions then read and
  * write the slab directly, with no reorder and no blocked copy of their input. The input and the
  * output (features) are always plain NCHW. */

@@ -95,6 +95,12 @@ void tl_maxpool2d_forward(float *out, int32_t *argmax, const float *inp, int N, 
                           int K, int stride, int pad, int nthreads);
 void tl_maxpool2d_backward(float *dinp, const float *dout, const int32_t *argmax, int N, int C,
                            int H, int W, int K, int stride, int pad, int nthreads);
+/* The same with inp, out (dinp, dout) and argmax in nChw16c (the ResNet stem's pooling between two
+ * blocked convolutions); argmax lanes hold h·W + w. */
+void tl_maxpool2d16_forward(float *out, int32_t *argmax, const float *inp, int N, int C, int H, int W,
+                            int K, int stride, int pad, int nthreads);
+void tl_maxpool2d16_backward(float *dinp, const float *dout, const int32_t *argmax, int N, int C,
+                             int H, int W, int K, int stride, int pad, int nthreads);
 static inline int tl_pool_out(int H, int K, int stride, int pad) { return (H + 2 * pad - K) / stride + 1; }
 
 /* ---- Global average pooling: torch.mean(x, dim=(2,3)).  out [N,C] ---- */
