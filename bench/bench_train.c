@@ -28,7 +28,10 @@ static double rss_mb(void) {
 }
 
 int main(int argc, char **argv) {
-    if (argc < 5 || argc > 7) { fprintf(stderr, "usage: bench_train ARCH BATCH STEPS THREADS [SIZE [eval]]\n"); return 2; }
+    if (argc < 5 || argc > 7) {
+        fprintf(stderr, "usage: bench_train ARCH BATCH STEPS THREADS [SIZE [eval]]\n");
+        return 2;
+    }
     const char *arch = argv[1];
     int B = atoi(argv[2]), steps = atoi(argv[3]), threads = atoi(argv[4]);
     int c = strcmp(arch, "resnet32") ? 1 : 3, hw = strcmp(arch, "resnet32") ? 28 : 32;

@@ -212,7 +212,8 @@ static int param_groups(const tl_opts *o, tl_model *m, tl_train_cfg *tcfg, tl_er
     if (strcmp(what, "none") && tl_model_freeze_end(m, what, &frozen, err)) return -1;
     tl_model_freeze(m, frozen);
     tcfg->ngroups = 0;
-    tl_param_group g[3] = {{0, frozen, 1, 0, 1}, {frozen, m->head_begin, mult, 1, 0}, {m->head_begin, m->nparams, 1, 1, 0}};
+    tl_param_group g[3] = {{0, frozen, 1, 0, 1}, {frozen, m->head_begin, mult, 1, 0},
+                           {m->head_begin, m->nparams, 1, 1, 0}};
     for (int i = 0; i < 3; i++)
         if (g[i].end > g[i].begin) tcfg->groups[tcfg->ngroups++] = g[i];
     return 0;
