@@ -187,7 +187,7 @@ int tl_model_load(tl_model *m, const char *path, int N, int nthreads, float **me
     return rc;
 }
 
-/* "a, b, c and 2 more" of the first names of a list, appended to out. */
+/* A count of names and the first three of them, put into a message as "N what (a, b, c, ...)". */
 typedef struct { char text[160]; int n; } name_list;
 
 static void list_add(name_list *l, const char *name) {
@@ -208,15 +208,14 @@ static void shape_text(char *out, size_t cap, int ndim, const int64_t *shape) {
     for (int d = 0; d < ndim && len < cap; d++) len += (size_t)snprintf(out + len, cap - len, "%s%lld", d ? "x" : "", (long long)shape[d]);
 }
 
-int tl_model_init_weights(tl_model *m, const tl_st_file *fp, const char *path, char *note, size_t cap, tl_error *err) {
-    const tl_st_file f = *fp;
+int tl_model_init_weights(tl_model *m, const tl_st_file *f, const char *path, char *note, size_t cap, tl_error *err) {
     name_list missing = {{0}, 0}, shaped = {{0}, 0}, unexpected = {{0}, 0}, fresh = {{0}, 0}, dropped = {{0}, 0};
     int loaded = 0;
     char buf[128], desc[160];
     for (int i = 0; i < m->ntensors; i++) {
         const tl_tensor_info *ti = &m->tensors[i];
         const char *fname = tl_model_file_name(&m->cfg, ti->name, buf, sizeof buf);
-        const tl_st_tensor *t = tl_st_find(&f, fname);
+        const tl_st_tensor *t = tl_st_find(f, fname);
         int head = ti->group == TL_GROUP_HEAD, same = t && t->ndim == ti->ndim;
         for (int d = 0; same && d < ti->ndim; d++) same = t->shape[d] == ti->shape[d];
         if (t && same && strcmp(t->dtype, "F32")) {
@@ -239,8 +238,8 @@ int tl_model_init_weights(tl_model *m, const tl_st_file *fp, const char *path, c
             list_add(&shaped, desc);
         }
     }
-    for (int i = 0; i < f.n; i++) {
-        const char *name = f.t[i].name, *mname = model_name(&m->cfg, name, buf, sizeof buf);
+    for (int i = 0; i < f->n; i++) {
+        const char *name = f->t[i].name, *mname = model_name(&m->cfg, name, buf, sizeof buf);
         size_t n = strlen(name), s = strlen(NBT);
         if (tl_model_find(m, mname)) continue;
         if (n > s && !strcmp(name + n - s, NBT)) {
