@@ -329,7 +329,6 @@ int tl_cmd_train(int argc, char **argv) {
     init_bias(&model, &loss);
     if (param_groups(&o, &model, &tcfg, &err)) goto fail;
     if (tl_trainer_init(&tr, &model, &loss, &sampler, &tcfg, &data.train, &err)) goto fail;
-    if (!resume && *tl_opt(&o, "init") && init_from(tl_opt(&o, "init"), &model, &tr, &err)) goto fail;
     tl_hook_env env = {&model, &data.train, data.train_count, tr.mean, tr.std, tl_opt(&o, "teacher"), tcfg.epochs,
                        tcfg.threads, tcfg.seed};
     if (create_hooks(&o, &env, hooks_, &tr.nhooks, &err)) goto fail;
@@ -337,6 +336,9 @@ int tl_cmd_train(int argc, char **argv) {
     char ckpt[4200];
     if (tl_path_join(ckpt, sizeof ckpt, partial, "checkpoint.safetensors", &err) ||
         tl_path_join(ctx.metrics_path, sizeof ctx.metrics_path, partial, "metrics.jsonl", &err))
+        goto fail;
+    /* --init starts the run; a resumed run continues from its checkpoint (if it got to write one). */
+    if (*tl_opt(&o, "init") && !(resume && tl_file_exists(ckpt)) && init_from(tl_opt(&o, "init"), &model, &tr, &err))
         goto fail;
     if (resume) {
         remove_stale_tmp(partial);
