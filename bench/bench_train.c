@@ -1,6 +1,9 @@
 /* Training-step speed of a built-in model on synthetic data (the same work as bench_train.py):
- *   bench_train ARCH BATCH STEPS THREADS  ->  "images_per_second=<median over 5 rounds> peak_rss_mb=<MB>"
- * One step = forward, mean cross-entropy, backward, SGD (momentum 0.9, wd 5e-4).
+ *   bench_train ARCH BATCH STEPS THREADS [SIZE [eval]]
+ *       ->  "images_per_second=<median over 5 rounds> peak_rss_mb=<MB>"
+ * One step = forward, mean cross-entropy, backward, SGD (momentum 0.9, wd 5e-4); with `eval`, one
+ * evaluation-mode forward (inference). Input: 1x28x28 (cnn), 3x32x32 (resnet32), 3xSIZExSIZE for the
+ * ImageNet ResNets (default 224).
  * TL_MEMORY=1 also prints the backbone's memory plan (MB) to stderr; TL_PROFILE=1 prints, to
  * stderr, the milliseconds per step spent in each op kind's forward and backward, the head+loss and
  * the optimizer, over the timed rounds. */
@@ -25,10 +28,15 @@ static double rss_mb(void) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 5) { fprintf(stderr, "usage: bench_train ARCH BATCH STEPS THREADS\n"); return 2; }
+    if (argc < 5 || argc > 7) {
+        fprintf(stderr, "usage: bench_train ARCH BATCH STEPS THREADS [SIZE [eval]]\n");
+        return 2;
+    }
     const char *arch = argv[1];
     int B = atoi(argv[2]), steps = atoi(argv[3]), threads = atoi(argv[4]);
     int c = strcmp(arch, "resnet32") ? 1 : 3, hw = strcmp(arch, "resnet32") ? 28 : 32;
+    int eval = argc == 7 && !strcmp(argv[6], "eval");
+    if (tl_resnet_is(arch)) { c = 3; hw = argc >= 6 ? atoi(argv[5]) : 224; }
     double rss_start = rss_mb();
     tl_error err;
     tl_model_cfg cfg;
@@ -56,6 +64,7 @@ int main(int argc, char **argv) {
         m.net.prof = profile && round >= 0 ? prof : NULL;
         double t0 = now();
         for (int s = 0; s < (round < 0 ? 3 : steps); s++) {
+            if (eval) { tl_model_forward(&m, 0, NULL, NULL); continue; }
             tl_model_zero_grad(&m);
             tl_net_forward(&m.net, m.params, m.state, 1, NULL);
             double h0 = omp_get_wtime();

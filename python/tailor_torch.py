@@ -6,7 +6,9 @@ A tailor model file (model.safetensors in a run folder) loads into these with st
     model = tailor_torch.load("runs/x/model.safetensors")   # an nn.Module in eval mode
     logits = model(images)                                  # images normalised as in the run
 
-Tensor names are the modules' state_dict names ("backbone.conv1.weight", "head.bias", ...).
+Tensor names are the modules' state_dict names ("backbone.conv1.weight", "head.bias", ...); the
+ImageNet ResNets (resnet10/18/34/50, resnext50) are torchvision's own modules with torchvision's
+names ("conv1.weight", "layer1.0.bn1.running_mean", "fc.weight" for the linear head).
 The distillation losses of `--distill` (kd_loss, rkd_distance, rkd_angle) are at the end.
 """
 import math
@@ -534,8 +536,61 @@ class SLA(Classifier):
         return self.head.loss(self.backbone(rotations(x)), labels)
 
 
+def torchvision_resnet(arch, num_classes=1000, in_ch=3):
+    """The torchvision module of an ImageNet ResNet tailor knows; resnet10 is ResNet(BasicBlock,
+    [1, 1, 1, 1]) as the Decoupling code defines it, resnext50 is resnext50_32x4d."""
+    import torchvision.models as tvm
+    from torchvision.models.resnet import BasicBlock, ResNet
+    if arch == "resnet10":
+        model = ResNet(BasicBlock, [1, 1, 1, 1], num_classes=num_classes)
+    else:
+        model = getattr(tvm, "resnext50_32x4d" if arch == "resnext50" else arch)(num_classes=num_classes)
+    if in_ch != 3:
+        model.conv1 = nn.Conv2d(in_ch, 64, 7, 2, 3, bias=False)
+        nn.init.kaiming_normal_(model.conv1.weight, mode="fan_out", nonlinearity="relu")
+    return model
+
+
+RESNETS = ("resnet10", "resnet18", "resnet34", "resnet50", "resnext50")
+
+
+class ResNetClassifier(nn.Module):
+    """A torchvision ResNet with tailor's head: the state_dict keeps torchvision's names (conv1.*,
+    layer*.*), then proj.* (the --feat-dim projection, when asked) and head.*. With the linear head
+    and no projection, use torchvision's module itself (build does)."""
+
+    def __init__(self, arch, in_ch, num_classes, feat_dim, head):
+        super().__init__()
+        tv = torchvision_resnet(arch, num_classes, in_ch)
+        for name in ("conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4", "avgpool"):
+            setattr(self, name, getattr(tv, name))
+        natural = tv.fc.in_features
+        self.proj = nn.Linear(natural, feat_dim) if feat_dim != natural else None
+        self.rotate = parse_spec(head)[0] == "sla"
+        self.fc = nn.Linear(feat_dim, num_classes) if head == "linear" else None
+        self.head = make_head(head, feat_dim, num_classes) if head != "linear" else None
+
+    def features(self, x):
+        if self.rotate:
+            x = rotations(x)
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        x = torch.flatten(self.avgpool(self.layer4(self.layer3(self.layer2(self.layer1(x))))), 1)
+        return self.proj(x) if self.proj is not None else x
+
+    def forward(self, x, labels=None):
+        f = self.features(x)
+        return self.fc(f) if self.fc is not None else self.head(f, labels)
+
+    def loss(self, x, labels):
+        return self.head.loss(self.features(x), labels)
+
+
 def build(arch, in_shape, num_classes, feat_dim=128, hidden=(256, 128), dropout=0.0, head="linear"):
     c, h, w = in_shape
+    if arch in RESNETS:
+        if head == "linear" and feat_dim == (2048 if arch in ("resnet50", "resnext50") else 512):
+            return torchvision_resnet(arch, num_classes, c)
+        return ResNetClassifier(arch, c, num_classes, feat_dim, head)
     cls = SLA if parse_spec(head)[0] == "sla" else Classifier
     if arch == "cnn":
         return cls(CNNBackbone(c, feat_dim), feat_dim, num_classes, head)

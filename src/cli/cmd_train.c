@@ -26,8 +26,11 @@ static const tl_optdef train_opts[] = {
     {"lt", "none", "long-tailed view: none, exp:IF, step:IF:CLASSES (even, upper or 1/3/5)", 0, 1},
     {"val", "0", "hold out the last N images of each class as a balanced validation set", 0, 1},
     {"open", "", "open set: these classes (e.g. 7,8,9) leave training and validation and are unknown at test time", 0, 1},
-    {"model", "cnn", "backbone: cnn, resnet32, mlp", 0, 1},
-    {"feat-dim", "", "feature dimension D (cnn; mlp: last hidden size)", 0, 1},
+    {"model", "cnn", "backbone: cnn, resnet32, mlp, resnet10, resnet18, resnet34, resnet50, resnext50 (the ImageNet ResNets of torchvision, images of at least 32x32; key zero_init_residual=0|1)", 0, 1},
+    {"feat-dim", "", "feature dimension D (cnn; mlp: last hidden size; the ImageNet ResNets: a linear projection to D)", 0, 1},
+    {"init", "", "start from the weights of this model file (a torchvision model converted by python/tailor_convert.py, or a run's model.safetensors); the classifier is new when its class count differs", 0, 1},
+    {"freeze", "none", "parameters not trained (BN in evaluation mode): none, backbone, stem, layer1 .. layer4 (the stem and the stages up to that one)", 0, 1},
+    {"backbone-lr-mult", "1", "learning-rate multiplier of the (unfrozen) backbone", 0, 1},
     {"hidden", "256/128", "mlp hidden sizes", 0, 1},
     {"head", "linear", "classifier head: linear, cosine:s=, cosface:s=,m=, arcface:s=,m=, combined:s=,m1=,m2=,m3=, lsoftmax:m=, sphereface:m=, affinity:sigma=,lambda=,centres=, uniformface, adaptiveface, uncertainty, causal:heads=,tau=,gamma=,alpha=, rpl:points=,gamma=, gcpl (docs/cli.md lists every key; --loss ldam with the default head uses cosine:s=<its s>)", 0, 1},
     {"loss", "ce", "loss: ce, sigmoid[:gamma=], focal[:gamma=,variant=standard|ldam], ldam[:max_m=,s=], logit-adjust[:tau=], balanced-softmax; every loss takes weights=none|inverse|sqrt-inverse|effective, beta=, drw=EPOCH", 0, 1},
@@ -210,7 +213,8 @@ static int setup(tl_opts *o, tl_data_bundle *data, tl_model_cfg *mcfg, tl_train_
         }
         if (feat) mcfg->hidden[n - 1] = (int)feat;
     } else if (feat) {
-        if (strcmp(mcfg->arch, "cnn")) return tl_fail(err, "--feat-dim: only the cnn and mlp models take it");
+        if (strcmp(mcfg->arch, "cnn") && !tl_resnet_is(mcfg->arch))
+            return tl_fail(err, "--feat-dim: only the cnn, mlp and ImageNet ResNet models take it");
         mcfg->feat_dim = (int)feat;
     }
     tcfg->epochs = (int)epochs;
@@ -218,6 +222,39 @@ static int setup(tl_opts *o, tl_data_bundle *data, tl_model_cfg *mcfg, tl_train_
     tcfg->threads = (int)threads;
     tcfg->seed = (uint64_t)seed;
     return 0;
+}
+
+/* --freeze and --backbone-lr-mult as parameter groups: params [0, frozen) frozen, the rest of the
+ * backbone at lr·mult, the head at lr; the frozen layers' BN in evaluation mode (tl_model_freeze). */
+static int param_groups(const tl_opts *o, tl_model *m, tl_train_cfg *tcfg, tl_error *err) {
+    const char *what = tl_opt(o, "freeze"), *ms = tl_opt(o, "backbone-lr-mult");
+    char *end;
+    double mult = strtod(ms, &end);
+    if (end == ms || *end || !(mult >= 0) || !isfinite(mult))
+        return tl_fail(err, "--backbone-lr-mult: '%s' is not a number >= 0", ms);
+    size_t frozen = 0;
+    if (strcmp(what, "none") && tl_model_freeze_end(m, what, &frozen, err)) return -1;
+    tl_model_freeze(m, frozen);
+    tcfg->ngroups = 0;
+    tl_param_group g[3] = {{0, frozen, 1, 0, 1}, {frozen, m->head_begin, mult, 1, 0},
+                           {m->head_begin, m->nparams, 1, 1, 0}};
+    for (int i = 0; i < 3; i++)
+        if (g[i].end > g[i].begin) tcfg->groups[tcfg->ngroups++] = g[i];
+    return 0;
+}
+
+/* --init FILE: the model starts from its weights (the note says which), and from its input
+ * normalisation when it has one (pretrained weights expect theirs; else the training set's stays). */
+static int init_from(const char *path, tl_model *m, tl_trainer *tr, tl_error *err) {
+    tl_st_file f;
+    char note[400];
+    if (tl_st_read(&f, path, err)) return tl_fail_prefix(err, "--init");
+    int rc = tl_model_init_weights(m, &f, path, note, sizeof note, err);
+    if (!rc && tl_st_meta(&f, "norm_mean") && tl_st_meta(&f, "norm_std"))
+        rc = tl_model_norm_from_file(tr->mean, tr->std, m->cfg.in_c, &f, path, err);
+    tl_st_free(&f);
+    if (!rc) printf("--init %s: %s\n", path, note);
+    return rc;
 }
 
 /* The options that name training hooks (train/hook.h), in the order their hooks run. */
@@ -367,6 +404,7 @@ int tl_cmd_train(int argc, char **argv) {
         goto fail;
     }
     init_bias(&model, &loss);
+    if (param_groups(&o, &model, &tcfg, &err)) goto fail;
     if (tl_trainer_init(&tr, &model, &loss, &sampler, &tcfg, &data.train, &err)) goto fail;
     tl_hook_env env = {&model, &data.train, data.train_count, tr.mean, tr.std, tl_opt(&o, "teacher"), tcfg.epochs,
                        tcfg.threads, tcfg.seed};
@@ -374,6 +412,9 @@ int tl_cmd_train(int argc, char **argv) {
     tr.hooks = hooks_;
     if (tl_path_join(ckpt, sizeof ckpt, rd.partial, "checkpoint.safetensors", &err) ||
         tl_path_join(ctx.metrics_path, sizeof ctx.metrics_path, rd.partial, "metrics.jsonl", &err))
+        goto fail;
+    /* --init starts the run; a resumed run continues from its checkpoint (if it got to write one). */
+    if (*tl_opt(&o, "init") && !(resume && tl_file_exists(ckpt)) && init_from(tl_opt(&o, "init"), &model, &tr, &err))
         goto fail;
     if (resume) {
         remove_stale_tmp(rd.partial);

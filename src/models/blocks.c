@@ -11,10 +11,15 @@ static size_t add(tl_model *m, const char *prefix, const char *leaf, int ndim, c
 }
 
 int tl_block_conv(tl_model *m, int in, int oc, int k, int stride, int pad, int bias, int init, const char *prefix) {
+    return tl_block_conv_grouped(m, in, oc, k, stride, pad, 1, bias, init, m->net.shape[in].c * k * k, prefix);
+}
+
+int tl_block_conv_grouped(tl_model *m, int in, int oc, int k, int stride, int pad, int groups, int bias, int init,
+                          int fan, const char *prefix) {
     tl_chw s = m->net.shape[in];
-    int fan_in = s.c * k * k, wshape[4] = {oc, s.c, k, k};
-    tl_op op = {.kind = TL_OP_CONV, .in = in, .k = k, .stride = stride, .pad = pad, .b = TL_NONE};
-    op.w = add(m, prefix, "weight", 4, wshape, 0, init, fan_in);
+    int fan_in = s.c / groups * k * k, wshape[4] = {oc, s.c / groups, k, k};
+    tl_op op = {.kind = TL_OP_CONV, .in = in, .k = k, .stride = stride, .pad = pad, .groups = groups, .b = TL_NONE};
+    op.w = add(m, prefix, "weight", 4, wshape, 0, init, fan);
     if (bias) op.b = add(m, prefix, "bias", 1, &oc, 0, TL_INIT_DEFAULT, fan_in);
     tl_chw o = {oc, (s.h + 2 * pad - k) / stride + 1, (s.w + 2 * pad - k) / stride + 1};
     return tl_net_push(&m->net, &op, o);

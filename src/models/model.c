@@ -5,13 +5,25 @@
 #include <unistd.h>
 #include "core/error.h"
 #include "models/model.h"
+#include "spec/spec.h"
 
-int tl_model_cfg_default(tl_model_cfg *cfg, const char *arch, int in_c, int in_h, int in_w, int num_classes,
+#define TL_ARCHS "cnn, resnet32, mlp, resnet10, resnet18, resnet34, resnet50, resnext50"
+
+int tl_model_cfg_default(tl_model_cfg *cfg, const char *text, int in_c, int in_h, int in_w, int num_classes,
                          tl_error *err) {
     memset(cfg, 0, sizeof *cfg);
     cfg->in_c = in_c; cfg->in_h = in_h; cfg->in_w = in_w;
     cfg->num_classes = num_classes;
-    if (!strcmp(arch, "cnn")) {
+    tl_spec spec;
+    if (tl_spec_parse(&spec, text, "--model", err)) return -1;
+    const char *arch = spec.name;
+    if (tl_resnet_is(arch)) {
+        /* Five stride-2 steps: 32 pixels leave 1x1 maps in the last stage. */
+        if (in_h < 32 || in_w < 32)
+            return tl_fail(err, "--model %s: needs images of at least 32x32, got %dx%d", arch, in_h, in_w);
+        cfg->feat_dim = tl_resnet_feat_dim(arch);
+        if (tl_spec_bool(&spec, "zero_init_residual", 0, &cfg->zero_init_residual, err)) return -1;
+    } else if (!strcmp(arch, "cnn")) {
         cfg->feat_dim = 128;
         if (in_h < 4 || in_w < 4) return tl_fail(err, "--model cnn: needs images of at least 4x4, got %dx%d", in_h, in_w);
     } else if (!strcmp(arch, "resnet32")) {
@@ -21,10 +33,12 @@ int tl_model_cfg_default(tl_model_cfg *cfg, const char *arch, int in_c, int in_h
         cfg->nhidden = 2; cfg->hidden[0] = 256; cfg->hidden[1] = 128;
         cfg->feat_dim = 128;
     } else {
-        return tl_fail(err, "--model: unknown name '%s' (valid: cnn, resnet32, mlp)", arch);
+        return tl_fail(err, "--model: unknown name '%s' (valid: " TL_ARCHS ")", arch);
     }
+    if (tl_spec_check_unused(&spec, err)) return -1;
     snprintf(cfg->head, sizeof cfg->head, "linear");
-    snprintf(cfg->arch, sizeof cfg->arch, "%s", arch);
+    /* Every valid name fits; the check only tells the compiler so. */
+    if ((size_t)snprintf(cfg->arch, sizeof cfg->arch, "%s", arch) >= sizeof cfg->arch) return tl_fail(err, "--model: too long");
     return 0;
 }
 
@@ -114,7 +128,8 @@ int tl_model_init(tl_model *m, const tl_model_cfg *cfg, int N, int nthreads, uin
     if (!strcmp(cfg->arch, "cnn")) feat = tl_build_cnn(m);
     else if (!strcmp(cfg->arch, "resnet32")) feat = tl_build_resnet32(m);
     else if (!strcmp(cfg->arch, "mlp")) feat = tl_build_mlp(m);
-    else { tl_model_free(m); return tl_fail(err, "--model: unknown name '%s' (valid: cnn, resnet32, mlp)", cfg->arch); }
+    else if (tl_resnet_is(cfg->arch)) feat = tl_build_resnet(m);
+    else { tl_model_free(m); return tl_fail(err, "--model: unknown name '%s' (valid: " TL_ARCHS ")", cfg->arch); }
     if (feat < 0) { tl_model_free(m); return tl_fail(err, "out of memory building the %s model", cfg->arch); }
     m->feat_buf = feat;
     m->cfg.feat_dim = (int)tl_chw_size(m->net.shape[feat]);
@@ -140,6 +155,45 @@ int tl_model_init(tl_model *m, const tl_model_cfg *cfg, int N, int nthreads, uin
     init_tensors(m, seed);
     return 0;
 }
+
+/* Whether a backbone tensor (name without "backbone.") belongs to the stem or stages 1..stages. */
+static int in_front(const char *name, int stages) {
+    if (!strncmp(name, "conv1.", 6) || !strncmp(name, "bn1.", 4)) return 1;
+    int k;
+    return sscanf(name, "layer%d.", &k) == 1 && k >= 1 && k <= stages;
+}
+
+int tl_model_freeze_end(const tl_model *m, const char *what, size_t *end, tl_error *err) {
+    if (!strcmp(what, "backbone")) { *end = m->head_begin; return 0; }
+    int stages = -1;
+    char extra;
+    if (!strcmp(what, "stem")) stages = 0;
+    else if (sscanf(what, "layer%d%c", &stages, &extra) != 1 || stages < 1)
+        return tl_fail(err, "--freeze: unknown value '%s' (valid: none, backbone, stem, layer1, layer2, ...)", what);
+    /* The frozen tensors must be the leading ones (the builders register the stem, then the stages in order). */
+    int matched = 0, last_k = 0, past = 0;
+    *end = m->head_begin;
+    for (int i = 0; i < m->ntensors; i++) {
+        const tl_tensor_info *t = &m->tensors[i];
+        const char *name = !strncmp(t->name, "backbone.", 9) ? t->name + 9 : t->name;
+        int k;
+        if (sscanf(name, "layer%d.", &k) == 1 && k > last_k) last_k = k;
+        if (t->is_state || t->group != TL_GROUP_BACKBONE) continue;
+        if (!in_front(name, stages)) {
+            if (!past) *end = t->off;
+            past = 1;
+            continue;
+        }
+        if (past) return tl_fail(err, "--freeze %s: the %s model's tensors are not in stage order", what, m->cfg.arch);
+        matched++;
+    }
+    if (!matched || (stages > 0 && last_k < stages) || !strcmp(m->cfg.arch, "cnn") || !strcmp(m->cfg.arch, "mlp"))
+        return tl_fail(err, "--freeze %s: the %s model has no such part (it freezes: backbone%s)", what, m->cfg.arch,
+                       last_k ? ", stem, layer1 .. layerN" : "");
+    return 0;
+}
+
+void tl_model_freeze(tl_model *m, size_t end) { tl_net_freeze(&m->net, end); }
 
 void tl_model_free(tl_model *m) {
     tl_head_destroy(&m->head);

@@ -33,10 +33,12 @@ enum {
 
 /* What a model is made of; fully describes it, so a saved model can be rebuilt. */
 typedef struct {
-    char arch[16];          /* "cnn", "resnet32", "mlp" */
+    char arch[16];          /* "cnn", "resnet32", "mlp", "resnet10/18/34/50", "resnext50" */
     int in_c, in_h, in_w;   /* input shape */
     int num_classes;
-    int feat_dim;           /* cnn: D (default 128); resnet32: 64; mlp: last hidden size */
+    int feat_dim;           /* cnn: D (default 128); resnet32: 64; mlp: last hidden size; the ImageNet
+                             * ResNets: 512 or 2048, another value adds a linear projection */
+    int zero_init_residual; /* ImageNet ResNets: the last BN weight of each block starts at 0 */
     int hidden[8], nhidden; /* mlp hidden sizes (default 256, 128) */
     float dropout;          /* mlp: dropout probability after each hidden layer (0 = none) */
     char head[128];         /* head spec, e.g. "linear" or "cosine:s=30" (src/heads) */
@@ -59,13 +61,21 @@ typedef struct tl_model {
     float *logits, *dlogits; /* [N, C] */
 } tl_model;
 
-/* Fills defaults for an architecture name; returns -1 for an unknown one. */
+/* Fills defaults for an architecture spec (a name, or for the ImageNet ResNets
+ * NAME[:zero_init_residual=0|1]); returns -1 for an unknown name or key, or too small an input. */
 int tl_model_cfg_default(tl_model_cfg *cfg, const char *arch, int in_c, int in_h, int in_w, int num_classes,
                          tl_error *err);
 /* Builds the model for batch size N and initialises its parameters from `seed` (as PyTorch's
  * default initialisers do). Returns 0 or -1. The caller owns the model; free with tl_model_free. */
 int tl_model_init(tl_model *m, const tl_model_cfg *cfg, int N, int nthreads, uint64_t seed, tl_error *err);
 void tl_model_free(tl_model *m);
+
+/* --freeze WHAT: the end of the frozen range params [0, end) for `backbone` (all of it), `stem`
+ * (conv1 and bn1) or `layerK` (the stem and stages 1..K), by tensor name (the ResNets; the cnn and
+ * mlp freeze only their whole backbone). Returns 0, or -1 naming what this model lacks. */
+int tl_model_freeze_end(const tl_model *m, const char *what, size_t *end, tl_error *err);
+/* Freezes params [0, end) of the backbone (tl_net_freeze: no gradients, BN in evaluation mode). */
+void tl_model_freeze(tl_model *m, size_t end);
 
 /* Registers a tensor and returns its offset in params (or state). Used by the model builders. */
 size_t tl_model_add_tensor(tl_model *m, const char *name, int ndim, const int *shape, int group, int is_state,
@@ -97,9 +107,18 @@ void tl_model_input_grad(tl_model *m, int train);
 int tl_build_cnn(tl_model *m);
 int tl_build_resnet32(tl_model *m);
 int tl_build_mlp(tl_model *m);
+/* The ImageNet ResNets of torchvision (src/models/resnet.c). */
+int tl_build_resnet(tl_model *m);
+/* Whether arch names one of them, and its natural feature dimension (0 when it does not). */
+int tl_resnet_is(const char *arch);
+int tl_resnet_feat_dim(const char *arch);
 
 /* Shared building blocks (src/models/blocks.c). prefix is the PyTorch module path, e.g. "backbone.bn1". */
 int tl_block_conv(tl_model *m, int in, int oc, int k, int stride, int pad, int bias, int init, const char *prefix);
+/* The same with `groups` (weight [oc, c/groups, k, k]) and the fan the weight initialiser uses given
+ * (tl_block_conv: the fan-in c·k·k; torchvision's ResNets: the fan-out oc·k·k). */
+int tl_block_conv_grouped(tl_model *m, int in, int oc, int k, int stride, int pad, int groups, int bias, int init,
+                          int fan, const char *prefix);
 /* BatchNorm (1d or 2d by shape), then + buffer `res` (-1: none), then ReLU when relu is set; the
  * three run as one fused op (torch.relu(bn(x) + res)). */
 int tl_block_bn(tl_model *m, int in, int res, int relu, const char *prefix);

@@ -9,6 +9,24 @@
 
 #define NBT ".num_batches_tracked"
 
+/* The ImageNet ResNets' linear head is torchvision's `fc` in files (head.weight -> fc.weight). */
+static int fc_names(const tl_model_cfg *c) { return tl_resnet_is(c->arch) && !strcmp(c->head, "linear"); }
+
+const char *tl_model_file_name(const tl_model_cfg *c, const char *name, char *buf, size_t cap) {
+    if (!fc_names(c) || strncmp(name, "head.", 5)) return name;
+    snprintf(buf, cap, "fc.%s", name + 5);
+    return buf;
+}
+
+/* The inverse: a file's tensor name to the model's. */
+static const char *model_name(const tl_model_cfg *c, const char *name, char *buf, size_t cap) {
+    if (!fc_names(c)) return name;
+    if (!strncmp(name, "head.", 5)) return "";   /* no such tensor: fc_names models have none */
+    if (strncmp(name, "fc.", 3)) return name;
+    snprintf(buf, cap, "head.%s", name + 3);
+    return buf;
+}
+
 /* BN modules are the prefixes of the tensors named "<prefix>.running_mean". */
 static int bn_prefix(const tl_tensor_info *t, char *out, size_t cap) {
     const char *suffix = ".running_mean";
@@ -50,13 +68,13 @@ int tl_model_save_named(const tl_model *m, long long bn_steps, const float *mean
                         const char *const *names, const char *path, tl_error *err) {
     int n = m->ntensors, nbn = 0;
     tl_st_tensor *t = calloc((size_t)n * 2, sizeof *t);
-    char (*bnames)[128] = calloc((size_t)n, sizeof *bnames);
-    if (!t || !bnames) { free(t); free(bnames); return tl_fail(err, "%s: out of memory", path); }
+    char (*bnames)[128] = calloc((size_t)n, sizeof *bnames), (*fnames)[128] = calloc((size_t)n, sizeof *fnames);
+    if (!t || !bnames || !fnames) { free(t); free(bnames); free(fnames); return tl_fail(err, "%s: out of memory", path); }
     int k = 0;
     for (int i = 0; i < n; i++) {
         const tl_tensor_info *ti = &m->tensors[i];
         tl_st_tensor *o = &t[k++];
-        o->name = ti->name;
+        o->name = tl_model_file_name(&m->cfg, ti->name, fnames[i], sizeof fnames[i]);
         o->dtype = "F32";
         o->ndim = ti->ndim;
         for (int d = 0; d < ti->ndim; d++) o->shape[d] = ti->shape[d];
@@ -88,6 +106,7 @@ int tl_model_save_named(const tl_model *m, long long bn_steps, const float *mean
     if (!rc) rc = tl_st_write(path, t, k, meta, nmeta, err);
     free(t);
     free(bnames);
+    free(fnames);
     free(smean);
     free(sstd);
     free(snames);
@@ -168,13 +187,15 @@ int tl_norm_check(const float *mean, const float *std, int n, const char *path, 
 int tl_model_load_weights(tl_model *m, const tl_st_file *f, long long *bn_steps, const char *path, tl_error *err) {
     int matched = 0;
     *bn_steps = 0;
+    char buf[128];
     for (int i = 0; i < m->ntensors; i++) {
         const tl_tensor_info *ti = &m->tensors[i];
-        const tl_st_tensor *t = tl_st_find(f, ti->name);
-        if (!t) return tl_fail(err, "%s: tensor '%s' is missing", path, ti->name);
+        const char *fname = tl_model_file_name(&m->cfg, ti->name, buf, sizeof buf);
+        const tl_st_tensor *t = tl_st_find(f, fname);
+        if (!t) return tl_fail(err, "%s: tensor '%s' is missing", path, fname);
         int same = !strcmp(t->dtype, "F32") && t->ndim == ti->ndim;
         for (int d = 0; same && d < ti->ndim; d++) same = t->shape[d] == ti->shape[d];
-        if (!same) return tl_fail(err, "%s: tensor '%s' has the wrong dtype or shape", path, ti->name);
+        if (!same) return tl_fail(err, "%s: tensor '%s' has the wrong dtype or shape", path, fname);
         memcpy((ti->is_state ? m->state : m->params) + ti->off, t->data, ti->numel * sizeof(float));
         matched++;
     }
@@ -185,7 +206,8 @@ int tl_model_load_weights(tl_model *m, const tl_st_file *f, long long *bn_steps,
             memcpy(bn_steps, f->t[i].data, sizeof *bn_steps);
             continue;
         }
-        if (!tl_model_find(m, name)) return tl_fail(err, "%s: unexpected tensor '%s'", path, name);
+        if (!tl_model_find(m, model_name(&m->cfg, name, buf, sizeof buf)))
+            return tl_fail(err, "%s: unexpected tensor '%s'", path, name);
     }
     if (matched != m->ntensors) return tl_fail(err, "%s: tensor count mismatch", path);
     return tl_model_check_values(m, path, err);
@@ -250,4 +272,79 @@ int tl_model_load_names(char ***names, const char *path, int C, tl_error *err) {
     }
     tl_st_free(&f);
     return rc;
+}
+
+/* A count of names and the first three of them, put into a message as "N what (a, b, c, ...)". */
+typedef struct { char text[160]; int n; } name_list;
+
+static void list_add(name_list *l, const char *name) {
+    size_t len = strlen(l->text);
+    if (l->n++ < 3 && len + strlen(name) + 3 < sizeof l->text)
+        snprintf(l->text + len, sizeof l->text - len, "%s%s", len ? ", " : "", name);
+}
+
+static void list_put(char *out, size_t cap, const char *what, const name_list *l) {
+    size_t len = strlen(out);
+    if (!l->n) return;
+    snprintf(out + len, cap - len, "%s%d %s (%s%s)", len ? "; " : "", l->n, what, l->text, l->n > 3 ? ", ..." : "");
+}
+
+static void shape_text(char *out, size_t cap, int ndim, const int64_t *shape) {
+    size_t len = 0;
+    out[0] = 0;
+    for (int d = 0; d < ndim && len < cap; d++) len += (size_t)snprintf(out + len, cap - len, "%s%lld", d ? "x" : "", (long long)shape[d]);
+}
+
+int tl_model_init_weights(tl_model *m, const tl_st_file *f, const char *path, char *note, size_t cap, tl_error *err) {
+    name_list missing = {{0}, 0}, shaped = {{0}, 0}, unexpected = {{0}, 0}, fresh = {{0}, 0}, dropped = {{0}, 0};
+    int loaded = 0;
+    char buf[128], desc[160];
+    for (int i = 0; i < m->ntensors; i++) {
+        const tl_tensor_info *ti = &m->tensors[i];
+        const char *fname = tl_model_file_name(&m->cfg, ti->name, buf, sizeof buf);
+        const tl_st_tensor *t = tl_st_find(f, fname);
+        int head = ti->group == TL_GROUP_HEAD, same = t && t->ndim == ti->ndim;
+        for (int d = 0; same && d < ti->ndim; d++) same = t->shape[d] == ti->shape[d];
+        if (t && same && strcmp(t->dtype, "F32")) {
+            snprintf(desc, sizeof desc, "%s is %s, not F32", fname, t->dtype);
+            list_add(&shaped, desc);
+        } else if (t && same) {
+            memcpy((ti->is_state ? m->state : m->params) + ti->off, t->data, ti->numel * sizeof(float));
+            loaded++;
+        } else if (head) {
+            list_add(&fresh, fname);   /* another class count, or another head: a new classifier */
+        } else if (!t) {
+            list_add(&missing, fname);
+        } else {
+            char a[48], b[48];
+            int64_t s[4];
+            for (int d = 0; d < ti->ndim; d++) s[d] = ti->shape[d];
+            shape_text(a, sizeof a, t->ndim, t->shape);
+            shape_text(b, sizeof b, ti->ndim, s);
+            snprintf(desc, sizeof desc, "%s: %s in the file, %s here", fname, a, b);
+            list_add(&shaped, desc);
+        }
+    }
+    for (int i = 0; i < f->n; i++) {
+        const char *name = f->t[i].name, *mname = model_name(&m->cfg, name, buf, sizeof buf);
+        size_t n = strlen(name), s = strlen(NBT);
+        if (tl_model_find(m, mname)) continue;
+        if (n > s && !strcmp(name + n - s, NBT)) {
+            char rm[160];
+            snprintf(rm, sizeof rm, "%.*s.running_mean", (int)(n - s), mname);
+            if (tl_model_find(m, rm)) continue;
+        }
+        /* torchvision's classifier when this model has another head: replaced by it. */
+        if (!fc_names(&m->cfg) && tl_resnet_is(m->cfg.arch) && !strncmp(name, "fc.", 3)) list_add(&dropped, name);
+        else list_add(&unexpected, name);
+    }
+    char msg[480] = "";
+    list_put(msg, sizeof msg, "missing", &missing);
+    list_put(msg, sizeof msg, "unexpected", &unexpected);
+    list_put(msg, sizeof msg, "with another shape or dtype", &shaped);
+    if (*msg) return tl_fail(err, "--init %s: does not fit the %s model: %s", path, m->cfg.arch, msg);
+    snprintf(note, cap, "loaded %d of %d tensors", loaded, m->ntensors);
+    list_put(note, cap, "re-initialised", &fresh);
+    list_put(note, cap, "not used", &dropped);
+    return 0;
 }

@@ -186,7 +186,7 @@ static void choose_layout(tl_net *net) {
                 int b = bufs[j], keep;
                 switch (op->kind) {
                 case TL_OP_CONV: keep = 1; break;
-                case TL_OP_BN: case TL_OP_SHORTCUT_A: keep = all; break;
+                case TL_OP_BN: case TL_OP_SHORTCUT_A: case TL_OP_MAXPOOL: keep = all; break;
                 case TL_OP_GAP: keep = b == op->in; break;
                 default: keep = 0;
                 }
@@ -251,7 +251,8 @@ int tl_net_alloc(tl_net *net, int N, int nthreads) {
         tl_op *op = &net->ops[i];
         if (op->kind != TL_OP_CONV) continue;
         tl_chw in = net->shape[op->in], out = net->shape[op->out];
-        op->conv = tl_conv2d_create_layout(N, in.c, in.h, in.w, out.c, op->k, op->stride, op->pad, op->b != TL_NONE,
+        op->conv = tl_conv2d_create_layout(N, in.c, in.h, in.w, out.c, op->k, op->stride, op->pad,
+                                           op->groups > 1 ? op->groups : 1, op->b != TL_NONE,
                                            net->blocked[op->in] ? TL_NCHW16C : TL_NCHW,
                                            net->blocked[op->out] ? TL_NCHW16C : TL_NCHW, nthreads);
         if (!op->conv) return -1;
@@ -298,7 +299,7 @@ static void bn_output(const tl_net *net, const tl_op *op, float *y, const float 
     tl_chw s = net->shape[op->in];
     const float *res = op->in2 >= 0 ? net->act[op->in2] : NULL;
     int b16 = net->blocked[op->in];
-    if (train)
+    if (train && !op->frozen)
         (b16 ? tl_bn_act16_apply : tl_bn_act_apply)(y, x, res, op->save_mean, op->save_invstd, params + op->w,
                                                     params + op->b, net->N, s.c, s.h * s.w, op->relu, net->nthreads);
     else
@@ -322,7 +323,7 @@ void tl_net_forward(tl_net *net, const float *params, float *state, int train, t
             tl_conv2d_forward(op->conv, y, x, params + op->w, opt(params, op->b));
             break;
         case TL_OP_BN:
-            if (train)
+            if (train && !op->frozen)
                 (b16 ? tl_bn_act16_forward_train : tl_bn_act_forward_train)(
                     y, op->save_mean, op->save_invstd, state + op->run_mean, state + op->run_var, x,
                     op->in2 >= 0 ? net->act[op->in2] : NULL, params + op->w, params + op->b, N, is.c, is.h * is.w,
@@ -331,7 +332,10 @@ void tl_net_forward(tl_net *net, const float *params, float *state, int train, t
                 bn_output(net, op, y, x, params, state, 0);
             break;
         case TL_OP_AVGPOOL: tl_avgpool2d_forward(y, x, N, is.c, is.h, is.w, op->k, nt); break;
-        case TL_OP_MAXPOOL: tl_maxpool2d_forward(y, op->argmax, x, N, is.c, is.h, is.w, op->k, op->stride, op->pad, nt); break;
+        case TL_OP_MAXPOOL:
+            (b16 ? tl_maxpool2d16_forward : tl_maxpool2d_forward)(y, op->argmax, x, N, is.c, is.h, is.w, op->k,
+                                                                  op->stride, op->pad, nt);
+            break;
         case TL_OP_GAP: (b16 ? tl_gap16_forward : tl_gap_forward)(y, x, N, is.c, is.h * is.w, nt); break;
         case TL_OP_LINEAR: tl_linear_forward(y, x, params + op->w, opt(params, op->b), N, (int)tl_chw_size(is), os.c, nt); break;
         case TL_OP_SHORTCUT_A:
@@ -382,9 +386,10 @@ static void enter(tl_net *net, int t, const tl_op *setter, const float *params, 
 void tl_net_backward(tl_net *net, const float *params, float *grads, const float *state, int train,
                      int need_input_grad) {
     int N = net->N, nt = net->nthreads;
-    for (int i = net->nops - 1; i >= 0; i--) {
+    for (int i = net->nops - 1; i >= (need_input_grad ? 0 : net->first_trainable); i--) {
         tl_op *op = &net->ops[i];
         double t0 = net->prof ? omp_get_wtime() : 0;
+        float *g = op->frozen ? NULL : grads;
         /* A BN op that starts both of its input gradients stores them rather than adding to zeros. */
         int t = t_bwd(net, i);
         int set = op->kind == TL_OP_BN && op->in != 0 && net->gstart[op->in] == t
@@ -399,14 +404,14 @@ void tl_net_backward(tl_net *net, const float *params, float *grads, const float
         int b16 = net->blocked[op->in];
         switch (op->kind) {
         case TL_OP_CONV:
-            tl_conv2d_backward(op->conv, dx, optw(grads, op->w), optw(grads, op->b), dy, x, params + op->w);
+            tl_conv2d_backward(op->conv, dx, optw(g, op->w), optw(g, op->b), dy, x, params + op->w);
             break;
         case TL_OP_BN: {
             float *dres = op->in2 >= 0 ? net->grad[op->in2] : NULL;
             const float *y = bwd_reads_out(op) ? net->act[op->out] : NULL;
-            if (train)
+            if (train && !op->frozen)
                 (b16 ? tl_bn_act16_backward : tl_bn_act_backward)(
-                    dx, dres, optw(grads, op->w), optw(grads, op->b), dy, x, y, op->save_mean, op->save_invstd,
+                    dx, dres, optw(g, op->w), optw(g, op->b), dy, x, y, op->save_mean, op->save_invstd,
                     params + op->w, params + op->b, N, is.c, is.h * is.w, op->relu, set, nt);
             else
                 (b16 ? tl_bn_act16_backward_eval : tl_bn_act_backward_eval)(
@@ -415,10 +420,13 @@ void tl_net_backward(tl_net *net, const float *params, float *grads, const float
             break;
         }
         case TL_OP_AVGPOOL: tl_avgpool2d_backward(dx, dy, N, is.c, is.h, is.w, op->k, nt); break;
-        case TL_OP_MAXPOOL: tl_maxpool2d_backward(dx, dy, op->argmax, N, is.c, is.h, is.w, op->k, op->stride, op->pad, nt); break;
+        case TL_OP_MAXPOOL:
+            (b16 ? tl_maxpool2d16_backward : tl_maxpool2d_backward)(dx, dy, op->argmax, N, is.c, is.h, is.w, op->k,
+                                                                    op->stride, op->pad, nt);
+            break;
         case TL_OP_GAP: (b16 ? tl_gap16_backward : tl_gap_backward)(dx, dy, N, is.c, is.h * is.w, nt); break;
         case TL_OP_LINEAR:
-            tl_linear_backward(dx, optw(grads, op->w), optw(grads, op->b), dy, x, params + op->w, N, (int)tl_chw_size(is), os.c, nt);
+            tl_linear_backward(dx, optw(g, op->w), optw(g, op->b), dy, x, params + op->w, N, (int)tl_chw_size(is), os.c, nt);
             break;
         case TL_OP_SHORTCUT_A:
             (b16 ? tl_shortcut_a16_backward : tl_shortcut_a_backward)(dx, dy, N, is.c, is.h, is.w, os.c, nt);
@@ -430,6 +438,16 @@ void tl_net_backward(tl_net *net, const float *params, float *grads, const float
         case TL_OP_NKINDS: break;
         }
         if (net->prof) net->prof[TL_OP_NKINDS + op->kind] += omp_get_wtime() - t0;
+    }
+}
+
+void tl_net_freeze(tl_net *net, size_t end) {
+    net->first_trainable = net->nops;
+    for (int i = net->nops - 1; i >= 0; i--) {
+        tl_op *op = &net->ops[i];
+        int has_params = op->kind == TL_OP_CONV || op->kind == TL_OP_BN || op->kind == TL_OP_LINEAR;
+        op->frozen = has_params && op->w < end;
+        if (has_params && !op->frozen) net->first_trainable = i;
     }
 }
 

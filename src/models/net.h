@@ -20,7 +20,7 @@
  * backward must follow its own forward.
  *
  * Layout (tl_net_alloc). A buffer whose every reader and writer can work on oneDNN's blocked layout
- * nChw16c (conv, fused BN, option-A shortcut, and global pooling as a reader) and whose channels are
+ * nChw16c (conv, fused BN, option-A shortcut, max pooling, and global pooling as a reader) and whose channels are
  * a multiple of 16 is kept blocked, activation and gradient alike: the convolutions then read and
  * write the slab directly, with no reorder and no blocked copy of their input. The input and the
  * output (features) are always plain NCHW. */
@@ -46,9 +46,11 @@ typedef struct {
     size_t w, b;                 /* parameter offsets: conv/linear weight and bias, BN gamma and beta */
     size_t run_mean, run_var;    /* state offsets (BN) */
     int k, stride, pad;          /* conv / pool geometry */
+    int groups;                  /* conv: groups (0 or 1: an ordinary convolution) */
     float eps, momentum, p;      /* BN eps and momentum; dropout probability */
     int mc;                      /* dropout stays on at inference (Monte-Carlo dropout) */
     int relu;                    /* BN: ReLU after the normalisation (and residual) */
+    int frozen;                  /* tl_net_freeze: no parameter gradients; BN in evaluation mode */
     tl_conv2d *conv;             /* conv plan */
     float *save_mean, *save_invstd, *mask; /* per-batch scratch (BN statistics, dropout mask) */
     int32_t *argmax;             /* max-pool winners */
@@ -81,6 +83,7 @@ typedef struct {
     int *gstart;                 /* per buffer: time its gradient becomes live (zeroed then) */
     int *rstart;                 /* per buffer: time its recomputation runs (rec != NULL) */
     int N;                       /* batch size the net is built for */
+    int first_trainable;         /* ops before it train nothing (tl_net_freeze): backward stops there */
     int nthreads;
     int check_finite, first_bad; /* tl_net_first_nonfinite */
     float *slab;
@@ -118,6 +121,11 @@ int tl_net_first_nonfinite(tl_net *net, const float *params, float *state, int t
  * grads == NULL skips every parameter gradient (an input gradient through a frozen net). */
 void tl_net_backward(tl_net *net, const float *params, float *grads, const float *state, int train,
                      int need_input_grad);
+/* Freezes every op whose parameters lie in params [0, end) (a backbone's leading layers: --freeze):
+ * its parameter gradients are skipped and a BN op normalises with its running statistics and leaves
+ * them alone in training too, so the frozen layers stay bitwise unchanged. Backward then stops
+ * before the first op that trains, unless the input's gradient is wanted. */
+void tl_net_freeze(tl_net *net, size_t end);
 /* Clears the output's gradient (the caller accumulates into it before backward). */
 void tl_net_zero_grad(tl_net *net);
 

@@ -1,4 +1,4 @@
-/* Conv2d: torch.nn.Conv2d(C, OC, K, stride, pad, bias), square kernel, groups = 1, on oneDNN.
+/* Conv2d: torch.nn.Conv2d(C, OC, K, stride, pad, bias, groups), square kernel, on oneDNN.
  *
  * PyTorch's CPU convolution is oneDNN (Debian's torch links the same libdnnl 2.6), so the plan
  * builds the same three primitives once per shape: forward (training), backward data and backward
@@ -189,18 +189,22 @@ static const dnnl_memory_desc_t *pd_md(const_dnnl_primitive_desc_t pd, dnnl_quer
     return dnnl_primitive_desc_query_md(pd, what, 0);
 }
 
-static int build(tl_conv2d *p, int N, int C, int H, int W, int K, int stride, int pad, int in_layout,
+static int build(tl_conv2d *p, int N, int C, int H, int W, int K, int stride, int pad, int groups, int in_layout,
                  int out_layout) {
-    dnnl_dims_t sd = {N, C, H, W}, wd = {p->OC, C, K, K}, dd = {N, p->OC, p->OH, p->OW}, bd = {p->OC};
+    /* Grouped weights are oneDNN's 5-D goihw [G, OC/G, C/G, K, K]: the same memory as PyTorch's
+     * [OC, C/G, K, K]. */
+    int G = groups, wnd = G > 1 ? 5 : 4;
+    dnnl_dims_t sd = {N, C, H, W}, dd = {N, p->OC, p->OH, p->OW}, bd = {p->OC};
+    dnnl_dims_t wd = {p->OC, C, K, K}, wgd = {G, p->OC / G, C / G, K, K};
     dnnl_dims_t strides = {stride, stride}, pad_l = {pad, pad};
     dnnl_dims_t pad_r = {(p->OH - 1) * stride + K - H - pad, (p->OW - 1) * stride + K - W - pad};
     dnnl_memory_desc_t src_p, w_p, dst_p, b_p, src_a, w_a, dst_a;
     dnnl_memory_desc_init_by_tag(&src_p, 4, sd, dnnl_f32, in_layout == TL_NCHW16C ? dnnl_nChw16c : dnnl_nchw);
-    dnnl_memory_desc_init_by_tag(&w_p, 4, wd, dnnl_f32, dnnl_oihw);
+    dnnl_memory_desc_init_by_tag(&w_p, wnd, G > 1 ? wgd : wd, dnnl_f32, G > 1 ? dnnl_goihw : dnnl_oihw);
     dnnl_memory_desc_init_by_tag(&dst_p, 4, dd, dnnl_f32, out_layout == TL_NCHW16C ? dnnl_nChw16c : dnnl_nchw);
     dnnl_memory_desc_init_by_tag(&b_p, 1, bd, dnnl_f32, dnnl_a);
     dnnl_memory_desc_init_by_tag(&src_a, 4, sd, dnnl_f32, dnnl_format_tag_any);
-    dnnl_memory_desc_init_by_tag(&w_a, 4, wd, dnnl_f32, dnnl_format_tag_any);
+    dnnl_memory_desc_init_by_tag(&w_a, wnd, G > 1 ? wgd : wd, dnnl_f32, dnnl_format_tag_any);
     dnnl_memory_desc_init_by_tag(&dst_a, 4, dd, dnnl_f32, dnnl_format_tag_any);
     const dnnl_memory_desc_t *bias = p->has_bias ? &b_p : NULL;
 
@@ -276,12 +280,13 @@ void tl_conv2d_free(tl_conv2d *p) {
 
 tl_conv2d *tl_conv2d_create(int N, int C, int H, int W, int OC, int K, int stride, int pad,
                             int has_bias, int nthreads) {
-    return tl_conv2d_create_layout(N, C, H, W, OC, K, stride, pad, has_bias, TL_NCHW, TL_NCHW, nthreads);
+    return tl_conv2d_create_layout(N, C, H, W, OC, K, stride, pad, 1, has_bias, TL_NCHW, TL_NCHW, nthreads);
 }
 
-tl_conv2d *tl_conv2d_create_layout(int N, int C, int H, int W, int OC, int K, int stride, int pad, int has_bias,
-                                   int in_layout, int out_layout, int nthreads) {
+tl_conv2d *tl_conv2d_create_layout(int N, int C, int H, int W, int OC, int K, int stride, int pad, int groups,
+                                   int has_bias, int in_layout, int out_layout, int nthreads) {
     if (N < 1 || C < 1 || H < 1 || W < 1 || OC < 1 || K < 1 || stride < 1 || pad < 0 || nthreads < 1
+        || groups < 1 || C % groups || OC % groups
         || H + 2 * pad < K || W + 2 * pad < K || (in_layout == TL_NCHW16C && C % 16)
         || (out_layout == TL_NCHW16C && OC % 16)) return NULL;
     tl_conv2d *p = calloc(1, sizeof *p);
@@ -297,7 +302,7 @@ tl_conv2d *tl_conv2d_create_layout(int N, int C, int H, int W, int OC, int K, in
     int saved = omp_get_max_threads();
     omp_set_num_threads(nthreads);
     int rc = dnnl_engine_create(&p->eng, dnnl_cpu, 0) || dnnl_stream_create(&p->strm, p->eng, dnnl_stream_default_flags)
-          || build(p, N, C, H, W, K, stride, pad, in_layout, out_layout);
+          || build(p, N, C, H, W, K, stride, pad, groups, in_layout, out_layout);
     omp_set_num_threads(saved);
     if (rc) { tl_conv2d_free(p); return NULL; }
     return p;

@@ -26,17 +26,19 @@ void tl_linear_forward(float *out, const float *inp, const float *w, const float
 void tl_linear_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
                         const float *w, int N, int IC, int OC, int nthreads);
 
-/* ---- Conv2d: torch.nn.Conv2d(C, OC, K, stride, pad, bias=has_bias), square kernel, groups=1 ----
+/* ---- Conv2d: torch.nn.Conv2d(C, OC, K, stride, pad, bias=has_bias, groups), square kernel ----
  * A plan is made once per shape (it owns its buffers and any backend primitives), then used for
- * every step. out [N,OC,OH,OW], inp [N,C,H,W], w [OC,C,K,K], b [OC] or NULL. */
+ * every step. out [N,OC,OH,OW], inp [N,C,H,W], w [OC,C/groups,K,K], b [OC] or NULL.
+ * tl_conv2d_create makes a plain-layout plan with groups = 1. */
 typedef struct tl_conv2d tl_conv2d;
 tl_conv2d *tl_conv2d_create(int N, int C, int H, int W, int OC, int K, int stride, int pad,
                             int has_bias, int nthreads);
-/* The same with the input and the output each in a layout of its own: TL_NCHW, or TL_NCHW16C
- * (oneDNN's nChw16c, C resp. OC a multiple of 16; also the layout of dinp resp. dout). */
+/* The general plan: `groups` (dividing C and OC; ResNeXt's grouped 3x3), and the input and the
+ * output each in a layout of its own: TL_NCHW, or TL_NCHW16C (oneDNN's nChw16c, C resp. OC a
+ * multiple of 16; also the layout of dinp resp. dout). */
 enum { TL_NCHW, TL_NCHW16C };
-tl_conv2d *tl_conv2d_create_layout(int N, int C, int H, int W, int OC, int K, int stride, int pad, int has_bias,
-                                   int in_layout, int out_layout, int nthreads);
+tl_conv2d *tl_conv2d_create_layout(int N, int C, int H, int W, int OC, int K, int stride, int pad, int groups,
+                                   int has_bias, int in_layout, int out_layout, int nthreads);
 void tl_conv2d_free(tl_conv2d *p);
 /* Plans of one network may share their work area (the buffers that live only within one call): the
  * caller allocates max over its plans of tl_conv2d_work_size (64-byte aligned) and hands it to each
@@ -93,6 +95,12 @@ void tl_maxpool2d_forward(float *out, int32_t *argmax, const float *inp, int N, 
                           int K, int stride, int pad, int nthreads);
 void tl_maxpool2d_backward(float *dinp, const float *dout, const int32_t *argmax, int N, int C,
                            int H, int W, int K, int stride, int pad, int nthreads);
+/* The same with inp, out (dinp, dout) and argmax in nChw16c (the ResNet stem's pooling between two
+ * blocked convolutions); argmax lanes hold h·W + w. */
+void tl_maxpool2d16_forward(float *out, int32_t *argmax, const float *inp, int N, int C, int H, int W,
+                            int K, int stride, int pad, int nthreads);
+void tl_maxpool2d16_backward(float *dinp, const float *dout, const int32_t *argmax, int N, int C,
+                             int H, int W, int K, int stride, int pad, int nthreads);
 static inline int tl_pool_out(int H, int K, int stride, int pad) { return (H + 2 * pad - K) / stride + 1; }
 
 /* ---- Global average pooling: torch.mean(x, dim=(2,3)).  out [N,C] ---- */

@@ -36,6 +36,11 @@ int tl_trainer_init(tl_trainer *t, tl_model *m, tl_loss *loss, tl_sampler *sampl
     t->std = malloc((size_t)train->c * sizeof *t->std);
     t->opt_state = calloc(tl_optim_state_floats(&cfg->optim, m->nparams) + 1, sizeof(float));
     if (!t->mean || !t->std || !t->opt_state) { tl_trainer_free(t); return tl_fail(err, "out of memory (trainer)"); }
+    if (!cfg->ngroups) {
+        t->cfg.groups[0] = (tl_param_group){.begin = 0, .end = m->nparams, .lr_mult = 1, .decay = 1};
+        t->cfg.ngroups = 1;
+    }
+    if (tl_param_groups_check(t->cfg.groups, t->cfg.ngroups, m->nparams, err)) { tl_trainer_free(t); return -1; }
     if (cfg->normalize == TL_NORMALIZE_IMAGENET) {
         if (train->c != 3) { tl_trainer_free(t); return tl_fail(err, "--normalize imagenet: needs 3-channel images (the data has %d)", train->c); }
         tl_norm_imagenet(t->mean, t->std);
@@ -114,7 +119,6 @@ int tl_trainer_run(tl_trainer *t, const tl_dataset *train, const tl_dataset *val
         tl_loader_free(L); free(order); free(labels);
         return L ? tl_fail(err, "out of memory") : -1;
     }
-    tl_param_group all = {.begin = 0, .end = m->nparams, .lr_mult = 1, .decay = 1};
     size_t in_size = (size_t)B * m->cfg.in_c * m->cfg.in_h * m->cfg.in_w;
     int rc = 0;
     while (t->prog.epoch < cfg->epochs && rc == 0) {
@@ -173,8 +177,8 @@ int tl_trainer_run(tl_trainer *t, const tl_dataset *train, const tl_dataset *val
                 break;
             }
             t->prog.opt_steps++;
-            tl_optim_step(m->params, t->opt_state, m->grads, m->nparams, &all, 1, &cfg->optim, lr, t->prog.opt_steps,
-                          cfg->threads);
+            tl_optim_step(m->params, t->opt_state, m->grads, m->nparams, cfg->groups, cfg->ngroups, &cfg->optim, lr,
+                          t->prog.opt_steps, cfg->threads);
             tl_head_step_end(&m->head, m->params, m->state);
             for (int i = 0; i < B; i++) {
                 const float *z = m->logits + (size_t)i * C;

@@ -23,6 +23,8 @@ typedef struct {
     tl_transform aug;          /* the training transform (--augment) */
     int workers;               /* loader threads (--workers) */
     int normalize;             /* TL_NORMALIZE_*: the input normalisation */
+    tl_param_group groups[3];   /* parameter groups (train/optim.h: --freeze, --backbone-lr-mult); */
+    int ngroups;                /* 0: one group over every parameter */
 } tl_train_cfg;
 /* --normalize: the training view's own per-channel mean and std, or ImageNet's (pretrained backbones). */
 enum { TL_NORMALIZE_DATA, TL_NORMALIZE_IMAGENET };

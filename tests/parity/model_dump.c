@@ -1,6 +1,7 @@
-/* Dumps one model's parity data for tests/parity/test_models.py:
+/* Dumps one model's parity data for tests/parity/test_models.py and test_resnets.py:
  *   model_dump ARCH OUT.safetensors [HEAD]
- * Builds ARCH for batch 8, saves its initial weights ("init/" prefix omitted: the model file
+ *   model_dump MODEL.safetensors OUT.safetensors     (a model file: its model and weights)
+ * Builds ARCH for batch 8 (or loads the model file), saves its initial weights (the model file
  * OUT.model), then runs one training-mode forward/backward of mean cross-entropy on a fixed batch
  * and dumps the input, labels, logits, features, every parameter gradient and the updated running
  * statistics; then 3 SGD steps (lr 0.02, momentum 0.9, wd 5e-4, nesterov) on further fixed batches
@@ -29,14 +30,21 @@ int main(int argc, char **argv) {
     const char *arch = argv[1], *out = argv[2];
     tl_error err;
     tl_model_cfg cfg;
-    int in_c = 1, hw = 28, C = 10;
-    if (!strcmp(arch, "resnet32")) { in_c = 3; hw = 32; }
-    if (!strcmp(arch, "mlp")) { in_c = 20; hw = 1; C = 5; }
-    if (tl_model_cfg_default(&cfg, arch, in_c, hw, hw, C, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
-    if (!strcmp(arch, "cnn")) cfg.feat_dim = 16;
-    if (argc == 4) snprintf(cfg.head, sizeof cfg.head, "%s", argv[3]);
     tl_model m;
-    if (tl_model_init(&m, &cfg, N, 2, 7, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
+    size_t la = strlen(arch);
+    if (la > 12 && !strcmp(arch + la - 12, ".safetensors")) {
+        if (tl_model_load(&m, arch, N, 2, NULL, NULL, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
+        cfg = m.cfg;
+    } else {
+        int in_c = 1, hw = 28, C = 10;
+        if (!strcmp(arch, "resnet32")) { in_c = 3; hw = 32; }
+        if (!strcmp(arch, "mlp")) { in_c = 20; hw = 1; C = 5; }
+        if (tl_model_cfg_default(&cfg, arch, in_c, hw, hw, C, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
+        if (!strcmp(arch, "cnn")) cfg.feat_dim = 16;
+        if (argc == 4) snprintf(cfg.head, sizeof cfg.head, "%s", argv[3]);
+        if (tl_model_init(&m, &cfg, N, 2, 7, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
+    }
+    int in_c = cfg.in_c, hw = cfg.in_h, C = cfg.num_classes;
     char path[4096];
     snprintf(path, sizeof path, "%s.model", out);
     if (tl_model_save(&m, 0, NULL, NULL, path, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
@@ -55,7 +63,7 @@ int main(int argc, char **argv) {
 
     int cap = 2 * m.ntensors + 16, k = 0;
     tl_st_tensor *t = calloc((size_t)cap, sizeof *t);
-    char (*names)[128] = calloc((size_t)cap, sizeof *names);
+    char (*names)[128] = calloc((size_t)cap, sizeof *names), fname[128];
     float *grads0 = malloc(m.nparams * sizeof *grads0), *state1 = malloc(m.nstate * sizeof *state1);
     float *input_grad = malloc(nin * sizeof *input_grad);
     memcpy(grads0, m.grads, m.nparams * sizeof *grads0);
@@ -72,7 +80,8 @@ int main(int argc, char **argv) {
     ADD("input_grad", "F32", 4, N, in_c, hw, hw, input_grad);
     for (int i = 0; i < m.ntensors; i++) {
         const tl_tensor_info *ti = &m.tensors[i];
-        snprintf(names[k], sizeof names[k], "%s/%s", ti->is_state ? "state1" : "grad", ti->name);
+        snprintf(names[k], sizeof names[k], "%s/%s", ti->is_state ? "state1" : "grad",
+                 tl_model_file_name(&cfg, ti->name, fname, sizeof fname));
         t[k] = (tl_st_tensor){.name = names[k], .dtype = "F32", .ndim = ti->ndim,
                               .data = (ti->is_state ? state1 : grads0) + ti->off};
         for (int d = 0; d < ti->ndim; d++) t[k].shape[d] = ti->shape[d];
@@ -101,7 +110,7 @@ int main(int argc, char **argv) {
     ADD("steps/y", "I32", 2, 3, N, 0, 0, ys);
     for (int i = 0; i < m.ntensors; i++) {
         const tl_tensor_info *ti = &m.tensors[i];
-        snprintf(names[k], sizeof names[k], "final/%s", ti->name);
+        snprintf(names[k], sizeof names[k], "final/%s", tl_model_file_name(&cfg, ti->name, fname, sizeof fname));
         t[k] = (tl_st_tensor){.name = names[k], .dtype = "F32", .ndim = ti->ndim,
                               .data = (ti->is_state ? m.state : m.params) + ti->off};
         for (int d = 0; d < ti->ndim; d++) t[k].shape[d] = ti->shape[d];

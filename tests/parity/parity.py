@@ -97,3 +97,41 @@ def loss_and_grad(what, got_loss, want_loss, got_grad, want_grad, loss_rtol, gra
     ok_g = same and np.allclose(got_grad, want_grad, rtol=grad_rtol, atol=grad_atol)
     err_g = np.max(np.abs(got_grad - want_grad) / np.maximum(np.abs(want_grad), grad_atol)) if same else np.inf
     report(ok_l and ok_g, f"{what}: loss {got_loss:.9g} vs {want_loss:.9g}, max rel grad diff {err_g:.1e}")
+
+
+def model_steps(model, dump, dtype, labels=True):
+    """What model_dump dumped, recomputed by PyTorch in dtype on `model` (holding the dump's initial
+    weights): training-mode logits, loss, input and parameter gradients, the running statistics after
+    that forward, the parameters and statistics after 3 SGD steps, evaluation-mode logits. labels:
+    the module's forward takes the labels (tailor_torch's modules; torchvision's do not)."""
+    import torch
+    import torch.nn.functional as F
+    model = model.to(dtype).train()
+    fwd = (lambda x, y: model(x, y)) if labels else (lambda x, y: model(x))
+    out = {}
+    x = torch.tensor(dump["x"], dtype=dtype, requires_grad=True)
+    y = torch.tensor(dump["y"], dtype=torch.long)
+    logits = fwd(x, y)
+    loss = F.cross_entropy(logits, y)
+    loss.backward()
+    out["logits"], out["loss"], out["input_grad"] = logits.detach(), loss.detach(), x.grad
+    for name, p in model.named_parameters():
+        out["grad/" + name] = p.grad.clone()
+    for name, b in model.named_buffers():
+        if "num_batches" not in name:
+            out["state1/" + name] = b.clone()
+    opt = torch.optim.SGD(model.parameters(), lr=0.02, momentum=0.9, weight_decay=5e-4, nesterov=True)
+    xs, ys = dump["steps/x"], dump["steps/y"]
+    for s in range(3):  # step 0 uses the gradients computed above, as the C side does
+        if s > 0:
+            opt.zero_grad()
+            ys_s = torch.tensor(ys[s], dtype=torch.long)
+            F.cross_entropy(fwd(torch.tensor(xs[s], dtype=dtype), ys_s), ys_s).backward()
+        opt.step()
+    for name, t in list(model.named_parameters()) + list(model.named_buffers()):
+        if "num_batches" not in name:
+            out["final/" + name] = t.detach().clone()
+    model.eval()
+    with torch.no_grad():
+        out["eval_logits"] = model(torch.tensor(dump["x"], dtype=dtype))
+    return {k: v.double().numpy() for k, v in out.items()}

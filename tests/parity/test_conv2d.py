@@ -1,4 +1,4 @@
-"""tl_conv2d against torch.nn.functional.conv2d in float64 with autograd: output and the gradients
+"""tl_conv2d (grouped too) against torch.nn.functional.conv2d in float64 with autograd: output and the gradients
 accumulated onto pre-filled buffers (dx = dx0 + dL/dx for L = sum(y * dy)), rtol 1e-4. Run twice:
 with oneDNN's default ISA (AVX-512 here: nChw16c layouts, the plan's own dinp accumulation) and
 capped at AVX2 (nChw8c: the oneDNN sum-reorder accumulation)."""
@@ -22,17 +22,17 @@ def close(name, got, want, rtol=1e-4, atol=1e-4):
 
 def check(path, label):
     t, meta = st.load(path)
-    s, p, has_b = int(meta["stride"]), int(meta["pad"]), meta["bias"] == "1"
+    s, p, has_b, g = int(meta["stride"]), int(meta["pad"]), meta["bias"] == "1", int(meta["groups"])
     x = torch.tensor(t["x"], dtype=torch.float64, requires_grad=True)
     w = torch.tensor(t["w"], dtype=torch.float64, requires_grad=True)
     b = torch.tensor(t["b"], dtype=torch.float64, requires_grad=True) if has_b else None
-    y = torch.nn.functional.conv2d(x, w, b, stride=s, padding=p)
+    y = torch.nn.functional.conv2d(x, w, b, stride=s, padding=p, groups=g)
     (y * torch.tensor(t["dy"], dtype=torch.float64)).sum().backward()
     ok = close("y", t["y"], y.detach().numpy())
     ok &= close("dx", t["dx"], t["dx0"] + x.grad.numpy())
     ok &= close("dw", t["dw"], t["dw0"] + w.grad.numpy())
     ok &= close("db", t["db"], t["db0"] + (b.grad.numpy() if has_b else 0))
-    parity.report(ok, f"{label} x{list(t['x'].shape)} w{list(t['w'].shape)} s{s} p{p} bias{int(has_b)}")
+    parity.report(ok, f"{label} x{list(t['x'].shape)} w{list(t['w'].shape)} s{s} p{p} bias{int(has_b)} groups{g}")
 
 
 if __name__ == "__main__":

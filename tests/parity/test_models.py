@@ -11,7 +11,6 @@ must be at least about as accurate as PyTorch itself. Errors are relative to the
 magnitude, with a floor of 1e-2 on that magnitude for tensors that vanish in exact arithmetic (the
 gradient of a bias feeding a BatchNorm)."""
 import torch
-import torch.nn.functional as F
 
 import parity
 import st
@@ -20,34 +19,7 @@ import tailor_torch
 
 def run_torch(path, dump, dtype):
     """Everything the C side dumped, recomputed by PyTorch in dtype."""
-    model = tailor_torch.load(path).to(dtype).train()
-    out = {}
-    x = torch.tensor(dump["x"], dtype=dtype, requires_grad=True)
-    y = torch.tensor(dump["y"], dtype=torch.long)
-    logits = model(x, y)
-    loss = F.cross_entropy(logits, y)
-    loss.backward()
-    out["logits"], out["loss"], out["input_grad"] = logits.detach(), loss.detach(), x.grad
-    for name, p in model.named_parameters():
-        out["grad/" + name] = p.grad.clone()
-    for name, b in model.named_buffers():
-        if "num_batches" not in name:
-            out["state1/" + name] = b.clone()
-    opt = torch.optim.SGD(model.parameters(), lr=0.02, momentum=0.9, weight_decay=5e-4, nesterov=True)
-    xs, ys = dump["steps/x"], dump["steps/y"]
-    for s in range(3):  # step 0 uses the gradients computed above, as the C side does
-        if s > 0:
-            opt.zero_grad()
-            ys_s = torch.tensor(ys[s], dtype=torch.long)
-            F.cross_entropy(model(torch.tensor(xs[s], dtype=dtype), ys_s), ys_s).backward()
-        opt.step()
-    for name, t in list(model.named_parameters()) + list(model.named_buffers()):
-        if "num_batches" not in name:
-            out["final/" + name] = t.detach().clone()
-    model.eval()
-    with torch.no_grad():
-        out["eval_logits"] = model(torch.tensor(dump["x"], dtype=dtype))
-    return {k: v.double().numpy() for k, v in out.items()}
+    return parity.model_steps(tailor_torch.load(path), dump, dtype)
 
 
 def check(arch, head="linear"):

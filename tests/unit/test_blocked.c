@@ -128,6 +128,27 @@ static void test_gap_shortcut_match_plain(void) {
     free(x); free(x16); free(gap); free(gap16); free(dx); free(dx16); free(y); free(y16); free(dy); free(dy16);
 }
 
+/* Max pooling with padding (the ResNet stem's 3x3, stride 2, pad 1) in nChw16c gives the plain
+ * kernel's output, winners and accumulated gradient bit for bit; integer inputs make ties. */
+static void test_maxpool_matches_plain(void) {
+    const int N = 2, C = 32, H = 7, W = 6, K = 3, S = 2, P = 1, OH = 4, OW = 3, HW = H * W, OHW = OH * OW;
+    tl_rng rng;
+    tl_rng_seed(&rng, 4, 0);
+    float *x = randn((size_t)N * C * HW, &rng, 0, 2);
+    for (int i = 0; i < N * C * HW; i++) x[i] = roundf(x[i]);
+    float *x16 = to16(x, N, C, HW), *y = vec((size_t)N * C * OHW), *y16 = vec((size_t)N * C * OHW);
+    int32_t *am = calloc((size_t)N * C * OHW, 4), *am16 = calloc((size_t)N * C * OHW, 4);
+    tl_maxpool2d_forward(y, am, x, N, C, H, W, K, S, P, 1);
+    tl_maxpool2d16_forward(y16, am16, x16, N, C, H, W, K, S, P, 2);
+    CHECK_MSG(off16(y16, y, N, C, OHW, 0) == 0, "max pooling forward");
+    float *dy = randn((size_t)N * C * OHW, &rng, 0, 1), *dy16 = to16(dy, N, C, OHW);
+    float *dx = randn((size_t)N * C * HW, &rng, 0, 1), *dx16 = to16(dx, N, C, HW);
+    tl_maxpool2d_backward(dx, dy, am, N, C, H, W, K, S, P, 1);
+    tl_maxpool2d16_backward(dx16, dy16, am16, N, C, H, W, K, S, P, 2);
+    CHECK_MSG(off16(dx16, dx, N, C, HW, 0) == 0, "max pooling backward");
+    free(x); free(x16); free(y); free(y16); free(am); free(am16); free(dy); free(dy16); free(dx); free(dx16);
+}
+
 /* Every pair of input and output layouts gives the plain plan's output and gradients. */
 static void test_conv_layouts(void) {
     const int N = 4, C = 16, H = 9, W = 9, OC = 32, K = 3;
@@ -139,7 +160,7 @@ static void test_conv_layouts(void) {
     float *ref_y = NULL, *ref_dx = NULL, *ref_dw = NULL;
     for (int lin = 0; lin < 2; lin++)
         for (int lout = 0; lout < 2; lout++) {
-            tl_conv2d *p = tl_conv2d_create_layout(N, C, H, W, OC, K, 2, 1, 1, lin, lout, 2);
+            tl_conv2d *p = tl_conv2d_create_layout(N, C, H, W, OC, K, 2, 1, 1, 1, lin, lout, 2);
             CHECK(p != NULL);
             if (!p) continue;
             float *y = vec(no), *dx = vec(ni), *dw = vec(nw), db[32] = {0};
@@ -157,7 +178,7 @@ static void test_conv_layouts(void) {
             free(y); free(dx); free(dw);
             tl_conv2d_free(p);
         }
-    CHECK(tl_conv2d_create_layout(N, 3, H, W, OC, K, 1, 1, 0, TL_NCHW16C, TL_NCHW, 1) == NULL);
+    CHECK(tl_conv2d_create_layout(N, 3, H, W, OC, K, 1, 1, 1, 0, TL_NCHW16C, TL_NCHW, 1) == NULL);
     free(x); free(w); free(bias); free(dy); free(x16); free(dy16); free(ref_y); free(ref_dx); free(ref_dw);
 }
 
@@ -272,6 +293,7 @@ static void test_net_blocked_matches_plain(void) {
 int main(void) {
     RUN_TEST(test_bn_matches_plain);
     RUN_TEST(test_gap_shortcut_match_plain);
+    RUN_TEST(test_maxpool_matches_plain);
     RUN_TEST(test_conv_layouts);
     RUN_TEST(test_net_blocked_matches_plain);
     TEST_MAIN_END();

@@ -2,40 +2,42 @@
  * central finite differences of L = sum(out · g) through that reference (L is linear in each input,
  * so the differences are exact up to rounding); accumulation into existing gradients, NULL
  * gradients, the forward-to-backward input cache, bitwise reproducibility, and plans sharing one work
- * area. */
+ * area. Shapes with g > 1 are grouped convolutions (ResNeXt). */
 #include <stdlib.h>
 #include <string.h>
 #include "check.h"
 #include "core/rng.h"
 #include "nn/nn.h"
 
-typedef struct { int N, C, H, W, OC, K, s, p, bias; } cshape;
+typedef struct { int N, C, H, W, OC, K, s, p, bias, g; } cshape;   /* g: groups (0 = 1) */
 
 static const cshape SHAPES[] = {
-    {2, 1, 7, 7, 4, 3, 1, 1, 1},  {2, 3, 8, 6, 5, 3, 2, 1, 0},  {3, 3, 9, 9, 8, 1, 1, 0, 1},
-    {2, 16, 6, 6, 16, 3, 1, 1, 0}, {2, 4, 7, 5, 3, 3, 2, 0, 1}, {1, 3, 5, 5, 2, 1, 2, 0, 0},
-    {2, 32, 5, 5, 17, 3, 2, 1, 1}, {2, 16, 8, 8, 32, 3, 2, 1, 0},
+    {2, 1, 7, 7, 4, 3, 1, 1, 1, 1},  {2, 3, 8, 6, 5, 3, 2, 1, 0, 1},  {3, 3, 9, 9, 8, 1, 1, 0, 1, 1},
+    {2, 16, 6, 6, 16, 3, 1, 1, 0, 1}, {2, 4, 7, 5, 3, 3, 2, 0, 1, 1}, {1, 3, 5, 5, 2, 1, 2, 0, 0, 1},
+    {2, 32, 5, 5, 17, 3, 2, 1, 1, 1}, {2, 16, 8, 8, 32, 3, 2, 1, 0, 1},
+    {2, 8, 6, 6, 8, 3, 1, 1, 0, 4}, {2, 32, 7, 7, 64, 3, 2, 1, 1, 32}, {2, 6, 5, 5, 9, 1, 2, 0, 0, 3},
 };
 enum { NT = 2 };
 
+static int groups(const cshape *s) { return s->g > 1 ? s->g : 1; }
 static int oh(const cshape *s) { return (s->H + 2 * s->p - s->K) / s->s + 1; }
 static int ow(const cshape *s) { return (s->W + 2 * s->p - s->K) / s->s + 1; }
 
-/* out = conv2d(x, w, b) in double */
+/* out = conv2d(x, w, b, groups=g) in double; w [OC, C/g, K, K] */
 static void ref_forward(double *out, const double *x, const double *w, const double *b, const cshape *s) {
-    int OH = oh(s), OW = ow(s);
+    int OH = oh(s), OW = ow(s), cg = s->C / groups(s), og = s->OC / groups(s);
     for (int n = 0; n < s->N; n++)
         for (int o = 0; o < s->OC; o++)
             for (int i = 0; i < OH; i++)
                 for (int j = 0; j < OW; j++) {
                     double acc = b ? b[o] : 0;
-                    for (int c = 0; c < s->C; c++)
+                    for (int c = 0; c < cg; c++)
                         for (int ki = 0; ki < s->K; ki++)
                             for (int kj = 0; kj < s->K; kj++) {
                                 int y = i * s->s - s->p + ki, xx = j * s->s - s->p + kj;
                                 if (y < 0 || y >= s->H || xx < 0 || xx >= s->W) continue;
-                                acc += x[((size_t)(n * s->C + c) * s->H + y) * s->W + xx]
-                                     * w[((o * s->C + c) * s->K + ki) * s->K + kj];
+                                acc += x[((size_t)(n * s->C + o / og * cg + c) * s->H + y) * s->W + xx]
+                                     * w[((o * cg + c) * s->K + ki) * s->K + kj];
                             }
                     out[((size_t)(n * s->OC + o) * OH + i) * OW + j] = acc;
                 }
@@ -55,7 +57,7 @@ static void fill(float *f, double *d, size_t n, tl_rng *r) {
 static problem make(const cshape *s, uint64_t seed) {
     problem P = {.s = *s};
     P.ni = (size_t)s->N * s->C * s->H * s->W;
-    P.nw = (size_t)s->OC * s->C * s->K * s->K;
+    P.nw = (size_t)s->OC * (s->C / groups(s)) * s->K * s->K;
     P.no = (size_t)s->N * s->OC * oh(s) * ow(s);
     tl_rng r;
     tl_rng_seed(&r, seed, TL_RNG_SYNTH);
@@ -90,7 +92,8 @@ static double fd(problem *P, double *v, size_t i) {
 }
 
 static tl_conv2d *plan(const cshape *s) {
-    return tl_conv2d_create(s->N, s->C, s->H, s->W, s->OC, s->K, s->s, s->p, s->bias, NT);
+    return tl_conv2d_create_layout(s->N, s->C, s->H, s->W, s->OC, s->K, s->s, s->p, groups(s), s->bias, TL_NCHW,
+                                   TL_NCHW, NT);
 }
 
 static void test_forward(void) {
@@ -204,7 +207,7 @@ static void run_once(const cshape *s, problem *P, float *y, float *dx, float *dw
 }
 
 static void test_deterministic(void) {
-    cshape s = {64, 16, 16, 16, 32, 3, 1, 1, 1};
+    cshape s = {64, 16, 16, 16, 32, 3, 1, 1, 1, 1};
     problem P = make(&s, 7);
     float *y[3], *dx[3], *dw[3], *db[3];
     tl_conv2d *p1 = plan(&s), *p2 = plan(&s);
@@ -270,6 +273,7 @@ static void test_bad_shapes(void) {
     CHECK(tl_conv2d_create(2, 3, 2, 2, 4, 5, 1, 1, 0, 1) == NULL);   /* kernel larger than padded input */
     CHECK(tl_conv2d_create(0, 3, 8, 8, 4, 3, 1, 1, 0, 1) == NULL);
     CHECK(tl_conv2d_create(2, 3, 8, 8, 4, 3, 0, 1, 0, 1) == NULL);
+    CHECK(tl_conv2d_create_layout(2, 6, 8, 8, 4, 3, 1, 1, 4, 0, TL_NCHW, TL_NCHW, 1) == NULL);   /* groups divide neither */
     tl_conv2d_free(NULL);
 }
 
