@@ -130,6 +130,15 @@ done
 d=$tmp/late-folder-with-a-file
 mv "$d" "$d.theirs" && mv "$d.partial" "$d"
 check "the kept run, moved into place, is the run" 'cmp -s "$d/model.safetensors" "$tmp/ref60/model.safetensors"'
+# The other way to finish it: --resume, refused while the name is taken, then redoing the final writes.
+d=$tmp/late-empty-folder
+$T train --resume "$d" >/dev/null 2>"$tmp/err"
+one_line "resume while the final name is taken refused" $? "$tmp/err" "--resume $d: already exists (a folder); move it away"
+rmdir "$d"
+$T train --resume "$d" >/dev/null 2>"$tmp/err"
+rc=$?
+check "resume once it is free finishes the run (exit $rc)" \
+    '[ $rc -eq 0 ] && [ ! -e "$d.partial" ] && cmp -s "$d/model.safetensors" "$tmp/ref60/model.safetensors" && no_tmp "$d"'
 
 # --- The disk fills during the final writes (a tmpfs with room for training only): the checkpoint
 # stays and, once there is room, --resume finishes the same run.
