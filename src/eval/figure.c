@@ -1,12 +1,14 @@
 /* PNG figures with PLplot's pngcairo device: one fresh stream per figure (the caller's stream is
  * restored), PLplot's messages captured instead of printed, its fatal errors turned into an error
- * return, and the PNG written to a temporary name, fsync'ed and renamed into place. */
+ * return, and the PNG written to a temporary name, checked complete, fsync'ed and renamed into place. */
 #include <errno.h>
 #include <fcntl.h>
 #include <plplot/plplot.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 #include "core/error.h"
 #include "eval/figure.h"
@@ -85,6 +87,15 @@ static int fig_finish(figure *fig) {
     int fd = open(fig->tmp, O_RDONLY);
     int bad = fd < 0 || fsync(fd) != 0;
     int saved = errno;
+    /* cairo does not report failed writes (a full disk leaves a truncated PNG), so the file must end
+     * with the IEND chunk, else it is incomplete. */
+    static const unsigned char iend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82};
+    unsigned char tail[12];
+    struct stat st;
+    int incomplete = !bad && (fstat(fd, &st) != 0 || st.st_size < 12 ||
+                              pread(fd, tail, 12, st.st_size - 12) != 12 || memcmp(tail, iend, 12) != 0);
+    struct statvfs fs;
+    if (incomplete) { bad = 1; saved = fstatvfs(fd, &fs) == 0 && fs.f_bavail == 0 ? ENOSPC : EIO; }
     if (fd >= 0) close(fd);
     if (!bad && rename(fig->tmp, fig->path) == 0) return 0;
     if (!bad) saved = errno;
