@@ -259,10 +259,16 @@ int tl_cmd_retrain(int argc, char **argv) {
     status = 0;
     goto done;
 fail:
-    /* The stage-1 run is never touched and stage 2 takes seconds: a half-written folder goes. */
-    fprintf(stderr, "tailor: %s\n", err.msg);
+    /* The stage-1 run is never touched and stage 2 takes seconds: a folder without the new model
+     * goes; one with it (a later write failed) is kept, as a finished model is never thrown away. */
     if (ctx.metrics) fclose(ctx.metrics);
-    tl_run_dir_close(&rd, 1);
+    if (rd.created && tl_path_join(path, sizeof path, rd.partial, "model.safetensors", NULL) == 0 && tl_file_exists(path))
+        fprintf(stderr, "tailor: %s; the retrained model is kept in %s: once that is fixed, remove it and run this retrain again, or take it as it is: mv %s %s\n",
+                err.msg, rd.partial, rd.partial, rd.out);
+    else {
+        fprintf(stderr, "tailor: %s\n", err.msg);
+        tl_run_dir_close(&rd, 1);
+    }
 done:
     tl_run_dir_close(&rd, 0);
     if (have_sf) tl_st_free(&sf);

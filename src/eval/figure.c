@@ -1,6 +1,6 @@
 /* PNG figures with PLplot's pngcairo device: one fresh stream per figure (the caller's stream is
  * restored), PLplot's messages captured instead of printed, its fatal errors turned into an error
- * return, and the PNG written to a temporary name, fsync'ed and renamed into place. */
+ * return, and the PNG written to a temporary name, checked complete, fsync'ed and renamed into place. */
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -9,6 +9,8 @@
 #include <setjmp.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 #include "core/error.h"
 #include "eval/figure.h"

@@ -27,6 +27,9 @@ one_line() {
 }
 # wait_file PATH: until PATH exists (60 s at most).
 wait_file() { local i; for i in $(seq 3000); do [ -e "$1" ] && return 0; sleep 0.02; done; return 1; }
+# complete_pngs DIR: every PNG in DIR ends with its IEND chunk (cairo does not report a short write).
+complete_pngs() { "$PY" -c 'import glob, sys
+sys.exit(any(open(p, "rb").read()[-12:] != b"\0\0\0\0IEND\xaeB`\x82" for p in glob.glob(sys.argv[1] + "/*.png")))' "$1"; }
 # no_tmp DIR: no "*.tmp-PID" leftover of an interrupted write in DIR.
 no_tmp() { ! ls "$1" | grep -q '\.tmp-'; }
 
@@ -130,6 +133,15 @@ done
 d=$tmp/late-folder-with-a-file
 mv "$d" "$d.theirs" && mv "$d.partial" "$d"
 check "the kept run, moved into place, is the run" 'cmp -s "$d/model.safetensors" "$tmp/ref60/model.safetensors"'
+# The other way to finish it: --resume, refused while the name is taken, then redoing the final writes.
+d=$tmp/late-empty-folder
+$T train --resume "$d" >/dev/null 2>"$tmp/err"
+one_line "resume while the final name is taken refused" $? "$tmp/err" "--resume $d: already exists (a folder); move it away"
+rmdir "$d"
+$T train --resume "$d" >/dev/null 2>"$tmp/err"
+rc=$?
+check "resume once it is free finishes the run (exit $rc)" \
+    '[ $rc -eq 0 ] && [ ! -e "$d.partial" ] && cmp -s "$d/model.safetensors" "$tmp/ref60/model.safetensors" && no_tmp "$d"'
 
 # --- The disk fills during the final writes (a tmpfs with room for training only): the checkpoint
 # stays and, once there is room, --resume finishes the same run.
@@ -150,12 +162,30 @@ if mount -t tmpfs -o size=4m tmpfs "$mnt" 2>"$tmp/err"; then
     check "disk full: it was a final write that failed ($(cut -c1-90 "$tmp/err"))" \
         'grep -qE "^tailor: $mnt/run.partial/(report|per_class|confusion|training_curves|model)" "$tmp/err"'
     check "disk full: the checkpoint is kept, nothing half-written" \
-        '[ -f "$mnt/run.partial/checkpoint.safetensors" ] && [ -f "$mnt/run.partial/config.json" ] && no_tmp "$mnt/run.partial" && [ ! -e "$mnt/run" ]'
+        '[ -f "$mnt/run.partial/checkpoint.safetensors" ] && [ -f "$mnt/run.partial/config.json" ] && no_tmp "$mnt/run.partial" && [ ! -e "$mnt/run" ] && complete_pngs "$mnt/run.partial"'
     mount -o remount,size=4m "$mnt"
     $T train --resume "$mnt/run" >/dev/null 2>"$tmp/err"
     rc=$?
     check "once there is room, --resume finishes it (exit $rc $(cat "$tmp/err"))" '[ $rc -eq 0 ] && [ -d "$mnt/run" ] && [ ! -e "$mnt/run.partial" ]'
     check "that run's model bit-identical to the uninterrupted one" 'cmp -s "$mnt/run/model.safetensors" "$r/model.safetensors"'
+    # retrain: a disk that fills after the new model is written (at its last figure) keeps the folder;
+    # one that fills before leaves nothing (the stage-1 run is untouched, rerunning takes seconds).
+    $T retrain --run "$r" --method crt --out "$tmp/rt" --quiet >/dev/null 2>"$tmp/err" || bad "reference retrain: $(cat "$tmp/err")"
+    room=0
+    for f in "$tmp/rt"/*; do [ "${f##*/}" = weight_norms.png ] || room=$((room + 4 * $(pages "$f"))); done
+    room=$((room + 4 * ($(pages "$tmp/rt/report.json") + $(pages "$tmp/rt/report.md") + 1)))  # report.* are rewritten once
+    rm -rf "$mnt"/*
+    mount -o remount,size=${room}k "$mnt"
+    $T retrain --run "$r" --method crt --out "$mnt/rt" --quiet >/dev/null 2>"$tmp/err"
+    one_line "retrain, disk full after its model: clear message" $? "$tmp/err" "weight_norms.png: cannot write: No space left on device" \
+        "the retrained model is kept in $mnt/rt.partial" "mv $mnt/rt.partial $mnt/rt"
+    check "retrain, disk full after its model: model kept" \
+        'cmp -s "$mnt/rt.partial/model.safetensors" "$tmp/rt/model.safetensors" && no_tmp "$mnt/rt.partial" && complete_pngs "$mnt/rt.partial"'
+    rm -rf "$mnt"/*
+    mount -o remount,size=16k "$mnt"
+    $T retrain --run "$r" --method crt --out "$mnt/rt" --quiet >/dev/null 2>"$tmp/err"
+    one_line "retrain, disk full before its model: clear message" $? "$tmp/err" "No space left on device"
+    check "retrain, disk full before its model: nothing left" '[ -z "$(ls -A "$mnt")" ]'
     umount "$mnt"
 else
     bad "cannot mount a tmpfs for the disk-full case (run as root): $(cat "$tmp/err")"
