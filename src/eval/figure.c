@@ -3,8 +3,6 @@
  * return, and the PNG written to a temporary name, checked complete, fsync'ed and renamed into place. */
 #include <errno.h>
 #include <fcntl.h>
-#include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <plplot/plplot.h>
 #include <setjmp.h>
 #include <stdio.h>
