@@ -160,6 +160,18 @@ static void test_csv_cells(void) {
     tl_dataset_free(&te);
 }
 
+/* fuzz_csv found it: with rownames=skip, a row longer than the header read one cell past the array. */
+static void test_csv_rownames_long_row(void) {
+    FILE *f = fopen(tmp("long.csv"), "w");
+    if (!f) { CHECK(0); return; }
+    fputs("\"\",a,label\n1,0.5,0\n2,0.5,1,7,8\n", f);
+    fclose(f);
+    tl_csv_opts o = {.header = -1, .skip_rownames = 1};
+    tl_dataset tr, te;
+    tl_error err;
+    CHECK(fails_with(tl_csv_load_opts(&tr, &te, tmp("long.csv"), NULL, &o, &err), &err, "long.csv:3: 3 columns, expected 2"));
+}
+
 int main(void) {
     if (tmpfiles_open("trust")) return 1;
     RUN_TEST(test_range_table);
@@ -167,6 +179,7 @@ int main(void) {
     RUN_TEST(test_model_fits);
     RUN_TEST(test_traps);
     RUN_TEST(test_csv_cells);
+    RUN_TEST(test_csv_rownames_long_row);
     tmpfiles_close();
     TEST_MAIN_END();
 }
