@@ -188,10 +188,13 @@ static int parse_file(csv_table *t, tl_dataset *d, int *ncols, int *lab, int *ha
             if (!cells) { tl_fail(err, "%s: out of memory", path); goto fail; }
             cap = bound;
         }
-        int n = split(cells, first ? cap : cap + skip, line);
+        int room = first ? cap : cap + skip, n = split(cells, room, line);
         if (n == -1) { tl_fail(err, "%s:%d: a quoted cell is not closed on its line (cells spanning lines are not supported)", path, line_no); goto fail_cells; }
         if (n == -2) { tl_fail(err, "%s:%d: text after a closing quote", path, line_no); goto fail_cells; }
-        if (skip && n > 0) { memmove(cells, cells + 1, sizeof(char *) * (size_t)(n - 1)); n--; }
+        if (skip && n > 0) {   /* drop cell 0; split stored at most `room` cells */
+            memmove(cells, cells + 1, sizeof(char *) * (size_t)((n < room ? n : room) - 1));
+            n--;
+        }
         if (first) {
             if (skip && n < 1) { tl_fail(err, "%s:%d: rownames=skip leaves no column", path, line_no); goto fail_cells; }
             cap = n;

@@ -2,7 +2,8 @@
 not a test itself: tests/run.sh runs test_*.py only). Importing it puts python/ (st, tailor_torch) on
 the path and sets BUILD (the build folder in TL_BUILD). It gives dump/load to run a dump program of
 BUILD/tests/parity into a temporary folder, report to count results, close and close_to_torch (the
-relative-error rules the tests compare tensors with), loss_and_grad, and finish for the
+relative-error rules the tests compare tensors with), loss_and_grad, model_steps (PyTorch's side of
+model_dump's whole-model dump), and finish for the
 "N passed, N failed" last line that tests/run.sh parses."""
 import contextlib
 import os

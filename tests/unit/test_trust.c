@@ -93,6 +93,22 @@ static void test_check_values(void) {
     tl_model_free(&m);
 }
 
+/* A model no machine can hold is refused before anything big is allocated, naming the shapes. */
+static void test_model_fits(void) {
+    tl_model_cfg cfg;
+    tl_model m;
+    tl_error err;
+    CHECK(tl_model_cfg_default(&cfg, "cnn", 3, 4096, 4096, 10, &err) == 0);
+    snprintf(cfg.head, sizeof cfg.head, "linear");
+    CHECK(fails_with(tl_model_init(&m, &cfg, 65536, 1, 0, &err), &err,
+                     "--model cnn: one activation of a batch of 65536 3x4096x4096 inputs takes"));
+    CHECK(tl_model_cfg_default(&cfg, "mlp", 1, 1, 1, 100000, &err) == 0);
+    cfg.nhidden = 1;
+    cfg.hidden[0] = 1 << 24;   /* 1.7e12 parameters: terabytes, beyond any machine this runs on */
+    snprintf(cfg.head, sizeof cfg.head, "linear");
+    CHECK(fails_with(tl_model_init(&m, &cfg, 1, 1, 0, &err), &err, "parameters (feature size 16777216, 100000 classes) take"));
+}
+
 /* Trains one epoch of 16 rows from a model whose weight w0 was set to `poison`; returns the trainer's rc. */
 static int train_poisoned(float poison, tl_error *err) {
     enum { N = 16, C = 2 };
@@ -144,12 +160,26 @@ static void test_csv_cells(void) {
     tl_dataset_free(&te);
 }
 
+/* fuzz_csv found it: with rownames=skip, a row longer than the header read one cell past the array. */
+static void test_csv_rownames_long_row(void) {
+    FILE *f = fopen(tmp("long.csv"), "w");
+    if (!f) { CHECK(0); return; }
+    fputs("\"\",a,label\n1,0.5,0\n2,0.5,1,7,8\n", f);
+    fclose(f);
+    tl_csv_opts o = {.header = -1, .skip_rownames = 1};
+    tl_dataset tr, te;
+    tl_error err;
+    CHECK(fails_with(tl_csv_load_opts(&tr, &te, tmp("long.csv"), NULL, &o, &err), &err, "long.csv:3: 3 columns, expected 2"));
+}
+
 int main(void) {
     if (tmpfiles_open("trust")) return 1;
     RUN_TEST(test_range_table);
     RUN_TEST(test_check_values);
+    RUN_TEST(test_model_fits);
     RUN_TEST(test_traps);
     RUN_TEST(test_csv_cells);
+    RUN_TEST(test_csv_rownames_long_row);
     tmpfiles_close();
     TEST_MAIN_END();
 }
