@@ -37,13 +37,15 @@ static char *join(const char *dir, const char *name) {
     return p;
 }
 
-/* The entries of dir except . and .., sorted; -1 names dir and the reason. */
+/* The entries of dir, sorted, without hidden ones (a name starting with '.': ".", "..", .DS_Store,
+ * .ipynb_checkpoints, which would otherwise become a class or a skipped file); -1 names dir and the
+ * reason. */
 static int list_dir(strvec *out, const char *dir, tl_error *err) {
     memset(out, 0, sizeof *out);
     DIR *d = opendir(dir);
     if (!d) return tl_fail(err, "%s: cannot open folder: %s", dir, strerror(errno));
     for (struct dirent *e; (e = readdir(d));) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        if (e->d_name[0] == '.') continue;
         if (push(out, strdup(e->d_name))) { closedir(d); strvec_free(out); return tl_fail(err, "out of memory listing %s", dir); }
     }
     closedir(d);

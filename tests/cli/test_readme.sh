@@ -46,6 +46,23 @@ for line in "${block[@]}"; do
 done
 check "predict wrote a CSV row per test image" '[ "$(wc -l <"$w/predictions.csv")" -eq 10001 ]'
 
+# The "Your own photos" block, in the same folder: photos/ and new-photos/ made by tests/images.py,
+# weights.pth a torchvision resnet18's state_dict; its train commands get --epochs 1 --size 32.
+$PY tests/images.py collection "$tmp/coll" --classes 3 --scale 0.4 && cp -r "$tmp/coll/folder" "$w/photos" &&
+    cp -r "$tmp/coll/folder/test" "$w/new-photos" && cp -r python "$w/python" &&
+    $PY -c "import torch, torchvision; torch.save(torchvision.models.resnet18().state_dict(), '$w/weights.pth')"
+mapfile -t photos < <(awk '/^## Your own photos/ { u = 1 } u && /^```sh/ { b = 1; next } b && /^```/ { exit } b' README.md)
+check "README's photos block found (${#photos[@]} lines)" '[ ${#photos[@]} -ge 4 ]'
+for line in "${photos[@]}"; do
+    cmd=$(sed -E 's/[[:space:]]+#[[:space:]].*$//; s/^python3 /"$PY" /' <<<"$line")
+    [ -z "$cmd" ] && continue
+    if [[ $cmd =~ ^build/tailor\ train\  ]]; then cmd="$cmd --epochs 1 --size 32"; fi
+    t0=$SECONDS; (cd "$w" && PY=$PY bash -c "$cmd") >"$tmp/line.out" 2>&1
+    rc=$?
+    check "as typed: ${line:0:90} ($((SECONDS - t0)) s, exit $rc$([ $rc -ne 0 ] && echo ": $(tail -n 1 "$tmp/line.out")"))" '[ $rc -eq 0 ]'
+done
+check "predict wrote a row per new photo" '[ "$(cd "$w" && build/tailor predict --run runs/photos --input new-photos/ | wc -l)" -eq 10 ]'
+
 # A second main job keeps the first one's runs under a dated name.
 TL_NO_SETUP=1 TL_MAIN_ARGS="$quick" bash "$w/scripts/main.sh" >"$tmp/main.out" 2>&1
 rc=$?
