@@ -184,6 +184,11 @@ int tl_bundle_input(tl_data_bundle *b, const tl_opts *o, tl_error *err) {
     int c = 0, images = tr->images != NULL;
     if (input_channels(o, tr, &c, err)) return -1;
     if (!images) {
+        static const char *const image_only[] = {"channels", "size"};
+        for (int i = 0; i < 2; i++)
+            if (*opt_or(o, image_only[i], ""))
+                return tl_fail(err, "--%s %s: only image data has it; this data set has feature rows", image_only[i],
+                               tl_opt(o, image_only[i]));
         c = tr->c;
         if (input_resolve(&b->input, o, 0, tr->h, tr->w, c, err)) return -1;
         b->input.h = tr->h;

@@ -97,4 +97,6 @@ expect_error "transforms of no fixed size" "must end in a crop of one size" $T t
 expect_error "train and eval sizes differ" "gives 32x32 images but --eval-transform" $T train --data "$F" --augment random-resized-crop:size=32 --eval-transform center-crop:size=40 --epochs 1 --quiet --out "$tmp/x12"
 printf 'a,b,label\n1,2,0\n3,4,1\n5,6,0\n7,8,1\n' >"$tmp/t.csv"
 expect_error "transforms on tabular data" "transforms need image data" $T train --data "csv:$tmp/t.csv,$tmp/t.csv" --model mlp --augment flip --quiet --out "$tmp/x13"
+expect_error "--size on tabular data" "--size 32: only image data has it" $T train --data "csv:$tmp/t.csv,$tmp/t.csv" --model mlp --size 32 --quiet --out "$tmp/x14"
+expect_error "a random evaluation transform" "evaluation must be deterministic" $T train --data "$F" --eval-transform random-resized-crop:size=32 --epochs 1 --quiet --out "$tmp/x15"
 finish
