@@ -216,8 +216,6 @@ int tl_transform_apply(const tl_transform *t, tl_image *im, tl_image *tmp, tl_rn
     for (int i = 0; i < t->n; i++) {
         const tl_transform_op *op = &t->op[i];
         int h = im->h, w = im->w, S = op->size;
-        /* a 1 x 1 image is a feature vector: crop and flip leave it and draw nothing, as augment.c */
-        int vector = h == 1 && w == 1;
         switch (op->kind) {
         case TL_TF_RESIZE: {
             int oh, ow;
@@ -240,13 +238,12 @@ int tl_transform_apply(const tl_transform *t, tl_image *im, tl_image *tmp, tl_rn
             break;
         }
         case TL_TF_FLIP:
-            if (!vector && tl_rng_uniform(rng) < 0.5) tl_image_hflip(im);
+            if (tl_rng_uniform(rng) < 0.5) tl_image_hflip(im);
             break;
         case TL_TF_JITTER:
             jitter(im, op, rng);
             break;
         case TL_TF_CROP: {
-            if (vector) break;
             /* RandomCrop(h x w, padding=P): the corner in the padded image, y then x, in [0, 2P] */
             int P = op->pad >= 0 ? op->pad : (h < 32 && w < 32) ? 2 : 4;
             int dy = (int)tl_rng_below(rng, (uint64_t)(2 * P + 1)) - P;

@@ -17,9 +17,7 @@
  *                                       ColorJitter(B, C, S): the factors uniform in [max(0, 1 - x), 1 + x],
  *                                       applied in a random order (PIL ImageEnhance semantics)
  *   crop[:pad=P]                        RandomCrop(h x w, padding=P) (zero fill); P < 0: 2 for images
- *                                       under 32 pixels, 4 otherwise (the CIFAR-LT recipe); crop and
- *                                       flip leave a 1 x 1 image (a feature vector) and draw nothing,
- *                                       as augment.c does
+ *                                       under 32 pixels, 4 otherwise (the CIFAR-LT recipe)
  * "none" or "" is the empty pipeline. Draws from the rng happen in item order, so a pipeline's result
  * depends only on the image and the rng state. */
 #ifndef TL_DATA_TRANSFORM_H

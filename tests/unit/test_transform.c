@@ -1,5 +1,5 @@
 /* Image transforms (data/transform.h): the parser and its messages, the size queries, crop:pad and flip
- * against augment.c's float semantics (reimplemented here, bitwise, same rng), resize identities, crop
+ * against the earlier float augmentation (reimplemented here, bitwise, same rng), resize identities, crop
  * padding, jitter factor 1, L/RGB round trip, the box draws and no reallocation on a second run.
  * Parity with torchvision itself is tests/parity/test_transforms.py. */
 #include <stdio.h>
@@ -116,11 +116,12 @@ static void test_sizes(void) {
     CHECK(tl_transform_load_side(&t) == 0 && !tl_transform_is_random(&t));
 }
 
-/* augment.c's semantics on float CHW, written out plainly: crop draws dy then dx in [0, 2P] - P, flip
- * draws one uniform, out(y, x) = in(y + dy, (flip ? w-1-x : x) + dx), 0 outside; 1 x 1 draws nothing. */
+/* The float CHW augmentation tailor had before its uint8 transforms (RandomCrop with padding, then
+ * RandomHorizontalFlip), written out plainly: crop draws dy then dx in [0, 2P] - P, flip draws one
+ * uniform, out(y, x) = in(y + dy, (flip ? w-1-x : x) + dx), 0 outside. Runs made before keep their
+ * results only if this matches bit for bit. */
 static void reference_augment(float *out, const float *in, int c, int h, int w, int crop, int pad, int flip, tl_rng *rng) {
     int dy = 0, dx = 0, f = 0;
-    if (h == 1 && w == 1) { memcpy(out, in, sizeof(float) * c); return; }
     if (crop) {
         int P = pad >= 0 ? pad : (h < 32 && w < 32) ? 2 : 4;
         dy = (int)tl_rng_below(rng, (uint64_t)(2 * P + 1)) - P;
