@@ -81,7 +81,7 @@ assert not np.array_equal(a["layer3.0.bn1.running_mean"], b["layer3.0.bn1.runnin
 EOF
 
 # tailor's methods on these backbones (one short epoch each), stage 2 and distillation from run a.
-for extra in "--sampler class --loss ldam:drw=1,weights=effective" "--head arcface:s=30,m=0.5" "--ssl sla:sd=1" "--open 9 --head rpl" "--teacher $tmp/a --distill kd" \
+for extra in "--sampler class --loss ldam:drw=1,weights=effective --epochs 2" "--head arcface:s=30,m=0.5" "--ssl sla:sd=1" "--open 9 --head rpl" "--teacher $tmp/a --distill kd" \
     "--teacher $tmp/a --distill rkd" "--teacher $tmp/a --synth m2m:steps=1,start=0"; do
     r="$tmp/m-$(echo "$extra" | tr -c 'a-z0-9' _)"
     # shellcheck disable=SC2086
