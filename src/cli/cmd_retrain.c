@@ -115,18 +115,6 @@ static int write_stage2(const char *dir, const tl_stage2 *s, const char *from, c
     return tl_atomic_commit(&af, err);
 }
 
-/* Sets one option of a parsed table (the run's config with the new head). */
-static int opt_set(tl_opts *o, const char *name, const char *value, tl_error *err) {
-    for (int i = 0; i < o->n; i++)
-        if (!strcmp(o->defs[i].name, name)) {
-            char *c = strdup(value);
-            if (!c) return tl_fail(err, "out of memory");
-            free(o->value[i]);
-            o->value[i] = c;
-            return 0;
-        }
-    return tl_fail(err, "internal: no option %s", name);
-}
 
 int tl_cmd_retrain(int argc, char **argv) {
     if (tl_opts_help(argc, argv, retrain_opts, NOPTS, "retrain", "--run DIR --method crt|ncm|tau|lws --out DIR2 [options]"))
@@ -223,7 +211,7 @@ int tl_cmd_retrain(int argc, char **argv) {
 
     /* The run folder: config.json (the stage-1 settings with the new head), report, model. */
     tl_atomic_file af;
-    if (opt_set(&run, "head", s.head, &err) || tl_path_join(path, sizeof path, rd.partial, "config.json", &err) ||
+    if (tl_opt_set(&run, "head", s.head, &err) || tl_path_join(path, sizeof path, rd.partial, "config.json", &err) ||
         tl_atomic_open(&af, path, &err))
         goto fail;
     tl_opts_write_config(&run, af.f);

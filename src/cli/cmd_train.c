@@ -104,17 +104,6 @@ static int on_epoch(void *p, const tl_epoch_log *e, tl_error *err) {
     return write_metrics(c, err);
 }
 
-/* Replaces the value of option `name` (so config.json records what a default resolved to). */
-static int set_opt(tl_opts *o, const char *name, const char *value, tl_error *err) {
-    for (int i = 0; i < o->n; i++)
-        if (!strcmp(o->defs[i].name, name)) {
-            char *v = strdup(value);
-            if (!v) return tl_fail(err, "out of memory");
-            free(o->value[i]);
-            o->value[i] = v;
-        }
-    return 0;
-}
 
 /* LDAM needs a normalised head: with the default --head linear it gets cosine:s=<its s> (default 30),
  * written back into the options so config.json records the head that was used. */
@@ -125,7 +114,7 @@ static int ldam_head(tl_opts *o, tl_model_cfg *mcfg, tl_error *err) {
     if (strcmp(spec.name, "ldam") || strcmp(tl_opt(o, "head"), "linear")) return 0;
     if (tl_spec_double(&spec, "s", 30, &s, err)) return -1;
     snprintf(mcfg->head, sizeof mcfg->head, "cosine:s=%.17g", s);
-    return set_opt(o, "head", mcfg->head, err);
+    return tl_opt_set(o, "head", mcfg->head, err);
 }
 
 /* --ssl sla[:keys] trains the sla head (src/heads/sla.c): the joint linear classifier over (class,
@@ -184,8 +173,8 @@ static int setup(tl_opts *o, tl_data_bundle *data, tl_model_cfg *mcfg, tl_train_
     char channels[4];
     snprintf(channels, sizeof channels, "%d", tr->images ? in->c : 0);
     /* config.json records what was resolved, so eval, predict and --config see the same input. */
-    if (set_opt(o, "augment", in->aug.n ? in->aug.text : "none", err) ||
-        set_opt(o, "eval-transform", in->eval.n ? in->eval.text : "none", err) || (tr->images && set_opt(o, "channels", channels, err)))
+    if (tl_opt_set(o, "augment", in->aug.n ? in->aug.text : "none", err) ||
+        tl_opt_set(o, "eval-transform", in->eval.n ? in->eval.text : "none", err) || (tr->images && tl_opt_set(o, "channels", channels, err)))
         return -1;
     tcfg->aug = in->aug;
     const char *norm = tl_opt(o, "normalize");

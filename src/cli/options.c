@@ -102,6 +102,16 @@ void tl_opts_free(tl_opts *o) {
     memset(o, 0, sizeof *o);
 }
 
+int tl_opt_set(tl_opts *o, const char *name, const char *value, tl_error *err) {
+    int i = find(o, name);
+    if (i < 0) return tl_fail(err, "internal: no option %s", name);
+    char *v = strdup(value);
+    if (!v) return tl_fail(err, "out of memory");
+    free(o->value[i]);
+    o->value[i] = v;
+    return 0;
+}
+
 const char *tl_opt(const tl_opts *o, const char *name) {
     int i = find(o, name);
     return i < 0 ? NULL : o->value[i];

@@ -30,6 +30,9 @@ int tl_opts_parse(tl_opts *o, const tl_optdef *defs, int n, int argc, char **arg
 int tl_opts_read_config(tl_opts *o, const char *path, tl_error *err);
 void tl_opts_free(tl_opts *o);
 const char *tl_opt(const tl_opts *o, const char *name);
+/* Replaces the value of option `name` (config.json then records what a default resolved to, or a
+ * run's new head). Fails on a name the table lacks. */
+int tl_opt_set(tl_opts *o, const char *name, const char *value, tl_error *err);
 /* Parses an option as an integer in [lo, hi]; "--epochs: 'x' is not an integer in 1..100000". */
 int tl_opt_int(const tl_opts *o, const char *name, long lo, long hi, long *out, tl_error *err);
 /* Writes the options marked in_config as a JSON object. */

@@ -3,6 +3,13 @@
 #include <math.h>
 #include "nn/nn.h"
 
+/* The input rows (or columns) [lo, hi) that output row o's window covers, padding cut off. */
+static inline void window(int *lo, int *hi, int o, int K, int stride, int pad, int n) {
+    int a = o * stride - pad, b = a + K;
+    *lo = a < 0 ? 0 : a;
+    *hi = b < n ? b : n;
+}
+
 /* torch.nn.functional.max_pool2d(x, K, stride, pad, return_indices=True): padding counts as -inf,
  * the first maximum in row-major window order wins, and a NaN wins as in PyTorch's CPU kernel.
  * argmax holds the flat index h·W + w in the input plane. */
@@ -15,11 +22,11 @@ void tl_maxpool2d_forward(float *out, int32_t *argmax, const float *inp, int N, 
         float *restrict y = out + p * OH * OW;
         int32_t *restrict am = argmax + p * OH * OW;
         for (int oh = 0; oh < OH; oh++) {
-            int h0 = oh * stride - pad, h1 = h0 + K < H ? h0 + K : H;
-            if (h0 < 0) h0 = 0;
+            int h0, h1;
+            window(&h0, &h1, oh, K, stride, pad, H);
             for (int ow = 0; ow < OW; ow++) {
-                int w0 = ow * stride - pad, w1 = w0 + K < W ? w0 + K : W;
-                if (w0 < 0) w0 = 0;
+                int w0, w1;
+                window(&w0, &w1, ow, K, stride, pad, W);
                 int best_i = h0 * W + w0;
                 float best = -INFINITY;
                 for (int h = h0; h < h1; h++)
@@ -58,11 +65,11 @@ void tl_maxpool2d16_forward(float *out, int32_t *argmax, const float *inp, int N
         float *restrict y = out + p * OH * OW * 16;
         int32_t *restrict am = argmax + p * OH * OW * 16;
         for (int oh = 0; oh < OH; oh++) {
-            int h0 = oh * stride - pad, h1 = h0 + K < H ? h0 + K : H;
-            if (h0 < 0) h0 = 0;
+            int h0, h1;
+            window(&h0, &h1, oh, K, stride, pad, H);
             for (int ow = 0; ow < OW; ow++) {
-                int w0 = ow * stride - pad, w1 = w0 + K < W ? w0 + K : W;
-                if (w0 < 0) w0 = 0;
+                int w0, w1;
+                window(&w0, &w1, ow, K, stride, pad, W);
                 float best[16];
                 int32_t bi[16];
                 for (int l = 0; l < 16; l++) { best[l] = -INFINITY; bi[l] = h0 * W + w0; }
