@@ -1,5 +1,6 @@
 """Where PyTorch's training step goes, for comparison with bench_train's TL_PROFILE=1 output:
-python3 torch_profile.py ARCH BATCH STEPS THREADS -> self CPU ms per step of the top aten ops."""
+python3 torch_profile.py ARCH BATCH STEPS THREADS [SIZE] -> self CPU ms per step of the top aten ops
+(SIZE: the input side of the ImageNet ResNets, default 224, as bench_train.py)."""
 import sys
 
 import torch
@@ -11,6 +12,8 @@ import tailor_torch
 arch, B, steps, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 torch.set_num_threads(threads)
 c, hw = (3, 32) if arch == "resnet32" else (1, 28)
+if arch in tailor_torch.RESNETS:
+    c, hw = 3, int(sys.argv[5]) if len(sys.argv) > 5 else 224
 model = tailor_torch.build(arch, (c, hw, hw), 10).train()
 x, y = torch.randn(B, c, hw, hw), torch.randint(0, 10, (B,))
 opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
