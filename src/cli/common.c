@@ -295,12 +295,7 @@ static int evaluate(tl_model *m, const tl_dataset *d, const float *mean, const f
         /* Predictions and probabilities of the adjusted logits (methods.md §3.7, §14.2). */
         tl_posthoc_apply(rule, logits, d->n);
         tl_softmax(probs, logits, d->n, C);
-        for (int i = 0; i < d->n; i++) {
-            const float *z = logits + (size_t)i * C;
-            int best = 0;
-            for (int j = 1; j < C; j++) if (z[j] > z[best]) best = j;
-            pred[i] = best;
-        }
+        for (int i = 0; i < d->n; i++) pred[i] = tl_argmax(logits + (size_t)i * C, NULL, C);
     }
     free(logits);
     if (!rc) rc = tl_metrics_init(out, C, err);

@@ -9,6 +9,7 @@
  * with no class present in the test set, ECE when no probabilities were given. */
 #ifndef TL_EVAL_METRICS_H
 #define TL_EVAL_METRICS_H
+#include <stddef.h>
 #include <stdint.h>
 #include "tailor.h"
 
@@ -53,6 +54,12 @@ void tl_metrics_free(tl_metrics *m);
  * prediction out of range, n < 1 or a negative training count (m is then unspecified). */
 int tl_metrics_compute(tl_metrics *m, const int *labels, const int *pred, const float *prob,
                        const int64_t *train_count, int64_t n, tl_error *err);
+
+/* Balanced accuracy, the mean recall of the classes present: the mean over the classes c with
+ * count[c] > 0, in class order, of hit[c·stride] / count[c] (hit: correct predictions of class c;
+ * stride C + 1 reads the diagonal of a confusion matrix). NAN when no class is present. Every
+ * balanced accuracy in tailor (reports, validation, the τ sweeps) is this. */
+double tl_balanced_accuracy(const int64_t *hit, size_t stride, const int64_t *count, int C);
 
 /* Derives every other field of m from m->confusion and m->train_count (the scalars and per-class
  * arrays except ece, which the confusion matrix cannot give). Used by tl_metrics_compute and by the

@@ -4,8 +4,10 @@
 #include <string.h>
 #include "core/error.h"
 #include "eval/posthoc.h"
+#include "eval/metrics.h"
 #include "heads/sla.h"
 #include "losses/loss.h"
+#include "losses/softmax.h"
 #include "spec/spec.h"
 #include "stage2/stage2.h"
 
@@ -83,16 +85,11 @@ static double balanced(const float *z, const double *a, const int *y, int n, int
     memset(hit, 0, (size_t)C * sizeof *hit);
     memset(cnt, 0, (size_t)C * sizeof *cnt);
     for (int i = 0; i < n; i++) {
-        const float *r = z + (size_t)i * C;
-        int best = 0;
-        for (int c = 1; c < C; c++) if ((double)r[c] - a[c] > (double)r[best] - a[best]) best = c;
         cnt[y[i]]++;
-        hit[y[i]] += best == y[i];
+        hit[y[i]] += tl_argmax(z + (size_t)i * C, a, C) == y[i];
     }
-    double s = 0;
-    int present = 0;
-    for (int c = 0; c < C; c++) if (cnt[c]) { s += (double)hit[c] / cnt[c]; present++; }
-    return present ? s / present : 0;
+    double b = tl_balanced_accuracy(hit, 1, cnt, C);
+    return isnan(b) ? 0 : b;
 }
 
 double tl_posthoc_choose_tau(tl_posthoc *p, const float *logits, const int *y, int n, double *best_bal) {
