@@ -86,4 +86,6 @@ static void adaptive_destroy(tl_head *h) {
 
 const tl_head_ops tl_head_adaptiveface = {.name = "adaptiveface", .create = adaptive_create,
     .forward = adaptive_forward, .backward = adaptive_backward, .destroy = adaptive_destroy,
-    .regularizer = adaptive_regularizer, .step_end = adaptive_step_end};
+    .regularizer = adaptive_regularizer, .step_end = adaptive_step_end,
+    .keys = "s=30,lambda=70",
+    .help = "AdaptiveFace: CosFace with a learnt margin per class"};

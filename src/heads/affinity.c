@@ -143,4 +143,6 @@ static void affinity_destroy(tl_head *h) {
 
 const tl_head_ops tl_head_affinity = {.name = "affinity", .create = affinity_create, .forward = affinity_forward,
     .backward = affinity_backward, .destroy = affinity_destroy, .loss = affinity_loss,
-    .regularizer = affinity_regularizer};
+    .regularizer = affinity_regularizer,
+    .keys = "sigma=10,lambda=0.75,centres=1",
+    .help = "Gaussian affinity to centres per class, trained with its own max-margin loss (in place of --loss) and a diversity regulariser"};

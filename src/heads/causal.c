@@ -148,4 +148,6 @@ int tl_causal_set_alpha(tl_head *h, double alpha, tl_error *err) {
 }
 
 const tl_head_ops tl_head_causal = {.name = "causal", .create = causal_create, .forward = causal_forward,
-                                    .backward = causal_backward, .destroy = causal_destroy};
+                                    .backward = causal_backward, .destroy = causal_destroy,
+    .keys = "heads=2,tau=16,gamma=0.03125,alpha=1,mu=0.9",
+    .help = "causal TDE's de-confounded multi-head cosine classifier; its inference removes alpha times the head-direction effect"};

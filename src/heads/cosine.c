@@ -86,4 +86,6 @@ static void cosine_destroy(tl_head *h) {
 }
 
 const tl_head_ops tl_head_cosine = {.name = "cosine", .create = cosine_create, .forward = cosine_forward,
-                                    .backward = cosine_backward, .destroy = cosine_destroy};
+                                    .backward = cosine_backward, .destroy = cosine_destroy,
+    .keys = "s=30",
+    .help = "s·cos(w_c, x): normalised weights and features"};

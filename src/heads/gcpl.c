@@ -85,4 +85,6 @@ static void gcpl_destroy(tl_head *h) {
 
 const tl_head_ops tl_head_gcpl = {.name = "gcpl", .create = gcpl_create, .forward = gcpl_forward,
                                   .backward = gcpl_backward, .destroy = gcpl_destroy,
-                                  .regularizer = gcpl_regularizer, .unknown_score = gcpl_score};
+                                  .regularizer = gcpl_regularizer, .unknown_score = gcpl_score,
+    .keys = "points=1,gamma=1,lambda=0.1,score=prob|logit",
+    .help = "prototypes (open set): logits fall with the distance to each class's prototypes, plus the prototype loss"};

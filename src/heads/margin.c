@@ -148,8 +148,14 @@ static void margin_destroy(tl_head *h) {
 }
 
 const tl_head_ops tl_head_cosface = {.name = "cosface", .create = cosface_create, .forward = margin_forward,
-    .backward = margin_backward, .destroy = margin_destroy};
+    .backward = margin_backward, .destroy = margin_destroy,
+    .keys = "s=30,m=0.35",
+    .help = "CosFace: the target logit is s·(cos θ - m) in training"};
 const tl_head_ops tl_head_arcface = {.name = "arcface", .create = arcface_create, .forward = margin_forward,
-    .backward = margin_backward, .destroy = margin_destroy};
+    .backward = margin_backward, .destroy = margin_destroy,
+    .keys = "s=30,m=0.5,rule=hard|easy|none,grad=exact|straight",
+    .help = "ArcFace: the target logit is s·cos(θ + m) in training; rule says what happens where θ + m passes π"};
 const tl_head_ops tl_head_combined = {.name = "combined", .create = combined_create, .forward = margin_forward,
-    .backward = margin_backward, .destroy = margin_destroy};
+    .backward = margin_backward, .destroy = margin_destroy,
+    .keys = "s=30,m1=1,m2=0.3,m3=0.2,fallback=0,grad=exact|straight",
+    .help = "the combined margin: the target logit is s·(cos(m1·θ + m2) - m3) in training"};

@@ -100,4 +100,6 @@ static void rpl_destroy(tl_head *h) {
 
 const tl_head_ops tl_head_rpl = {.name = "rpl", .create = rpl_create, .forward = rpl_forward,
                                  .backward = rpl_backward, .destroy = rpl_destroy,
-                                 .regularizer = rpl_regularizer, .unknown_score = rpl_score};
+                                 .regularizer = rpl_regularizer, .unknown_score = rpl_score,
+    .keys = "points=1,gamma=1,lambda=0.1,radius=shared|per-class,score=prob|logit",
+    .help = "reciprocal points (open set): logits grow with the distance to each class's points, plus the open-space loss"};

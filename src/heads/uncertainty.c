@@ -287,4 +287,6 @@ static void unc_destroy(tl_head *h) {
 }
 
 const tl_head_ops tl_head_uncertainty = {.name = "uncertainty", .create = unc_create, .forward = unc_forward,
-    .backward = unc_backward, .destroy = unc_destroy, .epoch_begin = unc_epoch_begin};
+    .backward = unc_backward, .destroy = unc_destroy, .epoch_begin = unc_epoch_begin,
+    .keys = "m=3,T=10,p=0.5,alpha=1,tau_inv=0,competitor=max|union,penalty_grad=exact|detach,weights=normalized|raw,warmup=0.1,every=0.1,base=1000,gamma=0.12,power=1,lambda_min=5",
+    .help = "A-Softmax with class margins from Monte-Carlo-dropout uncertainty and a penalty for the probability of misclassification (Khan et al.)"};

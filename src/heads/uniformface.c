@@ -169,4 +169,6 @@ static void uniform_destroy(tl_head *h) {
 
 const tl_head_ops tl_head_uniformface = {.name = "uniformface", .create = uniform_create,
     .forward = uniform_forward, .backward = uniform_backward, .destroy = uniform_destroy,
-    .regularizer = uniform_regularizer, .step_end = uniform_step_end};
+    .regularizer = uniform_regularizer, .step_end = uniform_step_end,
+    .keys = "s=30,m=0.35,lambda=1,alpha=0.5",
+    .help = "UniformFace: CosFace plus a loss that spreads the class centres evenly over the sphere"};

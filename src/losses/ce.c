@@ -10,4 +10,6 @@ static double ce_compute(tl_loss *l, float *dlogits, const float *logits, const 
     return tl_loss_shifted_ce(dlogits, logits, y, N, l->C, w, NULL, NULL);
 }
 
-const tl_loss_ops tl_loss_ce = {"ce", ce_create, ce_compute, NULL};
+const tl_loss_ops tl_loss_ce = {"ce", ce_create, ce_compute, NULL,
+    .keys = "",
+    .help = "softmax cross-entropy"};

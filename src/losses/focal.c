@@ -55,4 +55,6 @@ static double focal_compute(tl_loss *l, float *dlogits, const float *logits, con
 
 static void focal_destroy(tl_loss *l) { free(l->priv); }
 
-const tl_loss_ops tl_loss_focal = {"focal", focal_create, focal_compute, focal_destroy};
+const tl_loss_ops tl_loss_focal = {"focal", focal_create, focal_compute, focal_destroy,
+    .keys = "gamma=1,variant=standard|ldam",
+    .help = "softmax focal loss (1-p)^gamma·CE; variant=ldam is the LDAM-DRW code's form"};

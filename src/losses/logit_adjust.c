@@ -40,5 +40,9 @@ static double shifted_compute(tl_loss *l, float *dlogits, const float *logits, c
 
 static void shifted_destroy(tl_loss *l) { free(l->priv); }
 
-const tl_loss_ops tl_loss_logit_adjust = {"logit-adjust", la_create, shifted_compute, shifted_destroy};
-const tl_loss_ops tl_loss_balanced_softmax = {"balanced-softmax", bs_create, shifted_compute, shifted_destroy};
+const tl_loss_ops tl_loss_logit_adjust = {"logit-adjust", la_create, shifted_compute, shifted_destroy,
+    .keys = "tau=1",
+    .help = "cross-entropy of the logits plus tau·log(training prior)"};
+const tl_loss_ops tl_loss_balanced_softmax = {"balanced-softmax", bs_create, shifted_compute, shifted_destroy,
+    .keys = "",
+    .help = "cross-entropy of the logits plus log(n_c)"};

@@ -20,6 +20,7 @@
 enum { TL_WEIGHTS_NONE, TL_WEIGHTS_INVERSE, TL_WEIGHTS_SQRT_INVERSE, TL_WEIGHTS_EFFECTIVE };
 
 typedef struct tl_loss tl_loss;
+struct tl_model;
 
 typedef struct {
     const char *name;
@@ -29,6 +30,15 @@ typedef struct {
      * the loss. w: this epoch's class weights [C], or NULL when weighting is off. */
     double (*compute)(tl_loss *l, float *dlogits, const float *logits, const int *y, int N, const double *w);
     void (*destroy)(tl_loss *l);
+    /* Optional: what the loss needs from the model. default_head writes into head (size bytes) the
+     * head it trains with when --head is left at linear (LDAM: cosine:s=<its s>), reading its keys
+     * from spec; initialise adjusts the freshly initialised model (the sigmoid losses' bias). */
+    int (*default_head)(tl_spec *spec, char *head, size_t size, tl_error *err);
+    void (*initialise)(const tl_loss *l, struct tl_model *m);
+    /* Documentation, rendered by tl_methods_list (--help, docs/cli.md): the keys with their defaults
+     * as NAME:keys takes them (a|b: a choice, the first the default; "" when none), one line of help. */
+    const char *keys;
+    const char *help;
 } tl_loss_ops;
 
 struct tl_loss {
@@ -41,14 +51,25 @@ struct tl_loss {
     int drw;                    /* first epoch with weights on; 0 = from the start */
     double *w;                  /* [C] */
     int weights_on;
-    double bias_init;           /* NAN, or the value a linear head's bias should start at (sigmoid
-                                 * losses: -log(C-1), so σ(b) = 1/C; methods.md §3.4) */
     void *priv;
 };
 
 /* Creates the loss named by spec_text for C classes with training counts count[C] (borrowed, must
  * outlive the loss). Returns 0, or -1 naming --loss and the valid names or keys. */
 int tl_loss_create(tl_loss *l, const char *spec_text, int C, const int64_t *count, const tl_head *head, tl_error *err);
+/* The head a model trained with the loss named by loss_text should have, given --head head_text:
+ * head_text itself, or the loss's own default head when head_text is the default "linear" (LDAM:
+ * "cosine:s=<its s>"). Writes it into out (size bytes). Returns 0, or -1 naming --loss (a malformed
+ * or unknown loss, a key out of range, or out too small). Call before creating the model. */
+int tl_loss_default_head(const char *loss_text, const char *head_text, char *out, size_t size, tl_error *err);
+/* What the loss asks of a freshly initialised model m (the sigmoid losses: a linear head's bias at
+ * -log(C-1), so that σ(b) = 1/C, methods.md §3.4); nothing for the other losses. Call after
+ * creating the model and the loss, before training (not when resuming: the checkpoint has it). */
+void tl_loss_init_model(const tl_loss *l, struct tl_model *m);
+/* The table, in the order --help lists it: *n gets its length. */
+const tl_loss_ops *const *tl_loss_table(int *n);
+/* The keys every loss takes (read in tl_loss_create), documented as the tables document theirs. */
+extern const char *const tl_loss_shared_keys;
 /* Switches the class weights on or off for this epoch (DRW). */
 void tl_loss_epoch(tl_loss *l, int epoch);
 double tl_loss_compute(tl_loss *l, float *dlogits, const float *logits, const int *y, int N);

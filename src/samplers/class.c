@@ -50,4 +50,6 @@ static int class_epoch(tl_sampler *s, int *order, int epoch, tl_rng *rng) {
     return m;
 }
 
-const tl_sampler_ops tl_sampler_class = {"class", class_create, NULL, class_epoch, tl_class_lists_destroy};
+const tl_sampler_ops tl_sampler_class = {"class", class_create, NULL, class_epoch, tl_class_lists_destroy,
+    .keys = "mode=weighted|aware,per_class=4",
+    .help = "class-balanced: N draws with replacement, every class equally likely (weighted), or cRT's class-aware sampler, per_class images per class visit (aware)"};

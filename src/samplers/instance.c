@@ -11,4 +11,6 @@ static int instance_epoch(tl_sampler *s, int *order, int epoch, tl_rng *rng) {
     return s->n;
 }
 
-const tl_sampler_ops tl_sampler_instance = {"instance", instance_create, NULL, instance_epoch, NULL};
+const tl_sampler_ops tl_sampler_instance = {"instance", instance_create, NULL, instance_epoch, NULL,
+    .keys = "",
+    .help = "a fresh random order of the training set every epoch (the default)"};

@@ -19,4 +19,6 @@ static int progressive_epoch(tl_sampler *s, int *order, int epoch, tl_rng *rng) 
 }
 
 const tl_sampler_ops tl_sampler_progressive = {"progressive", progressive_create, NULL, progressive_epoch,
-                                               tl_class_lists_destroy};
+                                               tl_class_lists_destroy,
+    .keys = "",
+    .help = "class masses moving from instance-balanced (first epoch) to class-balanced (last epoch)"};

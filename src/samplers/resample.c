@@ -63,5 +63,9 @@ static int under_epoch(tl_sampler *s, int *order, int epoch, tl_rng *rng) {
     return m;
 }
 
-const tl_sampler_ops tl_sampler_oversample = {"oversample", over_create, NULL, over_epoch, tl_class_lists_destroy};
-const tl_sampler_ops tl_sampler_undersample = {"undersample", under_create, NULL, under_epoch, tl_class_lists_destroy};
+const tl_sampler_ops tl_sampler_oversample = {"oversample", over_create, NULL, over_epoch, tl_class_lists_destroy,
+    .keys = "target=n_max",
+    .help = "every class topped up to target images with random duplicates, drawn afresh every epoch"};
+const tl_sampler_ops tl_sampler_undersample = {"undersample", under_create, NULL, under_epoch, tl_class_lists_destroy,
+    .keys = "target=n_min",
+    .help = "every class cut to at most target images, drawn afresh every epoch"};

@@ -34,6 +34,10 @@ typedef struct {
     /* Fills order[0..return) for epoch `epoch` (0-based) of s->epochs, drawing from rng. */
     int (*epoch)(tl_sampler *s, int *order, int epoch, tl_rng *rng);
     void (*destroy)(tl_sampler *s);
+    /* Documentation, rendered by tl_methods_list (--help, docs/cli.md): the keys with their defaults
+     * as NAME:keys takes them (a|b: a choice, the first the default; "" when none), one line of help. */
+    const char *keys;
+    const char *help;
 } tl_sampler_ops;
 
 struct tl_sampler {
@@ -53,7 +57,8 @@ int tl_sampler_create(tl_sampler *s, const char *spec_text, const int *labels, i
 void tl_sampler_rebind(tl_sampler *s, const int *labels, int n, const int64_t *count);
 void tl_sampler_destroy(tl_sampler *s);
 
-/* The table (src/samplers/sampler.c). */
+/* The table (src/samplers/sampler.c), in the order --help lists it: *n gets its length. */
+const tl_sampler_ops *const *tl_sampler_table(int *n);
 extern const tl_sampler_ops tl_sampler_instance, tl_sampler_class, tl_sampler_sqrt, tl_sampler_power,
     tl_sampler_progressive, tl_sampler_oversample, tl_sampler_undersample, tl_sampler_smote;
 

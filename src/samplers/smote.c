@@ -180,4 +180,6 @@ static int smote_epoch(tl_sampler *s, int *order, int epoch, tl_rng *rng) {
 
 static void smote_destroy(tl_sampler *s) { free(s->priv); }
 
-const tl_sampler_ops tl_sampler_smote = {"smote", smote_create, smote_prepare, smote_epoch, smote_destroy};
+const tl_sampler_ops tl_sampler_smote = {"smote", smote_create, smote_prepare, smote_epoch, smote_destroy,
+    .keys = "k=5,target=n_max,space=input",
+    .help = "SMOTE: synthetic rows between an image and one of its k nearest same-class neighbours, every class filled to target once before training, then instance sampling"};

@@ -31,4 +31,6 @@ static int crt_fit(tl_stage2 *s, tl_model *out, const tl_model *src, const tl_da
     return rc;
 }
 
-const tl_stage2_ops tl_stage2_crt = {"crt", crt_create, crt_fit};
+const tl_stage2_ops tl_stage2_crt = {"crt", crt_create, crt_fit,
+    .keys = "",
+    .help = "classifier re-training: a new linear head trained on the frozen features with class-aware sampling (10 epochs)"};

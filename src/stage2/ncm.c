@@ -142,7 +142,9 @@ static void ncm_destroy(tl_head *h) {
 }
 
 const tl_head_ops tl_head_ncm = {.name = "ncm", .create = ncm_create, .forward = ncm_forward,
-                                 .backward = ncm_backward, .destroy = ncm_destroy};
+                                 .backward = ncm_backward, .destroy = ncm_destroy,
+    .keys = "metric=l2|cosine",
+    .help = "stage 2: nearest class mean of the centred, normalised features"};
 
 /* ---- the stage-2 method ---- */
 static int ncm_method_create(tl_stage2 *s, tl_spec *spec, const tl_model *src, tl_error *err) {
@@ -161,4 +163,6 @@ static int ncm_fit(tl_stage2 *s, tl_model *out, const tl_model *src, const tl_da
                       train->num_classes, err);
 }
 
-const tl_stage2_ops tl_stage2_ncm = {"ncm", ncm_method_create, ncm_fit};
+const tl_stage2_ops tl_stage2_ncm = {"ncm", ncm_method_create, ncm_fit,
+    .keys = "metric=l2|cosine",
+    .help = "nearest class mean on centred, L2-normalised features"};

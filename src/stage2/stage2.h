@@ -48,6 +48,10 @@ typedef struct {
     /* Fills the head tensors of out (already holding src's backbone) from the features. */
     int (*fit)(tl_stage2 *s, tl_model *out, const tl_model *src, const tl_dataset *train, const tl_dataset *val,
                const int64_t *count, const tl_stage2_cfg *cfg, tl_error *err);
+    /* Documentation, rendered by tl_methods_list (--help, docs/cli.md): the keys with their defaults
+     * as NAME:keys takes them (a|b: a choice, the first the default; "" when none), one line of help. */
+    const char *keys;
+    const char *help;
 } tl_stage2_ops;
 
 struct tl_stage2 {
@@ -114,7 +118,8 @@ int tl_stage2_plot_norms(const char *path, const float *const *norms, const char
 /* out[c] = ‖w_c‖ (rows of w [C, D]), in double. */
 void tl_stage2_row_norms(float *out, const float *w, int C, int D);
 
-/* The table (stage2.c). */
+/* The table (stage2.c), in the order --help lists it: *n gets its length. */
+const tl_stage2_ops *const *tl_stage2_table(int *n);
 extern const tl_stage2_ops tl_stage2_crt, tl_stage2_ncm, tl_stage2_tau, tl_stage2_lws;
 
 #endif

@@ -103,4 +103,6 @@ static int tau_fit(tl_stage2 *s, tl_model *out, const tl_model *src, const tl_da
     return 0;
 }
 
-const tl_stage2_ops tl_stage2_tau = {"tau", tau_create, tau_fit};
+const tl_stage2_ops tl_stage2_tau = {"tau", tau_create, tau_fit,
+    .keys = "tau=",
+    .help = "tau-normalised classifier w_c/|w_c|^tau, bias dropped; without tau, tau in 0, 0.1, ..., 2 chosen by validation balanced accuracy (needs --val)"};

@@ -251,4 +251,6 @@ static void rkd_destroy(tl_hook *k) {
 }
 
 const tl_hook_ops tl_hook_rkd = {.name = "rkd", .option = "--distill", .create = rkd_create, .loss = rkd_loss,
-                                 .destroy = rkd_destroy};
+                                 .destroy = rkd_destroy,
+    .keys = "distance=1,angle=2,task=1,kd=0,T=4,normalize=0",
+    .help = "relational distillation of the backbone features (distance- and angle-wise, Huber); kd=W adds W·KD on the logits"};
