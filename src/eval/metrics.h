@@ -1,4 +1,4 @@
-/* Classification metrics of one test pass (methods.md §14, groups §1.3).
+/* Classification metrics of one test pass (docs/methods.md §14, groups §1.3).
  *
  * Everything is derived from the confusion matrix M[t][p] (int64: test samples of true class t
  * predicted as p) plus the per-class training counts; ECE also needs the predicted probabilities.
@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include "tailor.h"
 
-/* Shot groups by training count n_c (methods.md §1.3; facebookresearch/classifier-balancing shot_acc). */
+/* Shot groups by training count n_c (docs/methods.md §1.3; facebookresearch/classifier-balancing shot_acc). */
 enum { TL_SHOT_MANY, TL_SHOT_MEDIUM, TL_SHOT_FEW };   /* n_c > 100, 20 <= n_c <= 100, n_c < 20 */
 /* Thirds of the classes sorted by training count, descending, ties by label (M2m major/neutral/minor). */
 enum { TL_PART_HEAD, TL_PART_MID, TL_PART_TAIL };
@@ -66,7 +66,7 @@ double tl_balanced_accuracy(const int64_t *hit, size_t stride, const int64_t *co
  * report reader. Returns 0, or -1 on a negative count or an empty matrix. */
 int tl_metrics_from_confusion(tl_metrics *m, tl_error *err);
 
-/* Expected calibration error (methods.md §14.2): conf_i = max_j prob[i,j], ok_i = 1[pred_i = labels_i],
+/* Expected calibration error (docs/methods.md §14.2): conf_i = max_j prob[i,j], ok_i = 1[pred_i = labels_i],
  * ECE = Σ_b |B_b|/n · |mean ok − mean conf| over bins (b/15, (b+1)/15]; a confidence of 0 falls in
  * the first bin. */
 double tl_ece(const int *labels, const int *pred, const float *prob, int64_t n, int C);

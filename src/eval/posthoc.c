@@ -11,7 +11,7 @@
 #include "spec/spec.h"
 #include "stage2/stage2.h"
 
-/* ---- logit-adjust (methods.md §3.7) ---- */
+/* ---- logit-adjust (docs/methods.md §3.7) ---- */
 static int la_create(tl_posthoc *p, tl_spec *spec, tl_error *err) {
     const char *tau;
     if (tl_spec_str(spec, "tau", "1", &tau, err)) return -1;
@@ -31,7 +31,7 @@ static int la_create(tl_posthoc *p, tl_spec *spec, tl_error *err) {
     return 0;
 }
 
-/* ---- tde (methods.md §9.3) ---- */
+/* ---- tde (docs/methods.md §9.3) ---- */
 static int tde_create(tl_posthoc *p, tl_spec *spec, tl_error *err) {
     if (tl_spec_double(spec, "alpha", NAN, &p->alpha, err)) return -1;
     if (isnan(p->alpha)) snprintf(p->text, sizeof p->text, "tde (the head's alpha)");
@@ -44,7 +44,7 @@ static int tde_bind(const tl_posthoc *p, struct tl_model *m, tl_error *err) {
     return isnan(p->alpha) ? 0 : tl_causal_set_alpha(&m->head, p->alpha, err);
 }
 
-/* ---- tau-norm (methods.md §8.3) ---- */
+/* ---- tau-norm (docs/methods.md §8.3) ---- */
 static int tau_norm_create(tl_posthoc *p, tl_spec *spec, tl_error *err) {
     if (tl_spec_double(spec, "tau", 1, &p->tau, err)) return -1;
     snprintf(p->text, sizeof p->text, "tau-norm:tau=%g", p->tau);
@@ -55,7 +55,7 @@ static int tau_norm_bind(const tl_posthoc *p, struct tl_model *m, tl_error *err)
     return tl_tau_norm_apply(m, p->tau, err) ? tl_fail_prefix(err, "--posthoc") : 0;
 }
 
-/* ---- sla (methods.md §11.2-11.3) ---- */
+/* ---- sla (docs/methods.md §11.2-11.3) ---- */
 static const char *const sla_infer[] = {"agg", "single", "sd"};   /* TL_SLA_* order */
 
 static int sla_create(tl_posthoc *p, tl_spec *spec, tl_error *err) {

@@ -1,12 +1,12 @@
 /* Inference rules (tailor eval --posthoc NAME[:key=value]): a change of the logits between the model
  * and argmax/softmax, chosen after training. One table of named kinds:
- *   logit-adjust[:tau=T]   z_c - log(π_c^T + 1e-12), π = training class prior (methods.md §3.7);
+ *   logit-adjust[:tau=T]   z_c - log(π_c^T + 1e-12), π = training class prior (docs/methods.md §3.7);
  *                          tau=auto picks T on a validation set (tl_posthoc_choose_tau).
- *   tde[:alpha=A]          causal heads only: TDE inference with strength A (methods.md §9.3; without
+ *   tde[:alpha=A]          causal heads only: TDE inference with strength A (docs/methods.md §9.3; without
  *                          alpha, the head's own); alpha=0 gives the plain training logits.
- *   tau-norm[:tau=T]       linear heads only: weights w_c/‖w_c‖^T, bias dropped (methods.md §8.3;
+ *   tau-norm[:tau=T]       linear heads only: weights w_c/‖w_c‖^T, bias dropped (docs/methods.md §8.3;
  *                          default T = 1; tailor retrain --method tau chooses T on validation).
- *   sla[:infer=agg]        sla heads only (methods.md §11.2-11.3): the class logits aggregated over
+ *   sla[:infer=agg]        sla heads only (docs/methods.md §11.2-11.3): the class logits aggregated over
  *                          the 4 rotations (agg), the unrotated image's own columns (single), or the
  *                          distilled head (sd, models trained with sla:sd=1).
  * tde, tau-norm and sla change the model itself (tl_posthoc_bind), not the logits. */

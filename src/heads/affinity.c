@@ -1,4 +1,4 @@
-/* Affinity head (Hayat et al., arXiv 1901.07711; methods.md §6): Gaussian similarities to M learned
+/* Affinity head (Hayat et al., arXiv 1901.07711; docs/methods.md §6): Gaussian similarities to M learned
  * centres per class, head.centres [C, M, D] (init N(0, 2/D)), keys sigma=10, lambda=0.75, centres=1.
  *   d[i,c,m] = exp(−‖x_i − v_cm‖² / σ),  logits[i,c] = d[i,c] = max_m d[i,c,m] (ties: lowest m)
  * Prediction is the class of the most similar nearest centre, so the logits are the similarities, in

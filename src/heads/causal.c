@@ -1,4 +1,4 @@
-/* The de-confounded training head of causal TDE (methods.md §9; KaihuaTang/Long-Tailed-Recognition
+/* The de-confounded training head of causal TDE (docs/methods.md §9; KaihuaTang/Long-Tailed-Recognition
  * CausalNormClassifier): x and every w_c split into K chunks of D/K,
  *   x̂_k = x_k/max(‖x_k‖, 1e-12),   ŵ_{c,k} = w_{c,k}/(‖w_{c,k}‖ + γ),   z_c = (τ/K) Σ_k ŵ_{c,k}·x̂_k.
  * Training forwards (labels given) also update the moving average of the features

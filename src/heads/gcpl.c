@@ -1,4 +1,4 @@
-/* GCPL, generalized convolutional prototype learning (methods.md §13.3; iCGY96/ARPL loss/GCPLoss.py).
+/* GCPL, generalized convolutional prototype learning (docs/methods.md §13.3; iCGY96/ARPL loss/GCPLoss.py).
  * Class k has M prototypes representing the class itself, so a sample belongs to the nearest:
  *   logits[i,k] = −γ · d_e(x_i, k)                       (d_e: heads/points.h; γ = 1/temp)
  *   regularizer  λ · (1/(2N)) Σ_i d_e(x_i, y_i)          (prototype loss; for M = 1 it is the reference's

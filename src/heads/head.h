@@ -123,7 +123,7 @@ extern const tl_head_ops tl_head_linear, tl_head_cosine, tl_head_cosface, tl_hea
     tl_head_lsoftmax, tl_head_sphereface, tl_head_affinity, tl_head_uniformface, tl_head_adaptiveface,
     tl_head_uncertainty, tl_head_rpl, tl_head_gcpl, tl_head_causal, tl_head_sla, tl_head_ncm, tl_head_lws;
 
-/* Sets the TDE strength α used by a causal head's inference forward (methods.md §9.3). Returns 0,
+/* Sets the TDE strength α used by a causal head's inference forward (docs/methods.md §9.3). Returns 0,
  * or -1 when h is not a causal head. */
 int tl_causal_set_alpha(tl_head *h, double alpha, tl_error *err);
 

@@ -1,4 +1,4 @@
-/* Additive-margin cosine heads (methods.md §4.2-4.4). All three are the cosine head of §0.4
+/* Additive-margin cosine heads (docs/methods.md §4.2-4.4). All three are the cosine head of §0.4
  * (head.weight [C, D], logits s·cos) with the target logit replaced by s·φ(c_y) in training:
  *   cosface:s=30,m=0.35                      φ = c − m (CosFace / AM-Softmax)
  *   arcface:s=30,m=0.5,rule=hard|easy|none   φ = cos(θ + m) with insightface's rule past π − m

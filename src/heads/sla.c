@@ -1,4 +1,4 @@
-/* The sla head (--ssl sla[:sd=0,T=1,large_loss=0,training_agg=0]; methods.md §11): a linear classifier
+/* The sla head (--ssl sla[:sd=0,T=1,large_loss=0,training_agg=0]; docs/methods.md §11): a linear classifier
  * over joint labels (class, rotation) on the backbone's features of the 4 rotations of every image.
  *
  * Tensors: head.joint.weight [C·M, D], head.joint.bias [C·M]; with sd=1 also the distilled head

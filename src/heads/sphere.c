@@ -1,4 +1,4 @@
-/* Multiplicative angular margins (methods.md §4.1): L-Softmax and A-Softmax (SphereFace), head.weight
+/* Multiplicative angular margins (docs/methods.md §4.1): L-Softmax and A-Softmax (SphereFace), head.weight
  * [C, D], no bias. With ρ_ij = ‖w_j‖‖x_i‖ (L-Softmax, raw weights) or ‖x_i‖ (SphereFace, normalised
  * weights) and c_ij = cos θ_ij:
  *   z_ij = ρ_ij c_ij  (j ≠ y_i, and every logit at inference),

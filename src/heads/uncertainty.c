@@ -1,5 +1,5 @@
 /* "Striking the right balance with uncertainty" (Khan et al., CVPR 2019, arXiv 1901.07590) in
- * tailor's formulation (methods.md §5.2-5.3; docs/methods-notes.md says how each gap of the paper
+ * tailor's formulation (docs/methods.md §5.2-5.3; docs/methods-notes.md says how each gap of the paper
  * was filled). An A-Softmax (default) or L-Softmax head, head.weight [C, D], whose target logit
  * carries a class margin m_c from Monte-Carlo-dropout uncertainty and a penalty from the sample's
  * probability of misclassification:

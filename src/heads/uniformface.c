@@ -1,4 +1,4 @@
-/* UniformFace (Duan, Lu, Zhou, CVPR 2019; methods.md §7.1): a CosFace head (head.weight [C, D],
+/* UniformFace (Duan, Lu, Zhou, CVPR 2019; docs/methods.md §7.1): a CosFace head (head.weight [C, D],
  * z_iy = s (c_iy − m)) plus the uniform loss, which spreads the class centres over the sphere like
  * equal charges:
  *   L_u = λ_u / (C(C−1)) · Σ_j Σ_{k≠j} 1 / (‖ĉ_j − ĉ_k‖ + 1)

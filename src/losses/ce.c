@@ -1,4 +1,4 @@
-/* Softmax cross-entropy (methods.md §0.3, §3.2): torch.nn.functional.cross_entropy(z, y, weight=w),
+/* Softmax cross-entropy (docs/methods.md §0.3, §3.2): torch.nn.functional.cross_entropy(z, y, weight=w),
  * i.e. the weighted mean Σ w_y CE_i / Σ w_y (plain mean without weights). */
 #include "losses/loss.h"
 #include "losses/softmax.h"

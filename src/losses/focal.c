@@ -1,4 +1,4 @@
-/* Softmax focal loss (methods.md §3.3), with p = softmax(z_i)_{y_i} and class weights a (1 when off):
+/* Softmax focal loss (docs/methods.md §3.3), with p = softmax(z_i)_{y_i} and class weights a (1 when off):
  *   FL_i = -a_{y_i} (1 - p)^γ log p,   L = mean_i FL_i,
  *   ∂FL_i/∂z_ij = a_{y_i} [γ p (1 - p)^(γ-1) log p - (1 - p)^γ] (1[j = y_i] - p_ij).
  * log p comes from log-softmax and 1 - p = -expm1(log p); when 1 - p < 1e-12 the row's gradient is 0

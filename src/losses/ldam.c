@@ -1,4 +1,4 @@
-/* LDAM (methods.md §3.6): a class-dependent margin subtracted from the target cosine,
+/* LDAM (docs/methods.md §3.6): a class-dependent margin subtracted from the target cosine,
  *   Δ_j = max_m · n_j^(-1/4) / max_k n_k^(-1/4),   u_ij = z_ij - s·Δ_{y_i}·1[j = y_i],
  * where z = s·cos comes from a normalised head (--head cosine:s=S), then CE(u, y) with PyTorch's
  * weighted mean (plain mean while the weights are off; with weights=effective,drw=E this is
@@ -12,7 +12,7 @@
 
 typedef struct { double *shift; } ldam_priv;   /* [C] -s·Δ_c, added to the target logit */
 
-/* Δ_c of methods.md §3.6 for counts n (all > 0). */
+/* Δ_c of docs/methods.md §3.6 for counts n (all > 0). */
 void tl_ldam_margins(double *delta, const int64_t *count, int C, double max_m) {
     double top = 0;
     for (int c = 0; c < C; c++) top = fmax(top, pow((double)count[c], -0.25));

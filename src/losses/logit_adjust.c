@@ -1,6 +1,6 @@
 /* Logit-adjusted losses: the prior is added to the logits inside the softmax during training only.
- *   logit-adjust[:tau=1]  u = z + a, a_c = log(π_c^τ + 1e-12), π_c = n_c / Σn   (methods.md §3.7)
- *   balanced-softmax      u = z + log n_c                                       (methods.md §3.8)
+ *   logit-adjust[:tau=1]  u = z + a, a_c = log(π_c^τ + 1e-12), π_c = n_c / Σn   (docs/methods.md §3.7)
+ *   balanced-softmax      u = z + log n_c                                       (docs/methods.md §3.8)
  * L = CE(u, y), mean over the batch (PyTorch's weighted mean when class weights are on);
  * ∂L/∂z = ∂L/∂u. Prediction uses the plain z. */
 #include <math.h>

@@ -1,4 +1,4 @@
-/* Sigmoid cross-entropy and sigmoid focal loss, the Class-Balanced code's form (methods.md §3.4):
+/* Sigmoid cross-entropy and sigmoid focal loss, the Class-Balanced code's form (docs/methods.md §3.4):
  * each class is a binary problem with target t_ij = 1[j = y_i];
  *   BCE_ij = softplus(z_ij) - t_ij z_ij,   M_ij = (1 - p_t)^γ = exp(-γ t_ij z_ij - γ softplus(-z_ij)),
  *   L = Σ_i w_{y_i} Σ_j M_ij BCE_ij / N      (normalised by the number of positive labels, N),

@@ -1,4 +1,4 @@
-/* Numerically stable softmax primitives (methods.md §0.2) and softmax cross-entropy (§0.3). */
+/* Numerically stable softmax primitives (docs/methods.md §0.2) and softmax cross-entropy (§0.3). */
 #ifndef TL_LOSSES_SOFTMAX_H
 #define TL_LOSSES_SOFTMAX_H
 

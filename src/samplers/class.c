@@ -1,4 +1,4 @@
-/* Class-balanced sampling (methods.md §2.2), class mass 1/C. Two forms, both from the references:
+/* Class-balanced sampling (docs/methods.md §2.2), class mass 1/C. Two forms, both from the references:
  *   mode=weighted (default)  N_tr draws with replacement, instance weight 1/n_y (§2.2(1))
  *   mode=aware               the class-aware sampler used by cRT/LWS (§2.2(2)): a cyclic iterator over
  *                            the classes and one over each class's instances, each reshuffled when it

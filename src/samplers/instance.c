@@ -1,4 +1,4 @@
-/* Instance-balanced sampling (methods.md §2.1), the default: a fresh random permutation of the
+/* Instance-balanced sampling (docs/methods.md §2.1), the default: a fresh random permutation of the
  * training set each epoch (what every reference does with shuffle=True). */
 #include "samplers/sampler.h"
 

@@ -1,4 +1,4 @@
-/* q-power sampling (methods.md §2.3): class mass p_j = n_j^q / Σ_i n_i^q, N_tr draws with
+/* q-power sampling (docs/methods.md §2.3): class mass p_j = n_j^q / Σ_i n_i^q, N_tr draws with
  * replacement. q = 1 is instance-balanced (in expectation), q = 0 class-balanced, `sqrt` is q = 1/2
  * (the Decoupling reference's square-root sampler). */
 #include <math.h>

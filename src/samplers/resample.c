@@ -1,4 +1,4 @@
-/* Random over- and under-sampling to a target count per class (methods.md §2.5, [tailor]):
+/* Random over- and under-sampling to a target count per class (docs/methods.md §2.5, [tailor]):
  *   oversample[:target=N]   class c contributes all n_c originals plus max(0, N - n_c) duplicates
  *                           drawn uniformly with replacement (default N = n_max)
  *   undersample[:target=N]  class c contributes min(n_c, N) instances drawn without replacement

@@ -1,4 +1,4 @@
-/* SMOTE (methods.md §2.6): synthetic minority rows on the segment between a row and one of its k
+/* SMOTE (docs/methods.md §2.6): synthetic minority rows on the segment between a row and one of its k
  * nearest same-class neighbours. tl_smote is the core on any float matrix; the `smote` sampler uses
  * it once before training (input space: raw pixels, rounded and clamped to 0..255, or tabular rows
  * as they are), appends the rows to the training set and then samples instances. The training

@@ -1,4 +1,4 @@
-/* Classifier re-training (methods.md §8.1): a new linear head with nn.Linear's default init
+/* Classifier re-training (docs/methods.md §8.1): a new linear head with nn.Linear's default init
  * (U(±1/√D) for weight and bias), trained on the frozen features with CE and a class-balanced
  * sampler (default the class-aware sampler, 4 items per class visit). Reference recipe: SGD
  * momentum 0.9, lr 0.2 cosine to 0, weight decay 5e-4, batch 512, 10 epochs of ⌊N_tr/512⌋ steps. */

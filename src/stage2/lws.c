@@ -1,4 +1,4 @@
-/* Learnable weight scaling (methods.md §8.4; classifier-balancing TauNormClassifier): logits
+/* Learnable weight scaling (docs/methods.md §8.4; classifier-balancing TauNormClassifier): logits
  * z_c = f_c·(w_c·x + b_c) with W, b frozen at their stage-1 values and one scale f_c per class,
  * initialised to 1 (the scale multiplies the bias too, as the reference does). As a head: "lws",
  * with W and b registered as state (head.weight [C, D], head.bias [C]; never updated, never decayed)

@@ -1,4 +1,4 @@
-/* Nearest class mean (methods.md §8.2; classifier-balancing get_knncentroids + KNNClassifier), with
+/* Nearest class mean (docs/methods.md §8.2; classifier-balancing get_knncentroids + KNNClassifier), with
  * the reference's default feature transform cl2n: g(f) = (f − f̄)/‖f − f̄‖, f̄ the training mean,
  * centroids μ_c = mean of g over class c (not re-normalised). The fitted classifier is the head
  * "ncm:metric=l2|cosine" with state tensors head.feat_mean [D] (f̄) and head.centroids [C, D], so a

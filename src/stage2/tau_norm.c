@@ -1,4 +1,4 @@
-/* τ-normalised classifier (methods.md §8.3; classifier-balancing tau_norm.py): logits ŵ_c·x with
+/* τ-normalised classifier (docs/methods.md §8.3; classifier-balancing tau_norm.py): logits ŵ_c·x with
  * ŵ_c = w_c/‖w_c‖^τ and the bias dropped. τ = 0 keeps the weights, τ = 1 gives unit rows. The
  * result is an ordinary linear head (zero bias), so the retrained model needs no special code. */
 #include <math.h>

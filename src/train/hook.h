@@ -1,7 +1,7 @@
 /* Training hooks: methods that act around the trainer's step rather than inside the model (design.md,
  * "around training"). One table of named kinds with the same verbs; each kind belongs to one option:
  *
- *   --distill kd[:T=4,alpha=1,task=1]          Hinton distillation from --teacher (methods.md §10.1)
+ *   --distill kd[:T=4,alpha=1,task=1]          Hinton distillation from --teacher (docs/methods.md §10.1)
  *   --distill rkd[:distance=1,angle=2,task=1,kd=0,T=4,normalize=0]
  *                                              relational distillation on features (§10.2)
  *   --synth m2m[:beta=,lambda=,gamma=,steps=,eta=,start=]

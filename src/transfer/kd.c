@@ -1,4 +1,4 @@
-/* Hinton knowledge distillation and the --distill kd hook (methods.md §10.1). */
+/* Hinton knowledge distillation and the --distill kd hook (docs/methods.md §10.1). */
 #include <math.h>
 #include <stdlib.h>
 #include "core/error.h"

@@ -1,4 +1,4 @@
-/* M2m, major-to-minor translation (methods.md §12): the kernels of m2m.h and the --synth m2m hook.
+/* M2m, major-to-minor translation (docs/methods.md §12): the kernels of m2m.h and the --synth m2m hook.
  *
  * The hook, from epoch `start` on: replaces --sampler with class-balanced over-sampling, and rewrites
  * each batch: rows drawn as generation slots get a seed from the same batch, are translated by `steps`

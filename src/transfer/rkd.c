@@ -1,4 +1,4 @@
-/* Relational knowledge distillation (methods.md §10.2: lenscloth/RKD's RkdDistance and RKdAngle)
+/* Relational knowledge distillation (docs/methods.md §10.2: lenscloth/RKD's RkdDistance and RKdAngle)
  * and the --distill rkd hook. Both losses compare relations inside the batch, so student and
  * teacher features may have different dimensions. Computed in double. */
 #include <cblas.h>

@@ -1,5 +1,5 @@
 /* Losses (src/losses): central finite differences of every loss w.r.t. its logits (weights on and
- * off, DRW before and after its epoch), the golden class weights of methods.md §3.1 and LDAM margins
+ * off, DRW before and after its epoch), the golden class weights of docs/methods.md §3.1 and LDAM margins
  * of §3.6, identities between losses, and the errors of bad specs. */
 #include <math.h>
 #include <stdlib.h>
@@ -65,7 +65,7 @@ static void test_finite_differences(void) {
     fd_check("ce:weights=inverse,drw=3", 0, 3);
 }
 
-/* methods.md §3.1 golden values, CIFAR-10-LT IF = 100, rounded to 4 decimals. */
+/* docs/methods.md §3.1 golden values, CIFAR-10-LT IF = 100, rounded to 4 decimals. */
 static void test_golden_class_weights(void) {
     static const struct { int kind; double beta; double w[10]; } g[] = {
         {TL_WEIGHTS_INVERSE, 0, {0.0402, 0.0671, 0.1120, 0.1868, 0.3119, 0.5199, 0.8672, 1.4474, 2.4239, 4.0236}},
@@ -82,7 +82,7 @@ static void test_golden_class_weights(void) {
     }
 }
 
-/* methods.md §3.6: Δ for CIFAR-10-LT IF = 100, max_m = 0.5. */
+/* docs/methods.md §3.6: Δ for CIFAR-10-LT IF = 100, max_m = 0.5. */
 static void test_golden_ldam_margins(void) {
     static const double want[10] = {0.1581, 0.1797, 0.2042, 0.2321, 0.2638, 0.2998, 0.3407, 0.3872, 0.4405, 0.5000};
     double d[10];
