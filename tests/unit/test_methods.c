@@ -9,13 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include "check.h"
+#include "tmpfiles.h"
 #include "eval/posthoc.h"
 #include "heads/head.h"
 #include "losses/loss.h"
 #include "models/model.h"
+#include "models/model_io.h"
 #include "samplers/sampler.h"
 #include "stage2/stage2.h"
 #include "tailor/methods.h"
+#include "train/hook.h"
 
 #define DOC "docs/cli.md"
 #define UNKNOWN "zz_unknown"
@@ -158,6 +161,31 @@ static void test_model_keys(void) {
           !strcmp(err.msg, "--model: unknown name 'vgg' (valid: cnn, resnet32, mlp, resnet10, resnet18, resnet34, resnet50, resnext50)"));
 }
 
+/* The hooks that need only a teacher's model file (kd, rkd); m2m also needs an image data set and is
+ * left to tests/cli/test_m2m.sh. */
+static void test_hook_keys(void) {
+    tl_model_cfg cfg;
+    tl_model m;
+    tl_error err = {{0}};
+    float mean[1] = {0.5f}, std[1] = {0.25f};
+    CHECK(tl_model_cfg_default(&cfg, "cnn", 1, 8, 8, 3, &err) == 0 && tl_model_init(&m, &cfg, 4, 1, 0, &err) == 0);
+    CHECK(tmpfiles_open("methods") == 0);
+    char teacher[512];
+    snprintf(teacher, sizeof teacher, "%s", tmp(""));
+    CHECK(tl_model_save(&m, 0, mean, std, tmp("model.safetensors"), &err) == 0);
+    tl_hook_env env = {.model = &m, .count = count3, .mean = mean, .std = std, .teacher = teacher, .epochs = 5, .threads = 1};
+    int n;
+    const tl_hook_ops *const *t = tl_hook_table(&n);
+    for (int i = 0; i < n; i++) {
+        if (!strcmp(t[i]->name, "m2m")) continue;
+        tl_hook k;
+        CHECK(tl_hook_create(&k, t[i]->option, spec_with_unknown(t[i]->name), &env, &err) == -1);
+        check_keys(t[i]->option, t[i]->name, t[i]->keys, "", err.msg);
+    }
+    tmpfiles_close();
+    tl_model_free(&m);
+}
+
 /* Whole and cut-short renderings agree; every family has entries with a help line. */
 static void test_render(void) {
     static char whole[65536], cut[64];
@@ -243,6 +271,7 @@ int main(int argc, char **argv) {
     RUN_TEST(test_head_keys);
     RUN_TEST(test_stage2_and_posthoc_keys);
     RUN_TEST(test_model_keys);
+    RUN_TEST(test_hook_keys);
     RUN_TEST(test_render);
     RUN_TEST(test_doc_matches);
     TEST_MAIN_END();
