@@ -80,8 +80,9 @@ typedef struct {
     float *g, *gnorm, *dg;   /* [N, D], [N], [D] */
 } ncm_priv;
 
+static const char *const metrics[] = {"l2", "cosine"};   /* TL_NCM_* order */
+
 static int ncm_create(tl_head *h, tl_spec *spec, struct tl_model *m, tl_error *err) {
-    static const char *const metrics[] = {"l2", "cosine"};
     int metric;
     if (tl_spec_choice(spec, "metric", metrics, 2, TL_NCM_L2, &metric, err)) return -1;
     ncm_priv *p = calloc(1, sizeof *p);
@@ -148,10 +149,10 @@ const tl_head_ops tl_head_ncm = {.name = "ncm", .create = ncm_create, .forward =
 
 /* ---- the stage-2 method ---- */
 static int ncm_method_create(tl_stage2 *s, tl_spec *spec, const tl_model *src, tl_error *err) {
-    static const char *const metrics[] = {"l2", "cosine"};
+    int metric;
     (void)src;
-    if (tl_spec_choice(spec, "metric", metrics, 2, TL_NCM_L2, &s->metric, err)) return -1;
-    snprintf(s->head, sizeof s->head, "ncm:metric=%s", metrics[s->metric]);
+    if (tl_spec_choice(spec, "metric", metrics, 2, TL_NCM_L2, &metric, err)) return -1;
+    snprintf(s->head, sizeof s->head, "ncm:metric=%s", metrics[metric]);
     return 0;
 }
 

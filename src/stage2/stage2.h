@@ -58,7 +58,6 @@ struct tl_stage2 {
     const tl_stage2_ops *ops;
     char head[128];             /* head spec of the stage-2 model */
     char text[160];             /* the method as resolved, e.g. "tau:tau=0.7", for reports */
-    int metric;                 /* ncm: TL_NCM_L2 or TL_NCM_COSINE */
     double tau;                 /* tau: the τ in use (NAN until chosen) */
     int epochs;                 /* crt, lws: epochs trained */
     tl_stage2_point sweep[TL_STAGE2_MAX_SWEEP];   /* tau: the validation sweep */
