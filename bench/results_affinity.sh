@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The Affinity-loss experiment of seed 001 (issue 5, docs/results.md; methods.md §6) on step-imbalanced
+# The Affinity-loss experiment of seed 001 (issue 5, docs/results.md; docs/methods.md §6) on step-imbalanced
 # Fashion-MNIST: --lt step:R:even for R in 1 5 10 20 50 100, the cnn model, softmax (linear head + CE)
 # vs affinity with 1 centre vs affinity with 5 centres, seeds 0 1 2; macro F1 on the test set.
 # The article's recipe (Adam 1e-3, no weight decay, no augmentation, batch 128, lr ÷5 at 50% and 80% of

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# M2m benchmark (methods.md §12): cnn on Fashion-MNIST --lt exp:100 --val 100 with the recipe of
+# M2m benchmark (docs/methods.md §12): cnn on Fashion-MNIST --lt exp:100 --val 100 with the recipe of
 # bench/results_rebal.sh, seeds 0 1 2. Per seed: the ERM baseline (plain CE, instance sampling), which is
 # also M2m's frozen classifier g, then M2m trained from scratch with the same recipe and
 # --synth m2m:start=E --teacher <that seed's baseline> (E = epoch 160 of 200 scaled, 10 of 12).
@@ -11,7 +11,7 @@
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 bench_modes "tailor|table" "$@"
-START=$(( (2 * 160 * EPOCHS + 200) / 400 ))   # methods.md §0.6: epoch 160 of 200, rounded half up (10 of 12)
+START=$(( (2 * 160 * EPOCHS + 200) / 400 ))   # docs/methods.md §0.6: epoch 160 of 200, rounded half up (10 of 12)
 recipe="$VIEW --model cnn --epochs $EPOCHS $SGD --loss ce --threads $THREADS --quiet"
 case $mode in
 tailor)

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Margin-head benchmark (issue 5, docs/results.md): each head of methods.md §4, §5 and §7 with plain CE
+# Margin-head benchmark (issue 5, docs/results.md): each head of docs/methods.md §4, §5 and §7 with plain CE
 # on the re-balancing view and recipe of bench/results_rebal.sh (cnn, Fashion-MNIST --lt exp:100
 # --val 100, SGD, cosine, 12 epochs), seeds 0 1 2, in tailor and in the PyTorch reference
 # (bench/torch_margin.py: the python/tailor_torch.py twin of each head on bench/torch_ref.py's recipe,
 # with the uniform loss, AdaptiveFace's margin term and projection and the uncertainty refresh
-# written from methods.md).
+# written from docs/methods.md).
 #   bench/results_margin.sh OUT tailor   train the tailor runs that are missing (seed-major order)
 #   bench/results_margin.sh OUT torch    run the PyTorch reference runs that are missing
 #   bench/results_margin.sh OUT table    print the Markdown table (mean ± sample std over the seeds found)

@@ -10,7 +10,7 @@
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 bench_modes "tailor|torch|table" "$@"
-DRW=$(( (2 * 160 * EPOCHS + 200) / 400 ))   # methods.md §0.6: epoch 160 of 200, rounded half up (10 of 12)
+DRW=$(( (2 * 160 * EPOCHS + 200) / 400 ))   # docs/methods.md §0.6: epoch 160 of 200, rounded half up (10 of 12)
 METHODS="ce balanced-softmax ldam-drw ce-inverse focal cb-focal class-sampling sqrt-sampling progressive"
 args() {
     case $1 in

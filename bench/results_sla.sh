@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# SLA benchmark (methods.md §11): cnn on Fashion-MNIST --lt exp:100 --val 100 with the recipe of
+# SLA benchmark (docs/methods.md §11): cnn on Fashion-MNIST --lt exp:100 --val 100 with the recipe of
 # bench/results_rebal.sh (12 epochs, batch 128, SGD lr 0.1 momentum 0.9 wd 5e-4, cosine), plain CE
 # against SLA (--ssl sla, aggregated inference) and SLA+SD (--ssl sla:sd=1, the distilled head), seeds
 # 0 1 2, in tailor and in the PyTorch reference (bench/torch_sla.py, same recipe and data view). Extra

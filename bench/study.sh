@@ -12,7 +12,7 @@
 # Env: DATA (fashion-mnist), LT (exp:100), VAL (100), MODEL (cnn), EPOCHS (stage 1, 12), SEEDS ("0 1 2"),
 #      THREADS (2), SAMPLERS ("instance class sqrt progressive"), CAUSAL (1: also the causal/TDE runs),
 #      T (the tailor binary, build/tailor). Stage 1 recipe: SGD lr 0.1 momentum 0.9 wd 5e-4, cosine,
-#      batch 128, default augmentation. Stage 2: tailor retrain defaults (methods.md §8, §15.2).
+#      batch 128, default augmentation. Stage 2: tailor retrain defaults (docs/methods.md §8, §15.2).
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 bench_modes "run|torch|table" "$@"

@@ -1,14 +1,10 @@
-/* What the C benchmarks share: a monotonic clock in seconds and the median of n timings (sorts them). */
+/* What the C benchmarks share: the library's monotonic clock in seconds and the median of n timings (sorts them). */
 #ifndef TL_BENCH_TIMING_H
 #define TL_BENCH_TIMING_H
 #include <stdlib.h>
-#include <time.h>
+#include "core/clock.h"
 
-static inline double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
+static inline double now(void) { return tl_clock_seconds(); }
 
 static inline int timing_cmp(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;

@@ -3,7 +3,7 @@ student trained with the re-balancing recipe of bench/torch_ref.py (same data vi
 augmentation, optimiser and schedule), taught by the teacher file tailor trained (loaded with
 python/tailor_torch.py, evaluation mode, no gradient), with the distillation losses written as the
 reference code writes them: Hinton KD as kl_div(log_softmax(zs/T), softmax(zt/T))·T² added to CE
-(methods.md §10.1, the additive form, T = 4), and RKD-DA on the backbone features with lenscloth/RKD's
+(docs/methods.md §10.1, the additive form, T = 4), and RKD-DA on the backbone features with lenscloth/RKD's
 pdist, RkdDistance and RKdAngle (weights 1 and 2) added to CE (§10.2).
 
 Usage: python3 bench/torch_distill.py OUT.jsonl TEACHER.safetensors alone|kd|rkd-da SEED [EPOCHS]

@@ -2,7 +2,7 @@
 the re-balancing recipe of bench/torch_ref.py (same data view, augmentation, SGD and cosine schedule)
 with plain CE on the logits of a margin head of python/tailor_torch.py, which sees the batch labels in
 training. The heads whose training in tailor goes beyond forward and backward get the same extras here,
-written from methods.md, not from tailor's code:
+written from docs/methods.md, not from tailor's code:
   uniformface   + the uniform loss over batch centres (§7.1), the centre buffer moved after each step;
   adaptiveface  + λ_m·(−mean margin) (§7.2), the margins projected onto [0, 1] after each step;
   uncertainty   plain head (margins 1, no penalty) before epoch E_w, Monte-Carlo-dropout class margins

@@ -2,7 +2,7 @@
 unknown, exp:100 long-tailed cut of the 7 known classes after a 100-per-class validation hold-out, the
 cnn of python/tailor_torch.py with a head (rpl by default), SGD lr 0.1 momentum 0.9 wd 5e-4, cosine
 per epoch, batch 128, RandomCrop(28, padding=2) + flip. The data view (file order: first n_i kept, last
-100 held out), normalisation, threshold and metrics follow tailor's definitions (methods.md §1, §14).
+100 held out), normalisation, threshold and metrics follow tailor's definitions (docs/methods.md §1, §14).
 Usage: python3 torch_openset.py SEED EPOCHS OUT.json [HEAD]   (PYTHONPATH=python)"""
 import json
 import math

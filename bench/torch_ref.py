@@ -1,5 +1,5 @@
 """PyTorch reference for the re-balancing benchmark (bench/results_rebal.sh, docs/results.md): the
-same recipe as tailor on the same data view, written independently from the formulas in methods.md.
+same recipe as tailor on the same data view, written independently from the formulas in docs/methods.md.
 
 Data: Fashion-MNIST IDX files read with numpy; the last VAL images of each class (file order) are
 held out, then class i keeps its first trunc(n_max·(1/IF)^(i/(C-1))) images in file order (n_max =
@@ -128,16 +128,16 @@ def loss_fn(name, z, y, counts, epoch, drw):
     if name == "ce-inverse":
         w = 1.0 / counts
         return F.cross_entropy(z, y, weight=torch.tensor(w * C / w.sum(), dtype=z.dtype))
-    if name == "focal":  # softmax focal, γ = 1, mean (methods.md §3.3)
+    if name == "focal":  # softmax focal, γ = 1, mean (docs/methods.md §3.3)
         logp = F.log_softmax(z, 1).gather(1, y[:, None])[:, 0]
         return (-(-torch.expm1(logp)) * logp).mean()
-    if name == "cb-focal":  # sigmoid focal, γ = 1, CB weights β = 0.9999, sum / N (methods.md §3.4)
+    if name == "cb-focal":  # sigmoid focal, γ = 1, CB weights β = 0.9999, sum / N (docs/methods.md §3.4)
         w = torch.tensor(cb_weights(counts, 0.9999), dtype=z.dtype)[y]
         t = F.one_hot(y, C).to(z.dtype)
         bce = F.softplus(z) - t * z
         mod = torch.exp(-t * z - F.softplus(-z))
         return (w[:, None] * mod * bce).sum() / z.shape[0]
-    if name == "ldam-drw":  # margins on s·cos, CB weights from the DRW epoch (methods.md §3.6)
+    if name == "ldam-drw":  # margins on s·cos, CB weights from the DRW epoch (docs/methods.md §3.6)
         d = counts ** -0.25
         delta = torch.tensor(0.5 * d / d.max(), dtype=z.dtype)
         u = z - 30.0 * delta[y][:, None] * F.one_hot(y, C).to(z.dtype)
@@ -218,7 +218,7 @@ def append(out, rows):
 def main():
     out, method, seed = sys.argv[1], sys.argv[2], int(sys.argv[3])
     epochs = int(sys.argv[4]) if len(sys.argv) > 4 else 12
-    drw = (2 * 160 * epochs + 200) // 400   # methods.md §0.6: 160 of 200, rounded half up (10 of 12)
+    drw = (2 * 160 * epochs + 200) // 400   # docs/methods.md §0.6: 160 of 200, rounded half up (10 of 12)
     torch.set_num_threads(int(os.environ.get("TORCH_THREADS", "1")))
     x, y, xt, yt = load_view()
     counts, mean, std = stats(x, y)

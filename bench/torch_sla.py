@@ -3,7 +3,7 @@ bench/torch_ref.py (its data loading, augmentation, cosine schedule and metrics 
 model of python/tailor_torch.py build("cnn", head=...) and the loss by method:
 
   ce       linear head, F.cross_entropy on the logits
-  sla      the sla head: torch.rot90 copies after crop/flip, mean CE over the joint labels (methods.md §11.2)
+  sla      the sla head: torch.rot90 copies after crop/flip, mean CE over the joint labels (docs/methods.md §11.2)
   sla-sd   sla:sd=1: plus CE of the distilled head and T^2 KL to the detached aggregate, T = 1 (§11.3)
 
 Evaluation: argmax of the model's class logits (sla: aggregated over the rotations; sla-sd: the

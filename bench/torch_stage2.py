@@ -1,6 +1,6 @@
 """PyTorch reference of stage 2 (issue 6, docs/results.md) on a tailor stage-1 run: the same frozen
 model (its model.safetensors loaded with python/tailor_torch.py), the same data view, the recipes of
-methods.md §8 written independently of the C code.
+docs/methods.md §8 written independently of the C code.
 
 Data: Fashion-MNIST IDX files read with numpy; the last VAL images of each class (file order) are the
 validation split, then class i keeps its first trunc(n_max·(1/IF)^(i/(C-1))) images (n_max = largest

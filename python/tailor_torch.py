@@ -114,7 +114,7 @@ def _target(labels, c):
     return F.one_hot(labels, c.shape[1]).bool()
 
 
-DELTA = 1e-7  # the acos clamp of tailor's angular heads (methods.md 0.2, float32 features)
+DELTA = 1e-7  # the acos clamp of tailor's angular heads (docs/methods.md §0.2, float32 features)
 
 
 class LinearHead(nn.Linear):
@@ -123,7 +123,7 @@ class LinearHead(nn.Linear):
 
 
 class CosineHead(nn.Module):
-    """logits = s * normalize(x) @ normalize(W).T, W [C, D] (methods.md 0.4; LDAM's NormedLinear)."""
+    """logits = s * normalize(x) @ normalize(W).T, W [C, D] (docs/methods.md §0.4; LDAM's NormedLinear)."""
 
     def __init__(self, feat_dim, num_classes, s=30.0):
         super().__init__()
@@ -135,7 +135,7 @@ class CosineHead(nn.Module):
 
 
 class MarginHead(CosineHead):
-    """CosFace, ArcFace and the combined margin (methods.md 4.2-4.4): the target logit becomes
+    """CosFace, ArcFace and the combined margin (docs/methods.md §4.2-4.4): the target logit becomes
     s * phi(cos) in training (labels given); s * cos otherwise."""
 
     def __init__(self, feat_dim, num_classes, kind, keys):
@@ -172,7 +172,7 @@ class MarginHead(CosineHead):
 
 
 def sphere_psi(c, m):
-    """(-1)^k T_m(c) - 2k, k = #{j in 1..m-1: c < cos(j pi/m)} (methods.md 4.1)."""
+    """(-1)^k T_m(c) - 2k, k = #{j in 1..m-1: c < cos(j pi/m)} (docs/methods.md §4.1)."""
     t0, t1 = torch.ones_like(c), c
     for _ in range(m - 1):
         t0, t1 = t1, 2 * c * t1 - t0
@@ -184,7 +184,7 @@ def sphere_psi(c, m):
 
 class SphereHead(nn.Module):
     """L-Softmax (raw weights) and A-Softmax/SphereFace (normalised weights) with lambda annealing
-    over training forwards (methods.md 4.1); logits rho * cos at inference."""
+    over training forwards (docs/methods.md §4.1); logits rho * cos at inference."""
 
     def __init__(self, feat_dim, num_classes, normalized, keys):
         super().__init__()
@@ -210,7 +210,7 @@ class SphereHead(nn.Module):
 
 
 class AffinityHead(nn.Module):
-    """Gaussian similarities to M centres per class, max over the centres (methods.md 6); the logits
+    """Gaussian similarities to M centres per class, max over the centres (docs/methods.md §6); the logits
     are the similarities (the max-margin loss lives in tailor's head, not here)."""
 
     def __init__(self, feat_dim, num_classes, keys):
@@ -231,7 +231,7 @@ class UniformFaceHead(MarginHead):
 
 
 class AdaptiveFaceHead(CosineHead):
-    """CosFace with per-class margins m_c = 0.35 + margin_delta_c (methods.md 7.2)."""
+    """CosFace with per-class margins m_c = 0.35 + margin_delta_c (docs/methods.md §7.2)."""
 
     def __init__(self, feat_dim, num_classes, keys):
         super().__init__(feat_dim, num_classes, float(keys.get("s", 30)))
@@ -247,7 +247,7 @@ class AdaptiveFaceHead(CosineHead):
 
 
 class UncertaintyHead(SphereHead):
-    """tailor's formulation of "Striking the right balance with uncertainty" (methods.md 5.2): the
+    """tailor's formulation of "Striking the right balance with uncertainty" (docs/methods.md §5.2): the
     A-Softmax (or, weights=raw, L-Softmax) head with real class margins (buffer `margins`, refreshed
     by tailor's Monte-Carlo passes) and the misclassification-probability penalty in training."""
 
@@ -294,7 +294,7 @@ class UncertaintyHead(SphereHead):
 
 
 def point_dist(x, points, num_classes):
-    """d_e(x, k) = (1/M) sum_m ||x - q_{k,m}||^2 / D, points [C*M, D] (methods.md 13; the direct sum of
+    """d_e(x, k) = (1/M) sum_m ||x - q_{k,m}||^2 / D, points [C*M, D] (docs/methods.md §13; the direct sum of
     squared differences, as tailor computes it)."""
     n, d = x.shape
     diff = x[:, None, :] - points[None, :, :]
@@ -302,7 +302,7 @@ def point_dist(x, points, num_classes):
 
 
 class RPLHead(nn.Module):
-    """Reciprocal points (methods.md 13.1): logits = gamma * d_e(x, k); the open-space loss
+    """Reciprocal points (docs/methods.md §13.1): logits = gamma * d_e(x, k); the open-space loss
     lambda * mean_i (d_e(x_i, y_i) - R_{y_i})^2 with the learnable radius R ([1] shared or [C])."""
 
     def __init__(self, feat_dim, num_classes, points=1, gamma=1.0, lam=0.1, radius="shared", score="prob"):
@@ -324,7 +324,7 @@ class RPLHead(nn.Module):
 
 
 class GCPLHead(nn.Module):
-    """Prototypes (methods.md 13.3): logits = -gamma * d_e(x, k); the prototype loss
+    """Prototypes (docs/methods.md §13.3): logits = -gamma * d_e(x, k); the prototype loss
     lambda * sum_i d_e(x_i, y_i) / (2N) (= F.mse_loss(x, q_y) / 2 for one prototype per class)."""
 
     def __init__(self, feat_dim, num_classes, points=1, gamma=1.0, lam=0.1, score="prob"):
@@ -343,7 +343,7 @@ class GCPLHead(nn.Module):
         return logits.max(1)[0] if self.score == "logit" else F.softmax(logits, 1).max(1)[0]
 
 class CausalHead(nn.Module):
-    """Causal-norm multi-head classifier of TDE (methods.md 9): K chunks, x_k/|x_k| . w_ck/(|w_ck| + gamma),
+    """Causal-norm multi-head classifier of TDE (docs/methods.md §9): K chunks, x_k/|x_k| . w_ck/(|w_ck| + gamma),
     scaled by tau/K. Training forwards update the buffer embed_mean <- mu * embed_mean + mean(x); evaluation
     forwards return the TDE logits with the counterfactual alpha * cos_k * c_k removed from each chunk."""
 
@@ -372,7 +372,7 @@ class CausalHead(nn.Module):
 
 
 class NCMHead(nn.Module):
-    """Nearest class mean on cl2n features (methods.md 8.2): g = normalize(x - feat_mean);
+    """Nearest class mean on cl2n features (docs/methods.md §8.2): g = normalize(x - feat_mean);
     l2: -max(|g|^2 + |mu_c|^2 - 2 g.mu_c, 0); cosine: g . mu_c/|mu_c|. Fixed buffers, no parameters."""
 
     def __init__(self, feat_dim, num_classes, metric="l2"):
@@ -391,7 +391,7 @@ class NCMHead(nn.Module):
 
 
 class LWSHead(nn.Module):
-    """Learnable weight scaling (methods.md 8.4): scale_c * (w_c . x + b_c), weight and bias fixed buffers."""
+    """Learnable weight scaling (docs/methods.md §8.4): scale_c * (w_c . x + b_c), weight and bias fixed buffers."""
 
     def __init__(self, feat_dim, num_classes):
         super().__init__()
@@ -403,12 +403,12 @@ class LWSHead(nn.Module):
         return self.scale * (x @ self.weight.t() + self.bias)
 
 
-SLA_M = 4  # rotations of SLA (methods.md 11)
+SLA_M = 4  # rotations of SLA (docs/methods.md §11)
 _TRUE = ("1", "true", "yes", "on")
 
 
 def rotations(x):
-    """SLA's input expansion (methods.md 11.1): x [N, c, H, H] -> [N*4, c, H, H], row i*4 + t =
+    """SLA's input expansion (docs/methods.md §11.1): x [N, c, H, H] -> [N*4, c, H, H], row i*4 + t =
     torch.rot90(x[i], t, dims=(1, 2))."""
     return torch.stack([torch.rot90(x, t, dims=(2, 3)) for t in range(SLA_M)], 1).flatten(0, 1)
 
@@ -429,7 +429,7 @@ def sla_joint_loss(joint, labels, large_loss=False):
 
 
 def sla_sd_loss(h, zbar, labels, T=1.0):
-    """SLA+SD (methods.md 11.3): CE(h, y) + T^2 KL(softmax(zbar/T) || softmax(h/T)), zbar detached."""
+    """SLA+SD (docs/methods.md §11.3): CE(h, y) + T^2 KL(softmax(zbar/T) || softmax(h/T)), zbar detached."""
     kl = F.kl_div(F.log_softmax(h / T, 1), F.softmax(zbar.detach() / T, 1), reduction="batchmean")
     return F.cross_entropy(h, labels) + T * T * kl
 
@@ -437,7 +437,7 @@ def sla_sd_loss(h, zbar, labels, T=1.0):
 class SLAHead(nn.Module):
     """The joint classifier over (class, rotation), `joint` = Linear(D, C*4), on the features of the
     N*4 rotated rows, and with sd=1 the distilled head `sd` = Linear(D, C) on the rotation-0 rows
-    (methods.md 11.2-11.3). Class logits: in training the aggregate (or sd's); at inference `infer`:
+    (docs/methods.md §11.2-11.3). Class logits: in training the aggregate (or sd's); at inference `infer`:
     "agg", "single" or "sd" (default sd with sd=1, else agg). loss() is tailor's training objective."""
 
     def __init__(self, feat_dim, num_classes, keys):
@@ -616,7 +616,7 @@ def load(path):
     return model.eval()
 
 
-# ---- distillation losses (methods.md §10), written as the reference code writes them ----
+# ---- distillation losses (docs/methods.md §10), written as the reference code writes them ----
 
 def kd_loss(zs, zt, T):
     """Hinton KD: KL(softmax(zt/T) || softmax(zs/T)) averaged over the batch, times T²."""

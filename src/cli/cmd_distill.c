@@ -1,4 +1,4 @@
-/* tailor distill: self-distillation over generations (methods.md §10.3). Generation 0 is --teacher
+/* tailor distill: self-distillation over generations (docs/methods.md §10.3). Generation 0 is --teacher
  * when given, else a run of the same recipe without distillation; generation g+1 is trained with
  * generation g as its teacher and the --distill loss. Every generation is an ordinary run folder
  * DIR/gen-G, so a stopped chain continues where it stopped (finished generations are kept, an

@@ -9,13 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/progress.h"
 #include "cli/run_dir.h"
 #include "core/atomic_file.h"
+#include "core/clock.h"
 #include "core/error.h"
 #include "eval/report.h"
 #include "models/model_io.h"
@@ -55,12 +55,6 @@ static int on_epoch(void *p, const tl_epoch_log *e, tl_error *err) {
     retrain_ctx *c = p;
     tl_progress_epoch(&c->bar, e, c->epochs);
     return tl_metrics_line_write(c->metrics, e) ? tl_fail(err, "%s: cannot write: %s", c->metrics_path, strerror(errno)) : 0;
-}
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 /* Reads a whole small text file into a malloc'ed, NUL-terminated buffer. */
@@ -185,7 +179,7 @@ int tl_cmd_retrain(int argc, char **argv) {
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     if (tl_run_dir_create(&rd, &err)) goto fail;
-    double t0 = now();
+    double t0 = tl_clock_seconds();
     if (tl_stage2_features(&ftrain, &src, &data.train, mean, std, &err) ||
         (data.val.n && tl_stage2_features(&fval, &src, &data.val, mean, std, &err)))
         goto fail;
@@ -206,7 +200,7 @@ int tl_cmd_retrain(int argc, char **argv) {
     unlink(ckpt);
     if (rc) goto fail;
     if (!s.epochs && tl_path_join(path, sizeof path, rd.partial, "metrics.jsonl", &err) == 0) unlink(path);
-    double seconds = now() - t0;
+    double seconds = tl_clock_seconds() - t0;
     if (s.nsweep) printf("tau: chose %g (validation balanced accuracy %.2f%%)\n", s.tau, 100 * s.sweep[(int)lround(s.tau * 10)].val_balanced_accuracy);
 
     /* The run folder: config.json (the stage-1 settings with the new head), report, model. */

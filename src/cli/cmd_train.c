@@ -105,16 +105,14 @@ static int on_epoch(void *p, const tl_epoch_log *e, tl_error *err) {
 }
 
 
-/* LDAM needs a normalised head: with the default --head linear it gets cosine:s=<its s> (default 30),
- * written back into the options so config.json records the head that was used. */
-static int ldam_head(tl_opts *o, tl_model_cfg *mcfg, tl_error *err) {
-    tl_spec spec;
-    double s;
-    if (tl_spec_parse(&spec, tl_opt(o, "loss"), "--loss", err)) return -1;
-    if (strcmp(spec.name, "ldam") || strcmp(tl_opt(o, "head"), "linear")) return 0;
-    if (tl_spec_double(&spec, "s", 30, &s, err)) return -1;
-    snprintf(mcfg->head, sizeof mcfg->head, "cosine:s=%.17g", s);
-    return tl_opt_set(o, "head", mcfg->head, err);
+/* The head: --head (one of its table), or the loss's own when --head is left at linear (LDAM gets
+ * cosine:s=<its s>, tl_loss_default_head), written back into the options so config.json records the
+ * head that was used. */
+static int loss_head(tl_opts *o, tl_model_cfg *mcfg, tl_error *err) {
+    if (tl_head_check(tl_opt(o, "head"), err) ||
+        tl_loss_default_head(tl_opt(o, "loss"), tl_opt(o, "head"), mcfg->head, sizeof mcfg->head, err))
+        return -1;
+    return strcmp(mcfg->head, tl_opt(o, "head")) ? tl_opt_set(o, "head", mcfg->head, err) : 0;
 }
 
 /* --ssl sla[:keys] trains the sla head (src/heads/sla.c): the joint linear classifier over (class,
@@ -125,20 +123,19 @@ static int ssl_head(const tl_opts *o, tl_model_cfg *mcfg, tl_error *err) {
     tl_spec spec;
     if (!strcmp(ssl, "none")) return 0;
     if (tl_spec_parse(&spec, ssl, "--ssl", err)) return -1;
-    if (strcmp(spec.name, "sla")) return tl_fail(err, "--ssl: unknown name '%s' (valid: none, sla)", spec.name);
+    if (!tl_head_find(TL_HEADS_SSL, spec.name)) {
+        int n;
+        const tl_head_ops *const *t = tl_head_table(TL_HEADS_SSL, &n);
+        char valid[200] = "none";
+        for (int i = 0; i < n; i++) snprintf(valid + strlen(valid), sizeof valid - strlen(valid), ", %s", t[i]->name);
+        return tl_fail(err, "--ssl: unknown name '%s' (valid: %s)", spec.name, valid);
+    }
     if (strcmp(tl_opt(o, "head"), "linear") || strcmp(tl_opt(o, "loss"), "ce"))
         return tl_fail(err, "--ssl %s: its joint classifier is linear and trained with its own cross-entropy; leave --head linear and --loss ce", ssl);
     if (strcmp(tl_opt(o, "distill"), "none") || strcmp(tl_opt(o, "synth"), "none"))
         return tl_fail(err, "--ssl %s: cannot be combined with --distill or --synth", ssl);
     if ((size_t)snprintf(mcfg->head, sizeof mcfg->head, "%s", ssl) >= sizeof mcfg->head) return tl_fail(err, "--ssl: too long");
     return 0;
-}
-
-/* Sigmoid losses start the linear head's bias at l->bias_init (methods.md §3.4). */
-static void init_bias(tl_model *m, const tl_loss *l) {
-    const tl_tensor_info *b = tl_model_find(m, "head.bias");
-    if (isnan(l->bias_init) || !b) return;
-    for (size_t j = 0; j < b->numel; j++) m->params[b->off + j] = (float)l->bias_init;
 }
 
 /* A run killed while writing a file leaves its "<file>.tmp-<pid>" behind (core/atomic_file.h); the
@@ -184,9 +181,7 @@ static int setup(tl_opts *o, tl_data_bundle *data, tl_model_cfg *mcfg, tl_train_
     if (*tl_opt(o, "workers") && tl_opt_int(o, "workers", 0, 64, &workers, err)) return -1;
     tcfg->workers = (int)workers;
     if (tl_model_cfg_default(mcfg, tl_opt(o, "model"), in->c, in->h, in->w, tr->num_classes, err)) return -1;
-    if ((size_t)snprintf(mcfg->head, sizeof mcfg->head, "%s", tl_opt(o, "head")) >= sizeof mcfg->head)
-        return tl_fail(err, "--head: too long");
-    if (ldam_head(o, mcfg, err)) return -1;
+    if (loss_head(o, mcfg, err)) return -1;
     if (ssl_head(o, mcfg, err)) return -1;
     if (!strcmp(mcfg->arch, "mlp")) {
         tl_spec h;
@@ -392,7 +387,7 @@ int tl_cmd_train(int argc, char **argv) {
         tl_fail(&err, "--loss %s: drw=%d is not before the last epoch (--epochs %d)", tl_opt(&o, "loss"), loss.drw, tcfg.epochs);
         goto fail;
     }
-    init_bias(&model, &loss);
+    tl_loss_init_model(&loss, &model);
     if (param_groups(&o, &model, &tcfg, &err)) goto fail;
     if (tl_trainer_init(&tr, &model, &loss, &sampler, &tcfg, &data.train, &err)) goto fail;
     tl_hook_env env = {&model, &data.train, data.train_count, tr.mean, tr.std, tl_opt(&o, "teacher"), tcfg.epochs,

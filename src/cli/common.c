@@ -292,15 +292,10 @@ static int evaluate(tl_model *m, const tl_dataset *d, const float *mean, const f
     if (!rc && rule) rc = tl_posthoc_bind(rule, m, err);
     if (!rc) rc = tl_predict(m, d, mean, std, logits, rule ? NULL : probs, pred, err);
     if (!rc && rule) {
-        /* Predictions and probabilities of the adjusted logits (methods.md §3.7, §14.2). */
+        /* Predictions and probabilities of the adjusted logits (docs/methods.md §3.7, §14.2). */
         tl_posthoc_apply(rule, logits, d->n);
         tl_softmax(probs, logits, d->n, C);
-        for (int i = 0; i < d->n; i++) {
-            const float *z = logits + (size_t)i * C;
-            int best = 0;
-            for (int j = 1; j < C; j++) if (z[j] > z[best]) best = j;
-            pred[i] = best;
-        }
+        for (int i = 0; i < d->n; i++) pred[i] = tl_argmax(logits + (size_t)i * C, NULL, C);
     }
     free(logits);
     if (!rc) rc = tl_metrics_init(out, C, err);

@@ -1,27 +1,21 @@
 #include <math.h>
 #include <stdio.h>
-#include <time.h>
 #include <unistd.h>
 #include "cli/progress.h"
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#include "core/clock.h"
 
 void tl_progress_init(tl_progress *p, int quiet) {
     p->tty = isatty(2);
     p->quiet = quiet;
     p->drawn = 0;
-    p->start = p->last_draw = now();
+    p->start = p->last_draw = tl_clock_seconds();
     p->steps_done = 0;
 }
 
 void tl_progress_step(tl_progress *p, int epoch, int epochs, int step, int steps, double loss, double ips) {
     p->steps_done++;
     if (p->quiet || !p->tty) return;
-    double t = now();
+    double t = tl_clock_seconds();
     if (t - p->last_draw < 0.2 && step + 1 < steps) return;
     p->last_draw = t;
     long total = (long)epochs * steps, done = (long)epoch * steps + step + 1;

@@ -176,7 +176,7 @@ int tl_folder_load(tl_dataset *train, tl_dataset *test, tl_dataset *val, const c
  * (recursively, sorted paths) are taken; every label 0, num_classes 1. */
 int tl_image_files_load(tl_dataset *d, const char *path, int *skipped, tl_error *err);
 
-/* ---- view.c: long-tailed views and the validation split (methods.md 1.1, 1.2, 1.4) ----
+/* ---- view.c: long-tailed views and the validation split (docs/methods.md §1.1, 1.2, 1.4) ----
  *   ""/"none"            all training images
  *   exp:IF               class i keeps n_i = trunc(n_max * (1/IF)^(i/(C-1))) (double), IF >= 1
  *   step:IF:CLASSES      the listed classes keep trunc(n_max/IF), all others keep everything;

@@ -1,5 +1,5 @@
 /* Long-tailed views of a balanced training set and the balanced validation hold-out
- * (methods.md 1.1 exponential profile, 1.2 step profile, 1.4 validation split). */
+ * (docs/methods.md §1.1 exponential profile, 1.2 step profile, 1.4 validation split). */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* Threshold-free ranking metrics for open-set recognition (methods.md §14.3, §14.4), tie-aware.
+/* Threshold-free ranking metrics for open-set recognition (docs/methods.md §14.3, §14.4), tie-aware.
  * A sample is positive when positive[i] != 0; a higher score means "more positive". For AUPR-Out
  * pass the unknown samples as positives and the negated scores. */
 #ifndef TL_EVAL_AUC_H

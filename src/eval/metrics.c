@@ -49,6 +49,14 @@ void tl_class_groups(int *shot, int *part, int *order, const int64_t *train_coun
     }
 }
 
+double tl_balanced_accuracy(const int64_t *hit, size_t stride, const int64_t *count, int C) {
+    double sum = 0;
+    int present = 0;
+    for (int c = 0; c < C; c++)
+        if (count[c] > 0) { sum += (double)hit[(size_t)c * stride] / (double)count[c]; present++; }
+    return present ? sum / present : NAN;
+}
+
 /* Unweighted mean of the recall of classes with group[c] == g that are present in the test set. */
 static double group_mean(const tl_metrics *m, const int *group, int g) {
     double sum = 0;
@@ -79,8 +87,8 @@ int tl_metrics_from_confusion(tl_metrics *m, tl_error *err) {
     m->accuracy = (double)correct / (double)total;
     m->micro_f1 = m->accuracy;   /* single-label: micro P = micro R = accuracy */
 
-    double rsum = 0, fsum = 0;
-    int rk = 0, fk = 0;
+    double fsum = 0;
+    int fk = 0;
     for (int c = 0; c < C; c++) {
         double tp = (double)m->confusion[(size_t)c * C + c];
         double P = m->pred_count[c] ? tp / (double)m->pred_count[c] : 0.0;
@@ -93,9 +101,8 @@ int tl_metrics_from_confusion(tl_metrics *m, tl_error *err) {
         } else {
             m->f1[c] = NAN;
         }
-        if (m->test_count[c]) { rsum += R; rk++; }
     }
-    m->balanced_accuracy = rsum / rk;
+    m->balanced_accuracy = tl_balanced_accuracy(m->confusion, (size_t)C + 1, m->test_count, C);
     m->macro_f1 = fsum / fk;
 
     tl_class_groups(m->shot, m->part, m->order, m->train_count, C);

@@ -1,4 +1,4 @@
-/* Classification metrics of one test pass (methods.md §14, groups §1.3).
+/* Classification metrics of one test pass (docs/methods.md §14, groups §1.3).
  *
  * Everything is derived from the confusion matrix M[t][p] (int64: test samples of true class t
  * predicted as p) plus the per-class training counts; ECE also needs the predicted probabilities.
@@ -9,10 +9,11 @@
  * with no class present in the test set, ECE when no probabilities were given. */
 #ifndef TL_EVAL_METRICS_H
 #define TL_EVAL_METRICS_H
+#include <stddef.h>
 #include <stdint.h>
 #include "tailor.h"
 
-/* Shot groups by training count n_c (methods.md §1.3; facebookresearch/classifier-balancing shot_acc). */
+/* Shot groups by training count n_c (docs/methods.md §1.3; facebookresearch/classifier-balancing shot_acc). */
 enum { TL_SHOT_MANY, TL_SHOT_MEDIUM, TL_SHOT_FEW };   /* n_c > 100, 20 <= n_c <= 100, n_c < 20 */
 /* Thirds of the classes sorted by training count, descending, ties by label (M2m major/neutral/minor). */
 enum { TL_PART_HEAD, TL_PART_MID, TL_PART_TAIL };
@@ -54,12 +55,18 @@ void tl_metrics_free(tl_metrics *m);
 int tl_metrics_compute(tl_metrics *m, const int *labels, const int *pred, const float *prob,
                        const int64_t *train_count, int64_t n, tl_error *err);
 
+/* Balanced accuracy, the mean recall of the classes present: the mean over the classes c with
+ * count[c] > 0, in class order, of hit[c·stride] / count[c] (hit: correct predictions of class c;
+ * stride C + 1 reads the diagonal of a confusion matrix). NAN when no class is present. Every
+ * balanced accuracy in tailor (reports, validation, the τ sweeps) is this. */
+double tl_balanced_accuracy(const int64_t *hit, size_t stride, const int64_t *count, int C);
+
 /* Derives every other field of m from m->confusion and m->train_count (the scalars and per-class
  * arrays except ece, which the confusion matrix cannot give). Used by tl_metrics_compute and by the
  * report reader. Returns 0, or -1 on a negative count or an empty matrix. */
 int tl_metrics_from_confusion(tl_metrics *m, tl_error *err);
 
-/* Expected calibration error (methods.md §14.2): conf_i = max_j prob[i,j], ok_i = 1[pred_i = labels_i],
+/* Expected calibration error (docs/methods.md §14.2): conf_i = max_j prob[i,j], ok_i = 1[pred_i = labels_i],
  * ECE = Σ_b |B_b|/n · |mean ok − mean conf| over bins (b/15, (b+1)/15]; a confidence of 0 falls in
  * the first bin. */
 double tl_ece(const int *labels, const int *pred, const float *prob, int64_t n, int C);

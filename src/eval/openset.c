@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "core/error.h"
+#include "losses/softmax.h"
 #include "train/trainer.h"
 #include "eval/auc.h"
 #include "eval/metrics.h"
@@ -83,12 +84,7 @@ static int score_visit(void *p, tl_model *m, int got, int done) {
     int C = m->cfg.num_classes;
     tl_head_unknown_score(&m->head, c->sc, m->logits, tl_model_features(m), m->params);
     memcpy(c->score + done, c->sc, (size_t)got * sizeof *c->sc);
-    for (int i = 0; c->pred && i < got; i++) {
-        const float *z = m->logits + (size_t)i * C;
-        int best = 0;
-        for (int j = 1; j < C; j++) if (z[j] > z[best]) best = j;
-        c->pred[done + i] = best;
-    }
+    for (int i = 0; c->pred && i < got; i++) c->pred[done + i] = tl_argmax(m->logits + (size_t)i * C, NULL, C);
     return 0;
 }
 

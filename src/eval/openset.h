@@ -1,4 +1,4 @@
-/* Open-set recognition (methods.md §13.4, §14.3, §14.4): known-ness scores of a model and the metrics
+/* Open-set recognition (docs/methods.md §13.4, §14.3, §14.4): known-ness scores of a model and the metrics
  * of a test set made of known-class samples and samples of held-out (unknown) classes.
  *
  * Score s: higher = more likely a known class (the head's unknown score; the maximum softmax

@@ -4,56 +4,101 @@
 #include <string.h>
 #include "core/error.h"
 #include "eval/posthoc.h"
+#include "eval/metrics.h"
 #include "heads/sla.h"
 #include "losses/loss.h"
+#include "losses/softmax.h"
 #include "spec/spec.h"
 #include "stage2/stage2.h"
 
-int tl_posthoc_create(tl_posthoc *p, const char *spec_text, const int64_t *count, int C, tl_error *err) {
-    static const char *const names[] = {"logit-adjust", "tde", "tau-norm", "sla"};
-    static const char *const infer[] = {"agg", "single", "sd"};   /* TL_SLA_* order */
-    memset(p, 0, sizeof *p);
-    tl_spec spec;
+/* ---- logit-adjust (docs/methods.md §3.7) ---- */
+static int la_create(tl_posthoc *p, tl_spec *spec, tl_error *err) {
     const char *tau;
-    if (tl_spec_parse(&spec, spec_text, "--posthoc", err)) return -1;
-    int k = tl_spec_lookup(&spec, names, sizeof *names, 4, err);
-    if (k < 0) return -1;
-    p->kind = k;
-    p->C = C;
-    p->count = count;
-    if (k != TL_POSTHOC_LOGIT_ADJUST) {
-        /* Rules that change the model: nothing is subtracted from the logits. */
-        if (k == TL_POSTHOC_TDE ? tl_spec_double(&spec, "alpha", NAN, &p->alpha, err)
-            : k == TL_POSTHOC_SLA ? tl_spec_choice(&spec, "infer", infer, 3, TL_SLA_AGG, &p->infer, err)
-                                  : tl_spec_double(&spec, "tau", 1, &p->tau, err))
-            return -1;
-        if (tl_spec_check_unused(&spec, err)) return -1;
-        p->adjust = calloc((size_t)C, sizeof *p->adjust);
-        p->scratch = malloc(2 * (size_t)C * sizeof *p->scratch);
-        if (!p->adjust || !p->scratch) { tl_posthoc_free(p); return tl_fail(err, "out of memory"); }
-        if (k == TL_POSTHOC_TDE && isnan(p->alpha)) snprintf(p->text, sizeof p->text, "tde (the head's alpha)");
-        else if (k == TL_POSTHOC_TDE) snprintf(p->text, sizeof p->text, "tde:alpha=%g", p->alpha);
-        else if (k == TL_POSTHOC_SLA) snprintf(p->text, sizeof p->text, "sla:infer=%s", infer[p->infer]);
-        else snprintf(p->text, sizeof p->text, "tau-norm:tau=%g", p->tau);
-        return 0;
-    }
-    if (tl_spec_str(&spec, "tau", "1", &tau, err) || tl_spec_check_unused(&spec, err)) return -1;
+    if (tl_spec_str(spec, "tau", "1", &tau, err)) return -1;
     if (!strcmp(tau, "auto")) {
         p->tau_auto = 1;
         p->tau = NAN;
     } else {
         char *end;
         p->tau = strtod(tau, &end);
-        if (*end || !isfinite(p->tau)) return tl_spec_fail(err, &spec, "tau=%s is not a number or auto", tau);
-        if (tl_spec_range(&spec, "tau", p->tau, 0, err)) return -1;
+        if (*end || !isfinite(p->tau)) return tl_spec_fail(err, spec, "tau=%s is not a number or auto", tau);
+        if (tl_spec_range(spec, "tau", p->tau, 0, err)) return -1;
     }
-    for (int c = 0; c < C; c++)
-        if (count[c] <= 0) return tl_spec_fail(err, &spec, "class %d has no training images (log 0)", c);
-    p->adjust = malloc((size_t)C * sizeof *p->adjust);
-    p->scratch = malloc(2 * (size_t)C * sizeof *p->scratch);
-    if (!p->adjust || !p->scratch) { tl_posthoc_free(p); return tl_fail(err, "out of memory"); }
+    for (int c = 0; c < p->C; c++)
+        if (p->count[c] <= 0) return tl_spec_fail(err, spec, "class %d has no training images (log 0)", c);
     if (!p->tau_auto) tl_posthoc_set_tau(p, p->tau);
     else snprintf(p->text, sizeof p->text, "logit-adjust:tau=auto");
+    return 0;
+}
+
+/* ---- tde (docs/methods.md §9.3) ---- */
+static int tde_create(tl_posthoc *p, tl_spec *spec, tl_error *err) {
+    if (tl_spec_double(spec, "alpha", NAN, &p->alpha, err)) return -1;
+    if (isnan(p->alpha)) snprintf(p->text, sizeof p->text, "tde (the head's alpha)");
+    else snprintf(p->text, sizeof p->text, "tde:alpha=%g", p->alpha);
+    return 0;
+}
+
+static int tde_bind(const tl_posthoc *p, struct tl_model *m, tl_error *err) {
+    if (m->head.ops != &tl_head_causal) return tl_fail(err, "--posthoc tde: the run's head is not causal (it is %s)", m->cfg.head);
+    return isnan(p->alpha) ? 0 : tl_causal_set_alpha(&m->head, p->alpha, err);
+}
+
+/* ---- tau-norm (docs/methods.md §8.3) ---- */
+static int tau_norm_create(tl_posthoc *p, tl_spec *spec, tl_error *err) {
+    if (tl_spec_double(spec, "tau", 1, &p->tau, err)) return -1;
+    snprintf(p->text, sizeof p->text, "tau-norm:tau=%g", p->tau);
+    return 0;
+}
+
+static int tau_norm_bind(const tl_posthoc *p, struct tl_model *m, tl_error *err) {
+    return tl_tau_norm_apply(m, p->tau, err) ? tl_fail_prefix(err, "--posthoc") : 0;
+}
+
+/* ---- sla (docs/methods.md §11.2-11.3) ---- */
+static const char *const sla_infer[] = {"agg", "single", "sd"};   /* TL_SLA_* order */
+
+static int sla_create(tl_posthoc *p, tl_spec *spec, tl_error *err) {
+    if (tl_spec_choice(spec, "infer", sla_infer, 3, TL_SLA_AGG, &p->infer, err)) return -1;
+    snprintf(p->text, sizeof p->text, "sla:infer=%s", sla_infer[p->infer]);
+    return 0;
+}
+
+static int sla_bind(const tl_posthoc *p, struct tl_model *m, tl_error *err) {
+    return tl_sla_set_inference(&m->head, p->infer, err) ? tl_fail_prefix(err, "--posthoc %s", p->text) : 0;
+}
+
+static const tl_posthoc_ops rules[] = {
+    {"logit-adjust", "tau=1", "subtract tau·log(training prior) from the logits; tau=auto picks tau in 0, 0.1, ..., 2 by validation balanced accuracy (needs --val)",
+     la_create, NULL},
+    {"tde", "alpha=", "causal heads: total-direct-effect inference with strength alpha (default: the head's own; 0 gives the training logits)",
+     tde_create, tde_bind},
+    {"tau-norm", "tau=1", "linear heads: weights w_c/|w_c|^tau, bias dropped", tau_norm_create, tau_norm_bind},
+    {"sla", "infer=agg", "--ssl sla runs: infer=agg averages the class logits over the 4 rotations, single takes the unrotated image's own, sd the distilled head of an sd=1 run",
+     sla_create, sla_bind},
+};
+#define NRULES ((int)(sizeof rules / sizeof *rules))
+
+const tl_posthoc_ops *const *tl_posthoc_table(int *n) {
+    static const tl_posthoc_ops *const table[NRULES] = {&rules[0], &rules[1], &rules[2], &rules[3]};
+    *n = NRULES;
+    return table;
+}
+
+int tl_posthoc_create(tl_posthoc *p, const char *spec_text, const int64_t *count, int C, tl_error *err) {
+    int n;
+    const tl_posthoc_ops *const *table = tl_posthoc_table(&n);
+    memset(p, 0, sizeof *p);
+    tl_spec spec;
+    int k = tl_spec_parse_ops(&spec, spec_text, "--posthoc", (const void *const *)table, n, err);
+    if (k < 0) return -1;
+    p->ops = table[k];
+    p->C = C;
+    p->count = count;
+    p->adjust = calloc((size_t)C, sizeof *p->adjust);
+    p->scratch = malloc(2 * (size_t)C * sizeof *p->scratch);
+    if (!p->adjust || !p->scratch) { tl_posthoc_free(p); return tl_fail(err, "out of memory"); }
+    if (p->ops->create(p, &spec, err) || tl_spec_check_unused(&spec, err)) { tl_posthoc_free(p); return -1; }
     return 0;
 }
 
@@ -64,13 +109,7 @@ void tl_posthoc_set_tau(tl_posthoc *p, double tau) {
 }
 
 int tl_posthoc_bind(const tl_posthoc *p, struct tl_model *m, tl_error *err) {
-    if (p->kind == TL_POSTHOC_TDE) {
-        if (m->head.ops != &tl_head_causal) return tl_fail(err, "--posthoc tde: the run's head is not causal (it is %s)", m->cfg.head);
-        return isnan(p->alpha) ? 0 : tl_causal_set_alpha(&m->head, p->alpha, err);
-    }
-    if (p->kind == TL_POSTHOC_TAU_NORM && tl_tau_norm_apply(m, p->tau, err)) return tl_fail_prefix(err, "--posthoc");
-    if (p->kind == TL_POSTHOC_SLA && tl_sla_set_inference(&m->head, p->infer, err)) return tl_fail_prefix(err, "--posthoc %s", p->text);
-    return 0;
+    return p->ops->bind ? p->ops->bind(p, m, err) : 0;
 }
 
 void tl_posthoc_apply(const tl_posthoc *p, float *logits, int n) {
@@ -83,16 +122,11 @@ static double balanced(const float *z, const double *a, const int *y, int n, int
     memset(hit, 0, (size_t)C * sizeof *hit);
     memset(cnt, 0, (size_t)C * sizeof *cnt);
     for (int i = 0; i < n; i++) {
-        const float *r = z + (size_t)i * C;
-        int best = 0;
-        for (int c = 1; c < C; c++) if ((double)r[c] - a[c] > (double)r[best] - a[best]) best = c;
         cnt[y[i]]++;
-        hit[y[i]] += best == y[i];
+        hit[y[i]] += tl_argmax(z + (size_t)i * C, a, C) == y[i];
     }
-    double s = 0;
-    int present = 0;
-    for (int c = 0; c < C; c++) if (cnt[c]) { s += (double)hit[c] / cnt[c]; present++; }
-    return present ? s / present : 0;
+    double b = tl_balanced_accuracy(hit, 1, cnt, C);
+    return isnan(b) ? 0 : b;
 }
 
 double tl_posthoc_choose_tau(tl_posthoc *p, const float *logits, const int *y, int n, double *best_bal) {

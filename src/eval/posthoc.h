@@ -1,36 +1,51 @@
 /* Inference rules (tailor eval --posthoc NAME[:key=value]): a change of the logits between the model
  * and argmax/softmax, chosen after training. One table of named kinds:
- *   logit-adjust[:tau=T]   z_c - log(π_c^T + 1e-12), π = training class prior (methods.md §3.7);
+ *   logit-adjust[:tau=T]   z_c - log(π_c^T + 1e-12), π = training class prior (docs/methods.md §3.7);
  *                          tau=auto picks T on a validation set (tl_posthoc_choose_tau).
- *   tde[:alpha=A]          causal heads only: TDE inference with strength A (methods.md §9.3; without
+ *   tde[:alpha=A]          causal heads only: TDE inference with strength A (docs/methods.md §9.3; without
  *                          alpha, the head's own); alpha=0 gives the plain training logits.
- *   tau-norm[:tau=T]       linear heads only: weights w_c/‖w_c‖^T, bias dropped (methods.md §8.3;
+ *   tau-norm[:tau=T]       linear heads only: weights w_c/‖w_c‖^T, bias dropped (docs/methods.md §8.3;
  *                          default T = 1; tailor retrain --method tau chooses T on validation).
- *   sla[:infer=agg]        sla heads only (methods.md §11.2-11.3): the class logits aggregated over
+ *   sla[:infer=agg]        sla heads only (docs/methods.md §11.2-11.3): the class logits aggregated over
  *                          the 4 rotations (agg), the unrotated image's own columns (single), or the
  *                          distilled head (sd, models trained with sla:sd=1).
  * tde, tau-norm and sla change the model itself (tl_posthoc_bind), not the logits. */
 #ifndef TL_EVAL_POSTHOC_H
 #define TL_EVAL_POSTHOC_H
 #include <stdint.h>
+#include "spec/spec.h"
 #include "tailor.h"
 
+struct tl_model;
+typedef struct tl_posthoc tl_posthoc;
+
+/* One inference rule: an entry of the table in posthoc.c. */
 typedef struct {
-    int kind;               /* TL_POSTHOC_* */
+    const char *name;
+    const char *keys;       /* its keys with their defaults, as NAME:keys takes them ("" when none) */
+    const char *help;       /* one line, for --help and docs/cli.md */
+    /* Reads the rule's keys from spec into p (p->C and p->count are set; p->adjust and p->scratch are
+     * [C] and [2C], zeroed) and writes p->text. Returns 0, or -1 naming --posthoc. */
+    int (*create)(tl_posthoc *p, tl_spec *spec, tl_error *err);
+    /* Optional: the change of the model itself (tl_posthoc_bind); NULL when the rule only shifts the logits. */
+    int (*bind)(const tl_posthoc *p, struct tl_model *m, tl_error *err);
+} tl_posthoc_ops;
+
+struct tl_posthoc {
+    const tl_posthoc_ops *ops;
     int C;
     double tau;             /* logit-adjust, tau-norm: the τ in use (NAN while tau=auto is unresolved) */
     double alpha;           /* tde: the α to set (NAN: keep the head's) */
     int infer;              /* sla: TL_SLA_* (heads/sla.h) */
     int tau_auto;           /* 1 when tau=auto was asked for */
     const int64_t *count;   /* [C] training counts (borrowed) */
-    double *adjust;         /* [C] what is subtracted from the logits */
+    double *adjust;         /* [C] what is subtracted from the logits (zero for the rules that bind) */
     int64_t *scratch;       /* [2C] */
     char text[96];          /* the resolved rule, e.g. "logit-adjust:tau=0.7", for reports */
-} tl_posthoc;
+};
 
-enum { TL_POSTHOC_LOGIT_ADJUST, TL_POSTHOC_TDE, TL_POSTHOC_TAU_NORM, TL_POSTHOC_SLA };
-
-struct tl_model;
+/* The table, in the order --help lists it: *n gets its length. */
+const tl_posthoc_ops *const *tl_posthoc_table(int *n);
 
 /* Parses spec_text for C classes with training counts count[C] (borrowed). Returns 0, or -1 naming
  * --posthoc and the valid names or keys. A class with no training images is an error (log 0). */

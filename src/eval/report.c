@@ -319,7 +319,7 @@ static void write_md(FILE *f, const tl_metrics *m, const char *const *names, con
     fputs("\n\n", f);
     for (int i = 0; i < info->nkv; i++) fprintf(f, "- %s: `%s`\n", info->key[i], info->value[i]);
     if (info->nkv) fputc('\n', f);
-    fputs("Values in percent. Groups: shot groups by training count (methods.md 1.3); head/mid/tail are "
+    fputs("Values in percent. Groups: shot groups by training count (docs/methods.md §1.3); head/mid/tail are "
           "thirds of the classes sorted by training count. Group accuracy is the unweighted mean of the "
           "recall of its classes present in the test set (n/a when none).\n\n", f);
     tl_report_print(f, m, names);

@@ -1,4 +1,4 @@
-/* AdaptiveFace, adaptive margin softmax (Liu et al., CVPR 2019; methods.md §7.2; defaults of the
+/* AdaptiveFace, adaptive margin softmax (Liu et al., CVPR 2019; docs/methods.md §7.2; defaults of the
  * FaceX-Zoo `Adam_Softmax` re-implementation): CosFace with a learnable margin per class.
  *   z_iy = s (c_iy − m_y), z_ij = s c_ij;  L = CE + λ_m·(−(1/C) Σ_c m_c),  m_c projected to [0, 1]
  * after every optimizer step. Tensors head.weight [C, D] (the cosine head's init) and
@@ -86,4 +86,6 @@ static void adaptive_destroy(tl_head *h) {
 
 const tl_head_ops tl_head_adaptiveface = {.name = "adaptiveface", .create = adaptive_create,
     .forward = adaptive_forward, .backward = adaptive_backward, .destroy = adaptive_destroy,
-    .regularizer = adaptive_regularizer, .step_end = adaptive_step_end};
+    .regularizer = adaptive_regularizer, .step_end = adaptive_step_end,
+    .keys = "s=30,lambda=70",
+    .help = "AdaptiveFace: CosFace with a learnt margin per class"};

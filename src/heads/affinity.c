@@ -1,4 +1,4 @@
-/* Affinity head (Hayat et al., arXiv 1901.07711; methods.md §6): Gaussian similarities to M learned
+/* Affinity head (Hayat et al., arXiv 1901.07711; docs/methods.md §6): Gaussian similarities to M learned
  * centres per class, head.centres [C, M, D] (init N(0, 2/D)), keys sigma=10, lambda=0.75, centres=1.
  *   d[i,c,m] = exp(−‖x_i − v_cm‖² / σ),  logits[i,c] = d[i,c] = max_m d[i,c,m] (ties: lowest m)
  * Prediction is the class of the most similar nearest centre, so the logits are the similarities, in
@@ -143,4 +143,6 @@ static void affinity_destroy(tl_head *h) {
 
 const tl_head_ops tl_head_affinity = {.name = "affinity", .create = affinity_create, .forward = affinity_forward,
     .backward = affinity_backward, .destroy = affinity_destroy, .loss = affinity_loss,
-    .regularizer = affinity_regularizer};
+    .regularizer = affinity_regularizer,
+    .keys = "sigma=10,lambda=0.75,centres=1",
+    .help = "Gaussian affinity to centres per class, trained with its own max-margin loss (in place of --loss) and a diversity regulariser"};

@@ -1,4 +1,4 @@
-/* The de-confounded training head of causal TDE (methods.md §9; KaihuaTang/Long-Tailed-Recognition
+/* The de-confounded training head of causal TDE (docs/methods.md §9; KaihuaTang/Long-Tailed-Recognition
  * CausalNormClassifier): x and every w_c split into K chunks of D/K,
  *   x̂_k = x_k/max(‖x_k‖, 1e-12),   ŵ_{c,k} = w_{c,k}/(‖w_{c,k}‖ + γ),   z_c = (τ/K) Σ_k ŵ_{c,k}·x̂_k.
  * Training forwards (labels given) also update the moving average of the features
@@ -148,4 +148,6 @@ int tl_causal_set_alpha(tl_head *h, double alpha, tl_error *err) {
 }
 
 const tl_head_ops tl_head_causal = {.name = "causal", .create = causal_create, .forward = causal_forward,
-                                    .backward = causal_backward, .destroy = causal_destroy};
+                                    .backward = causal_backward, .destroy = causal_destroy,
+    .keys = "heads=2,tau=16,gamma=0.03125,alpha=1,mu=0.9",
+    .help = "causal TDE's de-confounded multi-head cosine classifier; its inference removes alpha times the head-direction effect"};

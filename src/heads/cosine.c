@@ -1,8 +1,8 @@
-/* The cosine (normalised) classifier, methods.md §0.4 (LDAM's NormedLinear):
+/* The cosine (normalised) classifier, docs/methods.md §0.4 (LDAM's NormedLinear):
  *   logits[i,c] = s · ⟨x_i/‖x_i‖, w_c/‖w_c‖⟩,   head.weight [C, D], no bias,
  * with F.normalize's ε = 1e-12. Backward: G = s·dlogits, dx̂ = G·Ŵ, dŵ = Gᵀ·X̂, then the normalize
  * VJP (g − (g·v̂)v̂)/‖v‖ row by row. Initialised as LDAM does: U(-1, 1), then each row scaled to unit
- * norm. Key: s (default 30, methods.md §15.2 for C <= 100). */
+ * norm. Key: s (default 30, docs/methods.md §15.2 for C <= 100). */
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
@@ -86,4 +86,6 @@ static void cosine_destroy(tl_head *h) {
 }
 
 const tl_head_ops tl_head_cosine = {.name = "cosine", .create = cosine_create, .forward = cosine_forward,
-                                    .backward = cosine_backward, .destroy = cosine_destroy};
+                                    .backward = cosine_backward, .destroy = cosine_destroy,
+    .keys = "s=30",
+    .help = "s·cos(w_c, x): normalised weights and features"};

@@ -1,4 +1,4 @@
-/* GCPL, generalized convolutional prototype learning (methods.md §13.3; iCGY96/ARPL loss/GCPLoss.py).
+/* GCPL, generalized convolutional prototype learning (docs/methods.md §13.3; iCGY96/ARPL loss/GCPLoss.py).
  * Class k has M prototypes representing the class itself, so a sample belongs to the nearest:
  *   logits[i,k] = −γ · d_e(x_i, k)                       (d_e: heads/points.h; γ = 1/temp)
  *   regularizer  λ · (1/(2N)) Σ_i d_e(x_i, y_i)          (prototype loss; for M = 1 it is the reference's
@@ -85,4 +85,6 @@ static void gcpl_destroy(tl_head *h) {
 
 const tl_head_ops tl_head_gcpl = {.name = "gcpl", .create = gcpl_create, .forward = gcpl_forward,
                                   .backward = gcpl_backward, .destroy = gcpl_destroy,
-                                  .regularizer = gcpl_regularizer, .unknown_score = gcpl_score};
+                                  .regularizer = gcpl_regularizer, .unknown_score = gcpl_score,
+    .keys = "points=1,gamma=1,lambda=0.1,score=prob|logit",
+    .help = "prototypes (open set): logits fall with the distance to each class's prototypes, plus the prototype loss"};

@@ -7,18 +7,47 @@
 #include "losses/loss.h"
 #include "models/model.h"
 
+/* The heads a user chooses with --head. */
 static const tl_head_ops *const heads[] = {
     &tl_head_linear,   &tl_head_cosine,     &tl_head_cosface,  &tl_head_arcface,     &tl_head_combined,
     &tl_head_lsoftmax, &tl_head_sphereface, &tl_head_affinity, &tl_head_uniformface, &tl_head_adaptiveface,
-    &tl_head_uncertainty, &tl_head_rpl, &tl_head_gcpl, &tl_head_causal, &tl_head_sla, &tl_head_ncm, &tl_head_lws};
-#define NHEADS ((int)(sizeof heads / sizeof *heads))
+    &tl_head_uncertainty, &tl_head_rpl, &tl_head_gcpl, &tl_head_causal};
+/* The heads other options bring: --ssl's joint head, and the fixed heads stage 2 leaves in a model
+ * (tailor retrain --method ncm, lws; crt and tau leave a linear head). */
+static const tl_head_ops *const ssl_heads[] = {&tl_head_sla};
+static const tl_head_ops *const stage2_heads[] = {&tl_head_ncm, &tl_head_lws};
+
+const tl_head_ops *const *tl_head_table(int which, int *n) {
+#define TABLE(t) do { *n = (int)(sizeof t / sizeof *t); return t; } while (0)
+    if (which == TL_HEADS_SSL) TABLE(ssl_heads);
+    if (which == TL_HEADS_STAGE2) TABLE(stage2_heads);
+    TABLE(heads);
+#undef TABLE
+}
+
+const tl_head_ops *tl_head_find(int which, const char *name) {
+    int n;
+    const tl_head_ops *const *t = tl_head_table(which, &n);
+    for (int i = 0; i < n; i++)
+        if (!strcmp(t[i]->name, name)) return t[i];
+    return NULL;
+}
+
+int tl_head_check(const char *spec_text, tl_error *err) {
+    int n;
+    const tl_head_ops *const *t = tl_head_table(TL_HEADS_USER, &n);
+    tl_spec spec;
+    return tl_spec_parse_ops(&spec, spec_text, "--head", (const void *const *)t, n, err) < 0 ? -1 : 0;
+}
 
 int tl_head_create(tl_head *h, const char *spec_text, struct tl_model *m, tl_error *err) {
     memset(h, 0, sizeof *h);
     tl_spec spec;
-    int k = tl_spec_parse_ops(&spec, spec_text, "--head", (const void *const *)heads, NHEADS, err);
-    if (k < 0) return -1;
-    h->ops = heads[k];
+    if (tl_spec_parse(&spec, spec_text, "--head", err)) return -1;
+    const tl_head_ops *ops = NULL;
+    for (int which = TL_HEADS_USER; which <= TL_HEADS_STAGE2 && !ops; which++) ops = tl_head_find(which, spec.name);
+    if (!ops) return tl_head_check(spec_text, err);   /* names the valid --head names */
+    h->ops = ops;
     h->N = m->N;
     h->D = m->cfg.feat_dim;
     h->C = m->cfg.num_classes;

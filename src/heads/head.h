@@ -66,6 +66,10 @@ typedef struct {
      * then runs on N·views rows, feat is [N·views, D], and before each backbone forward this fills
      * the backbone input rows [n·views, c, height, width] from the n images [n, c, height, width]. */
     void (*expand)(tl_head *h, float *rows, const float *images, int n, int c, int height, int width);
+    /* Documentation, rendered by tl_methods_list (--help, docs/cli.md): the keys with their defaults
+     * as NAME:keys takes them (a|b: a choice, the first the default; "" when none), one line of help. */
+    const char *keys;
+    const char *help;
 } tl_head_ops;
 
 struct tl_head {
@@ -81,8 +85,18 @@ struct tl_head {
     void *priv;
 };
 
-/* Creates the head named by spec_text ("linear", "cosine:s=30", ...) for model m (its N, feat_dim,
- * num_classes). Returns 0, or -1 naming --head and listing the valid names or keys. */
+/* The three head tables: the heads of --head (TL_HEADS_USER), of --ssl (sla), and the fixed heads of
+ * stage 2 (ncm, lws). tl_head_table gives one (*n its length, in the order --help lists it);
+ * tl_head_find the entry of that table named name, or NULL. */
+enum { TL_HEADS_USER, TL_HEADS_SSL, TL_HEADS_STAGE2 };
+const tl_head_ops *const *tl_head_table(int which, int *n);
+const tl_head_ops *tl_head_find(int which, const char *name);
+/* Checks that spec_text is a well-formed spec naming a --head head (its keys are checked when the head
+ * is created). Returns 0, or -1 with "--head: unknown name 'ncm' (valid: linear, cosine, ...)". */
+int tl_head_check(const char *spec_text, tl_error *err);
+/* Creates the head named by spec_text ("linear", "cosine:s=30", "sla:sd=1", "ncm:metric=l2", ...:
+ * any of the three tables, since a model file may hold any) for model m (its N, feat_dim,
+ * num_classes). Returns 0, or -1 naming --head (--ssl for sla) and listing the valid names or keys. */
 int tl_head_create(tl_head *h, const char *spec_text, struct tl_model *m, tl_error *err);
 void tl_head_destroy(tl_head *h);
 /* The head's extra loss (0 when it has none), gradients accumulated as by ops->regularizer. */
@@ -104,12 +118,12 @@ double tl_head_train_loss(tl_head *h, struct tl_loss *loss, float *dlogits, cons
 int tl_head_epoch_begin(tl_head *h, const tl_head_epoch *e, tl_error *err);
 void tl_head_step_end(tl_head *h, float *params, float *state);
 
-/* The table (src/heads/head.c). ncm and lws are the fixed heads of stage 2 (src/stage2). */
+/* The heads (tables in src/heads/head.c). ncm and lws are the fixed heads of stage 2 (src/stage2). */
 extern const tl_head_ops tl_head_linear, tl_head_cosine, tl_head_cosface, tl_head_arcface, tl_head_combined,
     tl_head_lsoftmax, tl_head_sphereface, tl_head_affinity, tl_head_uniformface, tl_head_adaptiveface,
     tl_head_uncertainty, tl_head_rpl, tl_head_gcpl, tl_head_causal, tl_head_sla, tl_head_ncm, tl_head_lws;
 
-/* Sets the TDE strength α used by a causal head's inference forward (methods.md §9.3). Returns 0,
+/* Sets the TDE strength α used by a causal head's inference forward (docs/methods.md §9.3). Returns 0,
  * or -1 when h is not a causal head. */
 int tl_causal_set_alpha(tl_head *h, double alpha, tl_error *err);
 

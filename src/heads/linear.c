@@ -34,4 +34,6 @@ static void linear_backward(tl_head *h, float *dfeat, float *grads, const float 
 static void linear_destroy(tl_head *h) { free(h->priv); }
 
 const tl_head_ops tl_head_linear = {.name = "linear", .create = linear_create, .forward = linear_forward,
-                                    .backward = linear_backward, .destroy = linear_destroy};
+                                    .backward = linear_backward, .destroy = linear_destroy,
+    .keys = "",
+    .help = "W·x + b, as torch.nn.Linear"};

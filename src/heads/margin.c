@@ -1,4 +1,4 @@
-/* Additive-margin cosine heads (methods.md §4.2-4.4). All three are the cosine head of §0.4
+/* Additive-margin cosine heads (docs/methods.md §4.2-4.4). All three are the cosine head of §0.4
  * (head.weight [C, D], logits s·cos) with the target logit replaced by s·φ(c_y) in training:
  *   cosface:s=30,m=0.35                      φ = c − m (CosFace / AM-Softmax)
  *   arcface:s=30,m=0.5,rule=hard|easy|none   φ = cos(θ + m) with insightface's rule past π − m
@@ -148,8 +148,14 @@ static void margin_destroy(tl_head *h) {
 }
 
 const tl_head_ops tl_head_cosface = {.name = "cosface", .create = cosface_create, .forward = margin_forward,
-    .backward = margin_backward, .destroy = margin_destroy};
+    .backward = margin_backward, .destroy = margin_destroy,
+    .keys = "s=30,m=0.35",
+    .help = "CosFace: the target logit is s·(cos θ - m) in training"};
 const tl_head_ops tl_head_arcface = {.name = "arcface", .create = arcface_create, .forward = margin_forward,
-    .backward = margin_backward, .destroy = margin_destroy};
+    .backward = margin_backward, .destroy = margin_destroy,
+    .keys = "s=30,m=0.5,rule=hard|easy|none,grad=exact|straight",
+    .help = "ArcFace: the target logit is s·cos(θ + m) in training; rule says what happens where θ + m passes π"};
 const tl_head_ops tl_head_combined = {.name = "combined", .create = combined_create, .forward = margin_forward,
-    .backward = margin_backward, .destroy = margin_destroy};
+    .backward = margin_backward, .destroy = margin_destroy,
+    .keys = "s=30,m1=1,m2=0.3,m3=0.2,fallback=0,grad=exact|straight",
+    .help = "the combined margin: the target logit is s·(cos(m1·θ + m2) - m3) in training"};

@@ -1,4 +1,4 @@
-/* Target-logit margin functions of the angular heads (methods.md §4), scalar and in double. Each
+/* Target-logit margin functions of the angular heads (docs/methods.md §4), scalar and in double. Each
  * returns φ(c) for the target cosine c and writes dφ/dc. Angles are taken after clamping c to
  * [−1+δ, 1−δ], δ = TL_MARGIN_DELTA (§0.2; the features are float32, so the float32 δ), and the clamp
  * passes no gradient outside that range (torch.clamp's rule: gradient 1 where −1+δ <= c <= 1−δ). */

@@ -1,4 +1,4 @@
-/* The shared machinery of heads built on cosines between features and class vectors (methods.md
+/* The shared machinery of heads built on cosines between features and class vectors (docs/methods.md
  * §0.4), in double precision: the inputs are float32, but angles near 0 and π amplify rounding
  * (dθ/dc = −1/sinθ), so norms, cosines, margins and their gradients are all computed in double and
  * rounded once at the output.

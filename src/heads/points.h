@@ -1,4 +1,4 @@
-/* Squared Euclidean distances to learnable points, shared by the RPL and GCPL heads (methods.md §13,
+/* Squared Euclidean distances to learnable points, shared by the RPL and GCPL heads (docs/methods.md §13,
  * the `Dist` module of iCGY96/ARPL). points [C·M, D]: row k·M + m is point m of class k.
  *   dist[i,k] = (1/M) Σ_m ‖x_i − q_{k,m}‖² / D
  * computed as a direct sum of squared differences (not ‖x‖² − 2x·q + ‖q‖², which can go negative). */

@@ -1,4 +1,4 @@
-/* RPL, reciprocal points (methods.md §13.1; iCGY96/ARPL loss/RPLoss.py). Class k has M reciprocal
+/* RPL, reciprocal points (docs/methods.md §13.1; iCGY96/ARPL loss/RPLoss.py). Class k has M reciprocal
  * points: representatives of everything that is NOT k, so a sample belongs to k when it is far from them.
  *   logits[i,k] = γ · d_e(x_i, k)                        (d_e: heads/points.h; CE on them = CE(d_e/temp), γ = 1/temp)
  *   regularizer  λ · (1/N) Σ_i (d_e(x_i, y_i) − R_{y_i})²  (open-space loss, F.mse_loss against the learnable radius)
@@ -6,7 +6,7 @@
  * exactly that std); head.radius [1] (shared, as the reference) or [C] (radius=per-class, the paper's R^k),
  * init 0. Both train with the network (same optimizer and weight decay, as the reference).
  * Keys: points=M (1), gamma=γ (1), lambda=λ (0.1, weight_pl), radius=shared|per-class,
- * score=prob|logit: the known-ness score is max_k softmax(logits)_k (default, methods.md §13.1) or
+ * score=prob|logit: the known-ness score is max_k softmax(logits)_k (default, docs/methods.md §13.1) or
  * the largest logit γ·max_k d_e. */
 #include <stdlib.h>
 #include <string.h>
@@ -100,4 +100,6 @@ static void rpl_destroy(tl_head *h) {
 
 const tl_head_ops tl_head_rpl = {.name = "rpl", .create = rpl_create, .forward = rpl_forward,
                                  .backward = rpl_backward, .destroy = rpl_destroy,
-                                 .regularizer = rpl_regularizer, .unknown_score = rpl_score};
+                                 .regularizer = rpl_regularizer, .unknown_score = rpl_score,
+    .keys = "points=1,gamma=1,lambda=0.1,radius=shared|per-class,score=prob|logit",
+    .help = "reciprocal points (open set): logits grow with the distance to each class's points, plus the open-space loss"};

@@ -1,4 +1,4 @@
-/* The sla head (--ssl sla[:sd=0,T=1,large_loss=0,training_agg=0]; methods.md §11): a linear classifier
+/* The sla head (--ssl sla[:sd=0,T=1,large_loss=0,training_agg=0]; docs/methods.md §11): a linear classifier
  * over joint labels (class, rotation) on the backbone's features of the 4 rotations of every image.
  *
  * Tensors: head.joint.weight [C·M, D], head.joint.bias [C·M]; with sd=1 also the distilled head
@@ -188,4 +188,6 @@ int tl_sla_set_inference(tl_head *h, int md, tl_error *err) {
 
 const tl_head_ops tl_head_sla = {.name = "sla", .option = "--ssl", .create = sla_create, .forward = sla_forward,
     .backward = sla_backward, .destroy = sla_destroy, .loss = sla_loss, .regularizer = sla_regularizer,
-    .expand = sla_expand};
+    .expand = sla_expand,
+    .keys = "sd=0,T=1,large_loss=0,training_agg=0",
+    .help = "self-supervised label augmentation: every image in its 4 rotations, a linear head over (class, rotation); sd=1 adds a head distilled from the aggregate at temperature T"};

@@ -1,4 +1,4 @@
-/* SLA, self-supervised label augmentation (Lee, Hwang, Shin, ICML 2020, arXiv 1910.05872; methods.md
+/* SLA, self-supervised label augmentation (Lee, Hwang, Shin, ICML 2020, arXiv 1910.05872; docs/methods.md
  * §11): the kernels of the `sla` head (src/heads/sla.c), shared with the tests and tools. Each image
  * i becomes M = 4 rows i·M + t, the image rotated by t·90°; the joint label of row (i, t) is
  * y_i·M + t (class-major), so joint logits J are [N·M, C·M]. */

@@ -1,4 +1,4 @@
-/* Multiplicative angular margins (methods.md §4.1): L-Softmax and A-Softmax (SphereFace), head.weight
+/* Multiplicative angular margins (docs/methods.md §4.1): L-Softmax and A-Softmax (SphereFace), head.weight
  * [C, D], no bias. With ρ_ij = ‖w_j‖‖x_i‖ (L-Softmax, raw weights) or ‖x_i‖ (SphereFace, normalised
  * weights) and c_ij = cos θ_ij:
  *   z_ij = ρ_ij c_ij  (j ≠ y_i, and every logit at inference),
@@ -97,6 +97,10 @@ static void sphere_destroy(tl_head *h) {
 }
 
 const tl_head_ops tl_head_lsoftmax = {.name = "lsoftmax", .create = lsoftmax_create, .forward = sphere_forward,
-    .backward = sphere_backward, .destroy = sphere_destroy};
+    .backward = sphere_backward, .destroy = sphere_destroy,
+    .keys = "m=4,base=1000,gamma=0.12,power=1,lambda_min=5",
+    .help = "L-Softmax: multiplicative angular margin m on the target, blended with the plain logit by λ = max(lambda_min, base·(1 + gamma·t)^-power)"};
 const tl_head_ops tl_head_sphereface = {.name = "sphereface", .create = sphereface_create, .forward = sphere_forward,
-    .backward = sphere_backward, .destroy = sphere_destroy};
+    .backward = sphere_backward, .destroy = sphere_destroy,
+    .keys = "m=4,base=1000,gamma=0.12,power=1,lambda_min=5",
+    .help = "A-Softmax (SphereFace): L-Softmax with normalised weights"};

@@ -1,5 +1,5 @@
 /* "Striking the right balance with uncertainty" (Khan et al., CVPR 2019, arXiv 1901.07590) in
- * tailor's formulation (methods.md §5.2-5.3; docs/methods-notes.md says how each gap of the paper
+ * tailor's formulation (docs/methods.md §5.2-5.3; docs/methods-notes.md says how each gap of the paper
  * was filled). An A-Softmax (default) or L-Softmax head, head.weight [C, D], whose target logit
  * carries a class margin m_c from Monte-Carlo-dropout uncertainty and a penalty from the sample's
  * probability of misclassification:
@@ -27,6 +27,7 @@
 #include "heads/margin.h"
 #include "heads/normed.h"
 #include "models/model.h"
+#include "train/trainer.h"
 
 #define SIGMA_EPS 1e-6
 
@@ -203,60 +204,66 @@ static int refresh_epoch(const unc_priv *p, int epoch, int epochs) {
     return epoch >= ew && (epoch - ew) % every == 0;
 }
 
-/* Monte-Carlo refresh of the class margins from the training set (no augmentation, BN in evaluation
- * mode); the backbone runs once per image and only the head's dropout is sampled T times. */
+/* One refresh pass: the head, its scratch and dropout stream, and the labels in pass order. */
+typedef struct {
+    unc_priv *p;
+    const float *W;
+    const int *y;
+    double *xt, *f;
+    tl_rng rng;
+    int C, D;
+} refresh_ctx;
+
+/* After a batch's backbone forward: T dropout draws of the head's plain logits per image, the
+ * variance of its target probability added to its class. */
+static int refresh_visit(void *ctx, struct tl_model *m, int got, int done) {
+    refresh_ctx *c = ctx;
+    unc_priv *p = c->p;
+    int C = c->C, D = c->D;
+    const float *feat = tl_model_features(m);
+    for (int i = 0; i < got; i++) {
+        int yi = c->y[done + i];
+        double s1 = 0, s2 = 0;
+        for (int t = 0; t < p->T; t++) {
+            for (int k = 0; k < D; k++)
+                c->xt[k] = tl_rng_uniform(&c->rng) < p->p ? 0 : feat[(size_t)i * D + k] / (1 - p->p);
+            double mx = -INFINITY, z = 0;
+            for (int j = 0; j < C; j++) {   /* plain logits w_j·x̃ (ŵ_j·x̃ for A-Softmax) */
+                double s = 0;
+                for (int k = 0; k < D; k++) s += wv(p, c->W, j, k, D) * c->xt[k];
+                c->f[j] = s;
+                mx = fmax(mx, s);
+            }
+            for (int j = 0; j < C; j++) z += exp(c->f[j] - mx);
+            double q = exp(c->f[yi] - mx) / z;
+            s1 += q; s2 += q * q;
+        }
+        double mu = s1 / p->T;
+        p->u[yi] += p->tau_inv + s2 / p->T - mu * mu;
+        p->cnt[yi] += 1;
+    }
+    return 0;
+}
+
+/* Monte-Carlo refresh of the class margins from the training set: an evaluation pass (no
+ * augmentation, BN in evaluation mode, tl_eval_pass) runs the backbone once per image and only the
+ * head's dropout is sampled T times. */
 static int unc_refresh(tl_head *h, const tl_head_epoch *e, tl_error *err) {
     unc_priv *p = h->priv;
     struct tl_model *m = h->model;
     const tl_dataset *d = e->train;
-    int B = m->N, C = h->C, D = h->D;
-    const float *W = m->params + p->w;
-    tl_loader *L = tl_loader_create(d, e->mean, e->std, NULL, m->cfg.in_c, m->cfg.in_h, m->cfg.in_w, B, 0,
-                                    d->images ? tl_loader_default_workers(m->net.nthreads) : 0, err);
-    int *order = malloc((size_t)(d->n ? d->n : 1) * sizeof *order);
-    double *xt = malloc((size_t)D * sizeof *xt), *f = malloc((size_t)C * sizeof *f);
-    if (!L || !order || !xt || !f) {
-        tl_loader_free(L); free(order); free(xt); free(f);
-        return L ? tl_fail(err, "--head uncertainty: out of memory") : -1;
-    }
-    for (int i = 0; i < d->n; i++) order[i] = i;
-    int rc = tl_loader_start(L, order, d->n, e->epoch, 0, err), got = 0;
+    int C = h->C, D = h->D;
+    refresh_ctx ctx = {.p = p, .W = m->params + p->w, .y = d->y, .C = C, .D = D};
+    ctx.xt = malloc((size_t)D * sizeof *ctx.xt);
+    ctx.f = malloc((size_t)C * sizeof *ctx.f);
+    if (!ctx.xt || !ctx.f) { free(ctx.xt); free(ctx.f); return tl_fail(err, "--head uncertainty: out of memory"); }
     memset(p->u, 0, (size_t)C * sizeof *p->u);
     memset(p->cnt, 0, (size_t)C * sizeof *p->cnt);
-    tl_normed_weights(&p->n, W);
-    tl_rng rng;
-    tl_rng_seed(&rng, e->seed ^ ((uint64_t)(e->epoch + 1) << 32), TL_RNG_DROPOUT);
-    size_t row = (size_t)m->cfg.in_c * m->cfg.in_h * m->cfg.in_w;
-    const float *x;
-    const int *y;
-    while (rc == 0 && (got = tl_loader_next(L, &x, &y, err)) > 0) {
-        memcpy(tl_model_input(m), x, (size_t)got * row * sizeof *x);
-        tl_net_forward(&m->net, m->params, m->state, 0, NULL);
-        const float *feat = tl_model_features(m);
-        for (int i = 0; i < got; i++) {
-            double s1 = 0, s2 = 0;
-            for (int t = 0; t < p->T; t++) {
-                for (int k = 0; k < D; k++)
-                    xt[k] = tl_rng_uniform(&rng) < p->p ? 0 : feat[(size_t)i * D + k] / (1 - p->p);
-                double mx = -INFINITY, z = 0;
-                for (int j = 0; j < C; j++) {   /* plain logits w_j·x̃ (ŵ_j·x̃ for A-Softmax) */
-                    double s = 0;
-                    for (int k = 0; k < D; k++) s += wv(p, W, j, k, D) * xt[k];
-                    f[j] = s;
-                    mx = fmax(mx, s);
-                }
-                for (int j = 0; j < C; j++) z += exp(f[j] - mx);
-                double q = exp(f[y[i]] - mx) / z;
-                s1 += q; s2 += q * q;
-            }
-            double mu = s1 / p->T;
-            p->u[y[i]] += p->tau_inv + s2 / p->T - mu * mu;
-            p->cnt[y[i]] += 1;
-        }
-    }
-    tl_loader_free(L);
-    free(order); free(xt); free(f);
-    if (rc || got < 0) return -1;
+    tl_normed_weights(&p->n, ctx.W);
+    tl_rng_seed(&ctx.rng, e->seed ^ ((uint64_t)(e->epoch + 1) << 32), TL_RNG_DROPOUT);
+    int rc = tl_eval_pass(m, d, NULL, 0, e->mean, e->std, 0, refresh_visit, &ctx, err);
+    free(ctx.xt); free(ctx.f);
+    if (rc) return -1;
     double umax = 0;
     for (int c = 0; c < C; c++) { p->u[c] = p->cnt[c] > 0 ? p->u[c] / p->cnt[c] : 0; umax = fmax(umax, p->u[c]); }
     float *margins = m->state + p->margins;
@@ -280,4 +287,6 @@ static void unc_destroy(tl_head *h) {
 }
 
 const tl_head_ops tl_head_uncertainty = {.name = "uncertainty", .create = unc_create, .forward = unc_forward,
-    .backward = unc_backward, .destroy = unc_destroy, .epoch_begin = unc_epoch_begin};
+    .backward = unc_backward, .destroy = unc_destroy, .epoch_begin = unc_epoch_begin,
+    .keys = "m=3,T=10,p=0.5,alpha=1,tau_inv=0,competitor=max|union,penalty_grad=exact|detach,weights=normalized|raw,warmup=0.1,every=0.1,base=1000,gamma=0.12,power=1,lambda_min=5",
+    .help = "A-Softmax with class margins from Monte-Carlo-dropout uncertainty and a penalty for the probability of misclassification (Khan et al.)"};

@@ -1,4 +1,4 @@
-/* UniformFace (Duan, Lu, Zhou, CVPR 2019; methods.md §7.1): a CosFace head (head.weight [C, D],
+/* UniformFace (Duan, Lu, Zhou, CVPR 2019; docs/methods.md §7.1): a CosFace head (head.weight [C, D],
  * z_iy = s (c_iy − m)) plus the uniform loss, which spreads the class centres over the sphere like
  * equal charges:
  *   L_u = λ_u / (C(C−1)) · Σ_j Σ_{k≠j} 1 / (‖ĉ_j − ĉ_k‖ + 1)
@@ -169,4 +169,6 @@ static void uniform_destroy(tl_head *h) {
 
 const tl_head_ops tl_head_uniformface = {.name = "uniformface", .create = uniform_create,
     .forward = uniform_forward, .backward = uniform_backward, .destroy = uniform_destroy,
-    .regularizer = uniform_regularizer, .step_end = uniform_step_end};
+    .regularizer = uniform_regularizer, .step_end = uniform_step_end,
+    .keys = "s=30,m=0.35,lambda=1,alpha=0.5",
+    .help = "UniformFace: CosFace plus a loss that spreads the class centres evenly over the sphere"};

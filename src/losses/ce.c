@@ -1,4 +1,4 @@
-/* Softmax cross-entropy (methods.md §0.3, §3.2): torch.nn.functional.cross_entropy(z, y, weight=w),
+/* Softmax cross-entropy (docs/methods.md §0.3, §3.2): torch.nn.functional.cross_entropy(z, y, weight=w),
  * i.e. the weighted mean Σ w_y CE_i / Σ w_y (plain mean without weights). */
 #include "losses/loss.h"
 #include "losses/softmax.h"
@@ -10,4 +10,6 @@ static double ce_compute(tl_loss *l, float *dlogits, const float *logits, const 
     return tl_loss_shifted_ce(dlogits, logits, y, N, l->C, w, NULL, NULL);
 }
 
-const tl_loss_ops tl_loss_ce = {"ce", ce_create, ce_compute, NULL};
+const tl_loss_ops tl_loss_ce = {"ce", ce_create, ce_compute, NULL,
+    .keys = "",
+    .help = "softmax cross-entropy"};

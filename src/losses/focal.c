@@ -1,4 +1,4 @@
-/* Softmax focal loss (methods.md §3.3), with p = softmax(z_i)_{y_i} and class weights a (1 when off):
+/* Softmax focal loss (docs/methods.md §3.3), with p = softmax(z_i)_{y_i} and class weights a (1 when off):
  *   FL_i = -a_{y_i} (1 - p)^γ log p,   L = mean_i FL_i,
  *   ∂FL_i/∂z_ij = a_{y_i} [γ p (1 - p)^(γ-1) log p - (1 - p)^γ] (1[j = y_i] - p_ij).
  * log p comes from log-softmax and 1 - p = -expm1(log p); when 1 - p < 1e-12 the row's gradient is 0
@@ -55,4 +55,6 @@ static double focal_compute(tl_loss *l, float *dlogits, const float *logits, con
 
 static void focal_destroy(tl_loss *l) { free(l->priv); }
 
-const tl_loss_ops tl_loss_focal = {"focal", focal_create, focal_compute, focal_destroy};
+const tl_loss_ops tl_loss_focal = {"focal", focal_create, focal_compute, focal_destroy,
+    .keys = "gamma=1,variant=standard|ldam",
+    .help = "softmax focal loss (1-p)^gamma·CE; variant=ldam is the LDAM-DRW code's form"};

@@ -1,17 +1,18 @@
-/* LDAM (methods.md §3.6): a class-dependent margin subtracted from the target cosine,
+/* LDAM (docs/methods.md §3.6): a class-dependent margin subtracted from the target cosine,
  *   Δ_j = max_m · n_j^(-1/4) / max_k n_k^(-1/4),   u_ij = z_ij - s·Δ_{y_i}·1[j = y_i],
  * where z = s·cos comes from a normalised head (--head cosine:s=S), then CE(u, y) with PyTorch's
  * weighted mean (plain mean while the weights are off; with weights=effective,drw=E this is
  * LDAM-DRW). ∂L/∂z = ∂L/∂u since the margin is a constant. Keys: max_m (default 0.5), s (must equal
  * the head's scale; it defaults to it). */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include "core/error.h"
 #include "losses/loss.h"
 
 typedef struct { double *shift; } ldam_priv;   /* [C] -s·Δ_c, added to the target logit */
 
-/* Δ_c of methods.md §3.6 for counts n (all > 0). */
+/* Δ_c of docs/methods.md §3.6 for counts n (all > 0). */
 void tl_ldam_margins(double *delta, const int64_t *count, int C, double max_m) {
     double top = 0;
     for (int c = 0; c < C; c++) top = fmax(top, pow((double)count[c], -0.25));
@@ -38,6 +39,14 @@ static int ldam_create(tl_loss *l, tl_spec *spec, tl_error *err) {
     return 0;
 }
 
+/* With --head left at linear, LDAM trains on the cosine head of its own scale s (default 30). */
+static int ldam_default_head(tl_spec *spec, char *head, size_t size, tl_error *err) {
+    double s;
+    if (tl_spec_double(spec, "s", 30, &s, err)) return -1;
+    if ((size_t)snprintf(head, size, "cosine:s=%.17g", s) >= size) return tl_fail(err, "--head: too long");
+    return 0;
+}
+
 static double ldam_compute(tl_loss *l, float *dlogits, const float *logits, const int *y, int N, const double *w) {
     const ldam_priv *p = l->priv;
     return tl_loss_shifted_ce(dlogits, logits, y, N, l->C, w, NULL, p->shift);
@@ -49,4 +58,7 @@ static void ldam_destroy(tl_loss *l) {
     free(p);
 }
 
-const tl_loss_ops tl_loss_ldam = {"ldam", ldam_create, ldam_compute, ldam_destroy};
+const tl_loss_ops tl_loss_ldam = {"ldam", ldam_create, ldam_compute, ldam_destroy,
+    .default_head = ldam_default_head,
+    .keys = "max_m=0.5,s=30",
+    .help = "label-distribution-aware margins, max_m·n_c^(-1/4) scaled to max_m at the rarest class, on a cosine head of scale s (the default --head linear becomes cosine:s=S)"};

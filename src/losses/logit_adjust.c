@@ -1,6 +1,6 @@
 /* Logit-adjusted losses: the prior is added to the logits inside the softmax during training only.
- *   logit-adjust[:tau=1]  u = z + a, a_c = log(π_c^τ + 1e-12), π_c = n_c / Σn   (methods.md §3.7)
- *   balanced-softmax      u = z + log n_c                                       (methods.md §3.8)
+ *   logit-adjust[:tau=1]  u = z + a, a_c = log(π_c^τ + 1e-12), π_c = n_c / Σn   (docs/methods.md §3.7)
+ *   balanced-softmax      u = z + log n_c                                       (docs/methods.md §3.8)
  * L = CE(u, y), mean over the batch (PyTorch's weighted mean when class weights are on);
  * ∂L/∂z = ∂L/∂u. Prediction uses the plain z. */
 #include <math.h>
@@ -40,5 +40,9 @@ static double shifted_compute(tl_loss *l, float *dlogits, const float *logits, c
 
 static void shifted_destroy(tl_loss *l) { free(l->priv); }
 
-const tl_loss_ops tl_loss_logit_adjust = {"logit-adjust", la_create, shifted_compute, shifted_destroy};
-const tl_loss_ops tl_loss_balanced_softmax = {"balanced-softmax", bs_create, shifted_compute, shifted_destroy};
+const tl_loss_ops tl_loss_logit_adjust = {"logit-adjust", la_create, shifted_compute, shifted_destroy,
+    .keys = "tau=1",
+    .help = "cross-entropy of the logits plus tau·log(training prior)"};
+const tl_loss_ops tl_loss_balanced_softmax = {"balanced-softmax", bs_create, shifted_compute, shifted_destroy,
+    .keys = "",
+    .help = "cross-entropy of the logits plus log(n_c)"};

@@ -1,13 +1,37 @@
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "core/error.h"
 #include "losses/loss.h"
 #include "losses/softmax.h"
+#include "models/model.h"
 
 static const tl_loss_ops *const losses[] = {&tl_loss_ce, &tl_loss_sigmoid, &tl_loss_focal, &tl_loss_ldam,
                                             &tl_loss_logit_adjust, &tl_loss_balanced_softmax};
 #define NLOSSES ((int)(sizeof losses / sizeof *losses))
+
+const char *const tl_loss_shared_keys = "weights=none|inverse|sqrt-inverse|effective,beta=0.9999,drw=0";
+
+const tl_loss_ops *const *tl_loss_table(int *n) {
+    *n = NLOSSES;
+    return losses;
+}
+
+int tl_loss_default_head(const char *loss_text, const char *head_text, char *out, size_t size, tl_error *err) {
+    tl_spec spec;
+    int k = tl_spec_parse_ops(&spec, loss_text, "--loss", (const void *const *)losses, NLOSSES, err);
+    if (k < 0) return -1;
+    if (strcmp(head_text, "linear") || !losses[k]->default_head) {
+        if ((size_t)snprintf(out, size, "%s", head_text) >= size) return tl_fail(err, "--head: too long");
+        return 0;
+    }
+    return losses[k]->default_head(&spec, out, size, err);
+}
+
+void tl_loss_init_model(const tl_loss *l, struct tl_model *m) {
+    if (l->ops->initialise) l->ops->initialise(l, m);
+}
 
 void tl_class_weights(double *w, const int64_t *count, int C, int kind, double beta) {
     double sum = 0;
@@ -29,12 +53,11 @@ int tl_loss_create(tl_loss *l, const char *spec_text, int C, const int64_t *coun
     tl_spec spec;
     int k = tl_spec_parse_ops(&spec, spec_text, "--loss", (const void *const *)losses, NLOSSES, err);
     if (k < 0) return -1;
-    static const char *const kinds[] = {"none", "inverse", "sqrt-inverse", "effective"};
+    static const char *const kinds[] = {"none", "inverse", "sqrt-inverse", "effective"};   /* TL_WEIGHTS_* */
     l->ops = losses[k];
     l->C = C;
     l->count = count;
     l->head = head;
-    l->bias_init = NAN;
     if (tl_spec_choice(&spec, "weights", kinds, 4, TL_WEIGHTS_NONE, &l->weights, err) ||
         tl_spec_double(&spec, "beta", 0.9999, &l->beta, err) || tl_spec_int(&spec, "drw", 0, &l->drw, err))
         return -1;

@@ -1,6 +1,6 @@
 /* Losses: logits [N, C] and labels -> a scalar and dlogits. One table of named kinds
  * (--loss NAME[:key=value,...]), each with the same verbs. Every loss also takes the shared class
- * weight keys, handled here once (methods.md §3.1, §3.6):
+ * weight keys, handled here once (docs/methods.md §3.1, §3.6):
  *   weights=none|inverse|sqrt-inverse|effective   beta=0.9999 (effective number)   drw=EPOCH
  * With drw=E the weights are off (all 1) before epoch E and on from E (deferred re-weighting).
  *
@@ -20,6 +20,7 @@
 enum { TL_WEIGHTS_NONE, TL_WEIGHTS_INVERSE, TL_WEIGHTS_SQRT_INVERSE, TL_WEIGHTS_EFFECTIVE };
 
 typedef struct tl_loss tl_loss;
+struct tl_model;
 
 typedef struct {
     const char *name;
@@ -29,6 +30,15 @@ typedef struct {
      * the loss. w: this epoch's class weights [C], or NULL when weighting is off. */
     double (*compute)(tl_loss *l, float *dlogits, const float *logits, const int *y, int N, const double *w);
     void (*destroy)(tl_loss *l);
+    /* Optional: what the loss needs from the model. default_head writes into head (size bytes) the
+     * head it trains with when --head is left at linear (LDAM: cosine:s=<its s>), reading its keys
+     * from spec; initialise adjusts the freshly initialised model (the sigmoid losses' bias). */
+    int (*default_head)(tl_spec *spec, char *head, size_t size, tl_error *err);
+    void (*initialise)(const tl_loss *l, struct tl_model *m);
+    /* Documentation, rendered by tl_methods_list (--help, docs/cli.md): the keys with their defaults
+     * as NAME:keys takes them (a|b: a choice, the first the default; "" when none), one line of help. */
+    const char *keys;
+    const char *help;
 } tl_loss_ops;
 
 struct tl_loss {
@@ -41,28 +51,39 @@ struct tl_loss {
     int drw;                    /* first epoch with weights on; 0 = from the start */
     double *w;                  /* [C] */
     int weights_on;
-    double bias_init;           /* NAN, or the value a linear head's bias should start at (sigmoid
-                                 * losses: -log(C-1), so σ(b) = 1/C; methods.md §3.4) */
     void *priv;
 };
 
 /* Creates the loss named by spec_text for C classes with training counts count[C] (borrowed, must
  * outlive the loss). Returns 0, or -1 naming --loss and the valid names or keys. */
 int tl_loss_create(tl_loss *l, const char *spec_text, int C, const int64_t *count, const tl_head *head, tl_error *err);
+/* The head a model trained with the loss named by loss_text should have, given --head head_text:
+ * head_text itself, or the loss's own default head when head_text is the default "linear" (LDAM:
+ * "cosine:s=<its s>"). Writes it into out (size bytes). Returns 0, or -1 naming --loss (a malformed
+ * or unknown loss, a key out of range, or out too small). Call before creating the model. */
+int tl_loss_default_head(const char *loss_text, const char *head_text, char *out, size_t size, tl_error *err);
+/* What the loss asks of a freshly initialised model m (the sigmoid losses: a linear head's bias at
+ * -log(C-1), so that σ(b) = 1/C, docs/methods.md §3.4); nothing for the other losses. Call after
+ * creating the model and the loss, before training (not when resuming: the checkpoint has it). */
+void tl_loss_init_model(const tl_loss *l, struct tl_model *m);
+/* The table, in the order --help lists it: *n gets its length. */
+const tl_loss_ops *const *tl_loss_table(int *n);
+/* The keys every loss takes (read in tl_loss_create), documented as the tables document theirs. */
+extern const char *const tl_loss_shared_keys;
 /* Switches the class weights on or off for this epoch (DRW). */
 void tl_loss_epoch(tl_loss *l, int epoch);
 double tl_loss_compute(tl_loss *l, float *dlogits, const float *logits, const int *y, int N);
 void tl_loss_destroy(tl_loss *l);
 
-/* Class-weight vectors normalised to sum to C (methods.md §3.1): inverse 1/n, sqrt-inverse 1/sqrt(n),
+/* Class-weight vectors normalised to sum to C (docs/methods.md §3.1): inverse 1/n, sqrt-inverse 1/sqrt(n),
  * effective (1-β)/(1-β^n) with 1-β^n = -expm1(n log β). TL_WEIGHTS_NONE gives all ones. */
 void tl_class_weights(double *w, const int64_t *count, int C, int kind, double beta);
 
-/* Logit adjustment a_c = log(π_c^τ + 1e-12), π_c = n_c / Σn (methods.md §3.7; the 1e-12 of the
+/* Logit adjustment a_c = log(π_c^τ + 1e-12), π_c = n_c / Σn (docs/methods.md §3.7; the 1e-12 of the
  * reference code). Shared by the logit-adjusted loss and the post-hoc rule. */
 void tl_logit_adjustment(double *a, const int64_t *count, int C, double tau);
 
-/* LDAM margins Δ_c = max_m · n_c^(-1/4) / max_k n_k^(-1/4) (methods.md §3.6); every count > 0. */
+/* LDAM margins Δ_c = max_m · n_c^(-1/4) / max_k n_k^(-1/4) (docs/methods.md §3.6); every count > 0. */
 void tl_ldam_margins(double *delta, const int64_t *count, int C, double max_m);
 
 /* Softmax cross-entropy of shifted logits u_ij = z_ij + bias[j] + ybias[y_i]·1[j = y_i] (bias and

@@ -47,3 +47,13 @@ double tl_softmax_ce_row(float *d, const float *z, const double *bias, double yb
         }
     return lse - ((double)z[y] + (bias ? bias[y] : 0) + ybias);
 }
+
+int tl_argmax(const float *z, const double *shift, int C) {
+    int best = 0;
+    if (!shift) {
+        for (int j = 1; j < C; j++) if (z[j] > z[best]) best = j;
+        return best;
+    }
+    for (int j = 1; j < C; j++) if ((double)z[j] - shift[j] > (double)z[best] - shift[best]) best = j;
+    return best;
+}

@@ -1,4 +1,4 @@
-/* Numerically stable softmax primitives (methods.md §0.2) and softmax cross-entropy (§0.3). */
+/* Numerically stable softmax primitives (docs/methods.md §0.2) and softmax cross-entropy (§0.3). */
 #ifndef TL_LOSSES_SOFTMAX_H
 #define TL_LOSSES_SOFTMAX_H
 
@@ -6,6 +6,9 @@
 double tl_logsumexp(const float *z, int C);
 /* probs[N,C] = softmax(logits[N,C]) row-wise. */
 void tl_softmax(float *probs, const float *logits, int N, int C);
+/* The predicted class of one row of logits: the first index of the largest z[j] − shift[j], compared
+ * in double (shift [C] may be NULL: the largest z[j] itself). Every prediction in tailor is this. */
+int tl_argmax(const float *z, const double *shift, int C);
 
 /* Mean softmax cross-entropy: torch.nn.functional.cross_entropy(logits, y) (reduction mean).
  * Writes dlogits[N,C] = (softmax(z) - onehot(y)) / N (written, not accumulated: a loss starts the

@@ -7,7 +7,22 @@
 #include "models/model.h"
 #include "spec/spec.h"
 
-#define TL_ARCHS "cnn, resnet32, mlp, resnet10, resnet18, resnet34, resnet50, resnext50"
+static const tl_model_arch archs[] = {
+    {"cnn", "", "the seed CNN: three 3x3 convolution-BatchNorm-ReLU blocks with average pooling, then global average pooling, 128 features (--feat-dim; images of at least 4x4)"},
+    {"resnet32", "", "the CIFAR ResNet-32 of the LDAM-DRW code: 3 stages of 5 basic blocks, option-A shortcuts, 64 features"},
+    {"mlp", "", "a multilayer perceptron for tabular rows: --hidden sizes (256/128), --feat-dim the last"},
+    {"resnet10", "zero_init_residual=0", "torchvision's ResNet with one basic block per stage, 512 features (images of at least 32x32)"},
+    {"resnet18", "zero_init_residual=0", "torchvision's resnet18, 512 features (images of at least 32x32)"},
+    {"resnet34", "zero_init_residual=0", "torchvision's resnet34, 512 features (images of at least 32x32)"},
+    {"resnet50", "zero_init_residual=0", "torchvision's resnet50 (bottleneck blocks), 2048 features (images of at least 32x32)"},
+    {"resnext50", "zero_init_residual=0", "torchvision's resnext50_32x4d, 2048 features (images of at least 32x32)"},
+};
+#define NARCHS ((int)(sizeof archs / sizeof *archs))
+
+const tl_model_arch *tl_model_table(int *n) {
+    *n = NARCHS;
+    return archs;
+}
 
 int tl_model_cfg_default(tl_model_cfg *cfg, const char *text, int in_c, int in_h, int in_w, int num_classes,
                          tl_error *err) {
@@ -33,7 +48,7 @@ int tl_model_cfg_default(tl_model_cfg *cfg, const char *text, int in_c, int in_h
         cfg->nhidden = 2; cfg->hidden[0] = 256; cfg->hidden[1] = 128;
         cfg->feat_dim = 128;
     } else {
-        return tl_fail(err, "--model: unknown name '%s' (valid: " TL_ARCHS ")", arch);
+        return tl_spec_lookup(&spec, archs, sizeof *archs, NARCHS, err);
     }
     if (tl_spec_check_unused(&spec, err)) return -1;
     snprintf(cfg->head, sizeof cfg->head, "linear");
@@ -129,7 +144,11 @@ int tl_model_init(tl_model *m, const tl_model_cfg *cfg, int N, int nthreads, uin
     else if (!strcmp(cfg->arch, "resnet32")) feat = tl_build_resnet32(m);
     else if (!strcmp(cfg->arch, "mlp")) feat = tl_build_mlp(m);
     else if (tl_resnet_is(cfg->arch)) feat = tl_build_resnet(m);
-    else { tl_model_free(m); return tl_fail(err, "--model: unknown name '%s' (valid: " TL_ARCHS ")", cfg->arch); }
+    else {
+        tl_spec s;
+        tl_model_free(m);
+        return tl_spec_parse(&s, cfg->arch, "--model", err) ? -1 : tl_spec_lookup(&s, archs, sizeof *archs, NARCHS, err);
+    }
     if (feat < 0) { tl_model_free(m); return tl_fail(err, "out of memory building the %s model", cfg->arch); }
     m->feat_buf = feat;
     m->cfg.feat_dim = (int)tl_chw_size(m->net.shape[feat]);

@@ -61,6 +61,15 @@ typedef struct tl_model {
     float *logits, *dlogits; /* [N, C] */
 } tl_model;
 
+/* The backbones of --model, one entry each (the builders are cnn.c, resnet32.c, mlp.c, resnet.c). */
+typedef struct {
+    const char *name;
+    const char *keys;   /* as in the other method tables: keys with their defaults ("" when none) */
+    const char *help;   /* one line */
+} tl_model_arch;
+/* The table, in the order --help lists it: *n gets its length. */
+const tl_model_arch *tl_model_table(int *n);
+
 /* Fills defaults for an architecture spec (a name, or for the ImageNet ResNets
  * NAME[:zero_init_residual=0|1]); returns -1 for an unknown name or key, or too small an input. */
 int tl_model_cfg_default(tl_model_cfg *cfg, const char *arch, int in_c, int in_h, int in_w, int num_classes,

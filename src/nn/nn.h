@@ -111,7 +111,7 @@ void tl_gap16_forward(float *out, const float *inp, int N, int C, int HW, int nt
 void tl_gap16_backward(float *dinp, const float *dout, int N, int C, int HW, int nthreads);
 
 /* ---- Rotation: torch.rot90(x, t, dims=(2,3)) on square planes, x and out [N,C,H,H] (SLA's input
- * transformation, methods.md §11.1); t is taken modulo 4. Forward only (no gradient to the image). ---- */
+ * transformation, docs/methods.md §11.1); t is taken modulo 4. Forward only (no gradient to the image). ---- */
 void tl_rot90_forward(float *out, const float *inp, int N, int C, int H, int t);
 
 /* ---- Element-wise add (residual join): out = a + b.  Backward: da += dout, db += dout. ---- */

@@ -1,4 +1,4 @@
-/* Rotation of square image planes by multiples of 90°, the input transformation of SLA (methods.md
+/* Rotation of square image planes by multiples of 90°, the input transformation of SLA (docs/methods.md
  * §11.1). Only a forward: the rotated copies are the backbone's input, no gradient flows back to the
  * image. */
 #include "nn/nn.h"

@@ -1,4 +1,4 @@
-/* Class-balanced sampling (methods.md §2.2), class mass 1/C. Two forms, both from the references:
+/* Class-balanced sampling (docs/methods.md §2.2), class mass 1/C. Two forms, both from the references:
  *   mode=weighted (default)  N_tr draws with replacement, instance weight 1/n_y (§2.2(1))
  *   mode=aware               the class-aware sampler used by cRT/LWS (§2.2(2)): a cyclic iterator over
  *                            the classes and one over each class's instances, each reshuffled when it
@@ -50,4 +50,6 @@ static int class_epoch(tl_sampler *s, int *order, int epoch, tl_rng *rng) {
     return m;
 }
 
-const tl_sampler_ops tl_sampler_class = {"class", class_create, NULL, class_epoch, tl_class_lists_destroy};
+const tl_sampler_ops tl_sampler_class = {"class", class_create, NULL, class_epoch, tl_class_lists_destroy,
+    .keys = "mode=weighted|aware,per_class=4",
+    .help = "class-balanced: N draws with replacement, every class equally likely (weighted), or cRT's class-aware sampler, per_class images per class visit (aware)"};

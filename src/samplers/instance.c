@@ -1,4 +1,4 @@
-/* Instance-balanced sampling (methods.md §2.1), the default: a fresh random permutation of the
+/* Instance-balanced sampling (docs/methods.md §2.1), the default: a fresh random permutation of the
  * training set each epoch (what every reference does with shuffle=True). */
 #include "samplers/sampler.h"
 
@@ -11,4 +11,6 @@ static int instance_epoch(tl_sampler *s, int *order, int epoch, tl_rng *rng) {
     return s->n;
 }
 
-const tl_sampler_ops tl_sampler_instance = {"instance", instance_create, NULL, instance_epoch, NULL};
+const tl_sampler_ops tl_sampler_instance = {"instance", instance_create, NULL, instance_epoch, NULL,
+    .keys = "",
+    .help = "a fresh random order of the training set every epoch (the default)"};

@@ -1,4 +1,4 @@
-/* q-power sampling (methods.md §2.3): class mass p_j = n_j^q / Σ_i n_i^q, N_tr draws with
+/* q-power sampling (docs/methods.md §2.3): class mass p_j = n_j^q / Σ_i n_i^q, N_tr draws with
  * replacement. q = 1 is instance-balanced (in expectation), q = 0 class-balanced, `sqrt` is q = 1/2
  * (the Decoupling reference's square-root sampler). */
 #include <math.h>
@@ -27,5 +27,9 @@ static int power_epoch(tl_sampler *s, int *order, int epoch, tl_rng *rng) {
     return s->n;
 }
 
-const tl_sampler_ops tl_sampler_sqrt = {"sqrt", sqrt_create, NULL, power_epoch, tl_class_lists_destroy};
-const tl_sampler_ops tl_sampler_power = {"power", power_create, NULL, power_epoch, tl_class_lists_destroy};
+const tl_sampler_ops tl_sampler_sqrt = {"sqrt", sqrt_create, NULL, power_epoch, tl_class_lists_destroy,
+    .keys = "",
+    .help = "class mass proportional to sqrt(n_c), N draws with replacement"};
+const tl_sampler_ops tl_sampler_power = {"power", power_create, NULL, power_epoch, tl_class_lists_destroy,
+    .keys = "q=0.5",
+    .help = "class mass proportional to n_c^q, N draws with replacement (q=1: instance-balanced, q=0: class-balanced)"};

@@ -1,4 +1,4 @@
-/* Progressively-balanced sampling (methods.md §2.4): epoch e of T mixes the class masses
+/* Progressively-balanced sampling (docs/methods.md §2.4): epoch e of T mixes the class masses
  *   mass_j = (1 - λ_e)·n_j + λ_e·N_tr/C,   λ_e = e/(T - 1)   (λ = 1 when T = 1),
  * so the first epoch is instance-balanced and the last class-balanced (the Decoupling reference's
  * np.linspace(0, 1, T)); N_tr draws with replacement. C counts the classes with examples. */
@@ -19,4 +19,6 @@ static int progressive_epoch(tl_sampler *s, int *order, int epoch, tl_rng *rng) 
 }
 
 const tl_sampler_ops tl_sampler_progressive = {"progressive", progressive_create, NULL, progressive_epoch,
-                                               tl_class_lists_destroy};
+                                               tl_class_lists_destroy,
+    .keys = "",
+    .help = "class masses moving from instance-balanced (first epoch) to class-balanced (last epoch)"};

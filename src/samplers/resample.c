@@ -1,4 +1,4 @@
-/* Random over- and under-sampling to a target count per class (methods.md §2.5, [tailor]):
+/* Random over- and under-sampling to a target count per class (docs/methods.md §2.5, [tailor]):
  *   oversample[:target=N]   class c contributes all n_c originals plus max(0, N - n_c) duplicates
  *                           drawn uniformly with replacement (default N = n_max)
  *   undersample[:target=N]  class c contributes min(n_c, N) instances drawn without replacement
@@ -63,5 +63,9 @@ static int under_epoch(tl_sampler *s, int *order, int epoch, tl_rng *rng) {
     return m;
 }
 
-const tl_sampler_ops tl_sampler_oversample = {"oversample", over_create, NULL, over_epoch, tl_class_lists_destroy};
-const tl_sampler_ops tl_sampler_undersample = {"undersample", under_create, NULL, under_epoch, tl_class_lists_destroy};
+const tl_sampler_ops tl_sampler_oversample = {"oversample", over_create, NULL, over_epoch, tl_class_lists_destroy,
+    .keys = "target=n_max",
+    .help = "every class topped up to target images with random duplicates, drawn afresh every epoch"};
+const tl_sampler_ops tl_sampler_undersample = {"undersample", under_create, NULL, under_epoch, tl_class_lists_destroy,
+    .keys = "target=n_min",
+    .help = "every class cut to at most target images, drawn afresh every epoch"};

@@ -7,6 +7,11 @@ static const tl_sampler_ops *const samplers[] = {&tl_sampler_instance,    &tl_sa
                                                  &tl_sampler_undersample, &tl_sampler_smote};
 #define NSAMPLERS ((int)(sizeof samplers / sizeof *samplers))
 
+const tl_sampler_ops *const *tl_sampler_table(int *n) {
+    *n = NSAMPLERS;
+    return samplers;
+}
+
 int tl_sampler_create(tl_sampler *s, const char *spec_text, const int *labels, int n, int C, const int64_t *count,
                       int epochs, tl_error *err) {
     memset(s, 0, sizeof *s);

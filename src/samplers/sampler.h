@@ -1,4 +1,4 @@
-/* Samplers: which training examples an epoch visits, and how often (methods.md §2). One table of
+/* Samplers: which training examples an epoch visits, and how often (docs/methods.md §2). One table of
  * named kinds (--sampler NAME[:key=value,...]) with the same verbs. An epoch is a list of indices
  * into the training set; the trainer cuts it into batches (dropping the last partial one).
  *
@@ -34,6 +34,10 @@ typedef struct {
     /* Fills order[0..return) for epoch `epoch` (0-based) of s->epochs, drawing from rng. */
     int (*epoch)(tl_sampler *s, int *order, int epoch, tl_rng *rng);
     void (*destroy)(tl_sampler *s);
+    /* Documentation, rendered by tl_methods_list (--help, docs/cli.md): the keys with their defaults
+     * as NAME:keys takes them (a|b: a choice, the first the default; "" when none), one line of help. */
+    const char *keys;
+    const char *help;
 } tl_sampler_ops;
 
 struct tl_sampler {
@@ -53,7 +57,8 @@ int tl_sampler_create(tl_sampler *s, const char *spec_text, const int *labels, i
 void tl_sampler_rebind(tl_sampler *s, const int *labels, int n, const int64_t *count);
 void tl_sampler_destroy(tl_sampler *s);
 
-/* The table (src/samplers/sampler.c). */
+/* The table (src/samplers/sampler.c), in the order --help lists it: *n gets its length. */
+const tl_sampler_ops *const *tl_sampler_table(int *n);
 extern const tl_sampler_ops tl_sampler_instance, tl_sampler_class, tl_sampler_sqrt, tl_sampler_power,
     tl_sampler_progressive, tl_sampler_oversample, tl_sampler_undersample, tl_sampler_smote;
 
@@ -72,12 +77,12 @@ int tl_class_lists_init(tl_sampler *s, tl_error *err);
 void tl_class_lists_destroy(tl_sampler *s);
 /* order[0..m) = m draws with replacement: class c with probability mass[c]/Σ mass (cumulative array
  * + binary search; empty classes are skipped), then one of its instances uniformly. This gives each
- * instance of class c the probability mass[c]/(n_c Σ mass) (methods.md §2). */
+ * instance of class c the probability mass[c]/(n_c Σ mass) (docs/methods.md §2). */
 void tl_sampler_draw(int *order, int m, tl_class_lists *cl, int C, tl_rng *rng);
 /* Reads an optional target=N key (N >= 1); *out = def when absent. */
 int tl_sampler_target(tl_spec *spec, int def, int *out, tl_error *err);
 
-/* ---- smote.c: the SMOTE core (methods.md §2.6) on any float matrix (pixels, tabular rows or
+/* ---- smote.c: the SMOTE core (docs/methods.md §2.6) on any float matrix (pixels, tabular rows or
  * features), reusable by stage 2 on frozen features ----
  * For every class c with 0 < n_c < target[c]: K = min(k, n_c - 1) nearest same-class neighbours by
  * Euclidean distance (ties by index; K = 0 duplicates the sample), then target[c] - n_c rows

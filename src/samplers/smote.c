@@ -1,4 +1,4 @@
-/* SMOTE (methods.md §2.6): synthetic minority rows on the segment between a row and one of its k
+/* SMOTE (docs/methods.md §2.6): synthetic minority rows on the segment between a row and one of its k
  * nearest same-class neighbours. tl_smote is the core on any float matrix; the `smote` sampler uses
  * it once before training (input space: raw pixels, rounded and clamped to 0..255, or tabular rows
  * as they are), appends the rows to the training set and then samples instances. The training
@@ -180,4 +180,6 @@ static int smote_epoch(tl_sampler *s, int *order, int epoch, tl_rng *rng) {
 
 static void smote_destroy(tl_sampler *s) { free(s->priv); }
 
-const tl_sampler_ops tl_sampler_smote = {"smote", smote_create, smote_prepare, smote_epoch, smote_destroy};
+const tl_sampler_ops tl_sampler_smote = {"smote", smote_create, smote_prepare, smote_epoch, smote_destroy,
+    .keys = "k=5,target=n_max,space=input",
+    .help = "SMOTE: synthetic rows between an image and one of its k nearest same-class neighbours, every class filled to target once before training, then instance sampling"};

@@ -1,4 +1,4 @@
-/* Classifier re-training (methods.md §8.1): a new linear head with nn.Linear's default init
+/* Classifier re-training (docs/methods.md §8.1): a new linear head with nn.Linear's default init
  * (U(±1/√D) for weight and bias), trained on the frozen features with CE and a class-balanced
  * sampler (default the class-aware sampler, 4 items per class visit). Reference recipe: SGD
  * momentum 0.9, lr 0.2 cosine to 0, weight decay 5e-4, batch 512, 10 epochs of ⌊N_tr/512⌋ steps. */
@@ -31,4 +31,6 @@ static int crt_fit(tl_stage2 *s, tl_model *out, const tl_model *src, const tl_da
     return rc;
 }
 
-const tl_stage2_ops tl_stage2_crt = {"crt", crt_create, crt_fit};
+const tl_stage2_ops tl_stage2_crt = {"crt", crt_create, crt_fit,
+    .keys = "",
+    .help = "classifier re-training: a new linear head trained on the frozen features with class-aware sampling (10 epochs)"};

@@ -1,4 +1,4 @@
-/* Learnable weight scaling (methods.md §8.4; classifier-balancing TauNormClassifier): logits
+/* Learnable weight scaling (docs/methods.md §8.4; classifier-balancing TauNormClassifier): logits
  * z_c = f_c·(w_c·x + b_c) with W, b frozen at their stage-1 values and one scale f_c per class,
  * initialised to 1 (the scale multiplies the bias too, as the reference does). As a head: "lws",
  * with W and b registered as state (head.weight [C, D], head.bias [C]; never updated, never decayed)
@@ -66,7 +66,9 @@ static void lws_destroy(tl_head *h) {
 }
 
 const tl_head_ops tl_head_lws = {.name = "lws", .create = lws_create, .forward = lws_forward,
-                                 .backward = lws_backward, .destroy = lws_destroy};
+                                 .backward = lws_backward, .destroy = lws_destroy,
+    .keys = "",
+    .help = "stage 2: the stage-1 linear head, frozen, times one learnt scale per class"};
 
 /* ---- the stage-2 method ---- */
 static int lws_method_create(tl_stage2 *s, tl_spec *spec, const tl_model *src, tl_error *err) {
@@ -102,4 +104,6 @@ static int lws_fit(tl_stage2 *s, tl_model *out, const tl_model *src, const tl_da
     return rc;
 }
 
-const tl_stage2_ops tl_stage2_lws = {"lws", lws_method_create, lws_fit};
+const tl_stage2_ops tl_stage2_lws = {"lws", lws_method_create, lws_fit,
+    .keys = "",
+    .help = "learnable weight scaling: one scale per class on the frozen linear head, trained with class-aware sampling (5 epochs)"};

@@ -1,4 +1,4 @@
-/* Nearest class mean (methods.md §8.2; classifier-balancing get_knncentroids + KNNClassifier), with
+/* Nearest class mean (docs/methods.md §8.2; classifier-balancing get_knncentroids + KNNClassifier), with
  * the reference's default feature transform cl2n: g(f) = (f − f̄)/‖f − f̄‖, f̄ the training mean,
  * centroids μ_c = mean of g over class c (not re-normalised). The fitted classifier is the head
  * "ncm:metric=l2|cosine" with state tensors head.feat_mean [D] (f̄) and head.centroids [C, D], so a
@@ -80,8 +80,9 @@ typedef struct {
     float *g, *gnorm, *dg;   /* [N, D], [N], [D] */
 } ncm_priv;
 
+static const char *const metrics[] = {"l2", "cosine"};   /* TL_NCM_* order */
+
 static int ncm_create(tl_head *h, tl_spec *spec, struct tl_model *m, tl_error *err) {
-    static const char *const metrics[] = {"l2", "cosine"};
     int metric;
     if (tl_spec_choice(spec, "metric", metrics, 2, TL_NCM_L2, &metric, err)) return -1;
     ncm_priv *p = calloc(1, sizeof *p);
@@ -142,14 +143,16 @@ static void ncm_destroy(tl_head *h) {
 }
 
 const tl_head_ops tl_head_ncm = {.name = "ncm", .create = ncm_create, .forward = ncm_forward,
-                                 .backward = ncm_backward, .destroy = ncm_destroy};
+                                 .backward = ncm_backward, .destroy = ncm_destroy,
+    .keys = "metric=l2|cosine",
+    .help = "stage 2: nearest class mean of the centred, normalised features"};
 
 /* ---- the stage-2 method ---- */
 static int ncm_method_create(tl_stage2 *s, tl_spec *spec, const tl_model *src, tl_error *err) {
-    static const char *const metrics[] = {"l2", "cosine"};
+    int metric;
     (void)src;
-    if (tl_spec_choice(spec, "metric", metrics, 2, TL_NCM_L2, &s->metric, err)) return -1;
-    snprintf(s->head, sizeof s->head, "ncm:metric=%s", metrics[s->metric]);
+    if (tl_spec_choice(spec, "metric", metrics, 2, TL_NCM_L2, &metric, err)) return -1;
+    snprintf(s->head, sizeof s->head, "ncm:metric=%s", metrics[metric]);
     return 0;
 }
 
@@ -161,4 +164,6 @@ static int ncm_fit(tl_stage2 *s, tl_model *out, const tl_model *src, const tl_da
                       train->num_classes, err);
 }
 
-const tl_stage2_ops tl_stage2_ncm = {"ncm", ncm_method_create, ncm_fit};
+const tl_stage2_ops tl_stage2_ncm = {"ncm", ncm_method_create, ncm_fit,
+    .keys = "metric=l2|cosine",
+    .help = "nearest class mean on centred, L2-normalised features"};

@@ -1,5 +1,5 @@
 /* weight_norms.png: ‖w_c‖ of one or more classifiers per class, classes ordered by training count
- * (largest first), one coloured line per classifier (methods.md §8: joint training leaves head
+ * (largest first), one coloured line per classifier (docs/methods.md §8: joint training leaves head
  * classes with larger norms). Drawn through eval/figure.h (PLplot, one thread at a time). */
 #include <math.h>
 #include <plplot/plplot.h>

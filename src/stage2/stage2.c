@@ -10,6 +10,11 @@
 static const tl_stage2_ops *const methods[] = {&tl_stage2_crt, &tl_stage2_ncm, &tl_stage2_tau, &tl_stage2_lws};
 #define NMETHODS ((int)(sizeof methods / sizeof *methods))
 
+const tl_stage2_ops *const *tl_stage2_table(int *n) {
+    *n = NMETHODS;
+    return methods;
+}
+
 void tl_stage2_cfg_default(tl_stage2_cfg *cfg) {
     memset(cfg, 0, sizeof *cfg);
     snprintf(cfg->sampler, sizeof cfg->sampler, "class:mode=aware,per_class=4");

@@ -1,4 +1,4 @@
-/* Stage 2 of decoupled classifier learning (methods.md §8, Kang et al.): keep a trained model's
+/* Stage 2 of decoupled classifier learning (docs/methods.md §8, Kang et al.): keep a trained model's
  * backbone, re-balance only its classifier. One table of named methods (tailor retrain --method):
  *   crt                     new linear head (nn.Linear's init), trained with a class-balanced sampler
  *   ncm[:metric=l2|cosine]  nearest class mean on cl2n features (a fixed "ncm" head)
@@ -9,7 +9,7 @@
  * The backbone runs in evaluation mode (BatchNorm running statistics, no dropout, no augmentation),
  * so the training features are computed once and crt/lws train a head alone on them with the
  * ordinary trainer (a "feature model": an mlp with no hidden layer, input D). The reference instead
- * leaves BatchNorm in training mode and keeps augmentation during cRT/LWS (methods.md §8);
+ * leaves BatchNorm in training mode and keeps augmentation during cRT/LWS (docs/methods.md §8);
  * tailor's choice makes features deterministic and stage 2 cost one backbone pass. */
 #ifndef TL_STAGE2_STAGE2_H
 #define TL_STAGE2_STAGE2_H
@@ -20,7 +20,7 @@
 #include "spec/spec.h"
 #include "train/trainer.h"
 
-/* Training settings of crt and lws (methods.md §8.1, §8.4, §15.2). */
+/* Training settings of crt and lws (docs/methods.md §8.1, §8.4, §15.2). */
 typedef struct {
     char sampler[128];          /* default "class:mode=aware,per_class=4" */
     int epochs;                 /* 0: the method's default (crt 10, lws 5) */
@@ -48,13 +48,16 @@ typedef struct {
     /* Fills the head tensors of out (already holding src's backbone) from the features. */
     int (*fit)(tl_stage2 *s, tl_model *out, const tl_model *src, const tl_dataset *train, const tl_dataset *val,
                const int64_t *count, const tl_stage2_cfg *cfg, tl_error *err);
+    /* Documentation, rendered by tl_methods_list (--help, docs/cli.md): the keys with their defaults
+     * as NAME:keys takes them (a|b: a choice, the first the default; "" when none), one line of help. */
+    const char *keys;
+    const char *help;
 } tl_stage2_ops;
 
 struct tl_stage2 {
     const tl_stage2_ops *ops;
     char head[128];             /* head spec of the stage-2 model */
     char text[160];             /* the method as resolved, e.g. "tau:tau=0.7", for reports */
-    int metric;                 /* ncm: TL_NCM_L2 or TL_NCM_COSINE */
     double tau;                 /* tau: the τ in use (NAN until chosen) */
     int epochs;                 /* crt, lws: epochs trained */
     tl_stage2_point sweep[TL_STAGE2_MAX_SWEEP];   /* tau: the validation sweep */
@@ -88,7 +91,7 @@ int tl_stage2_feature_model(tl_model *fm, int D, int C, const char *head, int N,
 int tl_stage2_train_head(tl_model *fm, const tl_dataset *train, const tl_dataset *val, const int64_t *count,
                          const tl_stage2_cfg *cfg, int epochs, tl_error *err);
 
-/* ---- ncm.c (methods.md §8.2, transform cl2n) ----
+/* ---- ncm.c (docs/methods.md §8.2, transform cl2n) ----
  * fbar [D] = mean of the training features; centroids [C, D] = per-class mean of
  * g(f) = (f − f̄)/max(‖f − f̄‖, 1e-12). Sums in double. Fails when a class has no row. */
 int tl_ncm_fit(float *fbar, float *centroids, const float *feat, const int *y, int n, int D, int C, tl_error *err);
@@ -96,7 +99,7 @@ int tl_ncm_fit(float *fbar, float *centroids, const float *feat, const int *y, i
 void tl_ncm_scores(float *scores, const float *feat, const float *fbar, const float *centroids, int n, int D, int C,
                    int metric);
 
-/* ---- tau_norm.c (methods.md §8.3) ----
+/* ---- tau_norm.c (docs/methods.md §8.3) ----
  * out [C, D] = w_c/‖w_c‖^τ (a zero row stays zero). */
 void tl_tau_norm_weights(float *out, const float *w, int C, int D, double tau);
 /* The τ in {0, 0.1, ..., 2.0} whose logits feat·ŵᵀ (no bias) give the highest balanced accuracy on
@@ -114,7 +117,8 @@ int tl_stage2_plot_norms(const char *path, const float *const *norms, const char
 /* out[c] = ‖w_c‖ (rows of w [C, D]), in double. */
 void tl_stage2_row_norms(float *out, const float *w, int C, int D);
 
-/* The table (stage2.c). */
+/* The table (stage2.c), in the order --help lists it: *n gets its length. */
+const tl_stage2_ops *const *tl_stage2_table(int *n);
 extern const tl_stage2_ops tl_stage2_crt, tl_stage2_ncm, tl_stage2_tau, tl_stage2_lws;
 
 #endif

@@ -1,4 +1,4 @@
-/* τ-normalised classifier (methods.md §8.3; classifier-balancing tau_norm.py): logits ŵ_c·x with
+/* τ-normalised classifier (docs/methods.md §8.3; classifier-balancing tau_norm.py): logits ŵ_c·x with
  * ŵ_c = w_c/‖w_c‖^τ and the bias dropped. τ = 0 keeps the weights, τ = 1 gives unit rows. The
  * result is an ordinary linear head (zero bias), so the retrained model needs no special code. */
 #include <math.h>
@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "core/error.h"
+#include "eval/metrics.h"
+#include "losses/softmax.h"
 #include "stage2/stage2.h"
 
 void tl_tau_norm_weights(float *out, const float *w, int C, int D, double tau) {
@@ -28,42 +30,38 @@ void tl_stage2_row_norms(float *out, const float *w, int C, int D) {
 
 /* Accuracy and balanced accuracy of argmax(feat·Wᵀ) (classes absent from y left out). */
 static void score(tl_stage2_point *pt, const float *W, const float *feat, const int *y, int n, int D, int C,
-                  int64_t *hit, int64_t *cnt) {
+                  int64_t *hit, int64_t *cnt, float *z) {
     memset(hit, 0, (size_t)C * sizeof *hit);
     memset(cnt, 0, (size_t)C * sizeof *cnt);
     int64_t ok = 0;
     for (int i = 0; i < n; i++) {
         const float *x = feat + (size_t)i * D;
-        int best = 0;
-        double bz = -INFINITY;
         for (int c = 0; c < C; c++) {
-            float z = 0;
-            for (int j = 0; j < D; j++) z += x[j] * W[(size_t)c * D + j];
-            if (z > bz) { bz = z; best = c; }
+            z[c] = 0;
+            for (int j = 0; j < D; j++) z[c] += x[j] * W[(size_t)c * D + j];
         }
+        int best = tl_argmax(z, NULL, C);
         cnt[y[i]]++;
         hit[y[i]] += best == y[i];
         ok += best == y[i];
     }
-    double s = 0;
-    int present = 0;
-    for (int c = 0; c < C; c++) if (cnt[c]) { s += (double)hit[c] / cnt[c]; present++; }
     pt->val_accuracy = n ? (double)ok / n : NAN;
-    pt->val_balanced_accuracy = present ? s / present : NAN;
+    pt->val_balanced_accuracy = tl_balanced_accuracy(hit, 1, cnt, C);
 }
 
 double tl_tau_norm_sweep(tl_stage2_point *sweep, const float *w, const float *feat, const int *y, int n, int D, int C) {
-    float *W = malloc((size_t)C * D * sizeof *W);
+    float *W = malloc((size_t)C * D * sizeof *W), *z = malloc((size_t)C * sizeof *z);
     int64_t *hc = malloc(2 * (size_t)C * sizeof *hc);
-    double best_tau = W && hc ? 0 : NAN, best = -1;
-    for (int k = 0; k <= 20 && W && hc; k++) {
+    double best_tau = W && z && hc ? 0 : NAN, best = -1;
+    for (int k = 0; k <= 20 && W && z && hc; k++) {
         double tau = k / 10.0;
         tl_tau_norm_weights(W, w, C, D, tau);
         sweep[k].value = tau;
-        score(&sweep[k], W, feat, y, n, D, C, hc, hc + C);
+        score(&sweep[k], W, feat, y, n, D, C, hc, hc + C, z);
         if (sweep[k].val_balanced_accuracy > best) { best = sweep[k].val_balanced_accuracy; best_tau = tau; }
     }
     free(W);
+    free(z);
     free(hc);
     return best_tau;
 }
@@ -105,4 +103,6 @@ static int tau_fit(tl_stage2 *s, tl_model *out, const tl_model *src, const tl_da
     return 0;
 }
 
-const tl_stage2_ops tl_stage2_tau = {"tau", tau_create, tau_fit};
+const tl_stage2_ops tl_stage2_tau = {"tau", tau_create, tau_fit,
+    .keys = "tau=",
+    .help = "tau-normalised classifier w_c/|w_c|^tau, bias dropped; without tau, tau in 0, 0.1, ..., 2 chosen by validation balanced accuracy (needs --val)"};

@@ -1,7 +1,7 @@
 /* Training hooks: methods that act around the trainer's step rather than inside the model (design.md,
  * "around training"). One table of named kinds with the same verbs; each kind belongs to one option:
  *
- *   --distill kd[:T=4,alpha=1,task=1]          Hinton distillation from --teacher (methods.md §10.1)
+ *   --distill kd[:T=4,alpha=1,task=1]          Hinton distillation from --teacher (docs/methods.md §10.1)
  *   --distill rkd[:distance=1,angle=2,task=1,kd=0,T=4,normalize=0]
  *                                              relational distillation on features (§10.2)
  *   --synth m2m[:beta=,lambda=,gamma=,steps=,eta=,start=]
@@ -53,6 +53,10 @@ typedef struct {
      * sample figure) into the run folder dir. Returns 0, or -1 naming the file. */
     int (*finish)(tl_hook *k, const char *dir, tl_error *err);
     void (*destroy)(tl_hook *k);
+    /* Documentation, rendered by tl_methods_list (--help, docs/cli.md): the keys with their defaults
+     * as NAME:keys takes them (a|b: a choice, the first the default; "" when none), one line of help. */
+    const char *keys;
+    const char *help;
 } tl_hook_ops;
 
 struct tl_hook {
@@ -70,7 +74,8 @@ void tl_hook_destroy(tl_hook *k);
  * the task loss has written so far) by w. */
 void tl_hook_scale_task(tl_model *m, float *dfeat, double w);
 
-/* The table (src/transfer/hook.c). */
+/* The table (src/transfer/hook.c), every option's kinds together (each names its option): *n gets its length. */
+const tl_hook_ops *const *tl_hook_table(int *n);
 extern const tl_hook_ops tl_hook_kd, tl_hook_rkd, tl_hook_m2m;
 
 #endif

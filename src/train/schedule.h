@@ -1,9 +1,9 @@
-/* Learning-rate schedules, evaluated once per epoch (methods.md §0.6; epochs are 0-indexed), with an
+/* Learning-rate schedules, evaluated once per epoch (docs/methods.md §0.6; epochs are 0-indexed), with an
  * optional linear warm-up that can also run per step.
  *   constant:  lr = base
  *   step:      lr = base · gamma^(number of milestones <= epoch)      torch MultiStepLR
  *   cosine:    lr = min + (base - min)·(1 + cos(π·e/T))/2, T = total  torch CosineAnnealingLR(T_max=T)
- *   warm-up W: lr = base·(e + 1)/W for e < W, then the schedule      (LDAM-DRW; methods.md §15.1) */
+ *   warm-up W: lr = base·(e + 1)/W for e < W, then the schedule      (LDAM-DRW; docs/methods.md §15.1) */
 #ifndef TL_TRAIN_SCHEDULE_H
 #define TL_TRAIN_SCHEDULE_H
 #include "tailor.h"
@@ -35,7 +35,7 @@ double tl_schedule_lr(const tl_schedule *s, double base, int epoch, int epochs);
  * each epoch's last step. After warm-up it is the per-epoch schedule. */
 double tl_schedule_lr_at_step(const tl_schedule *s, double base, int epoch, int epochs, int step, int steps);
 
-/* methods.md §0.6: a recipe written for `from` epochs run for `to` epochs scales its epoch numbers
+/* docs/methods.md §0.6: a recipe written for `from` epochs run for `to` epochs scales its epoch numbers
  * proportionally, rounding half up: 160 -> 0.8·to, 180 -> 0.9·to (tl_epoch_scale). Warm-up keeps at
  * least one epoch: 5 -> max(1, round(0.025·to)) (tl_warmup_scale; 0 stays 0). */
 int tl_epoch_scale(int epoch, int from, int to);

@@ -2,9 +2,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/safetensors.h"
+#include "eval/metrics.h"
 #include "losses/softmax.h"
 #include "models/model_io.h"
 #include "train/trainer.h"
@@ -13,12 +14,6 @@
  * 100000 classes a data set may have) and, with the largest published weights (margin scales,
  * KD's T^2, RKD's 25/50), stay within a few thousand. NaN and Inf go to the NaN trap below. */
 #define TL_LOSS_DIVERGED 1e6
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* Streams derived from (seed, epoch, step), so a resumed run draws exactly what an uninterrupted one would. */
 static void derive(tl_rng *r, uint64_t seed, int purpose, int epoch, int step) {
@@ -86,14 +81,12 @@ static double validate(tl_trainer *t, const tl_dataset *val, double *bal, tl_err
     if (!pred) { tl_fail(err, "out of memory"); return NAN; }
     if (tl_predict(t->model, val, t->mean, t->std, NULL, NULL, pred, err)) { free(pred); return NAN; }
     int C = val->num_classes;
-    double *hit = calloc((size_t)C, sizeof *hit), *cnt = calloc((size_t)C, sizeof *cnt), acc = 0;
+    int64_t *hit = calloc(2 * (size_t)C, sizeof *hit), *cnt = hit + C, acc = 0;
+    if (!hit) { free(pred); tl_fail(err, "out of memory"); return NAN; }
     for (int i = 0; i < val->n; i++) { cnt[val->y[i]]++; if (pred[i] == val->y[i]) { hit[val->y[i]]++; acc++; } }
-    double s = 0;
-    int present = 0;
-    for (int c = 0; c < C; c++) if (cnt[c] > 0) { s += hit[c] / cnt[c]; present++; }
-    *bal = present ? s / present : NAN;
-    free(hit); free(cnt); free(pred);
-    return acc / val->n;
+    *bal = tl_balanced_accuracy(hit, 1, cnt, C);
+    free(hit); free(pred);
+    return (double)acc / val->n;
 }
 
 /* The sampler of epoch e: the first hook that replaces --sampler for it (M2m), else --sampler. */
@@ -123,7 +116,7 @@ int tl_trainer_run(tl_trainer *t, const tl_dataset *train, const tl_dataset *val
     int rc = 0;
     while (t->prog.epoch < cfg->epochs && rc == 0) {
         int e = t->prog.epoch;
-        double epoch_start = now();
+        double epoch_start = tl_clock_seconds();
         tl_head_epoch he = {e, cfg->epochs, t->prog.step, t->prog.bn_steps, train, t->mean, t->std, cfg->seed};
         if (tl_head_epoch_begin(&m->head, &he, err)) { rc = -1; break; }
         tl_rng sampler;
@@ -136,7 +129,7 @@ int tl_trainer_run(tl_trainer *t, const tl_dataset *train, const tl_dataset *val
         const float *x;
         const int *y;
         double lr = cfg->optim.lr;
-        double t0 = now();
+        double t0 = tl_clock_seconds();
         int seen_here = 0;
         for (int s = t->prog.step; s < steps; s++) {
             int got = tl_loader_next(L, &x, &y, err);
@@ -180,29 +173,24 @@ int tl_trainer_run(tl_trainer *t, const tl_dataset *train, const tl_dataset *val
             tl_optim_step(m->params, t->opt_state, m->grads, m->nparams, cfg->groups, cfg->ngroups, &cfg->optim, lr,
                           t->prog.opt_steps, cfg->threads);
             tl_head_step_end(&m->head, m->params, m->state);
-            for (int i = 0; i < B; i++) {
-                const float *z = m->logits + (size_t)i * C;
-                int best = 0;
-                for (int j = 1; j < C; j++) if (z[j] > z[best]) best = j;
-                t->prog.correct += best == y[i];
-            }
+            for (int i = 0; i < B; i++) t->prog.correct += tl_argmax(m->logits + (size_t)i * C, NULL, C) == y[i];
             t->prog.loss_sum += loss * B;
             t->prog.seen += B;
             t->prog.step = s + 1;
             seen_here += B;
-            double el = now() - t0;
+            double el = tl_clock_seconds() - t0;
             if (hooks && hooks->on_step) {
                 tl_step_info si = {e, s, steps, loss, seen_here / (el > 0 ? el : 1e-9), lr};
                 hooks->on_step(hooks->ctx, &si);
             }
             if (hooks && hooks->stop && *hooks->stop && s + 1 < steps) {
-                t->prog.seconds += now() - t0;
+                t->prog.seconds += tl_clock_seconds() - t0;
                 rc = tl_trainer_save(t, ckpt_path, err) ? -1 : 1;
                 break;
             }
         }
         if (rc) break;
-        double train_time = now() - t0;
+        double train_time = tl_clock_seconds() - t0;
         t->prog.seconds += train_time;
         tl_epoch_log log = {.epoch = e, .lr = lr, .train_loss = t->prog.loss_sum / t->prog.seen,
                             .train_acc = t->prog.correct / t->prog.seen, .val_accuracy = NAN,
@@ -211,7 +199,7 @@ int tl_trainer_run(tl_trainer *t, const tl_dataset *train, const tl_dataset *val
             log.val_accuracy = validate(t, val, &log.val_balanced_accuracy, err);
             if (isnan(log.val_accuracy)) { rc = -1; break; }
         }
-        log.seconds = now() - epoch_start;
+        log.seconds = tl_clock_seconds() - epoch_start;
         t->prog.epoch = e + 1;
         t->prog.step = 0;
         t->prog.loss_sum = t->prog.correct = 0;
@@ -366,12 +354,7 @@ typedef struct { float *logits, *probs; int *pred; } predict_ctx;
 static int predict_visit(void *p, tl_model *m, int got, int done) {
     predict_ctx *c = p;
     int C = m->cfg.num_classes;
-    for (int i = 0; i < got; i++) {
-        const float *z = m->logits + (size_t)i * C;
-        int best = 0;
-        for (int j = 1; j < C; j++) if (z[j] > z[best]) best = j;
-        c->pred[done + i] = best;
-    }
+    for (int i = 0; i < got; i++) c->pred[done + i] = tl_argmax(m->logits + (size_t)i * C, NULL, C);
     if (c->logits) memcpy(c->logits + (size_t)done * C, m->logits, (size_t)got * C * sizeof *c->logits);
     if (c->probs) tl_softmax(c->probs + (size_t)done * C, m->logits, got, C);
     return 0;

@@ -5,6 +5,11 @@
 static const tl_hook_ops *const table[] = {&tl_hook_kd, &tl_hook_rkd, &tl_hook_m2m};
 #define NHOOKS ((int)(sizeof table / sizeof *table))
 
+const tl_hook_ops *const *tl_hook_table(int *n) {
+    *n = NHOOKS;
+    return table;
+}
+
 int tl_hook_create(tl_hook *k, const char *option, const char *spec_text, const tl_hook_env *env, tl_error *err) {
     memset(k, 0, sizeof *k);
     /* Only the kinds of this option are valid names for it. */

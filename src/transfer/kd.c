@@ -1,4 +1,4 @@
-/* Hinton knowledge distillation and the --distill kd hook (methods.md §10.1). */
+/* Hinton knowledge distillation and the --distill kd hook (docs/methods.md §10.1). */
 #include <math.h>
 #include <stdlib.h>
 #include "core/error.h"
@@ -60,4 +60,6 @@ static void kd_destroy(tl_hook *k) {
 }
 
 const tl_hook_ops tl_hook_kd = {.name = "kd", .option = "--distill", .create = kd_create, .loss = kd_loss,
-                                .destroy = kd_destroy};
+                                .destroy = kd_destroy,
+    .keys = "T=4,alpha=1,task=1",
+    .help = "Hinton distillation: task·(task loss) + alpha·T²·KL(teacher ‖ student) at temperature T"};

@@ -1,4 +1,4 @@
-/* The distillation losses of methods.md §10, as plain kernels (values and gradients), shared by the
+/* The distillation losses of docs/methods.md §10, as plain kernels (values and gradients), shared by the
  * --distill hooks and checked against PyTorch in tests/parity. */
 #ifndef TL_TRANSFER_KD_H
 #define TL_TRANSFER_KD_H

@@ -1,4 +1,4 @@
-/* M2m, major-to-minor translation (methods.md §12): the kernels of m2m.h and the --synth m2m hook.
+/* M2m, major-to-minor translation (docs/methods.md §12): the kernels of m2m.h and the --synth m2m hook.
  *
  * The hook, from epoch `start` on: replaces --sampler with class-balanced over-sampling, and rewrites
  * each batch: rows drawn as generation slots get a seed from the same batch, are translated by `steps`
@@ -338,4 +338,6 @@ static void m2m_destroy(tl_hook *k) {
 }
 
 const tl_hook_ops tl_hook_m2m = {.name = "m2m", .option = "--synth", .create = m2m_create, .sampler = m2m_sampler,
-                                 .batch = m2m_batch, .finish = m2m_finish, .destroy = m2m_destroy};
+                                 .batch = m2m_batch, .finish = m2m_finish, .destroy = m2m_destroy,
+    .keys = "beta=0.999,lambda=0.5,gamma=0.9,steps=10,eta=0.1,start=E",
+    .help = "major-to-minor translation: from epoch start (E: 160/200 of the run), batch rows become minority samples translated from majority seeds by --teacher"};

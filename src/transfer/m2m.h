@@ -1,4 +1,4 @@
-/* M2m, major-to-minor translation (methods.md §12), as plain kernels shared by the --synth m2m hook
+/* M2m, major-to-minor translation (docs/methods.md §12), as plain kernels shared by the --synth m2m hook
  * (m2m.c) and its tests: the slot and seed plan of a batch, the random start, the objective with its
  * input gradient through two frozen networks, and the normalised descent step.
  *

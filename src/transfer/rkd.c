@@ -1,4 +1,4 @@
-/* Relational knowledge distillation (methods.md §10.2: lenscloth/RKD's RkdDistance and RKdAngle)
+/* Relational knowledge distillation (docs/methods.md §10.2: lenscloth/RKD's RkdDistance and RKdAngle)
  * and the --distill rkd hook. Both losses compare relations inside the batch, so student and
  * teacher features may have different dimensions. Computed in double. */
 #include <cblas.h>
@@ -251,4 +251,6 @@ static void rkd_destroy(tl_hook *k) {
 }
 
 const tl_hook_ops tl_hook_rkd = {.name = "rkd", .option = "--distill", .create = rkd_create, .loss = rkd_loss,
-                                 .destroy = rkd_destroy};
+                                 .destroy = rkd_destroy,
+    .keys = "distance=1,angle=2,task=1,kd=0,T=4,normalize=0",
+    .help = "relational distillation of the backbone features (distance- and angle-wise, Huber); kd=W adds W·KD on the logits"};

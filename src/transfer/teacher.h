@@ -1,5 +1,5 @@
 /* A teacher: a finished run's model, frozen and run in evaluation mode on the student's batches
- * (methods.md §10: its outputs are constants). The student's normalised input is mapped to the
+ * (docs/methods.md §10: its outputs are constants). The student's normalised input is mapped to the
  * teacher's own normalisation first, so the two may have been trained on different views. */
 #ifndef TL_TRANSFER_TEACHER_H
 #define TL_TRANSFER_TEACHER_H

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End-to-end test of --synth m2m (methods.md §12) on a small Fashion-MNIST view (500 training images
+# End-to-end test of --synth m2m (docs/methods.md §12) on a small Fashion-MNIST view (500 training images
 # of the t10k file, --lt exp:10): a 1-epoch ERM teacher, then 2 epochs with generation from epoch 0;
 # the run folder gets m2m.json (both epochs counted) and m2m_samples.png, and repeating the run from
 # its config.json gives the same model bit for bit. Bad input gives one error line and no folder.

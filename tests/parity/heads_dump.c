@@ -5,7 +5,7 @@
  * tests/parity/test_heads.py to recompute with PyTorch in float64. Case names prefix the tensors
  * ("arc_hard.dfeat"); each case's metadata entry is its head spec and the forward count.
  * Cases marked `edge` place feature rows on and near their target weight vector and its opposite
- * (cosines 1, −1, 1 − 1e-5, −1 + 1e-5), where the clamp of methods.md §0.2 is active or nearly so.
+ * (cosines 1, −1, 1 − 1e-5, −1 + 1e-5), where the clamp of docs/methods.md §0.2 is active or nearly so.
  * Usage: heads_dump OUT.safetensors */
 #include <math.h>
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* Dumps SLA's parity data for tests/parity/test_sla.py (methods.md §11):
+/* Dumps SLA's parity data for tests/parity/test_sla.py (docs/methods.md §11):
  *   sla_dump OUT.safetensors
  * "k.*": the kernels on fixed float32 joint logits J [N·M, C·M], labels and distilled-head logits h:
  * the aggregate and single logits, the joint loss (plain and large_loss) with dJ, and the SD loss at

@@ -1,4 +1,4 @@
-"""Parity of src/transfer/kd.c and rkd.c with the distillation losses of methods.md §10, written in
+"""Parity of src/transfer/kd.c and rkd.c with the distillation losses of docs/methods.md §10, written in
 float64 PyTorch the way the reference code writes them (python/tailor_torch.py: Hinton KD as kl_div of
 log-softmaxes times T²; lenscloth/RKD's pdist, RkdDistance and RKdAngle with smooth_l1_loss), on the
 same float32 inputs

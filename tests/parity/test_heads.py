@@ -3,7 +3,7 @@ respect to the features and each head parameter, and the inference logits.
 
 build/tests/parity/heads_dump runs each head on fixed float32 inputs (some feature rows placed on,
 or within 1e-5 in cosine of, their target weight vector and its opposite, where the clamp of
-methods.md §0.2 acts); this script rebuilds each head's formula from methods.md in PyTorch float64
+docs/methods.md §0.2 acts); this script rebuilds each head's formula from docs/methods.md in PyTorch float64
 with autograd, from the same float32 inputs, and compares.
 
 Tolerance: max |c − t| <= 1e-5 · max |t| per tensor. The reference is exact float64 arithmetic on the
@@ -21,7 +21,7 @@ import torch.nn.functional as F
 import parity
 
 compare = functools.partial(parity.close, tol=1e-5)
-DELTA = 1e-7  # TL_MARGIN_DELTA: the acos clamp for float32 features (methods.md §0.2)
+DELTA = 1e-7  # TL_MARGIN_DELTA: the acos clamp for float32 features (docs/methods.md §0.2)
 
 
 def parse(desc):
@@ -45,7 +45,7 @@ def cosines(x, w):
 
 
 def margin_logits(name, k, x, w, y):
-    """Training logits of the additive-margin heads (methods.md §4.2-4.4)."""
+    """Training logits of the additive-margin heads (docs/methods.md §4.2-4.4)."""
     s = float(k.get("s", 30))
     c = cosines(x, w)
     if name == "cosine":
@@ -78,7 +78,7 @@ def margin_logits(name, k, x, w, y):
 
 
 def psi(c, m):
-    """SphereFace's ψ without acos (methods.md §4.1): (−1)^k T_m(c) − 2k, k = #{j: c < cos(jπ/m)}."""
+    """SphereFace's ψ without acos (docs/methods.md §4.1): (−1)^k T_m(c) − 2k, k = #{j: c < cos(jπ/m)}."""
     t0, t1 = torch.ones_like(c), c
     for _ in range(m - 1):
         t0, t1 = t1, 2 * c * t1 - t0
@@ -87,7 +87,7 @@ def psi(c, m):
 
 
 def sphere_logits(name, k, x, w, y, forwards, train):
-    """L-Softmax (raw weights) and SphereFace (normalised weights) with λ annealing (methods.md §4.1)."""
+    """L-Softmax (raw weights) and SphereFace (normalised weights) with λ annealing (docs/methods.md §4.1)."""
     rho = x.norm(dim=1, keepdim=True) * (w.norm(dim=1)[None, :] if name == "lsoftmax" else 1)
     c = cosines(x, w)
     if not train:
@@ -100,7 +100,7 @@ def sphere_logits(name, k, x, w, y, forwards, train):
 
 
 def affinity(k, x, V, y, train):
-    """Similarities, and with train the hinge + diversity objective (methods.md §6)."""
+    """Similarities, and with train the hinge + diversity objective (docs/methods.md §6)."""
     sigma, lam = float(k.get("sigma", 10)), float(k.get("lambda", 0.75))
     d = torch.exp(-((x[:, None, None, :] - V[None]) ** 2).sum(-1) / sigma).amax(dim=2)
     if not train:
@@ -116,7 +116,7 @@ def affinity(k, x, V, y, train):
 
 
 def uniformface(k, x, w, y, buf):
-    """CosFace logits and the uniform loss over the batch-updated centres (methods.md §7.1); also the
+    """CosFace logits and the uniform loss over the batch-updated centres (docs/methods.md §7.1); also the
     buffer after its first-sight initialisation and after the centre-loss move."""
     s, m, lam, alpha = (float(k.get(n, d)) for n, d in (("s", 30), ("m", 0.35), ("lambda", 1), ("alpha", 0.5)))
     c = cosines(x, w)
@@ -143,7 +143,7 @@ def uniformface(k, x, w, y, buf):
 
 
 def uncertainty(k, x, w, y, margins, forwards, train):
-    """tailor's formulation of the uncertainty head (methods.md 5.2): real-m psi with the class
+    """tailor's formulation of the uncertainty head (docs/methods.md §5.2): real-m psi with the class
     margins, minus alpha times the misclassification probability, lambda-mixed."""
     raw = k.get("weights", "normalized") == "raw"
     rho = x.norm(dim=1, keepdim=True) * (w.norm(dim=1)[None, :] if raw else 1)

@@ -1,4 +1,4 @@
-"""Parity of src/losses/*.c with the formulas of methods.md §3, written in float64 PyTorch.
+"""Parity of src/losses/*.c with the formulas of docs/methods.md §3, written in float64 PyTorch.
 
 build/tests/parity/losses_dump evaluates every loss spec on random logits (linear: normal·3; cosine:
 30·U(-1, 1)) with long-tailed labels and class counts, weights on and off, and DRW before and at its
@@ -14,7 +14,7 @@ import parity
 
 
 def class_weights(n, kind, beta):
-    """methods.md §3.1, normalised to sum to C."""
+    """docs/methods.md §3.1, normalised to sum to C."""
     if kind == "inverse":
         r = 1.0 / n
     elif kind == "sqrt-inverse":
@@ -27,7 +27,7 @@ def class_weights(n, kind, beta):
 
 
 def weighted_mean_ce(u, y, w):
-    """torch cross_entropy with weight= (the weighted mean, methods.md §0.3)."""
+    """torch cross_entropy with weight= (the weighted mean, docs/methods.md §0.3)."""
     return F.cross_entropy(u, y, weight=w)
 
 

@@ -1,4 +1,4 @@
-"""M2m parity (methods.md §12): the objective CE(g(x), k) + λ·f_k0(x) (batch means over the S slot rows)
+"""M2m parity (docs/methods.md §12): the objective CE(g(x), k) + λ·f_k0(x) (batch means over the S slot rows)
 and its gradient with respect to the [0, 1] pixels p, through both networks in evaluation mode, each
 with its own input normalisation x = (255·p − mean)/std, and one normalised step
 p ← clamp(p − η·G/(‖G‖ + 1e-10), 0, 1); tailor (tests/parity/m2m_dump.c) against autograd on the PyTorch

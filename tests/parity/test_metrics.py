@@ -2,7 +2,7 @@
 
 tests/parity/metrics_dump.c writes random fixed inputs (labels, predictions, probabilities, training
 counts, open-set scores) and tailor's metrics of them; this script recomputes every metric from the
-inputs with the definitions of methods.md §1.3 and §14 (scikit-learn semantics; sklearn itself is not
+inputs with the definitions of docs/methods.md §1.3 and §14 (scikit-learn semantics; sklearn itself is not
 installed) and compares within 1e-9. AUROC here is the O(n^2) pair count, not the rank formula the C
 code uses, so the two are independent.
 """

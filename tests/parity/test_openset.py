@@ -1,4 +1,4 @@
-"""Parity of the rpl and gcpl heads with PyTorch float64 implementations of methods.md §13.
+"""Parity of the rpl and gcpl heads with PyTorch float64 implementations of docs/methods.md §13.
 
 tests/parity/openset_dump.c writes random inputs and tailor's logits, unknown scores, backward
 gradients (from given dlogits) and regularizer value and gradients. Here the same formulas run in

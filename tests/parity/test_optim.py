@@ -101,7 +101,7 @@ def warm(lrs, w):
 
 
 def ldam_recipe_scaled(epoch0):
-    """kaidic/LDAM-DRW adjust_learning_rate, 200-epoch recipe scaled to 20 epochs (methods.md §0.6):
+    """kaidic/LDAM-DRW adjust_learning_rate, 200-epoch recipe scaled to 20 epochs (docs/methods.md §0.6):
     warm-up 5 -> 1, milestones 160/180 -> 16/18."""
     epoch = epoch0 + 1
     if epoch <= 1:

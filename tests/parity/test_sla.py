@@ -1,4 +1,4 @@
-"""PyTorch parity of SLA (methods.md §11; src/heads/sla.c, src/nn/rot90.c).
+"""PyTorch parity of SLA (docs/methods.md §11; src/heads/sla.c, src/nn/rot90.c).
 
 build/tests/parity/sla_dump writes (1) the kernels on fixed float32 joint logits: the aggregated and
 single class logits, the joint loss (plain and large_loss) and its gradient with respect to the joint

@@ -5,7 +5,7 @@
    average after the training forward, and the inference logits (TDE for causal), against the
    modules of python/tailor_torch.py in float64 (rtol 1e-5 of each tensor's largest magnitude; the C
    side is float32).
-2. Saved models (methods.md 8.2, 8.3): a small mlp trained by `tailor train` on a CSV data set with a
+2. Saved models (docs/methods.md §8.2, 8.3): a small mlp trained by `tailor train` on a CSV data set with a
    validation split, then `tailor retrain --method ncm|ncm:metric=cosine|tau|tau:tau=0.5`. From the
    stage-1 model.safetensors alone (loaded into PyTorch) this recomputes the training, validation and
    test features, the NCM mean and centroids, the tau sweep on validation (every balanced accuracy and

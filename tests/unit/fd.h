@@ -1,5 +1,5 @@
 /* Finite-difference probes shared by the gradient checks: the k-th direction of a check that uses
- * ndir random directions and then single coordinates (methods.md §0.5's float32 protocol). */
+ * ndir random directions and then single coordinates (docs/methods.md §0.5's float32 protocol). */
 #ifndef TL_TESTS_FD_H
 #define TL_TESTS_FD_H
 #include <math.h>

@@ -1,4 +1,4 @@
-/* Data: formats, bad input, long-tailed views (golden counts of methods.md 1.1/1.2/1.4),
+/* Data: formats, bad input, long-tailed views (golden counts of docs/methods.md §1.1/1.2/1.4),
  * normalisation, augmentation and the background loader. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,7 +111,7 @@ static int same_counts(const int *a, const int *b, int n) {
     return 1;
 }
 
-/* ---- golden counts (methods.md 1.1) ---- */
+/* ---- golden counts (docs/methods.md §1.1) ---- */
 static void test_golden_cifar10_shape(void) {
     static const int g100[10] = {5000, 2997, 1796, 1077, 645, 387, 232, 139, 83, 50};
     static const int g50[10] = {5000, 3237, 2096, 1357, 878, 568, 368, 238, 154, 100};

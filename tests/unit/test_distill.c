@@ -3,7 +3,7 @@
  * backward, plus the properties their definitions imply (zero loss for a student equal to its
  * teacher; invariance of RKD to a common scaling and translation of the student). The exact check,
  * against torch in float64, is tests/parity/test_distill.py.
- * FD protocol (methods.md §0.5, float32 inputs): central differences of the double objective with
+ * FD protocol (docs/methods.md §0.5, float32 inputs): central differences of the double objective with
  * h = 1e-3 along random directions and single coordinates, relative tolerance 1e-3. */
 #include <math.h>
 #include <stdlib.h>

@@ -2,7 +2,7 @@
  * regulariser) through softmax cross-entropy on its logits, the documented branch at each kink of the
  * margin functions, and the behaviour of the training-time hooks.
  *
- * The head API is float32, so the checks follow methods.md §0.5's float32 protocol: central
+ * The head API is float32, so the checks follow docs/methods.md §0.5's float32 protocol: central
  * differences of the double-precision objective along random directions (all features and head
  * parameters at once) and along single coordinates, with h = 1e-3 and relative tolerance 1e-3 (with
  * an absolute floor at the level of float32 rounding noise; see fd_check). The exact comparison, at

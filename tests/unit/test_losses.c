@@ -1,5 +1,5 @@
 /* Losses (src/losses): central finite differences of every loss w.r.t. its logits (weights on and
- * off, DRW before and after its epoch), the golden class weights of methods.md §3.1 and LDAM margins
+ * off, DRW before and after its epoch), the golden class weights of docs/methods.md §3.1 and LDAM margins
  * of §3.6, identities between losses, and the errors of bad specs. */
 #include <math.h>
 #include <stdlib.h>
@@ -7,6 +7,7 @@
 #include "check.h"
 #include "core/rng.h"
 #include "losses/loss.h"
+#include "models/model.h"
 
 #define NB 6
 #define NC 5
@@ -64,7 +65,7 @@ static void test_finite_differences(void) {
     fd_check("ce:weights=inverse,drw=3", 0, 3);
 }
 
-/* methods.md §3.1 golden values, CIFAR-10-LT IF = 100, rounded to 4 decimals. */
+/* docs/methods.md §3.1 golden values, CIFAR-10-LT IF = 100, rounded to 4 decimals. */
 static void test_golden_class_weights(void) {
     static const struct { int kind; double beta; double w[10]; } g[] = {
         {TL_WEIGHTS_INVERSE, 0, {0.0402, 0.0671, 0.1120, 0.1868, 0.3119, 0.5199, 0.8672, 1.4474, 2.4239, 4.0236}},
@@ -81,7 +82,7 @@ static void test_golden_class_weights(void) {
     }
 }
 
-/* methods.md §3.6: Δ for CIFAR-10-LT IF = 100, max_m = 0.5. */
+/* docs/methods.md §3.6: Δ for CIFAR-10-LT IF = 100, max_m = 0.5. */
 static void test_golden_ldam_margins(void) {
     static const double want[10] = {0.1581, 0.1797, 0.2042, 0.2321, 0.2638, 0.2998, 0.3407, 0.3872, 0.4405, 0.5000};
     double d[10];
@@ -137,16 +138,43 @@ static void test_focal_guard(void) {
     }
 }
 
+/* What a loss asks of the model (tl_loss_init_model): the sigmoid losses start a linear head's bias
+ * at -log(C-1); the others leave the model as it was initialised. */
 static void test_sigmoid_bias_init(void) {
     tl_error err;
-    tl_head head = {.C = NC, .scale = 1};
-    tl_loss l;
-    CHECK(tl_loss_create(&l, "sigmoid:gamma=1", NC, counts5, &head, &err) == 0);
-    CHECK_CLOSE(l.bias_init, -log(NC - 1.0), 1e-15);
-    tl_loss_destroy(&l);
-    CHECK(tl_loss_create(&l, "ce", NC, counts5, &head, &err) == 0);
-    CHECK(isnan(l.bias_init));
-    tl_loss_destroy(&l);
+    const char *specs[] = {"sigmoid:gamma=1", "ce"};
+    for (int k = 0; k < 2; k++) {
+        tl_model_cfg cfg;
+        tl_model m, fresh;
+        tl_loss l;
+        CHECK(tl_model_cfg_default(&cfg, "mlp", 1, 2, 2, NC, &err) == 0);
+        CHECK(tl_model_init(&m, &cfg, 4, 1, 7, &err) == 0 && tl_model_init(&fresh, &cfg, 4, 1, 7, &err) == 0);
+        CHECK(tl_loss_create(&l, specs[k], NC, counts5, &m.head, &err) == 0);
+        tl_loss_init_model(&l, &m);
+        const tl_tensor_info *b = tl_model_find(&m, "head.bias");
+        CHECK(b && b->numel == NC);
+        for (size_t j = 0; b && j < b->numel; j++)
+            CHECK(m.params[b->off + j] == (k == 0 ? (float)-log(NC - 1.0) : fresh.params[b->off + j]));
+        for (size_t j = 0; j < m.nparams; j++)   /* nothing but the bias changes */
+            if (!b || j < b->off || j >= b->off + b->numel) CHECK(m.params[j] == fresh.params[j]);
+        tl_loss_destroy(&l);
+        tl_model_free(&m);
+        tl_model_free(&fresh);
+    }
+}
+
+/* The head a loss trains with when --head is left at linear (tl_loss_default_head). */
+static void test_default_head(void) {
+    tl_error err;
+    char head[128];
+    CHECK(tl_loss_default_head("ldam", "linear", head, sizeof head, &err) == 0 && !strcmp(head, "cosine:s=30"));
+    CHECK(tl_loss_default_head("ldam:s=16,max_m=0.4", "linear", head, sizeof head, &err) == 0 && !strcmp(head, "cosine:s=16"));
+    CHECK(tl_loss_default_head("ldam", "cosine:s=8", head, sizeof head, &err) == 0 && !strcmp(head, "cosine:s=8"));
+    CHECK(tl_loss_default_head("focal:gamma=2", "linear", head, sizeof head, &err) == 0 && !strcmp(head, "linear"));
+    CHECK(tl_loss_default_head("ldam:s=1e9", "linear", head, sizeof head, &err) == -1 && strstr(err.msg, "s=1e+09 must be <= 1000"));
+    CHECK(tl_loss_default_head("hinge", "linear", head, sizeof head, &err) == -1 &&
+          strstr(err.msg, "--loss: unknown name 'hinge' (valid: ce, sigmoid, focal, ldam, logit-adjust, balanced-softmax)"));
+    CHECK(tl_loss_default_head("ldam", "linear", head, 8, &err) == -1 && strstr(err.msg, "too long"));
 }
 
 static void test_errors(void) {
@@ -181,6 +209,7 @@ int main(void) {
     RUN_TEST(test_identities);
     RUN_TEST(test_focal_guard);
     RUN_TEST(test_sigmoid_bias_init);
+    RUN_TEST(test_default_head);
     RUN_TEST(test_errors);
     TEST_MAIN_END();
 }

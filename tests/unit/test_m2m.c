@@ -1,4 +1,4 @@
-/* M2m (src/transfer/m2m.c, methods.md §12): the input gradient of the objective against central
+/* M2m (src/transfer/m2m.c, docs/methods.md §12): the input gradient of the objective against central
  * differences along random directions (a cnn f and an mlp g, two channels, each net with its own
  * normalisation) and its value against a hand computation; the acceptance probability; the slot and
  * seed statistics of the plan on a tiny fixed batch (and a batch whose slots are all dropped); the

@@ -384,7 +384,7 @@ static tl_schedule sched_of(const char *text) {
 static void test_schedule_values(void) {
     tl_schedule s = sched_of("constant");
     CHECK(tl_schedule_lr(&s, 0.1, 0, 200) == 0.1 && tl_schedule_lr(&s, 0.1, 199, 200) == 0.1);
-    /* methods.md §15.1: epochs 0-4: 0.1·(e+1)/5; 5-159: 0.1; 160-179: 0.001; 180-199: 0.00001 */
+    /* docs/methods.md §15.1: epochs 0-4: 0.1·(e+1)/5; 5-159: 0.1; 160-179: 0.001; 180-199: 0.00001 */
     s = sched_of("step:milestones=160/180,gamma=0.01");
     s.warmup = 5;
     for (int e = 0; e < 5; e++) CHECK_CLOSE(tl_schedule_lr(&s, 0.1, e, 200), 0.1 * (e + 1) / 5, 1e-15);
@@ -425,7 +425,7 @@ static void test_schedule_per_step(void) {
 }
 
 static void test_schedule_scale(void) {
-    /* methods.md §0.6: 160 -> 0.8E, 180 -> 0.9E, warm-up 5 -> max(1, round(0.025E)) */
+    /* docs/methods.md §0.6: 160 -> 0.8E, 180 -> 0.9E, warm-up 5 -> max(1, round(0.025E)) */
     CHECK(tl_epoch_scale(160, 200, 200) == 160 && tl_epoch_scale(180, 200, 200) == 180);
     CHECK(tl_epoch_scale(160, 200, 50) == 40 && tl_epoch_scale(180, 200, 50) == 45);
     CHECK(tl_epoch_scale(160, 200, 30) == 24 && tl_epoch_scale(180, 200, 30) == 27);

@@ -1,4 +1,4 @@
-/* Inference rules (src/eval/posthoc.c): logit adjustment subtracts log(π^τ + 1e-12) (methods.md
+/* Inference rules (src/eval/posthoc.c): logit adjustment subtracts log(π^τ + 1e-12) (docs/methods.md
  * §3.7), tau=auto finds the τ that undoes a known prior shift on validation logits, bad specs. */
 #include <math.h>
 #include <string.h>

@@ -1,11 +1,11 @@
-/* SLA (src/heads/sla.c, src/nn/rot90.c; methods.md §11): rot90 against hand-computed rotations and its
+/* SLA (src/heads/sla.c, src/nn/rot90.c; docs/methods.md §11): rot90 against hand-computed rotations and its
  * 4-fold identity, the row order of the expansion, the aggregate and its adjoint, finite-difference
  * checks of the joint loss, the SD loss and the whole sla head (features and parameters, with the
  * aggregate held constant in the SD term as the method detaches it), the three inference outputs, and
  * a whole model: the backbone sees the 4 rotations of each image in rows i·4 + t, and bad specs fail
  * naming --ssl.
  *
- * The kernels are float32 with double accumulation, so the finite-difference checks follow methods.md
+ * The kernels are float32 with double accumulation, so the finite-difference checks follow docs/methods.md
  * §0.5's float32 protocol: central differences of the double-precision objective with h = 1e-3, the
  * step actually taken after rounding to float, relative tolerance 1e-3. The float64 comparison is the
  * PyTorch parity test (tests/parity/test_sla.py). */

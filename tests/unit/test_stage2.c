@@ -1,5 +1,5 @@
 /* Stage 2 (src/stage2) and the causal head (src/heads/causal.c): finite-difference checks of the
- * causal, ncm and lws heads (float32 protocol of methods.md §0.5: central differences of the
+ * causal, ncm and lws heads (float32 protocol of docs/methods.md §0.5: central differences of the
  * double objective along random directions, h = 1e-3, rtol 1e-3; the float64 comparison is
  * tests/parity/test_stage2.py), the moving average and TDE logits against direct formulas, NCM
  * centroids and τ-normalisation on hand-computed cases, the τ sweep's tie rule, and cRT / LWS end
