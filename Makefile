@@ -8,6 +8,8 @@ BUILD   ?= build
 OPT     ?= -O3 -march=native
 WARN    := -Wall -Wextra -Wno-unused-parameter
 CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fno-math-errno -fopenmp -fPIC -Iinclude -Isrc -I/usr/include/x86_64-linux-gnu/openblas-pthread
+# What code outside the library is compiled with: the public header only.
+API_CFLAGS = $(filter-out -Isrc,$(CFLAGS))
 LDLIBS  += -ldnnl -lopenblas -lplplot -lpng -ljpeg -lz -lm -fopenmp
 
 ifeq ($(SAN),1)
@@ -17,19 +19,24 @@ CFLAGS  += -fsanitize=address,undefined -fno-sanitize-recover=all -Werror
 LDFLAGS += -fsanitize=address,undefined
 endif
 
+VERSION  := $(shell sed -n 's/^\#define TL_VERSION "\(.*\)"/\1/p' include/tailor.h)
+SO_NAME  := libtailor.so.$(firstword $(subst ., ,$(VERSION)))
+SO_REAL  := libtailor.so.$(VERSION)
+
 LIB_SRC  := $(sort $(filter-out src/cli/%,$(wildcard src/*/*.c)))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
+API_TEST_SRC := $(sort $(wildcard tests/api/test_*.c))
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
-TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%) $(API_TEST_SRC:tests/api/%.c=$(BUILD)/tests/%)
 TOOL_SRC := $(sort $(wildcard tests/parity/*.c bench/*.c))
 TOOL_BIN := $(TOOL_SRC:%.c=$(BUILD)/%)
 
 .PHONY: all lib tests fuzz clean
-all: $(BUILD)/libtailor.a $(BUILD)/libtailor.so $(BUILD)/tailor $(TEST_BIN) $(TOOL_BIN)
-lib: $(BUILD)/libtailor.a $(BUILD)/libtailor.so
+all: $(BUILD)/libtailor.a $(BUILD)/libtailor.so $(BUILD)/$(SO_NAME) $(BUILD)/tailor $(TEST_BIN) $(TOOL_BIN)
+lib: $(BUILD)/libtailor.a $(BUILD)/libtailor.so $(BUILD)/$(SO_NAME)
 tests: $(TEST_BIN) $(TOOL_BIN)
 
 $(BUILD)/%.o: %.c
@@ -40,8 +47,14 @@ $(BUILD)/libtailor.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/libtailor.so: $(LIB_OBJ)
-	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LDLIBS)
+# The shared library exports the public API alone (TL_API in include/tailor.h); its soname follows
+# the major version. Static linking (the command, the tests) still sees every internal function.
+$(LIB_OBJ): CFLAGS += -fvisibility=hidden -DTL_BUILDING_LIBRARY
+$(BUILD)/$(SO_REAL): $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,$(SO_NAME) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/$(SO_NAME) $(BUILD)/libtailor.so: $(BUILD)/$(SO_REAL)
+	ln -sf $(SO_REAL) $@
 
 $(BUILD)/tailor: $(CLI_OBJ) $(BUILD)/libtailor.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -49,6 +62,11 @@ $(BUILD)/tailor: $(CLI_OBJ) $(BUILD)/libtailor.a
 $(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libtailor.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libtailor.a $(LDLIBS)
+
+# The public API's tests see include/ alone, as a program built against an installed libtailor does.
+$(BUILD)/tests/%: tests/api/%.c $(wildcard tests/unit/*.h) $(BUILD)/libtailor.a
+	@mkdir -p $(dir $@)
+	$(CC) $(API_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libtailor.a $(LDLIBS)
 
 $(BUILD)/%: %.c $(BUILD)/libtailor.a
 	@mkdir -p $(dir $@)

@@ -4,13 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli/commands.h"
-#include "cli/common.h"
+#include "run/bundle.h"
 #include "eval/metrics.h"
 
 static const tl_optdef data_opts[] = {
-    {"data", NULL, "data set (as for tailor train)", 0, 0},
-    {"lt", "none", "long-tailed view: none, exp:IF, step:IF:CLASSES", 0, 0},
-    {"val", "0", "balanced validation images held out per class", 0, 0},
+    {"data", NULL, "data set (as for tailor train)", 0, 0, 0},
+    {"lt", "none", "long-tailed view: none, exp:IF, step:IF:CLASSES", 0, 0, 0},
+    {"val", "0", "balanced validation images held out per class", 0, 0, 0},
 };
 #define NOPTS ((int)(sizeof data_opts / sizeof *data_opts))
 

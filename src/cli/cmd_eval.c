@@ -5,8 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli/commands.h"
-#include "cli/common.h"
-#include "cli/run_dir.h"
+#include "run/evaluate.h"
+#include "run/train.h"
+#include "run/bundle.h"
+#include "run/run_dir.h"
 #include "core/error.h"
 #include "eval/posthoc.h"
 #include "eval/report.h"
@@ -14,12 +16,12 @@
 #include "train/trainer.h"
 
 static const tl_optdef eval_opts[] = {
-    {"run", NULL, "finished run folder", 0, 0},
-    {"data", "", "data set to evaluate on (default: the run's)", 0, 0},
-    {"out", "", "report folder to create (default RUN/eval)", 0, 0},
-    {"posthoc", "", "inference rule: logit-adjust[:tau=T|auto] (auto: best balanced accuracy on the run's --val set over tau = 0, 0.1, ..., 2), tde[:alpha=A] (causal head), tau-norm[:tau=T] (linear head), sla[:infer=agg|single|sd] (--ssl sla runs)", 0, 0},
-    {"batch", "256", "batch size", 0, 0},
-    {"threads", "2", "threads", 0, 0},
+    {"run", NULL, "finished run folder", 0, 0, 0},
+    {"data", "", "data set to evaluate on (default: the run's)", 0, 0, 0},
+    {"out", "", "report folder to create (default RUN/eval)", 0, 0, 0},
+    {"posthoc", "", "inference rule: logit-adjust[:tau=T|auto] (auto: best balanced accuracy on the run's --val set over tau = 0, 0.1, ..., 2), tde[:alpha=A] (causal head), tau-norm[:tau=T] (linear head), sla[:infer=agg|single|sd] (--ssl sla runs)", 0, 0, 0},
+    {"batch", "256", "batch size", 0, 0, 0},
+    {"threads", "2", "threads", 0, 0, 0},
 };
 #define NOPTS ((int)(sizeof eval_opts / sizeof *eval_opts))
 

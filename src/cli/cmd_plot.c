@@ -9,20 +9,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli/commands.h"
-#include "cli/common.h"
-#include "cli/run_dir.h"
+#include "run/train.h"
+#include "run/bundle.h"
+#include "run/run_dir.h"
 #include "core/error.h"
 #include "train/trainer.h"
 #include "eval/plot_embedding.h"
 #include "models/model_io.h"
 
 static const tl_optdef plot_opts[] = {
-    {"run", NULL, "finished run folder", 0, 0},
-    {"out", "", "PNG to write (default RUN/embedding.png or RUN/weight_norms.png)", 0, 0},
-    {"split", "test", "embedding: the images to draw, test or train (the long-tailed training view)", 0, 0},
-    {"max-points", "6000", "embedding: draw at most this many images (an even subsample)", 0, 0},
-    {"batch", "256", "batch size", 0, 0},
-    {"threads", "2", "threads", 0, 0},
+    {"run", NULL, "finished run folder", 0, 0, 0},
+    {"out", "", "PNG to write (default RUN/embedding.png or RUN/weight_norms.png)", 0, 0, 0},
+    {"split", "test", "embedding: the images to draw, test or train (the long-tailed training view)", 0, 0, 0},
+    {"max-points", "6000", "embedding: draw at most this many images (an even subsample)", 0, 0, 0},
+    {"batch", "256", "batch size", 0, 0, 0},
+    {"threads", "2", "threads", 0, 0, 0},
 };
 #define NOPTS ((int)(sizeof plot_opts / sizeof *plot_opts))
 

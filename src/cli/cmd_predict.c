@@ -11,17 +11,18 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include "cli/commands.h"
-#include "cli/common.h"
+#include "run/train.h"
+#include "run/bundle.h"
 #include "core/error.h"
 #include "models/model_io.h"
 #include "train/trainer.h"
 
 static const tl_optdef predict_opts[] = {
-    {"run", NULL, "finished run folder", 0, 0},
-    {"input", NULL, "PNG/JPEG image or a folder of them, IDX image file, or CSV file (features only, or with the run's label column)", 0, 0},
-    {"label", "", "CSV: the label column (default: the run's, else the last)", 0, 0},
-    {"batch", "256", "batch size", 0, 0},
-    {"threads", "2", "threads", 0, 0},
+    {"run", NULL, "finished run folder", 0, 0, 0},
+    {"input", NULL, "PNG/JPEG image or a folder of them, IDX image file, or CSV file (features only, or with the run's label column)", 0, 0, 0},
+    {"label", "", "CSV: the label column (default: the run's, else the last)", 0, 0, 0},
+    {"batch", "256", "batch size", 0, 0, 0},
+    {"threads", "2", "threads", 0, 0, 0},
 };
 #define NOPTS ((int)(sizeof predict_opts / sizeof *predict_opts))
 

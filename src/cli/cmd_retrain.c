@@ -12,9 +12,11 @@
 #include <time.h>
 #include <unistd.h>
 #include "cli/commands.h"
-#include "cli/common.h"
+#include "run/evaluate.h"
+#include "run/train.h"
+#include "run/bundle.h"
 #include "cli/progress.h"
-#include "cli/run_dir.h"
+#include "run/run_dir.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "eval/report.h"
@@ -22,17 +24,17 @@
 #include "stage2/stage2.h"
 
 static const tl_optdef retrain_opts[] = {
-    {"run", NULL, "finished run folder (stage 1)", 0, 0},
-    {"method", NULL, "stage-2 method: crt, ncm[:metric=l2|cosine], tau[:tau=T] (T chosen on the run's --val split when absent), lws", 0, 0},
-    {"sampler", "class:mode=aware,per_class=4", "crt, lws: sampler over the training features", 0, 0},
-    {"epochs", "", "crt, lws: epochs (default crt 10, lws 5)", 0, 0},
-    {"batch", "512", "crt, lws: batch size (capped at the training set size)", 0, 0},
-    {"optim", "sgd:lr=0.2,momentum=0.9,wd=5e-4", "crt, lws: optimizer", 0, 0},
-    {"schedule", "cosine", "crt, lws: learning-rate schedule", 0, 0},
-    {"seed", "0", "random seed (head initialisation, sampler)", 0, 0},
-    {"threads", "2", "threads", 0, 0},
-    {"out", NULL, "run folder to create", 0, 0},
-    {"quiet", "", "no progress output", 1, 0},
+    {"run", NULL, "finished run folder (stage 1)", 0, 0, 0},
+    {"method", NULL, "stage-2 method: crt, ncm[:metric=l2|cosine], tau[:tau=T] (T chosen on the run's --val split when absent), lws", 0, 0, 0},
+    {"sampler", "class:mode=aware,per_class=4", "crt, lws: sampler over the training features", 0, 0, 0},
+    {"epochs", "", "crt, lws: epochs (default crt 10, lws 5)", 0, 0, 0},
+    {"batch", "512", "crt, lws: batch size (capped at the training set size)", 0, 0, 0},
+    {"optim", "sgd:lr=0.2,momentum=0.9,wd=5e-4", "crt, lws: optimizer", 0, 0, 0},
+    {"schedule", "cosine", "crt, lws: learning-rate schedule", 0, 0, 0},
+    {"seed", "0", "random seed (head initialisation, sampler)", 0, 0, 0},
+    {"threads", "2", "threads", 0, 0, 0},
+    {"out", NULL, "run folder to create", 0, 0, 0},
+    {"quiet", "", "no progress output", 1, 0, 0},
 };
 #define NOPTS ((int)(sizeof retrain_opts / sizeof *retrain_opts))
 

@@ -3,7 +3,7 @@
  * writers and read again: the round trip must give the same value (run folders' config.json and
  * metrics.jsonl are written that way and read back by --config and --resume). */
 #include <math.h>
-#include "cli/options.h"
+#include "run/options.h"
 #include "core/json.h"
 #include "fuzz.h"
 

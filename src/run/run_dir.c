@@ -5,8 +5,8 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "cli/common.h"
-#include "cli/run_dir.h"
+#include "run/bundle.h"
+#include "run/run_dir.h"
 #include "core/error.h"
 
 int tl_run_dir_init(tl_run_dir *r, const char *out, const char *option, tl_error *err) {

@@ -1,0 +1,53 @@
+/* What the opaque handles of include/tailor.h hold: run-layer structures, one per handle, shared by
+ * the files of src/run that implement the public API. */
+#ifndef TL_RUN_HANDLES_H
+#define TL_RUN_HANDLES_H
+#include "eval/epoch_log.h"
+#include "eval/metrics.h"
+#include "eval/openset.h"
+#include "models/model.h"
+#include "run/bundle.h"
+#include "run/options.h"
+
+struct tl_config {
+    tl_opts o;                  /* over tl_train_optdefs */
+};
+
+struct tl_data {
+    tl_data_bundle b;
+    int images;                 /* rows are images (else feature rows) */
+    int dim, h, w, c;           /* arrays: the row shape (dim = c*h*w) */
+    char *spec, *lt, *open;     /* tl_data_open / tl_data_view: what made it (recorded in a run's config), or NULL */
+    int val;
+};
+
+struct tl_run {
+    tl_model model;
+    float *mean, *std;          /* [in_c] input normalisation */
+    int64_t *train_count;       /* [C] training rows per class, or NULL when unknown */
+    char **class_names;         /* [C] or NULL */
+    tl_config cfg;              /* the options it was trained with (resolved) */
+    tl_epoch_log *logs;
+    int nlogs, threads;
+    long long bn_steps;
+    double train_seconds, images_per_second;   /* NAN when unknown */
+};
+
+struct tl_evaluation {
+    tl_metrics m;
+    char **names;               /* [m.C] class names, or NULL */
+    int has_open;
+    tl_openset_report open;     /* arrays below */
+    int *open_classes, *known_classes;
+    char **open_names;          /* [norig] original class names, or NULL */
+    int norig;
+    tl_opts cfg;                /* the run's options, for the report's "run" section */
+    char rule[96];              /* the inference rule as resolved, "" = none */
+    double train_seconds, images_per_second;
+};
+
+/* Copies n strings (NULL: *out = NULL). */
+int tl_strings_copy(char ***out, char *const *src, int n, tl_error *err);
+void tl_strings_free(char **s, int n);
+
+#endif
