@@ -34,7 +34,7 @@ TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%) $(API_TEST_SRC:tests/api
 TOOL_SRC := $(sort $(wildcard tests/parity/*.c bench/*.c))
 TOOL_BIN := $(TOOL_SRC:%.c=$(BUILD)/%)
 
-.PHONY: all lib tests fuzz clean
+.PHONY: all lib tests fuzz clean install
 all: $(BUILD)/libtailor.a $(BUILD)/libtailor.so $(BUILD)/$(SO_NAME) $(BUILD)/tailor $(TEST_BIN) $(TOOL_BIN)
 lib: $(BUILD)/libtailor.a $(BUILD)/libtailor.so $(BUILD)/$(SO_NAME)
 tests: $(TEST_BIN) $(TOOL_BIN)
@@ -91,6 +91,36 @@ build-fuzz/libtailor.a: $(FUZZ_OBJ)
 
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h build-fuzz/libtailor.a
 	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< build-fuzz/libtailor.a $(LDLIBS)
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: the libraries, the public header(s), tailor.pc, the
+# command and its man page (made from the command's own --help by scripts/man.sh).
+PREFIX  ?= /usr/local
+LIBDIR  ?= $(PREFIX)/lib
+INCDIR  ?= $(PREFIX)/include
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man/man1
+PC_LIBS := $(filter-out -fopenmp,$(LDLIBS)) -lgomp
+
+$(BUILD)/tailor.pc: include/tailor.h Makefile
+	@mkdir -p $(dir $@)
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/$(patsubst $(PREFIX)/%,%,$(LIBDIR))' \
+	  'includedir=$${prefix}/$(patsubst $(PREFIX)/%,%,$(INCDIR))' '' 'Name: tailor' \
+	  'Description: long-tailed (class-imbalanced) classification' 'Version: $(VERSION)' \
+	  'Libs: -L$${libdir} -ltailor' 'Libs.private: $(PC_LIBS)' 'Cflags: -I$${includedir}' >$@
+
+$(BUILD)/tailor.1: $(BUILD)/tailor scripts/man.sh
+	bash scripts/man.sh $(BUILD)/tailor >$@.tmp && mv $@.tmp $@
+
+install: $(BUILD)/libtailor.a $(BUILD)/$(SO_REAL) $(BUILD)/tailor $(BUILD)/tailor.pc $(BUILD)/tailor.1
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)
+	install -m 644 $(BUILD)/libtailor.a $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(BUILD)/$(SO_REAL) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(SO_REAL) $(DESTDIR)$(LIBDIR)/$(SO_NAME)
+	ln -sf $(SO_NAME) $(DESTDIR)$(LIBDIR)/libtailor.so
+	install -m 644 include/tailor.h $(DESTDIR)$(INCDIR)/
+	install -m 644 $(BUILD)/tailor.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	install -m 755 $(BUILD)/tailor $(DESTDIR)$(BINDIR)/
+	install -m 644 $(BUILD)/tailor.1 $(DESTDIR)$(MANDIR)/
 
 clean:
 	rm -rf build build-san build-fuzz
