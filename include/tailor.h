@@ -190,6 +190,16 @@ TL_API const tl_config *tl_run_config(const tl_run *r);
 /* The class name of k from the training data, or NULL. */
 TL_API const char *tl_run_class_name(const tl_run *r, int k);
 
+/* ---- stage 2 ---- */
+
+/* Stage 2 of decoupled classifier learning, as `tailor retrain` does: a new run with r's backbone
+ * (frozen, evaluation mode, features computed once) and a new classifier fitted on the features of
+ * d's training split (d's validation split for tau's sweep): method "crt", "ncm[:metric=l2|cosine]",
+ * "tau[:tau=T]" or "lws". options: NULL, or NULL-terminated name/value pairs of `tailor retrain`'s
+ * options ("epochs", "5", "sampler", "class", "batch", ..., NULL). The new run's configuration is
+ * r's with the stage-2 head. r and d are not changed (d's input is configured for r). */
+TL_API tl_run *tl_retrain(tl_run *r, tl_data *d, const char *method, const char *const *options, tl_error *err);
+
 /* ---- prediction (evaluation mode: no augmentation, the run's evaluation transform) ---- */
 
 /* For the n rows of split of d: logits and probs [n][C] (softmax), labels [n] (argmax), each may be
