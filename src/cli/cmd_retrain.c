@@ -11,12 +11,12 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include "cli/commands.h"
+#include "commands.h"
 #include "run/evaluate.h"
 #include "run/retrain.h"
 #include "run/train.h"
 #include "run/bundle.h"
-#include "cli/progress.h"
+#include "progress.h"
 #include "run/run_dir.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
@@ -37,12 +37,18 @@ typedef struct {
 
 static void on_step(void *p, const tl_step_info *s) {
     retrain_ctx *c = p;
-    tl_progress_step(&c->bar, s->epoch, c->epochs, s->step, s->steps, s->loss, s->images_per_second);
+    tl_train_status st = {.epoch = s->epoch, .epochs = c->epochs, .step = s->step, .steps = s->steps, .loss = s->loss,
+                          .images_per_second = s->images_per_second};
+    tl_progress_show(&c->bar, &st);
 }
 
 static int on_epoch(void *p, const tl_epoch_log *e, tl_error *err) {
     retrain_ctx *c = p;
-    tl_progress_epoch(&c->bar, e, c->epochs);
+    tl_train_status st = {.epoch = e->epoch, .epochs = c->epochs, .step = -1, .steps = -1, .epoch_end = 1, .lr = e->lr,
+                          .train_loss = e->train_loss, .train_accuracy = e->train_acc, .val_accuracy = e->val_accuracy,
+                          .val_balanced_accuracy = e->val_balanced_accuracy, .seconds = e->seconds,
+                          .images_per_second = e->images_per_second};
+    tl_progress_show(&c->bar, &st);
     return tl_metrics_line_write(c->metrics, e) ? tl_fail(err, "%s: cannot write: %s", c->metrics_path, strerror(errno)) : 0;
 }
 
