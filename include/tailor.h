@@ -186,6 +186,11 @@ TL_API int tl_data_set_features(tl_data *d, int split, const float *x, const int
 TL_API int tl_data_set_pixels(tl_data *d, int split, const uint8_t *px, const int *y, int n, tl_error *err);
 /* Names the classes: names[num_classes] strings, copied (reports and predictions then use them). */
 TL_API int tl_data_set_class_names(tl_data *d, const char *const *names, tl_error *err);
+/* The file of row i of split (image files), owned by d; NULL for rows that are not files. */
+TL_API const char *tl_data_row_path(const tl_data *d, int split, int i);
+/* Writes s as one CSV cell, quoted when it needs to be, so that tailor's (and pandas') CSV reader
+ * gives s back. */
+TL_API void tl_csv_cell(FILE *f, const char *s);
 /* Replaces d's test split (and, with --open, its unknown split) by those of src, which are moved
  * out of src (`tailor eval --data`: another test set for a run's data; a run's model checks its
  * classes when it is given the data set). */
@@ -278,6 +283,12 @@ TL_API const char *tl_run_class_name(const tl_run *r, int k);
 TL_API tl_run *tl_retrain(tl_run *r, tl_data *d, const char *method, const char *const *options, tl_error *err);
 
 /* ---- prediction (evaluation mode: no augmentation, the run's evaluation transform) ---- */
+/* The rows `tailor predict --input PATH` reads, for run r, as the test split of a new data set: a PNG
+ * or JPEG image or a folder of them (recursively; any size, brought to the model's input by the run's
+ * evaluation transform), a CSV file (read with the run's CSV settings and class names; features only,
+ * or with the label column `label`, NULL = the run's, whose values must be classes of the model), or
+ * an IDX image file. Labels are 0 where the input has none. */
+TL_API tl_data *tl_data_open_input(const tl_run *r, const char *path, const char *label, tl_error *err);
 
 /* For the n rows of split of d: logits and probs [n][C] (softmax), labels [n] (argmax), each may be
  * NULL; n = tl_data_rows(d, split). rule: an inference rule (`tailor eval --posthoc`, e.g.

@@ -20,6 +20,7 @@ struct tl_data {
     int dim, h, w, c;           /* arrays: the row shape (dim = c*h*w) */
     char *spec, *lt, *open;     /* tl_data_open / tl_data_view: what made it (recorded in a run's config), or NULL */
     int val;
+    int input_set;              /* tl_data_open_input: the input is the run's already (not reconfigured) */
 };
 
 struct tl_run {

@@ -12,7 +12,7 @@
 
 int tl_run_data_input(tl_run *r, tl_data *d, tl_error *err) {
     const tl_model_cfg *c = &r->model.cfg;
-    if (tl_bundle_input(&d->b, &r->cfg.o, err)) return -1;
+    if (!d->input_set && tl_bundle_input(&d->b, &r->cfg.o, err)) return -1;
     if (d->b.input.c != c->in_c || d->b.input.h != c->in_h || d->b.input.w != c->in_w ||
         d->b.train.num_classes > c->num_classes || d->b.test.num_classes > c->num_classes)
         return tl_fail(err, "--data: its shape or classes do not match the run's model");
