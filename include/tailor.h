@@ -93,6 +93,8 @@ TL_API int tl_options_int(const tl_options *o, const char *name, long lo, long h
 /* When argv holds --help or -h: prints "usage: tailor CMD SYNOPSIS" and the options with their help
  * and defaults to stdout and returns 1; else 0. */
 TL_API int tl_options_help(int argc, char **argv, const tl_option *defs, int n, const char *cmd, const char *synopsis);
+/* The same usage text to f, unconditionally. */
+TL_API void tl_options_usage(const tl_option *defs, int n, const char *cmd, const char *synopsis, FILE *f);
 
 /* ---- output folders ----
  * A folder the caller writes whole (a report folder, a run folder) the way the command does: built
@@ -304,6 +306,16 @@ TL_API int tl_run_predict_pixels(tl_run *r, const uint8_t *px, int n, const char
                                  float *probs, int *labels, tl_error *err);
 /* The backbone's features of the rows of split of d into out [n][D]. */
 TL_API int tl_run_features(tl_run *r, tl_data *d, int split, float *out, tl_error *err);
+
+/* ---- figures ---- */
+
+/* embedding.png of a run trained with --feat-dim 2: the features of split (TL_SPLIT_TEST: the test
+ * rows, or the validation rows when there are none; TL_SPLIT_TRAIN: the training view) of d, at most
+ * max_points of them (an even subsample), with the class directions of the head (and the centres of
+ * affinity and UniformFace heads), written to path (PNG). */
+TL_API int tl_run_plot_embedding(tl_run *r, tl_data *d, int split, int max_points, const char *path, tl_error *err);
+/* weight_norms.png: the norm of each class's weight vector of r's head against d's training counts. */
+TL_API int tl_run_plot_weights(tl_run *r, const tl_data *d, const char *path, tl_error *err);
 
 /* ---- evaluation ---- */
 
