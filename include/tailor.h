@@ -227,9 +227,10 @@ TL_API int tl_data_skipped(const tl_data *d);
 
 /* ---- training ---- */
 
-/* What the progress callback sees: after every training step (epoch_end = 0) and after every epoch
- * (epoch_end = 1, with the epoch's means and its validation accuracy, NAN without a val split).
- * epoch and step are 0-based. */
+/* What the progress callback sees: after every training step (epoch_end = 0: epoch, step, steps, loss,
+ * images_per_second, lr; the other fields NAN) and after every epoch (epoch_end = 1: the epoch's
+ * train_loss, train_accuracy, its validation accuracies, NAN without a val split, lr, seconds and
+ * images_per_second; step and steps -1). epoch and step are 0-based. */
 typedef struct {
     int epoch, epochs, step, steps, epoch_end;
     double loss, images_per_second, lr;
@@ -281,7 +282,8 @@ TL_API const char *tl_run_class_name(const tl_run *r, int k);
  * d's training split (d's validation split for tau's sweep): method "crt", "ncm[:metric=l2|cosine]",
  * "tau[:tau=T]" or "lws". options: NULL, or NULL-terminated name/value pairs of `tailor retrain`'s
  * options ("epochs", "5", "sampler", "class", "batch", ..., NULL). The new run's configuration is
- * r's with the stage-2 head. r and d are not changed (d's input is configured for r). */
+ * r's with the stage-2 head. r and d are not changed (d's input is configured for r). The report of
+ * an evaluation of the new run has no "stage2" section (the run folder of tailor retrain has it). */
 TL_API tl_run *tl_retrain(tl_run *r, tl_data *d, const char *method, const char *const *options, tl_error *err);
 
 /* ---- prediction (evaluation mode: no augmentation, the run's evaluation transform) ---- */

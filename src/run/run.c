@@ -150,7 +150,7 @@ tl_run *tl_run_open(const char *dir, int threads, tl_error *err) {
     r->train_seconds = r->images_per_second = NAN;
     int rc = tl_run_check(dir, err) || tl_train_settings(&r->cfg.o, dir, err) ||
              tl_path_join(path, sizeof path, dir, "model.safetensors", err) ||
-             tl_model_load(&r->model, path, 256, threads, &r->mean, &r->std, err) ||
+             tl_model_load_steps(&r->model, path, 256, threads, &r->mean, &r->std, &r->bn_steps, err) ||
              tl_model_load_names(&r->class_names, path, r->model.cfg.num_classes, err);
     if (!rc && !(r->dir = strdup(dir))) rc = tl_fail(err, "out of memory");
     if (rc) { tl_run_free(r); return NULL; }

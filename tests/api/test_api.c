@@ -210,6 +210,14 @@ static void test_arrays_round_trip(void) {
     CHECK_MSG(o != NULL, "%s", err.msg);
     if (o) {
         CHECK(!strcmp(tl_config_get(tl_run_config(o), "hidden"), "16"));
+        /* Saved again, the model file is the same bytes (num_batches_tracked included). */
+        CHECK_MSG(tl_run_save(o, tmp("run2"), &err) == 0, "%s", err.msg);
+        FILE *f1 = fopen(tmp("run/model.safetensors"), "rb"), *f2 = fopen(tmp("run2/model.safetensors"), "rb");
+        int same = f1 && f2;
+        for (int a = 0, b = 0; same && a != EOF; ) { a = fgetc(f1); b = fgetc(f2); same = a == b; }
+        CHECK(same);
+        if (f1) fclose(f1);
+        if (f2) fclose(f2);
         CHECK(tl_run_predict(o, d, TL_SPLIT_TEST, NULL, logits2, NULL, labels2, &err) == 0);
         CHECK(!memcmp(logits, logits2, sizeof(float) * nte * C));
         /* Without report.json the training counts come from the data set's training split. */
