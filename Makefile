@@ -10,6 +10,8 @@ WARN    := -Wall -Wextra -Wno-unused-parameter
 CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fno-math-errno -fopenmp -fPIC -Iinclude -I/usr/include/x86_64-linux-gnu/openblas-pthread
 # The library's internal headers: everything but the code built on the public API alone.
 INTERNAL := -Isrc
+# The library's own objects: symbols hidden unless marked TL_API (include/tailor.h).
+LIB_CFLAGS := -fvisibility=hidden -DTL_BUILDING_LIBRARY
 LDLIBS  += -ldnnl -lopenblas -lplplot -lpng -ljpeg -lz -lm -fopenmp
 
 ifeq ($(SAN),1)
@@ -43,6 +45,13 @@ all: $(BUILD)/libtailor.a $(BUILD)/libtailor.so $(BUILD)/$(SO_NAME) $(BUILD)/tai
 lib: $(BUILD)/libtailor.a $(BUILD)/libtailor.so $(BUILD)/$(SO_NAME)
 tests: $(TEST_BIN) $(TOOL_BIN)
 
+# Objects depend on the flags they were compiled with: a change of flags (the visibility, -Isrc, OPT)
+# rebuilds them, so an old build folder never mixes objects of two flag sets.
+FLAGS_STAMP := $(BUILD)/.flags
+FLAGS_TEXT  := $(CC) $(CFLAGS) $(LIB_CFLAGS) $(INTERNAL) $(CLI_API_SRC)
+$(shell mkdir -p $(BUILD) && (echo '$(FLAGS_TEXT)' | cmp -s - $(FLAGS_STAMP) || echo '$(FLAGS_TEXT)' >$(FLAGS_STAMP)))
+$(LIB_OBJ) $(CLI_OBJ): $(FLAGS_STAMP)
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(INTERNAL) -MMD -MP -c $< -o $@
@@ -53,7 +62,7 @@ $(BUILD)/libtailor.a: $(LIB_OBJ)
 
 # The shared library exports the public API alone (TL_API in include/tailor.h); its soname follows
 # the major version. Static linking (the command, the tests) still sees every internal function.
-$(LIB_OBJ): CFLAGS += -fvisibility=hidden -DTL_BUILDING_LIBRARY
+$(LIB_OBJ): CFLAGS += $(LIB_CFLAGS)
 $(BUILD)/$(SO_REAL): $(LIB_OBJ)
 	$(CC) -shared -Wl,-soname,$(SO_NAME) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
