@@ -8,8 +8,8 @@
 #include "fuzz.h"
 
 static const tl_optdef defs[] = {
-    {"data", NULL, "data spec", 0, 1},     {"epochs", "15", "epochs", 0, 1}, {"lr", "", "learning rate", 0, 1},
-    {"quiet", "", "no progress", 1, 0},    {"out", "", "run folder", 0, 0},
+    {"data", NULL, "data spec", 0, 1, 0},     {"epochs", "15", "epochs", 0, 1, 0}, {"lr", "", "learning rate", 0, 1, 0},
+    {"quiet", "", "no progress", 1, 0, 0},    {"out", "", "run folder", 0, 0, 0},
 };
 
 static void round_trip(const tl_json *n) {
