@@ -7,7 +7,11 @@ CC      ?= cc
 BUILD   ?= build
 OPT     ?= -O3 -march=native
 WARN    := -Wall -Wextra -Wno-unused-parameter
-CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fno-math-errno -fopenmp -fPIC -Iinclude -Isrc -I/usr/include/x86_64-linux-gnu/openblas-pthread
+CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fno-math-errno -fopenmp -fPIC -Iinclude -I/usr/include/x86_64-linux-gnu/openblas-pthread
+# The library's internal headers: everything but the code built on the public API alone.
+INTERNAL := -Isrc
+# The library's own objects: symbols hidden unless marked TL_API (include/tailor.h).
+LIB_CFLAGS := -fvisibility=hidden -DTL_BUILDING_LIBRARY
 LDLIBS  += -ldnnl -lopenblas -lplplot -lpng -ljpeg -lz -lm -fopenmp
 
 ifeq ($(SAN),1)
@@ -17,42 +21,69 @@ CFLAGS  += -fsanitize=address,undefined -fno-sanitize-recover=all -Werror
 LDFLAGS += -fsanitize=address,undefined
 endif
 
+VERSION  := $(shell sed -n 's/^\#define TL_VERSION "\(.*\)"/\1/p' include/tailor.h)
+SO_NAME  := libtailor.so.$(firstword $(subst ., ,$(VERSION)))
+SO_REAL  := libtailor.so.$(VERSION)
+
 LIB_SRC  := $(sort $(filter-out src/cli/%,$(wildcard src/*/*.c)))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
+# The command's files that are built on include/tailor.h alone (no -Isrc: an internal header is a
+# build error); the others still reach into src/ (the rest of #19's CLI work).
+CLI_API_SRC := src/cli/main.c src/cli/progress.c src/cli/cmd_compare.c src/cli/cmd_data.c src/cli/cmd_eval.c src/cli/cmd_predict.c src/cli/cmd_plot.c
 TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
+API_TEST_SRC := $(sort $(wildcard tests/api/test_*.c))
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
-TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+$(CLI_API_SRC:%.c=$(BUILD)/%.o): INTERNAL :=
+TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%) $(API_TEST_SRC:tests/api/%.c=$(BUILD)/tests/%)
 TOOL_SRC := $(sort $(wildcard tests/parity/*.c bench/*.c))
 TOOL_BIN := $(TOOL_SRC:%.c=$(BUILD)/%)
 
-.PHONY: all lib tests fuzz clean
-all: $(BUILD)/libtailor.a $(BUILD)/libtailor.so $(BUILD)/tailor $(TEST_BIN) $(TOOL_BIN)
-lib: $(BUILD)/libtailor.a $(BUILD)/libtailor.so
+.PHONY: all lib tests fuzz clean install
+all: $(BUILD)/libtailor.a $(BUILD)/libtailor.so $(BUILD)/$(SO_NAME) $(BUILD)/tailor $(TEST_BIN) $(TOOL_BIN)
+lib: $(BUILD)/libtailor.a $(BUILD)/libtailor.so $(BUILD)/$(SO_NAME)
 tests: $(TEST_BIN) $(TOOL_BIN)
+
+# Objects depend on the flags they were compiled with: a change of flags (the visibility, -Isrc, OPT)
+# rebuilds them, so an old build folder never mixes objects of two flag sets.
+FLAGS_STAMP := $(BUILD)/.flags
+FLAGS_TEXT  := $(CC) $(CFLAGS) $(LIB_CFLAGS) $(INTERNAL) $(CLI_API_SRC)
+$(shell mkdir -p $(BUILD) && (echo '$(FLAGS_TEXT)' | cmp -s - $(FLAGS_STAMP) || echo '$(FLAGS_TEXT)' >$(FLAGS_STAMP)))
+$(LIB_OBJ) $(CLI_OBJ): $(FLAGS_STAMP)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS) $(INTERNAL) -MMD -MP -c $< -o $@
 
 $(BUILD)/libtailor.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/libtailor.so: $(LIB_OBJ)
-	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LDLIBS)
+# The shared library exports the public API alone (TL_API in include/tailor.h); its soname follows
+# the major version. Static linking (the command, the tests) still sees every internal function.
+$(LIB_OBJ): CFLAGS += $(LIB_CFLAGS)
+$(BUILD)/$(SO_REAL): $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,$(SO_NAME) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/$(SO_NAME) $(BUILD)/libtailor.so: $(BUILD)/$(SO_REAL)
+	ln -sf $(SO_REAL) $@
 
 $(BUILD)/tailor: $(CLI_OBJ) $(BUILD)/libtailor.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libtailor.a
 	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(INTERNAL) $(LDFLAGS) -o $@ $< $(BUILD)/libtailor.a $(LDLIBS)
+
+# The public API's tests see include/ alone, as a program built against an installed libtailor does.
+$(BUILD)/tests/%: tests/api/%.c $(wildcard tests/unit/*.h) $(BUILD)/libtailor.a
+	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libtailor.a $(LDLIBS)
 
 $(BUILD)/%: %.c $(BUILD)/libtailor.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libtailor.a $(LDLIBS)
+	$(CC) $(CFLAGS) $(INTERNAL) $(LDFLAGS) -o $@ $< $(BUILD)/libtailor.a $(LDLIBS)
 
 # The fuzz build: clang, the library (plus src/cli but its main, for the run-folder reader) with ASan + UBSan and
 # libFuzzer's coverage instrumentation, one program per target.
@@ -73,6 +104,37 @@ build-fuzz/libtailor.a: $(FUZZ_OBJ)
 
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h build-fuzz/libtailor.a
 	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< build-fuzz/libtailor.a $(LDLIBS)
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: the libraries, the public header(s), tailor.pc, the
+# command and its man page (made from the command's own --help by scripts/man.sh).
+PREFIX  ?= /usr/local
+LIBDIR  ?= $(PREFIX)/lib
+INCDIR  ?= $(PREFIX)/include
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man/man1
+PC_LIBS := $(filter-out -fopenmp,$(LDLIBS)) -lgomp
+
+$(BUILD)/tailor.pc: include/tailor.h Makefile
+	@mkdir -p $(dir $@)
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/$(patsubst $(PREFIX)/%,%,$(LIBDIR))' \
+	  'includedir=$${prefix}/$(patsubst $(PREFIX)/%,%,$(INCDIR))' '' 'Name: tailor' \
+	  'Description: long-tailed (class-imbalanced) classification' 'Version: $(VERSION)' \
+	  'Libs: -L$${libdir} -ltailor' 'Libs.private: $(PC_LIBS)' 'Cflags: -I$${includedir}' >$@
+
+$(BUILD)/tailor.1: $(BUILD)/tailor scripts/man.sh
+	bash scripts/man.sh $(BUILD)/tailor >$@.tmp && mv $@.tmp $@
+
+install: $(BUILD)/libtailor.a $(BUILD)/$(SO_REAL) $(BUILD)/tailor $(BUILD)/tailor.pc $(BUILD)/tailor.1
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR)/tailor $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)
+	install -m 644 $(BUILD)/libtailor.a $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(BUILD)/$(SO_REAL) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(SO_REAL) $(DESTDIR)$(LIBDIR)/$(SO_NAME)
+	ln -sf $(SO_NAME) $(DESTDIR)$(LIBDIR)/libtailor.so
+	install -m 644 include/tailor.h $(DESTDIR)$(INCDIR)/
+	install -m 644 include/tailor/*.h $(DESTDIR)$(INCDIR)/tailor/
+	install -m 644 $(BUILD)/tailor.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	install -m 755 $(BUILD)/tailor $(DESTDIR)$(BINDIR)/
+	install -m 644 $(BUILD)/tailor.1 $(DESTDIR)$(MANDIR)/
 
 clean:
 	rm -rf build build-san build-fuzz

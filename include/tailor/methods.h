@@ -11,6 +11,7 @@
 #ifndef TAILOR_METHODS_H
 #define TAILOR_METHODS_H
 #include <stddef.h>
+#include "tailor.h"   /* TL_API */
 
 /* The families, each chosen by one option (tl_family_option). */
 enum {
@@ -34,14 +35,14 @@ enum { TL_METHODS_TEXT, TL_METHODS_MARKDOWN };
 /* The family's short name ("sampler", "loss", "head", "stage2", "posthoc", "model", "ssl", "distill",
  * "synth") and the option that chooses among its methods ("--sampler", ..., "--method" for stage 2).
  * Static strings; NULL for a family outside 0..TL_FAMILY_COUNT-1. */
-const char *tl_family_name(int family);
-const char *tl_family_option(int family);
+TL_API const char *tl_family_name(int family);
+TL_API const char *tl_family_option(int family);
 
 /* Renders the family's methods in the given style into buf (size bytes; always NUL-terminated when
  * size > 0, cut short when too small). Returns the length of the whole text (NUL excluded), as
  * snprintf does, so a return >= size means it was cut; -1 for an unknown family or style. Keys are
  * shown with their defaults (KEY=DEFAULT); A|B is a choice whose first value is the default; a
  * default in words (target=n_max) or none (KEY=) depends on the run, as the method's help says. */
-int tl_methods_list(int family, int style, char *buf, size_t size);
+TL_API int tl_methods_list(int family, int style, char *buf, size_t size);
 
 #endif

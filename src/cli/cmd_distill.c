@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "cli/commands.h"
-#include "cli/common.h"
-#include "cli/run_dir.h"
+#include "commands.h"
+#include "run/bundle.h"
+#include "run/run_dir.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "eval/report.h"

@@ -145,6 +145,10 @@ static void write_json(FILE *f, const tl_metrics *m, const char *const *names, c
     fputs("  ]\n}\n", f);
 }
 
+void tl_report_print_json(FILE *f, const tl_metrics *m, const char *const *names, const tl_report_info *info) {
+    write_json(f, m, names, info);
+}
+
 int tl_report_write_json(const char *path, const tl_metrics *m, const char *const *names,
                          const tl_report_info *info, tl_error *err) {
     tl_atomic_file af;

@@ -39,6 +39,8 @@ int tl_report_write(const char *dir, const tl_metrics *m, const char *const *nam
 /* Writes only the JSON document to path (atomically). */
 int tl_report_write_json(const char *path, const tl_metrics *m, const char *const *names,
                          const tl_report_info *info, tl_error *err);
+/* Prints the JSON document to f (the text report.json holds). */
+void tl_report_print_json(FILE *f, const tl_metrics *m, const char *const *names, const tl_report_info *info);
 /* Writes only the Markdown document to path (atomically). */
 int tl_report_write_md(const char *path, const tl_metrics *m, const char *const *names,
                        const tl_report_info *info, tl_error *err);

@@ -185,7 +185,7 @@ int tl_trainer_run(tl_trainer *t, const tl_dataset *train, const tl_dataset *val
             }
             if (hooks && hooks->stop && *hooks->stop && s + 1 < steps) {
                 t->prog.seconds += tl_clock_seconds() - t0;
-                rc = tl_trainer_save(t, ckpt_path, err) ? -1 : 1;
+                rc = ckpt_path && tl_trainer_save(t, ckpt_path, err) ? -1 : 1;
                 break;
             }
         }
@@ -205,7 +205,7 @@ int tl_trainer_run(tl_trainer *t, const tl_dataset *train, const tl_dataset *val
         t->prog.loss_sum = t->prog.correct = 0;
         t->prog.seen = 0;
         if (hooks && hooks->on_epoch && hooks->on_epoch(hooks->ctx, &log, err)) { rc = -1; break; }
-        if (tl_trainer_save(t, ckpt_path, err)) { rc = -1; break; }
+        if (ckpt_path && tl_trainer_save(t, ckpt_path, err)) { rc = -1; break; }
         if (hooks && hooks->stop && *hooks->stop && t->prog.epoch < cfg->epochs) rc = 1;
     }
     tl_loader_free(L);

@@ -71,7 +71,7 @@ int tl_trainer_init(tl_trainer *t, tl_model *m, tl_loss *loss, tl_sampler *sampl
 void tl_trainer_free(tl_trainer *t);
 
 /* Trains until cfg.epochs are done or *hooks->stop is set. val may be NULL. A checkpoint is
- * written to ckpt_path after every epoch and when stopped. Returns 0 when finished, 1 when stopped
+ * written to ckpt_path after every epoch and when stopped (ckpt_path NULL: none, training in memory). Returns 0 when finished, 1 when stopped
  * (resumable), -1 on error (the last good checkpoint is kept). */
 int tl_trainer_run(tl_trainer *t, const tl_dataset *train, const tl_dataset *val, const char *ckpt_path,
                    const tl_train_hooks *hooks, tl_error *err);

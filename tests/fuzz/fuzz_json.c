@@ -1,15 +1,15 @@
-/* Fuzz target: the JSON reader (src/core/json.c) and config files (src/cli/options.c:
+/* Fuzz target: the JSON reader (src/core/json.c) and config files (src/run/options.c:
  * tl_opts_read_config). Every string and number the reader accepts is written back with the JSON
  * writers and read again: the round trip must give the same value (run folders' config.json and
  * metrics.jsonl are written that way and read back by --config and --resume). */
 #include <math.h>
-#include "cli/options.h"
+#include "run/options.h"
 #include "core/json.h"
 #include "fuzz.h"
 
 static const tl_optdef defs[] = {
-    {"data", NULL, "data spec", 0, 1},     {"epochs", "15", "epochs", 0, 1}, {"lr", "", "learning rate", 0, 1},
-    {"quiet", "", "no progress", 1, 0},    {"out", "", "run folder", 0, 0},
+    {"data", NULL, "data spec", 0, 1, 0},     {"epochs", "15", "epochs", 0, 1, 0}, {"lr", "", "learning rate", 0, 1, 0},
+    {"quiet", "", "no progress", 1, 0, 0},    {"out", "", "run folder", 0, 0, 0},
 };
 
 static void round_trip(const tl_json *n) {

@@ -1,5 +1,5 @@
 /* Fuzz target: a run folder as `tailor eval`, `predict` and `train --resume` read it, the three files
- * together: config.json (through the train option table, src/cli/cmd_train.c), model.safetensors
+ * together: config.json (through the train option table, src/run/train_opts.c), model.safetensors
  * (configuration, weights, normalisation, class names: src/models/model_io.c) and
  * checkpoint.safetensors (progress, optimizer state, normalisation: src/train/trainer.c).
  * Input: <split u16> <config> | <split u16> <model> | <checkpoint>, written into one folder under
@@ -7,7 +7,7 @@
  * than a small size are only parsed, not built: building allocates the claimed model, which is the
  * caller's memory limit to police (tl_model_init refuses what exceeds the machine), not the parser's. */
 #include <math.h>
-#include "cli/commands.h"
+#include "run/train.h"
 #include "models/model_io.h"
 #include "train/trainer.h"
 #include "fuzz.h"

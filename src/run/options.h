@@ -1,18 +1,13 @@
 /* Command-line options of a subcommand: a table of named settings, each a string, filled from
  * defaults, then a --config JSON file, then the command line (later wins). The resolved table is
  * what a run folder's config.json holds, so `tailor train --config DIR/config.json` repeats a run. */
-#ifndef TL_CLI_OPTIONS_H
-#define TL_CLI_OPTIONS_H
+#ifndef TL_RUN_OPTIONS_H
+#define TL_RUN_OPTIONS_H
 #include <stdio.h>
 #include "tailor.h"
 
-typedef struct {
-    const char *name;       /* without the leading "--" */
-    const char *def;        /* default value; NULL = required, "" = unset */
-    const char *help;
-    int flag;               /* takes no value ("1" when given) */
-    int in_config;          /* saved in config.json */
-} tl_optdef;
+/* The table's entries are the public tl_option (include/tailor.h). */
+typedef tl_option tl_optdef;
 
 #define TL_MAX_OPTS 40
 
@@ -28,6 +23,12 @@ typedef struct {
 int tl_opts_parse(tl_opts *o, const tl_optdef *defs, int n, int argc, char **argv, const char *cmd, tl_error *err);
 /* Reads a config.json (an object of option names to strings or numbers) into o. */
 int tl_opts_read_config(tl_opts *o, const char *path, tl_error *err);
+/* Fills o with the defaults of defs only; a required option (def NULL) is left "" (unset). */
+int tl_opts_defaults(tl_opts *o, const tl_optdef *defs, int n, tl_error *err);
+/* A deep copy of src into dst. */
+int tl_opts_copy(tl_opts *dst, const tl_opts *src, tl_error *err);
+/* The index of option `name` in o's table, or -1. */
+int tl_opt_find(const tl_opts *o, const char *name);
 void tl_opts_free(tl_opts *o);
 const char *tl_opt(const tl_opts *o, const char *name);
 /* Replaces the value of option `name` (config.json then records what a default resolved to, or a

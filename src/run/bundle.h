@@ -1,15 +1,12 @@
-/* Pieces shared by the subcommands: loading a data set with its long-tailed view, the run folder,
- * and the final evaluation that writes a report. */
-#ifndef TL_CLI_COMMON_H
-#define TL_CLI_COMMON_H
+/* A data set as a run sees it: the data spec loaded with its long-tailed view, validation split and
+ * open-set hold-out, and the input (transforms, channels, size) the model takes; plus the checks and
+ * folder helpers the commands share. */
+#ifndef TL_RUN_BUNDLE_H
+#define TL_RUN_BUNDLE_H
 #include <stdint.h>
-#include "cli/options.h"
+#include "run/options.h"
 #include "data/dataset.h"
 #include "data/file.h"
-#include "eval/metrics.h"
-#include "eval/openset.h"
-#include "eval/posthoc.h"
-#include "models/model.h"
 
 /* What the model sees of an image data set: the transforms (--augment, --eval-transform, defaults
  * resolved) and the input size c x h x w they produce. */
@@ -34,6 +31,17 @@ int tl_bundle_load(tl_data_bundle *b, const char *data, const char *lt, long val
  * are relabelled 0..C−1 (data/dataset.h tl_open_split) before --val and --lt, and their test images go
  * to b->unknown. Fails when the data set has no test set or no test image of a held-out class. */
 int tl_bundle_load_open(tl_data_bundle *b, const char *data, const char *lt, long val, const char *open, tl_error *err);
+/* The same from data sets already loaded (full: the training file, test, shipped: its own validation
+ * split, each may have n = 0), which it takes over (they are left empty); data names them in
+ * messages. lt, val and open are parsed again, so the checks are the same. */
+int tl_bundle_from_sets(tl_data_bundle *b, tl_dataset *full, tl_dataset *test, tl_dataset *shipped, const char *data,
+                        const char *lt, long val, const char *open, tl_error *err);
+/* Recomputes b->train_count from b->train (on failure b is freed). */
+int tl_bundle_count(tl_data_bundle *b, tl_error *err);
+/* Every class (but the held-out ones of op) must have training rows; the message names data, the
+ * first empty class and where the largest label is. */
+int tl_bundle_check_classes(const tl_dataset *train, const tl_dataset *test, const tl_open *op, const char *data,
+                            tl_error *err);
 void tl_bundle_free(tl_data_bundle *b);
 /* Settles how the bundle's images reach the model from a run's options (--size, --augment,
  * --eval-transform, --channels, --cache-mb; options a table lacks take their defaults): the channel
@@ -46,22 +54,6 @@ int tl_bundle_input(tl_data_bundle *b, const tl_opts *o, tl_error *err);
  * and go through the run's evaluation transform (its config.json value), set in *input; the loader
  * then checks each image reaches the model's h x w. */
 int tl_input_for_predict(tl_input *input, tl_dataset *d, const tl_opts *run, int c, int h, int w, tl_error *err);
-
-/* Evaluates m on d (the test set), writes report.json/report.md and the plots into dir, and
- * leaves the metrics in *out (caller frees with tl_metrics_free). rule: an inference rule applied
- * to the logits before argmax and softmax (recorded as "posthoc" in the report), or NULL. */
-int tl_evaluate_to_dir(tl_model *m, const tl_dataset *d, const float *mean, const float *std, const int64_t *train_count,
-                       const char *dir, const tl_opts *o, const tl_posthoc *rule, double train_seconds,
-                       double images_per_second, tl_metrics *out, tl_error *err);
-
-/* As tl_evaluate_to_dir, plus, when b holds held-out classes (b->open.n > 0), the open-set metrics
- * of d (its known test images) and b->unknown with the head's known-ness score, the threshold chosen
- * on b->val (none when empty); they go into the report and *open_out (may be NULL; its arrays point
- * into b). */
-int tl_evaluate_open_to_dir(tl_model *m, const tl_data_bundle *b, const tl_dataset *d, const float *mean,
-                            const float *std, const char *dir, const tl_opts *o, const tl_posthoc *rule,
-                            double train_seconds, double images_per_second, tl_metrics *out,
-                            tl_openset_report *open_out, tl_error *err);
 
 /* Creates a directory (one level); an existing one is an error naming the option. */
 int tl_mkdir_new(const char *path, const char *option, tl_error *err);

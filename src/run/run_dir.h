@@ -5,8 +5,8 @@
  * refused instead of racing the first. Folders that are written in place (a finished run that eval
  * writes RUN/eval into, a distill chain) take the same lock with tl_dir_lock. The lock goes with the
  * folder's inode, so it holds across the final rename until the process closes it or exits. */
-#ifndef TL_CLI_RUN_DIR_H
-#define TL_CLI_RUN_DIR_H
+#ifndef TL_RUN_RUN_DIR_H
+#define TL_RUN_RUN_DIR_H
 #include "tailor.h"
 
 typedef struct {

@@ -7,12 +7,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "cli/common.h"
+#include "run/bundle.h"
 #include "core/error.h"
-#include "eval/plot.h"
-#include "eval/report.h"
-#include "losses/softmax.h"
-#include "train/trainer.h"
 
 int tl_bundle_load(tl_data_bundle *b, const char *data, const char *lt, long val, tl_error *err) {
     return tl_bundle_load_open(b, data, lt, val, "", err);
@@ -29,8 +25,8 @@ static int keep_known(tl_dataset *d, const tl_open *op, tl_dataset *unknown, tl_
 
 /* Every class (but the held-out ones) must have training rows: a label that skips values (0 and
  * 99999, a class only in the test set) is a fault of the data, not of the long-tailed view. */
-static int check_classes(const tl_dataset *train, const tl_dataset *test, const tl_open *op, const char *data,
-                         tl_error *err) {
+int tl_bundle_check_classes(const tl_dataset *train, const tl_dataset *test, const tl_open *op, const char *data,
+                            tl_error *err) {
     int C = train->num_classes, *counts = calloc((size_t)(C ? C : 1), sizeof *counts), empty = 0, first = -1;
     if (!counts) return tl_fail(err, "out of memory");
     tl_class_counts(train, counts);
@@ -53,30 +49,49 @@ static int check_classes(const tl_dataset *train, const tl_dataset *test, const 
 
 int tl_bundle_load_open(tl_data_bundle *b, const char *data, const char *lt, long val, const char *open, tl_error *err) {
     memset(b, 0, sizeof *b);
-    tl_dataset full, shipped;
+    tl_dataset full, test, shipped;
     tl_view v;
     if (tl_view_parse(lt, &v, err)) return tl_fail_prefix(err, "--lt");
     if (tl_open_parse(&b->open, open, err)) return -1;
-    if (tl_data_load(data, &full, &b->test, &shipped, &b->skipped, err)) return -1;
-    int rc = check_classes(&full, &b->test, &b->open, data, err);
-    if (!rc && shipped.n && val > 0)
+    if (tl_data_load(data, &full, &test, &shipped, &b->skipped, err)) return -1;
+    int skipped = b->skipped;
+    int rc = tl_bundle_from_sets(b, &full, &test, &shipped, data, lt, val, open, err);
+    b->skipped = skipped;
+    return rc;
+}
+
+int tl_bundle_from_sets(tl_data_bundle *b, tl_dataset *full, tl_dataset *test, tl_dataset *shipped, const char *data,
+                        const char *lt, long val, const char *open, tl_error *err) {
+    memset(b, 0, sizeof *b);
+    b->test = *test;
+    *test = (tl_dataset){0};
+    tl_view v;
+    int rc = tl_view_parse(lt, &v, err) ? tl_fail_prefix(err, "--lt") : 0;
+    if (!rc) rc = tl_open_parse(&b->open, open, err);
+    if (!rc) rc = tl_bundle_check_classes(full, &b->test, &b->open, data, err);
+    if (!rc && shipped->n && val > 0)
         rc = tl_fail(err, "--val %ld: --data %s ships its own validation split (a val folder or list); leave --val out", val, data);
-    if (!rc && shipped.n && b->open.n) rc = keep_known(&shipped, &b->open, NULL, err);
+    if (!rc && shipped->n && b->open.n) rc = keep_known(shipped, &b->open, NULL, err);
     if (!rc && b->open.n) {
-        int C = full.num_classes;
+        int C = full->num_classes;
         if (b->test.n == 0) rc = tl_fail(err, "--open %s: --data %s has no test set to hold the unknown classes", open, data);
-        if (!rc) rc = keep_known(&full, &b->open, NULL, err) || keep_known(&b->test, &b->open, &b->unknown, err);
+        if (!rc) rc = keep_known(full, &b->open, NULL, err) || keep_known(&b->test, &b->open, &b->unknown, err);
         if (!rc && b->unknown.n == 0) rc = tl_fail(err, "--open %s: the test set has no image of these classes", open);
         if (!rc && !(b->known_classes = malloc((size_t)C * sizeof *b->known_classes))) rc = tl_fail(err, "out of memory");
         if (!rc) tl_open_known(b->known_classes, &b->open, C);
     }
-    if (!rc) rc = tl_view_apply(&full, &v, (int)val, &b->train, val ? &b->val : NULL, err);
-    tl_dataset_free(&full);
-    if (!rc && shipped.n) { b->val = shipped; shipped = (tl_dataset){0}; }
-    tl_dataset_free(&shipped);
+    if (!rc) rc = tl_view_apply(full, &v, (int)val, &b->train, val ? &b->val : NULL, err);
+    tl_dataset_free(full);
+    if (!rc && shipped->n) { b->val = *shipped; *shipped = (tl_dataset){0}; }
+    tl_dataset_free(shipped);
     if (rc) { tl_bundle_free(b); return -1; }
-    int C = b->train.num_classes, *counts = malloc((size_t)C * sizeof *counts);
-    b->train_count = malloc((size_t)C * sizeof *b->train_count);
+    return tl_bundle_count(b, err);
+}
+
+int tl_bundle_count(tl_data_bundle *b, tl_error *err) {
+    int C = b->train.num_classes, *counts = malloc((size_t)(C ? C : 1) * sizeof *counts);
+    free(b->train_count);
+    b->train_count = malloc((size_t)(C ? C : 1) * sizeof *b->train_count);
     if (!counts || !b->train_count) { free(counts); tl_bundle_free(b); return tl_fail(err, "out of memory"); }
     tl_class_counts(&b->train, counts);
     for (int c = 0; c < C; c++) b->train_count[c] = counts[c];
@@ -251,98 +266,4 @@ void tl_rmdir_files(const char *path) {
             unlink(p);
     closedir(d);
     rmdir(path);
-}
-
-/* The open-set metrics of an --open bundle: scores of the known test images d, of b->unknown and
- * (for the threshold) of b->val. */
-static int evaluate_open(tl_openset_report *r, tl_model *m, const tl_data_bundle *b, const tl_dataset *d,
-                         const float *mean, const float *std, tl_error *err) {
-    const tl_dataset *u = &b->unknown, *v = &b->val;
-    float *sk = malloc((size_t)d->n * sizeof *sk), *su = malloc((size_t)u->n * sizeof *su);
-    float *sv = malloc((size_t)(v->n ? v->n : 1) * sizeof *sv);
-    int *pk = malloc((size_t)d->n * sizeof *pk), *pu = malloc((size_t)u->n * sizeof *pu);
-    int rc = sk && su && sv && pk && pu ? 0 : tl_fail(err, "out of memory");
-    if (!rc) rc = tl_openset_predict(m, d, mean, std, sk, pk, err) || tl_openset_predict(m, u, mean, std, su, pu, err);
-    double threshold = NAN;
-    if (!rc && v->n > 0) {
-        rc = tl_openset_predict(m, v, mean, std, sv, NULL, err);
-        threshold = tl_openset_threshold(sv, v->n, TL_OPENSET_ACCEPT);
-    }
-    if (!rc) rc = tl_openset_compute(&r->metrics, d->y, pk, sk, d->n, pu, su, u->n, m->cfg.num_classes, threshold, err);
-    r->nunknown = b->open.n;
-    r->unknown_classes = b->open.classes;
-    r->nknown = m->cfg.num_classes;
-    r->known_classes = b->known_classes;
-    r->names = (const char *const *)u->class_names;
-    free(sk); free(su); free(sv); free(pk); free(pu);
-    return rc ? -1 : 0;
-}
-
-/* The report of m on d (after the inference rule, when given); with an --open bundle b (else NULL)
- * the open-set metrics too. */
-static int evaluate(tl_model *m, const tl_dataset *d, const float *mean, const float *std, const int64_t *train_count,
-                    const tl_data_bundle *b, const tl_posthoc *rule, const char *dir, const tl_opts *o,
-                    double train_seconds, double images_per_second, tl_metrics *out, tl_openset_report *open_out,
-                    tl_error *err) {
-    int C = m->cfg.num_classes;
-    float *probs = malloc((size_t)d->n * C * sizeof *probs);
-    float *logits = rule ? malloc((size_t)d->n * C * sizeof *logits + 1) : NULL;
-    int *pred = malloc((size_t)d->n * sizeof *pred);
-    int rc = probs && pred && (logits || !rule) ? 0 : tl_fail(err, "out of memory");
-    if (!rc && rule) rc = tl_posthoc_bind(rule, m, err);
-    if (!rc) rc = tl_predict(m, d, mean, std, logits, rule ? NULL : probs, pred, err);
-    if (!rc && rule) {
-        /* Predictions and probabilities of the adjusted logits (docs/methods.md §3.7, §14.2). */
-        tl_posthoc_apply(rule, logits, d->n);
-        tl_softmax(probs, logits, d->n, C);
-        for (int i = 0; i < d->n; i++) pred[i] = tl_argmax(logits + (size_t)i * C, NULL, C);
-    }
-    free(logits);
-    if (!rc) rc = tl_metrics_init(out, C, err);
-    if (!rc) rc = tl_metrics_compute(out, d->y, pred, probs, train_count, d->n, err);
-    free(probs);
-    free(pred);
-    if (rc) return -1;
-    tl_report_info info;
-    tl_report_info_init(&info);
-    tl_openset_report open;
-    if (b && b->open.n) {
-        if (evaluate_open(&open, m, b, d, mean, std, err)) { tl_metrics_free(out); return -1; }
-        info.open_set = &open;
-        if (open_out) *open_out = open;
-    }
-    long seed = 0, threads = 1;
-    if (tl_opt(o, "seed")) seed = strtol(tl_opt(o, "seed"), NULL, 10);
-    if (tl_opt(o, "threads")) threads = strtol(tl_opt(o, "threads"), NULL, 10);
-    info.seed = (uint64_t)seed;
-    info.threads = (int)threads;
-    info.train_seconds = train_seconds;
-    info.images_per_second = images_per_second;
-    for (int i = 0; i < o->n && rc == 0; i++)
-        if (o->defs[i].in_config && strcmp(o->defs[i].name, "seed") && strcmp(o->defs[i].name, "threads"))
-            rc = tl_report_info_set(&info, o->defs[i].name, o->value[i], err);
-    if (!rc && rule) rc = tl_report_info_set(&info, "posthoc", rule->text, err);
-    const char *const *names = (const char *const *)d->class_names;
-    char path[4200];
-    if (!rc) rc = tl_report_write(dir, out, names, &info, err);
-    if (!rc) rc = tl_path_join(path, sizeof path, dir, "per_class_accuracy.png", err);
-    if (!rc) rc = tl_plot_per_class(path, out, names, "Per-class test accuracy vs training count", err);
-    if (!rc) rc = tl_path_join(path, sizeof path, dir, "confusion.png", err);
-    if (!rc) rc = tl_plot_confusion(path, out, names, "Confusion matrix (row-normalised)", err);
-    if (rc) tl_metrics_free(out);
-    return rc;
-}
-
-int tl_evaluate_to_dir(tl_model *m, const tl_dataset *d, const float *mean, const float *std, const int64_t *train_count,
-                       const char *dir, const tl_opts *o, const tl_posthoc *rule, double train_seconds,
-                       double images_per_second, tl_metrics *out, tl_error *err) {
-    return evaluate(m, d, mean, std, train_count, NULL, rule, dir, o, train_seconds, images_per_second, out, NULL, err);
-}
-
-int tl_evaluate_open_to_dir(tl_model *m, const tl_data_bundle *b, const tl_dataset *d, const float *mean,
-                            const float *std, const char *dir, const tl_opts *o, const tl_posthoc *rule,
-                            double train_seconds, double images_per_second, tl_metrics *out,
-                            tl_openset_report *open_out, tl_error *err) {
-    return evaluate(m, d, mean, std, b->train_count, b, rule, dir, o, train_seconds, images_per_second, out, open_out,
-                    err);
 }

@@ -1,11 +1,11 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include "cli/options.h"
+#include "run/options.h"
 #include "core/error.h"
 #include "core/json.h"
 
-static int find(const tl_opts *o, const char *name) {
+int tl_opt_find(const tl_opts *o, const char *name) {
     for (int i = 0; i < o->n; i++) if (!strcmp(o->defs[i].name, name)) return i;
     return -1;
 }
@@ -44,7 +44,7 @@ int tl_opts_read_config(tl_opts *o, const char *path, tl_error *err) {
     if (!root) return tl_fail_prefix(err, "--config");
     int rc = root->type == TL_JSON_OBJECT ? 0 : tl_fail(err, "--config %s: not a JSON object", path);
     for (tl_json *c = root->child; rc == 0 && c; c = c->next) {
-        int i = find(o, c->key);
+        int i = tl_opt_find(o, c->key);
         char num[64];
         if (i < 0 || !o->defs[i].in_config) { rc = tl_fail(err, "--config %s: unknown setting '%s'", path, c->key); break; }
         if (c->type == TL_JSON_STRING) rc = set(o, i, c->str, err);
@@ -74,7 +74,7 @@ static int parse_args(tl_opts *o, const tl_optdef *defs, int n, int argc, char *
         memcpy(name, arg + 2, len);
         name[len] = 0;
         if (!strcmp(name, "config")) { a += !eq; continue; }  /* read above */
-        int i = find(o, name);
+        int i = tl_opt_find(o, name);
         if (i < 0) return tl_fail(err, "unknown option --%s (see tailor %s --help)", name, cmd);
         const char *v;
         if (defs[i].flag) v = "1";
@@ -97,13 +97,31 @@ int tl_opts_parse(tl_opts *o, const tl_optdef *defs, int n, int argc, char **arg
     return -1;
 }
 
+int tl_opts_defaults(tl_opts *o, const tl_optdef *defs, int n, tl_error *err) {
+    memset(o, 0, sizeof *o);
+    o->defs = defs;
+    o->n = n;
+    for (int i = 0; i < n; i++)
+        if (set(o, i, defs[i].def ? defs[i].def : "", err)) { tl_opts_free(o); return -1; }
+    return 0;
+}
+
+int tl_opts_copy(tl_opts *dst, const tl_opts *src, tl_error *err) {
+    memset(dst, 0, sizeof *dst);
+    dst->defs = src->defs;
+    dst->n = src->n;
+    for (int i = 0; i < src->n; i++)
+        if (src->value[i] && set(dst, i, src->value[i], err)) { tl_opts_free(dst); return -1; }
+    return 0;
+}
+
 void tl_opts_free(tl_opts *o) {
     for (int i = 0; i < o->n; i++) free(o->value[i]);
     memset(o, 0, sizeof *o);
 }
 
 int tl_opt_set(tl_opts *o, const char *name, const char *value, tl_error *err) {
-    int i = find(o, name);
+    int i = tl_opt_find(o, name);
     if (i < 0) return tl_fail(err, "internal: no option %s", name);
     char *v = strdup(value);
     if (!v) return tl_fail(err, "out of memory");
@@ -113,7 +131,7 @@ int tl_opt_set(tl_opts *o, const char *name, const char *value, tl_error *err) {
 }
 
 const char *tl_opt(const tl_opts *o, const char *name) {
-    int i = find(o, name);
+    int i = tl_opt_find(o, name);
     return i < 0 ? NULL : o->value[i];
 }
 
@@ -156,4 +174,35 @@ int tl_opts_help(int argc, char **argv, const tl_optdef *defs, int n, const char
             return 1;
         }
     return 0;
+}
+
+/* The public parser (include/tailor.h) over the same tables. */
+struct tl_options { tl_opts o; };
+
+tl_options *tl_options_parse(const tl_option *defs, int n, int argc, char **argv, const char *cmd, tl_error *err) {
+    if (n < 0 || n > TL_MAX_OPTS) { tl_fail(err, "tl_options_parse: %d options (at most %d)", n, TL_MAX_OPTS); return NULL; }
+    tl_options *o = malloc(sizeof *o);
+    if (!o) { tl_fail(err, "out of memory"); return NULL; }
+    if (tl_opts_parse(&o->o, defs, n, argc, argv, cmd, err)) { free(o); return NULL; }
+    return o;
+}
+
+void tl_options_free(tl_options *o) {
+    if (!o) return;
+    tl_opts_free(&o->o);
+    free(o);
+}
+
+const char *tl_options_get(const tl_options *o, const char *name) { return tl_opt(&o->o, name); }
+
+int tl_options_int(const tl_options *o, const char *name, long lo, long hi, long *out, tl_error *err) {
+    return tl_opt_int(&o->o, name, lo, hi, out, err);
+}
+
+int tl_options_help(int argc, char **argv, const tl_option *defs, int n, const char *cmd, const char *synopsis) {
+    return tl_opts_help(argc, argv, defs, n, cmd, synopsis);
+}
+
+void tl_options_usage(const tl_option *defs, int n, const char *cmd, const char *synopsis, FILE *f) {
+    tl_opts_usage(defs, n, cmd, synopsis, f);
 }
