@@ -47,7 +47,7 @@ size_t tl_model_add_tensor(tl_model *m, const char *name, int ndim, const int *s
     if (m->ntensors == m->cap_tensors) {
         int cap = m->cap_tensors ? m->cap_tensors * 2 : 64;
         tl_tensor_info *t = realloc(m->tensors, (size_t)cap * sizeof *t);
-        if (!t) return TL_NONE;
+        if (!t) { m->tensors_oom = 1; return TL_NONE; }
         m->tensors = t;
         m->cap_tensors = cap;
     }
@@ -123,20 +123,21 @@ int tl_model_init(tl_model *m, const tl_model_cfg *cfg, int N, int nthreads, uin
     memset(m, 0, sizeof *m);
     m->cfg = *cfg;
     m->N = N;
-    tl_net_input(&m->net, (tl_chw){cfg->in_c, cfg->in_h, cfg->in_w});
     int feat;
-    if (!strcmp(cfg->arch, "cnn")) feat = tl_build_cnn(m);
+    if (tl_net_input(&m->net, (tl_chw){cfg->in_c, cfg->in_h, cfg->in_w}) < 0) feat = -1;
+    else if (!strcmp(cfg->arch, "cnn")) feat = tl_build_cnn(m);
     else if (!strcmp(cfg->arch, "resnet32")) feat = tl_build_resnet32(m);
     else if (!strcmp(cfg->arch, "mlp")) feat = tl_build_mlp(m);
     else if (tl_resnet_is(cfg->arch)) feat = tl_build_resnet(m);
     else { tl_model_free(m); return tl_fail(err, "--model: unknown name '%s' (valid: " TL_ARCHS ")", cfg->arch); }
-    if (feat < 0) { tl_model_free(m); return tl_fail(err, "out of memory building the %s model", cfg->arch); }
+    if (feat < 0 || m->tensors_oom) { tl_model_free(m); return tl_fail(err, "out of memory building the %s model", cfg->arch); }
     m->feat_buf = feat;
     m->cfg.feat_dim = (int)tl_chw_size(m->net.shape[feat]);
     m->net.nthreads = nthreads;
     int C = cfg->num_classes;
     m->head_begin = m->nparams;
     if (tl_head_create(&m->head, cfg->head[0] ? cfg->head : "linear", m, err)) { tl_model_free(m); return -1; }
+    if (m->tensors_oom) { tl_model_free(m); return tl_fail(err, "out of memory creating the %s head", cfg->head); }
     m->views = m->head.views;
     if (m->views > 1) m->images = malloc((size_t)N * tl_chw_size(m->net.shape[0]) * sizeof(float));
     if (check_fits(m, N, err)) { tl_model_free(m); return -1; }

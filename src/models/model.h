@@ -54,6 +54,7 @@ typedef struct tl_model {
                              * the backbone's input [N·views, c, h, w] from them), else NULL */
     tl_tensor_info *tensors;
     int ntensors, cap_tensors;
+    int tensors_oom;        /* tl_model_add_tensor ran out of memory (the builders check push results only) */
     size_t nparams, nstate;
     float *params, *grads, *state;
     tl_head head;
