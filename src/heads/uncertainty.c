@@ -231,7 +231,7 @@ static int unc_refresh(tl_head *h, const tl_head_epoch *e, tl_error *err) {
     const int *y;
     while (rc == 0 && (got = tl_loader_next(L, &x, &y, err)) > 0) {
         memcpy(tl_model_input(m), x, (size_t)got * row * sizeof *x);
-        tl_net_forward(&m->net, m->params, m->state, 0, NULL);
+        if ((rc = tl_net_forward(&m->net, m->params, m->state, 0, NULL, err))) break;
         const float *feat = tl_model_features(m);
         for (int i = 0; i < got; i++) {
             double s1 = 0, s2 = 0;

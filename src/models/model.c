@@ -209,31 +209,32 @@ void tl_model_free(tl_model *m) {
     memset(m, 0, sizeof *m);
 }
 
-void tl_model_backbone(tl_model *m, int train, tl_rng *dropout_rng) {
+int tl_model_backbone(tl_model *m, int train, tl_rng *dropout_rng, tl_error *err) {
     if (m->images) {
         tl_chw s = m->net.shape[0];
         m->head.ops->expand(&m->head, m->net.act[0], m->images, m->N, s.c, s.h, s.w);
     }
-    tl_net_forward(&m->net, m->params, m->state, train, dropout_rng);
+    return tl_net_forward(&m->net, m->params, m->state, train, dropout_rng, err);
 }
 
-void tl_model_forward(tl_model *m, int train, const int *labels, tl_rng *dropout_rng) {
-    tl_model_backbone(m, train, dropout_rng);
+int tl_model_forward(tl_model *m, int train, const int *labels, tl_rng *dropout_rng, tl_error *err) {
+    if (tl_model_backbone(m, train, dropout_rng, err)) return -1;
     m->head.ops->forward(&m->head, m->logits, tl_model_features(m), labels, m->params);
+    return 0;
 }
 
-void tl_model_backward(tl_model *m, int train, const int *labels, int need_input_grad) {
+int tl_model_backward(tl_model *m, int train, const int *labels, int need_input_grad, tl_error *err) {
     m->head.ops->backward(&m->head, m->net.grad[m->feat_buf], m->grads, m->dlogits, tl_model_features(m), labels,
                           m->params);
-    tl_net_backward(&m->net, m->params, m->grads, m->state, train, need_input_grad);
+    return tl_net_backward(&m->net, m->params, m->grads, m->state, train, need_input_grad, err);
 }
 
-void tl_model_input_grad(tl_model *m, int train) {
+int tl_model_input_grad(tl_model *m, int train, tl_error *err) {
     tl_net_zero_grad(&m->net);
     memset(m->grads + m->head_begin, 0, (m->nparams - m->head_begin) * sizeof *m->grads);
     m->head.ops->backward(&m->head, m->net.grad[m->feat_buf], m->grads, m->dlogits, tl_model_features(m), NULL,
                           m->params);
-    tl_net_backward(&m->net, m->params, NULL, m->state, train, 1);
+    return tl_net_backward(&m->net, m->params, NULL, m->state, train, 1, err);
 }
 
 void tl_model_zero_grad(tl_model *m) {

@@ -19,6 +19,7 @@ static float zs[NB * NC], zt[NB * NC], S[NB * DS], T[NB * DT];
 /* L of the RKD case on (optionally normalised) features, gradient into g [NB, DS]. */
 static double rkd_case(float *g, int angle, int normalize) {
     static float sn[NB * DS], tn[NB * DT], dsn[NB * DS];
+    static double work[5 * NB * NB + 2 * NB + NB * DT + NB * DS];   /* tl_rkd_work_doubles (DT > DS) */
     const float *s = S, *t = T;
     float *d = g;
     if (normalize) {
@@ -27,7 +28,7 @@ static double rkd_case(float *g, int angle, int normalize) {
         memset(dsn, 0, sizeof dsn);
         s = sn; t = tn; d = dsn;
     }
-    double L = angle ? tl_rkd_angle(d, s, t, NB, DS, DT, 1) : tl_rkd_distance(d, s, t, NB, DS, DT, 1);
+    double L = angle ? tl_rkd_angle(d, s, t, NB, DS, DT, 1, work) : tl_rkd_distance(d, s, t, NB, DS, DT, 1, work);
     if (normalize) tl_l2_normalize_rows_backward(g, dsn, S, NB, DS);
     return L;
 }
