@@ -88,9 +88,20 @@ static void produce(tl_loader *L, int k, slot_t *s, tl_image *im, tl_image *tmp)
     s->size = b;
 }
 
+/* Sizes a thread's scratch images for the stored images when they all have one size (in memory), so
+ * that its first batch, which may come late in an epoch, allocates nothing either; a transform that
+ * enlarges them, or image files of varying size, still grow the scratch to the largest met. A failure
+ * here is left to the first batch to report. */
+static void reserve_scratch(const tl_loader *L, tl_image *im, tl_image *tmp) {
+    int h, w, c = tl_images_channels(L->d->images) > L->c ? tl_images_channels(L->d->images) : L->c;
+    if (!tl_images_fixed(L->d->images, &h, &w)) return;
+    if (!tl_image_reserve(im, h, w, c)) tl_image_reserve(tmp, h, w, c);
+}
+
 static void *worker(void *arg) {
     tl_loader *L = arg;
     tl_image im = {0}, tmp = {0};
+    reserve_scratch(L, &im, &tmp);
     pthread_mutex_lock(&L->mu);
     for (;;) {
         while (!L->quit && !(L->next_job < L->nbatches && L->next_job < L->next_k + L->nslots - 1))

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "core/error.h"
+#include "core/threads.h"
 #include "models/model.h"
 #include "spec/spec.h"
 
@@ -123,6 +124,7 @@ int tl_model_init(tl_model *m, const tl_model_cfg *cfg, int N, int nthreads, uin
     memset(m, 0, sizeof *m);
     m->cfg = *cfg;
     m->N = N;
+    tl_threads_set_blas(nthreads);
     int feat;
     if (tl_net_input(&m->net, (tl_chw){cfg->in_c, cfg->in_h, cfg->in_w}) < 0) feat = -1;
     else if (!strcmp(cfg->arch, "cnn")) feat = tl_build_cnn(m);

@@ -67,7 +67,8 @@ typedef struct tl_model {
 int tl_model_cfg_default(tl_model_cfg *cfg, const char *arch, int in_c, int in_h, int in_w, int num_classes,
                          tl_error *err);
 /* Builds the model for batch size N and initialises its parameters from `seed` (as PyTorch's
- * default initialisers do). Returns 0 or -1. The caller owns the model; free with tl_model_free. */
+ * default initialisers do). nthreads: the kernels' thread count, which also sizes OpenBLAS's pool
+ * (process-wide, core/threads.h). Returns 0 or -1. The caller owns the model; free with tl_model_free. */
 int tl_model_init(tl_model *m, const tl_model_cfg *cfg, int N, int nthreads, uint64_t seed, tl_error *err);
 void tl_model_free(tl_model *m);
 
