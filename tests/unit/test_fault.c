@@ -222,7 +222,7 @@ static void test_train_step_faults(void) {
  * work, such as a sampler's order or the uncertainty head's refresh, may allocate at the epoch's start). */
 static void test_steps_allocate_nothing(void) {
     static const train_case cases[] = {
-        {0}, {.images = 1}, {.images = 1, .workers = 2},
+        {0}, {.workers = 1}, {.images = 1}, {.images = 1, .workers = 2},
         {.option = "--distill", .hook = "kd"}, {.option = "--distill", .hook = "rkd"},
         {.option = "--distill", .hook = "rkd:normalize=1,kd=1"},
         {.images = 1, .option = "--synth", .hook = "m2m:start=0,steps=2,gamma=0"},
