@@ -81,6 +81,17 @@ $(BUILD)/tests/%: tests/api/%.c $(wildcard tests/unit/*.h) $(BUILD)/libtailor.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libtailor.a $(LDLIBS)
 
+# The fault-injection test (tests/unit/fault.h) routes the library's allocations and oneDNN calls
+# through its counting wrappers.
+comma := ,
+TL_FAULT_WRAP := $(addprefix -Wl$(comma)--wrap=,malloc calloc realloc aligned_alloc posix_memalign strdup strndup \
+                 open_memstream dnnl_engine_create dnnl_stream_create dnnl_memory_desc_init_by_tag dnnl_memory_create \
+                 dnnl_memory_set_data_handle dnnl_memory_get_data_handle dnnl_memory_get_memory_desc \
+                 dnnl_primitive_attr_create dnnl_primitive_attr_set_scratchpad_mode dnnl_primitive_attr_set_post_ops \
+                 dnnl_post_ops_create dnnl_post_ops_append_sum dnnl_primitive_desc_create \
+                 dnnl_reorder_primitive_desc_create dnnl_primitive_create dnnl_primitive_execute dnnl_stream_wait)
+$(BUILD)/tests/test_fault: LDFLAGS += $(TL_FAULT_WRAP) -rdynamic
+
 $(BUILD)/%: %.c $(BUILD)/libtailor.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(INTERNAL) $(LDFLAGS) -o $@ $< $(BUILD)/libtailor.a $(LDLIBS)

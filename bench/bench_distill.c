@@ -25,17 +25,19 @@ int main(int argc, char **argv) {
     randn(t, N * DT, &r);
     randn(zs, N * C, &r);
     randn(zt, N * C, &r);
-    double *ms = malloc((size_t)reps * sizeof *ms), sink = 0;
+    double *ms = malloc((size_t)reps * sizeof *ms), *work = malloc(tl_rkd_work_doubles(N, DS, DT) * sizeof *work), sink = 0;
+    if (!ms || !work) return 1;
     for (int loss = 0; loss < 3; loss++) {
         for (int i = -3; i < reps; i++) {
             double t0 = now();
             if (loss == 0) sink += tl_kd_loss(dz, zs, zt, N, C, 4, 1);
-            else if (loss == 1) sink += tl_rkd_distance(ds, s, t, N, DS, DT, 1);
-            else sink += tl_rkd_angle(ds, s, t, N, DS, DT, 1);
+            else if (loss == 1) sink += tl_rkd_distance(ds, s, t, N, DS, DT, 1, work);
+            else sink += tl_rkd_angle(ds, s, t, N, DS, DT, 1, work);
             if (i >= 0) ms[i] = 1e3 * (now() - t0);
         }
         printf("%s\t%.4f\n", loss == 0 ? "kd" : loss == 1 ? "rkd_distance" : "rkd_angle", median(ms, reps));
     }
     free(ms);
+    free(work);
     return sink != sink;   /* keeps the calls; a NaN is a failure */
 }

@@ -64,16 +64,16 @@ int main(int argc, char **argv) {
         m.net.prof = profile && round >= 0 ? prof : NULL;
         double t0 = now();
         for (int s = 0; s < (round < 0 ? 3 : steps); s++) {
-            if (eval) { tl_model_forward(&m, 0, NULL, NULL); continue; }
+            if (eval) { if (tl_model_forward(&m, 0, NULL, NULL, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; } continue; }
             tl_model_zero_grad(&m);
-            tl_net_forward(&m.net, m.params, m.state, 1, NULL);
+            if (tl_net_forward(&m.net, m.params, m.state, 1, NULL, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
             double h0 = omp_get_wtime();
             m.head.ops->forward(&m.head, m.logits, tl_model_features(&m), y, m.params);
             tl_softmax_ce(m.dlogits, m.logits, y, B, 10);
             m.head.ops->backward(&m.head, m.net.grad[m.feat_buf], m.grads, m.dlogits, tl_model_features(&m), y,
                                  m.params);
             double h1 = omp_get_wtime();
-            tl_net_backward(&m.net, m.params, m.grads, m.state, 1, 0);
+            if (tl_net_backward(&m.net, m.params, m.grads, m.state, 1, 0, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
             double o0 = omp_get_wtime();
             tl_optim_step(m.params, state, m.grads, m.nparams, &g, 1, &oc, oc.lr, ++t, threads);
             if (round >= 0) { head += h1 - h0; opt += omp_get_wtime() - o0; }

@@ -50,9 +50,11 @@ int tl_st_write(const char *path, const tl_st_tensor *t, int n, const char *cons
     FILE *m = open_memstream(&hdr, &hlen);
     if (!m) return tl_fail(err, "%s: out of memory", path);
     write_header(m, t, n, meta, nmeta);
-    fflush(m);
-    while (hlen % 8) { fputc(' ', m); fflush(m); } /* pad the header to 8 bytes, as the format recommends */
-    fclose(m);
+    /* Pads the header to 8 bytes, as the format recommends. The stream's buffer grows inside glibc: when
+     * that runs out of memory the stream fails (and hlen would never reach a multiple of 8). */
+    int grew = fflush(m) == 0;
+    while (grew && hlen % 8) grew = fputc(' ', m) != EOF && fflush(m) == 0;
+    if (fclose(m) != 0 || !grew) { free(hdr); return tl_fail(err, "%s: out of memory", path); }
     tl_atomic_file af;
     if (tl_atomic_open(&af, path, err)) { free(hdr); return -1; }
     uint8_t len8[8];

@@ -17,6 +17,12 @@ typedef struct {
     tl_error err;
 } slot_t;
 
+/* A batch maker's scratch images (the stored image, a transform's intermediate). */
+typedef struct {
+    tl_loader *L;
+    tl_image im, tmp;
+} maker_t;
+
 struct tl_loader {
     const tl_dataset *d;
     const tl_transform *tf;    /* NULL: none */
@@ -26,7 +32,8 @@ struct tl_loader {
     int *order, norder, cap_order, epoch, nbatches;
     int next_k;                /* the next batch the caller takes */
     slot_t *slot;
-    tl_image inline_im[2];     /* the scratch images of the caller's thread (no workers) */
+    maker_t *maker;            /* [nmakers = max(workers, 1)]: each worker's scratch; [0] the caller's without workers */
+    int nmakers;
     /* the pool, guarded by mu: batches [next_job, next_k + nslots - 1) may be started */
     pthread_t *thread;
     pthread_mutex_t mu;
@@ -88,9 +95,21 @@ static void produce(tl_loader *L, int k, slot_t *s, tl_image *im, tl_image *tmp)
     s->size = b;
 }
 
+/* Sizes a batch maker's scratch images, at creation, for the stored images when they all have one size
+ * (in memory): a worker's first batch, which may come late in an epoch, then allocates nothing
+ * either. A transform that enlarges them, or image files of varying size, still grow the scratch to
+ * the largest met. Returns 0 or -1 (out of memory). */
+static int reserve_scratch(const tl_loader *L, maker_t *mk) {
+    const tl_images *s = L->d->images;
+    int h, w;
+    if (!s || !tl_images_fixed(s, &h, &w)) return 0;   /* feature rows need no scratch */
+    int c = tl_images_channels(s) > L->c ? tl_images_channels(s) : L->c;
+    return tl_image_reserve(&mk->im, h, w, c) || tl_image_reserve(&mk->tmp, h, w, c) ? -1 : 0;
+}
+
 static void *worker(void *arg) {
-    tl_loader *L = arg;
-    tl_image im = {0}, tmp = {0};
+    maker_t *mk = arg;
+    tl_loader *L = mk->L;
     pthread_mutex_lock(&L->mu);
     for (;;) {
         while (!L->quit && !(L->next_job < L->nbatches && L->next_job < L->next_k + L->nslots - 1))
@@ -100,15 +119,13 @@ static void *worker(void *arg) {
         L->busy++;
         pthread_mutex_unlock(&L->mu);
         slot_t *s = &L->slot[k % L->nslots];
-        produce(L, k, s, &im, &tmp);
+        produce(L, k, s, &mk->im, &mk->tmp);
         pthread_mutex_lock(&L->mu);
         s->k = gen == L->generation ? k : -1; /* an epoch restarted meanwhile: nobody wants it */
         L->busy--;
         pthread_cond_broadcast(&L->cv);
     }
     pthread_mutex_unlock(&L->mu);
-    tl_image_free(&im);
-    tl_image_free(&tmp);
     return NULL;
 }
 
@@ -137,7 +154,13 @@ tl_loader *tl_loader_create(const tl_dataset *d, const float *mean, const float 
     L->mean = malloc(sizeof(float) * (size_t)c);
     L->std = malloc(sizeof(float) * (size_t)c);
     L->slot = calloc((size_t)L->nslots, sizeof *L->slot);
-    int ok = L->mean && L->std && L->slot;
+    L->nmakers = workers ? workers : 1;
+    L->maker = calloc((size_t)L->nmakers, sizeof *L->maker);
+    int ok = L->mean && L->std && L->slot && L->maker;
+    for (int i = 0; ok && i < L->nmakers; i++) {
+        L->maker[i].L = L;
+        ok = !reserve_scratch(L, &L->maker[i]);
+    }
     for (int s = 0; ok && s < L->nslots; s++) {
         L->slot[s].k = -1;
         ok = (L->slot[s].x = malloc(sizeof(float) * row * (size_t)batch)) && (L->slot[s].y = malloc(sizeof(int) * (size_t)batch));
@@ -154,7 +177,7 @@ tl_loader *tl_loader_create(const tl_dataset *d, const float *mean, const float 
         pthread_cond_init(&L->cv, NULL);
         L->thread = calloc((size_t)workers, sizeof *L->thread);
         for (int i = 0; L->thread && i < workers; i++, L->nworkers++)
-            if (pthread_create(&L->thread[i], NULL, worker, L) != 0) break;
+            if (pthread_create(&L->thread[i], NULL, worker, &L->maker[i]) != 0) break;
         if (L->nworkers < workers) {
             tl_fail(err, "cannot start %d data loading threads", workers);
             tl_loader_free(L);
@@ -213,7 +236,7 @@ int tl_loader_next(tl_loader *L, const float **x, const int **y, tl_error *err) 
         while (s->k != k) pthread_cond_wait(&L->cv, &L->mu);
         pthread_mutex_unlock(&L->mu);
     } else {
-        produce(L, k, s, &L->inline_im[0], &L->inline_im[1]);
+        produce(L, k, s, &L->maker[0].im, &L->maker[0].tmp);
         s->k = k;
         L->next_k = k + 1;
     }
@@ -247,7 +270,10 @@ void tl_loader_free(tl_loader *L) {
     for (int s = 0; L->slot && s < L->nslots; s++) { free(L->slot[s].x); free(L->slot[s].y); }
     free(L->slot);
     free(L->order);
-    tl_image_free(&L->inline_im[0]);
-    tl_image_free(&L->inline_im[1]);
+    for (int i = 0; L->maker && i < L->nmakers; i++) {
+        tl_image_free(&L->maker[i].im);
+        tl_image_free(&L->maker[i].tmp);
+    }
+    free(L->maker);
     free(L);
 }

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "core/error.h"
 #include "heads/head.h"
 #include "models/model.h"
 
@@ -21,7 +22,7 @@ static int cosine_create(tl_head *h, tl_spec *spec, struct tl_model *m, tl_error
     h->scale = s;
     h->normalized = 1;
     cosine_priv *p = calloc(1, sizeof *p);
-    if (!p) return -1;
+    if (!p) return tl_fail(err, "out of memory");
     h->priv = p;
     size_t nd = (size_t)h->N * h->D, cd = (size_t)h->C * h->D;
     p->xhat = malloc(nd * sizeof(float));
@@ -30,7 +31,7 @@ static int cosine_create(tl_head *h, tl_spec *spec, struct tl_model *m, tl_error
     p->what = malloc(cd * sizeof(float));
     p->dwhat = malloc(cd * sizeof(float));
     p->wnorm = malloc((size_t)h->C * sizeof(float));
-    if (!p->xhat || !p->dxhat || !p->xnorm || !p->what || !p->dwhat || !p->wnorm) return -1;
+    if (!p->xhat || !p->dxhat || !p->xnorm || !p->what || !p->dwhat || !p->wnorm) return tl_fail(err, "out of memory");
     int wshape[2] = {h->C, h->D};
     p->w = tl_model_add_tensor(m, "head.weight", 2, wshape, TL_GROUP_HEAD, 0, TL_INIT_UNIT_ROWS, h->D);
     return 0;

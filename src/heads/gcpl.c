@@ -8,6 +8,7 @@
  * is max_k softmax(logits)_k (default) or the largest logit −γ·min_k d_e. */
 #include <stdlib.h>
 #include <string.h>
+#include "core/error.h"
 #include "heads/head.h"
 #include "heads/points.h"
 #include "models/model.h"
@@ -28,12 +29,12 @@ static int gcpl_create(tl_head *h, tl_spec *spec, struct tl_model *m, tl_error *
         tl_spec_double(spec, "lambda", 0.1, &lambda, err) || tl_spec_choice(spec, "score", score_kinds, 2, 0, &score, err))
         return -1;
     gcpl_priv *p = calloc(1, sizeof *p);
-    if (!p) return -1;
+    if (!p) return tl_fail(err, "out of memory");
     h->priv = p;
     *p = (gcpl_priv){.M = M, .score = score, .gamma = gamma, .lambda = lambda};
     p->dist = malloc((size_t)h->N * h->C * sizeof(float));
     p->G = malloc((size_t)h->N * h->C * sizeof(float));
-    if (!p->dist || !p->G) return -1;
+    if (!p->dist || !p->G) return tl_fail(err, "out of memory");
     int qshape[2] = {h->C * M, h->D};
     p->q = tl_model_add_tensor(m, "head.prototypes", 2, qshape, TL_GROUP_HEAD, 0, TL_INIT_KAIMING_NORMAL, 200);
     return 0;

@@ -3,15 +3,16 @@
  * (as its reference does), nn.Linear's default otherwise. */
 #include <stdlib.h>
 #include <string.h>
+#include "core/error.h"
 #include "heads/head.h"
 #include "models/model.h"
 
 typedef struct { size_t w, b; } linear_priv;
 
 static int linear_create(tl_head *h, tl_spec *spec, struct tl_model *m, tl_error *err) {
-    (void)spec; (void)err;
+    (void)spec;
     linear_priv *p = calloc(1, sizeof *p);
-    if (!p) return -1;
+    if (!p) return tl_fail(err, "out of memory");
     h->priv = p;
     int wshape[2] = {h->C, h->D};
     int winit = !strcmp(m->cfg.arch, "resnet32") ? TL_INIT_KAIMING_NORMAL : TL_INIT_DEFAULT;

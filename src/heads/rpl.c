@@ -10,6 +10,7 @@
  * the largest logit γ·max_k d_e. */
 #include <stdlib.h>
 #include <string.h>
+#include "core/error.h"
 #include "heads/head.h"
 #include "heads/points.h"
 #include "models/model.h"
@@ -34,13 +35,13 @@ static int rpl_create(tl_head *h, tl_spec *spec, struct tl_model *m, tl_error *e
         tl_spec_choice(spec, "score", score_kinds, 2, 0, &score, err))
         return -1;
     rpl_priv *p = calloc(1, sizeof *p);
-    if (!p) return -1;
+    if (!p) return tl_fail(err, "out of memory");
     h->priv = p;
     *p = (rpl_priv){.M = M, .per_class = per_class, .score = score, .gamma = gamma, .lambda = lambda};
     p->dist = malloc((size_t)h->N * h->C * sizeof(float));
     p->G = malloc((size_t)h->N * h->C * sizeof(float));
     p->dr = malloc((size_t)h->C * sizeof(double));
-    if (!p->dist || !p->G || !p->dr) return -1;
+    if (!p->dist || !p->G || !p->dr) return tl_fail(err, "out of memory");
     int qshape[2] = {h->C * M, h->D}, nr = per_class ? h->C : 1;
     p->q = tl_model_add_tensor(m, "head.points", 2, qshape, TL_GROUP_HEAD, 0, TL_INIT_KAIMING_NORMAL, 200);
     p->r = tl_model_add_tensor(m, "head.radius", 1, &nr, TL_GROUP_HEAD, 0, TL_INIT_ZEROS, 1);

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "core/error.h"
+#include "core/threads.h"
 #include "models/model.h"
 #include "spec/spec.h"
 
@@ -62,7 +63,7 @@ size_t tl_model_add_tensor(tl_model *m, const char *name, int ndim, const int *s
     if (m->ntensors == m->cap_tensors) {
         int cap = m->cap_tensors ? m->cap_tensors * 2 : 64;
         tl_tensor_info *t = realloc(m->tensors, (size_t)cap * sizeof *t);
-        if (!t) return TL_NONE;
+        if (!t) { m->tensors_oom = 1; return TL_NONE; }
         m->tensors = t;
         m->cap_tensors = cap;
     }
@@ -138,9 +139,10 @@ int tl_model_init(tl_model *m, const tl_model_cfg *cfg, int N, int nthreads, uin
     memset(m, 0, sizeof *m);
     m->cfg = *cfg;
     m->N = N;
-    tl_net_input(&m->net, (tl_chw){cfg->in_c, cfg->in_h, cfg->in_w});
+    tl_threads_set_blas(nthreads);
     int feat;
-    if (!strcmp(cfg->arch, "cnn")) feat = tl_build_cnn(m);
+    if (tl_net_input(&m->net, (tl_chw){cfg->in_c, cfg->in_h, cfg->in_w}) < 0) feat = -1;
+    else if (!strcmp(cfg->arch, "cnn")) feat = tl_build_cnn(m);
     else if (!strcmp(cfg->arch, "resnet32")) feat = tl_build_resnet32(m);
     else if (!strcmp(cfg->arch, "mlp")) feat = tl_build_mlp(m);
     else if (tl_resnet_is(cfg->arch)) feat = tl_build_resnet(m);
@@ -149,13 +151,14 @@ int tl_model_init(tl_model *m, const tl_model_cfg *cfg, int N, int nthreads, uin
         tl_model_free(m);
         return tl_spec_parse(&s, cfg->arch, "--model", err) ? -1 : tl_spec_lookup(&s, archs, sizeof *archs, NARCHS, err);
     }
-    if (feat < 0) { tl_model_free(m); return tl_fail(err, "out of memory building the %s model", cfg->arch); }
+    if (feat < 0 || m->tensors_oom) { tl_model_free(m); return tl_fail(err, "out of memory building the %s model", cfg->arch); }
     m->feat_buf = feat;
     m->cfg.feat_dim = (int)tl_chw_size(m->net.shape[feat]);
     m->net.nthreads = nthreads;
     int C = cfg->num_classes;
     m->head_begin = m->nparams;
     if (tl_head_create(&m->head, cfg->head[0] ? cfg->head : "linear", m, err)) { tl_model_free(m); return -1; }
+    if (m->tensors_oom) { tl_model_free(m); return tl_fail(err, "out of memory creating the %s head", cfg->head); }
     m->views = m->head.views;
     if (m->views > 1) m->images = malloc((size_t)N * tl_chw_size(m->net.shape[0]) * sizeof(float));
     if (check_fits(m, N, err)) { tl_model_free(m); return -1; }
@@ -227,31 +230,32 @@ void tl_model_free(tl_model *m) {
     memset(m, 0, sizeof *m);
 }
 
-void tl_model_backbone(tl_model *m, int train, tl_rng *dropout_rng) {
+int tl_model_backbone(tl_model *m, int train, tl_rng *dropout_rng, tl_error *err) {
     if (m->images) {
         tl_chw s = m->net.shape[0];
         m->head.ops->expand(&m->head, m->net.act[0], m->images, m->N, s.c, s.h, s.w);
     }
-    tl_net_forward(&m->net, m->params, m->state, train, dropout_rng);
+    return tl_net_forward(&m->net, m->params, m->state, train, dropout_rng, err);
 }
 
-void tl_model_forward(tl_model *m, int train, const int *labels, tl_rng *dropout_rng) {
-    tl_model_backbone(m, train, dropout_rng);
+int tl_model_forward(tl_model *m, int train, const int *labels, tl_rng *dropout_rng, tl_error *err) {
+    if (tl_model_backbone(m, train, dropout_rng, err)) return -1;
     m->head.ops->forward(&m->head, m->logits, tl_model_features(m), labels, m->params);
+    return 0;
 }
 
-void tl_model_backward(tl_model *m, int train, const int *labels, int need_input_grad) {
+int tl_model_backward(tl_model *m, int train, const int *labels, int need_input_grad, tl_error *err) {
     m->head.ops->backward(&m->head, m->net.grad[m->feat_buf], m->grads, m->dlogits, tl_model_features(m), labels,
                           m->params);
-    tl_net_backward(&m->net, m->params, m->grads, m->state, train, need_input_grad);
+    return tl_net_backward(&m->net, m->params, m->grads, m->state, train, need_input_grad, err);
 }
 
-void tl_model_input_grad(tl_model *m, int train) {
+int tl_model_input_grad(tl_model *m, int train, tl_error *err) {
     tl_net_zero_grad(&m->net);
     memset(m->grads + m->head_begin, 0, (m->nparams - m->head_begin) * sizeof *m->grads);
     m->head.ops->backward(&m->head, m->net.grad[m->feat_buf], m->grads, m->dlogits, tl_model_features(m), NULL,
                           m->params);
-    tl_net_backward(&m->net, m->params, NULL, m->state, train, 1);
+    return tl_net_backward(&m->net, m->params, NULL, m->state, train, 1, err);
 }
 
 void tl_model_zero_grad(tl_model *m) {

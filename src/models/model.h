@@ -54,6 +54,7 @@ typedef struct tl_model {
                              * the backbone's input [N·views, c, h, w] from them), else NULL */
     tl_tensor_info *tensors;
     int ntensors, cap_tensors;
+    int tensors_oom;        /* tl_model_add_tensor ran out of memory (the builders check push results only) */
     size_t nparams, nstate;
     float *params, *grads, *state;
     tl_head head;
@@ -75,7 +76,8 @@ const tl_model_arch *tl_model_table(int *n);
 int tl_model_cfg_default(tl_model_cfg *cfg, const char *arch, int in_c, int in_h, int in_w, int num_classes,
                          tl_error *err);
 /* Builds the model for batch size N and initialises its parameters from `seed` (as PyTorch's
- * default initialisers do). Returns 0 or -1. The caller owns the model; free with tl_model_free. */
+ * default initialisers do). nthreads: the kernels' thread count, which also sizes OpenBLAS's pool
+ * (process-wide, core/threads.h). Returns 0 or -1. The caller owns the model; free with tl_model_free. */
 int tl_model_init(tl_model *m, const tl_model_cfg *cfg, int N, int nthreads, uint64_t seed, tl_error *err);
 void tl_model_free(tl_model *m);
 
@@ -96,20 +98,22 @@ static inline float *tl_model_input(tl_model *m) { return m->images ? m->images 
 /* The backbone's features [N·views, D]: row i·views + v belongs to image i (v = 0: the image as given). */
 static inline const float *tl_model_features(const tl_model *m) { return m->net.act[m->feat_buf]; }
 
+/* Forward and backward allocate nothing and return 0, or -1 with a message naming the backbone op
+ * whose oneDNN call failed. */
 /* Forward of the backbone alone (the head's expand first when views > 1) into the features. */
-void tl_model_backbone(tl_model *m, int train, tl_rng *dropout_rng);
+int tl_model_backbone(tl_model *m, int train, tl_rng *dropout_rng, tl_error *err);
 /* Forward through backbone and head into m->logits. labels: the batch's labels in training (margin
  * heads use them), NULL at inference. */
-void tl_model_forward(tl_model *m, int train, const int *labels, tl_rng *dropout_rng);
+int tl_model_forward(tl_model *m, int train, const int *labels, tl_rng *dropout_rng, tl_error *err);
 /* Backward from m->dlogits into m->grads (accumulating; call tl_model_zero_grad first), with the
  * labels given to the forward. need_input_grad: the gradient of the backbone's input into
  * m->net.grad[0] ([N·views, c, h, w]: of the transformed copies when views > 1). */
-void tl_model_backward(tl_model *m, int train, const int *labels, int need_input_grad);
+int tl_model_backward(tl_model *m, int train, const int *labels, int need_input_grad, tl_error *err);
 void tl_model_zero_grad(tl_model *m);
 /* The gradient of m->dlogits with respect to the backbone's input, into m->net.grad[0], without the
  * backbone's parameter gradients (about half the cost of tl_model_backward). The head's backward
  * still writes its parameter gradients: they are cleared first and left in m->grads (scratch). */
-void tl_model_input_grad(tl_model *m, int train);
+int tl_model_input_grad(tl_model *m, int train, tl_error *err);
 
 /* Backbone builders (src/models/cnn.c, resnet32.c, mlp.c): append ops and tensors, return the
  * feature buffer id or -1. */

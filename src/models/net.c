@@ -2,6 +2,7 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+#include "core/error.h"
 #include "models/net.h"
 
 static int grow(void **p, int *cap, int need, size_t elem) {
@@ -263,7 +264,7 @@ int tl_net_alloc(tl_net *net, int N, int nthreads) {
     if (net->mem.conv_work) {
         if (!(net->conv_work = aligned_alloc(64, (net->mem.conv_work + 63) / 64 * 64))) return -1;
         for (int i = 0; i < net->nops; i++)
-            if (net->ops[i].conv) tl_conv2d_share_work(net->ops[i].conv, net->conv_work);
+            if (net->ops[i].conv && tl_conv2d_share_work(net->ops[i].conv, net->conv_work)) return -1;
     }
     return 0;
 }
@@ -308,8 +309,13 @@ static void bn_output(const tl_net *net, const tl_op *op, float *y, const float 
                                                                   s.c, s.h * s.w, op->eps, op->relu, net->nthreads);
 }
 
-void tl_net_forward(tl_net *net, const float *params, float *state, int train, tl_rng *dropout_rng) {
-    int N = net->N, nt = net->nthreads;
+/* A failed convolution (its oneDNN status) as an error naming the op. */
+static int conv_fail(tl_error *err, int op, const char *pass, int status) {
+    return tl_fail(err, "backbone op %d (convolution): oneDNN %s failed: %s", op, pass, tl_conv2d_strerror(status));
+}
+
+int tl_net_forward(tl_net *net, const float *params, float *state, int train, tl_rng *dropout_rng, tl_error *err) {
+    int N = net->N, nt = net->nthreads, st;
     for (int i = 0; i < net->nops; i++) {
         tl_op *op = &net->ops[i];
         tl_chw is = net->shape[op->in], os = net->shape[op->out];
@@ -320,7 +326,8 @@ void tl_net_forward(tl_net *net, const float *params, float *state, int train, t
         double t0 = net->prof ? omp_get_wtime() : 0;
         switch (op->kind) {
         case TL_OP_CONV:
-            tl_conv2d_forward(op->conv, y, x, params + op->w, opt(params, op->b));
+            if ((st = tl_conv2d_forward(op->conv, y, x, params + op->w, opt(params, op->b))))
+                return conv_fail(err, i, "forward", st);
             break;
         case TL_OP_BN:
             if (train && !op->frozen)
@@ -350,23 +357,24 @@ void tl_net_forward(tl_net *net, const float *params, float *state, int train, t
         if (net->prof) net->prof[op->kind] += omp_get_wtime() - t0;
         if (net->check_finite && net->first_bad < 0)
             for (size_t j = 0; j < n; j++)
-                if (!isfinite(y[j])) { net->first_bad = i; return; }
+                if (!isfinite(y[j])) { net->first_bad = i; return 0; }
     }
+    return 0;
 }
 
 int tl_net_first_nonfinite(tl_net *net, const float *params, float *state, int train, tl_rng *dropout_rng) {
     net->check_finite = 1;
     net->first_bad = -1;
-    tl_net_forward(net, params, state, train, dropout_rng);
+    int rc = tl_net_forward(net, params, state, train, dropout_rng, NULL);
     net->check_finite = 0;
-    return net->first_bad;
+    return rc ? -1 : net->first_bad;
 }
 
 /* Zeroes the gradients that become live at time t (but those of `setter`'s inputs, which it
  * overwrites), and recomputes the outputs due then (in buffer order: a conv output before the BN
  * output made from it). */
-static void enter(tl_net *net, int t, const tl_op *setter, const float *params, const float *state, int train,
-                  int need_input_grad) {
+static int enter(tl_net *net, int t, const tl_op *setter, const float *params, const float *state, int train,
+                 int need_input_grad, tl_error *err) {
     for (int b = 0; b < net->nbufs; b++) {
         int set = setter && (b == setter->in || b == setter->in2);
         if (net->gstart[b] == t && !set && (b != 0 || need_input_grad))
@@ -375,17 +383,19 @@ static void enter(tl_net *net, int t, const tl_op *setter, const float *params, 
             int p = 0;
             while (net->ops[p].out != b) p++;
             const tl_op *op = &net->ops[p];
-            if (op->kind == TL_OP_CONV)
-                tl_conv2d_forward(op->conv, net->rec[b], net->act[op->in], params + op->w, opt(params, op->b));
-            else
+            int st;
+            if (op->kind != TL_OP_CONV)
                 bn_output(net, op, net->rec[b], values(net, op->in), params, state, train);
+            else if ((st = tl_conv2d_forward(op->conv, net->rec[b], net->act[op->in], params + op->w, opt(params, op->b))))
+                return conv_fail(err, p, "forward (recomputed for backward)", st);
         }
     }
+    return 0;
 }
 
-void tl_net_backward(tl_net *net, const float *params, float *grads, const float *state, int train,
-                     int need_input_grad) {
-    int N = net->N, nt = net->nthreads;
+int tl_net_backward(tl_net *net, const float *params, float *grads, const float *state, int train,
+                    int need_input_grad, tl_error *err) {
+    int N = net->N, nt = net->nthreads, st;
     for (int i = net->nops - 1; i >= (need_input_grad ? 0 : net->first_trainable); i--) {
         tl_op *op = &net->ops[i];
         double t0 = net->prof ? omp_get_wtime() : 0;
@@ -394,7 +404,7 @@ void tl_net_backward(tl_net *net, const float *params, float *grads, const float
         int t = t_bwd(net, i);
         int set = op->kind == TL_OP_BN && op->in != 0 && net->gstart[op->in] == t
                   && (op->in2 < 0 || (op->in2 != 0 && net->gstart[op->in2] == t));
-        enter(net, t, set ? op : NULL, params, state, train, need_input_grad);
+        if (enter(net, t, set ? op : NULL, params, state, train, need_input_grad, err)) return -1;
         if (net->prof) { double t1 = omp_get_wtime(); net->prof[2 * TL_OP_NKINDS] += t1 - t0; t0 = t1; }
         tl_chw is = net->shape[op->in], os = net->shape[op->out];
         const float *x = values(net, op->in), *dy = net->grad[op->out];
@@ -404,7 +414,8 @@ void tl_net_backward(tl_net *net, const float *params, float *grads, const float
         int b16 = net->blocked[op->in];
         switch (op->kind) {
         case TL_OP_CONV:
-            tl_conv2d_backward(op->conv, dx, optw(g, op->w), optw(g, op->b), dy, x, params + op->w);
+            if ((st = tl_conv2d_backward(op->conv, dx, optw(g, op->w), optw(g, op->b), dy, x, params + op->w)))
+                return conv_fail(err, i, "backward", st);
             break;
         case TL_OP_BN: {
             float *dres = op->in2 >= 0 ? net->grad[op->in2] : NULL;
@@ -439,6 +450,7 @@ void tl_net_backward(tl_net *net, const float *params, float *grads, const float
         }
         if (net->prof) net->prof[TL_OP_NKINDS + op->kind] += omp_get_wtime() - t0;
     }
+    return 0;
 }
 
 void tl_net_freeze(tl_net *net, size_t end) {

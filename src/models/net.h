@@ -31,6 +31,7 @@
 #include "core/arena.h"
 #include "core/rng.h"
 #include "nn/nn.h"
+#include "tailor.h"
 
 typedef enum {
     TL_OP_CONV, TL_OP_BN, TL_OP_AVGPOOL, TL_OP_MAXPOOL, TL_OP_GAP,
@@ -108,19 +109,22 @@ int tl_net_alloc(tl_net *net, int N, int nthreads);
 void tl_net_free(tl_net *net);
 
 /* Forward of every op. train: BN uses batch statistics (and updates running ones), dropout is on;
- * otherwise BN uses running statistics and only Monte-Carlo dropout stays on. */
-void tl_net_forward(tl_net *net, const float *params, float *state, int train, tl_rng *dropout_rng);
+ * otherwise BN uses running statistics and only Monte-Carlo dropout stays on. Returns 0, or -1
+ * naming the op when a convolution's oneDNN call fails. */
+int tl_net_forward(tl_net *net, const float *params, float *state, int train, tl_rng *dropout_rng, tl_error *err);
 /* Diagnosis after a non-finite loss: re-runs the forward checking each op's output as it is made
  * (outputs are not all kept, see the memory plan) and returns the first op whose output holds a
- * NaN or Inf, or -1. Training-mode BN statistics are updated again, so use it only to report. */
+ * NaN or Inf, or -1 (also when the forward fails). Training-mode BN statistics are updated again,
+ * so use it only to report. */
 int tl_net_first_nonfinite(tl_net *net, const float *params, float *state, int train, tl_rng *dropout_rng);
 /* Backward of every op in reverse (after a training-mode forward, or an evaluation-mode forward when
  * train == 0, for input gradients through a frozen net). Reads the output's gradient (zeroed by
  * tl_net_zero_grad, then filled by the caller); every other gradient is zeroed here when it becomes
  * live. The input's gradient is computed (into grad[0], zeroed first) only when need_input_grad.
- * grads == NULL skips every parameter gradient (an input gradient through a frozen net). */
-void tl_net_backward(tl_net *net, const float *params, float *grads, const float *state, int train,
-                     int need_input_grad);
+ * grads == NULL skips every parameter gradient (an input gradient through a frozen net). Returns 0,
+ * or -1 naming the op when a convolution's oneDNN call fails. */
+int tl_net_backward(tl_net *net, const float *params, float *grads, const float *state, int train,
+                    int need_input_grad, tl_error *err);
 /* Freezes every op whose parameters lie in params [0, end) (a backbone's leading layers: --freeze):
  * its parameter gradients are skipped and a BN op normalises with its running statistics and leaves
  * them alone in training too, so the frozen layers stay bitwise unchanged. Backward then stops

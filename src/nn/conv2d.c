@@ -34,12 +34,20 @@
  * every oneDNN call is therefore bracketed by omp_set_num_threads(nthreads) and a restore of the
  * previous value. oneDNN's reductions (backward weights over the batch) use a fixed split for a
  * fixed thread count, so results are bitwise reproducible (tests/unit/test_conv2d.c checks).
- * A plan is not safe to use from two threads at once. */
+ * A plan is not safe to use from two threads at once.
+ *
+ * Every oneDNN status is checked: creation returns NULL, forward and backward the first failing
+ * call's status, which the network turns into an error naming the op (tests/unit/test_fault.c makes
+ * each call fail in turn). */
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <dnnl.h>
+#include <dnnl_debug.h>
 #include "nn/nn.h"
+
+/* Runs a oneDNN call and jumps to `done` with its status in `st` when it fails. */
+#define TL_DNNL(call) do { if ((st = (call)) != dnnl_success) goto done; } while (0)
 
 /* One tensor as one primitive sees it: the caller's plain memory, the memory the primitive reads or
  * writes (the same object when the layouts agree, or another port's buffer) and the reorder. */
@@ -99,7 +107,8 @@ static int port_init(tl_conv_port *p, dnnl_engine_t eng, const dnnl_memory_desc_
     if (kind != TL_PORT_ACC && dnnl_memory_desc_equal(plain, want)) { p->mem = p->user; return 0; }
     if (share && share->reorder) {
         const dnnl_memory_desc_t *smd;
-        if (dnnl_memory_get_memory_desc(share->mem, &smd) == dnnl_success && dnnl_memory_desc_equal(smd, want)) {
+        if (dnnl_memory_get_memory_desc(share->mem, &smd) != dnnl_success) return -1;
+        if (dnnl_memory_desc_equal(smd, want)) {
             p->mem = share->mem;
             p->shared = 1;
             return 0;
@@ -123,13 +132,13 @@ done:
     return rc;
 }
 
-/* Points the port at the caller's tensor and runs its reorder, if any. */
-static void port_run(tl_conv2d *p, tl_conv_port *port, const void *data, int kind) {
-    dnnl_memory_set_data_handle(port->user, (void *)data);
-    if (!port->reorder) return;
+/* Points the port at the caller's tensor and runs its reorder, if any. Returns the oneDNN status. */
+static dnnl_status_t port_run(tl_conv2d *p, tl_conv_port *port, const void *data, int kind) {
+    dnnl_status_t st = dnnl_memory_set_data_handle(port->user, (void *)data);
+    if (st != dnnl_success || !port->reorder) return st;
     dnnl_exec_arg_t a[2] = {{DNNL_ARG_FROM, kind == TL_PORT_IN ? port->user : port->mem},
                             {DNNL_ARG_TO, kind == TL_PORT_IN ? port->mem : port->user}};
-    dnnl_primitive_execute(port->reorder, p->strm, 2, a);
+    return dnnl_primitive_execute(port->reorder, p->strm, 2, a);
 }
 
 enum { DSRC_REORDER, DSRC_NCHW16C, DSRC_SAME };
@@ -173,16 +182,20 @@ static int scratch_mem(dnnl_memory_t *m, const_dnnl_primitive_desc_t pd, dnnl_en
     return dnnl_memory_create(m, md, eng, DNNL_MEMORY_NONE) == dnnl_success ? 0 : -1;
 }
 
-/* Points the plan's transient memories into work (work_size bytes, 64-byte aligned). */
-static void place_work(tl_conv2d *p, char *work) {
-    dnnl_memory_set_data_handle(p->fwd_scratch, work);
-    dnnl_memory_set_data_handle(p->bwd_data_scratch, work);
-    dnnl_memory_set_data_handle(p->bwd_w_scratch, work);
+/* Points the plan's transient memories into work (work_size bytes, 64-byte aligned). Returns the
+ * oneDNN status. */
+static dnnl_status_t place_work(tl_conv2d *p, char *work) {
+    dnnl_status_t st;
+    TL_DNNL(dnnl_memory_set_data_handle(p->fwd_scratch, work));
+    TL_DNNL(dnnl_memory_set_data_handle(p->bwd_data_scratch, work));
+    TL_DNNL(dnnl_memory_set_data_handle(p->bwd_w_scratch, work));
     tl_conv_port *ports[] = {&p->f_src, &p->f_w, &p->f_dst, &p->d_ddst, &p->d_w, &p->d_dsrc,
                              &p->w_src, &p->w_ddst, &p->w_dw};
     for (int i = 0; i < 9; i++)
         if (ports[i]->work_off != TL_NOT_WORK && !ports[i]->shared)
-            dnnl_memory_set_data_handle(ports[i]->mem, work + ports[i]->work_off);
+            TL_DNNL(dnnl_memory_set_data_handle(ports[i]->mem, work + ports[i]->work_off));
+done:
+    return st;
 }
 
 static const dnnl_memory_desc_t *pd_md(const_dnnl_primitive_desc_t pd, dnnl_query_t what) {
@@ -198,14 +211,15 @@ static int build(tl_conv2d *p, int N, int C, int H, int W, int K, int stride, in
     dnnl_dims_t wd = {p->OC, C, K, K}, wgd = {G, p->OC / G, C / G, K, K};
     dnnl_dims_t strides = {stride, stride}, pad_l = {pad, pad};
     dnnl_dims_t pad_r = {(p->OH - 1) * stride + K - H - pad, (p->OW - 1) * stride + K - W - pad};
-    dnnl_memory_desc_t src_p, w_p, dst_p, b_p, src_a, w_a, dst_a;
-    dnnl_memory_desc_init_by_tag(&src_p, 4, sd, dnnl_f32, in_layout == TL_NCHW16C ? dnnl_nChw16c : dnnl_nchw);
-    dnnl_memory_desc_init_by_tag(&w_p, wnd, G > 1 ? wgd : wd, dnnl_f32, G > 1 ? dnnl_goihw : dnnl_oihw);
-    dnnl_memory_desc_init_by_tag(&dst_p, 4, dd, dnnl_f32, out_layout == TL_NCHW16C ? dnnl_nChw16c : dnnl_nchw);
-    dnnl_memory_desc_init_by_tag(&b_p, 1, bd, dnnl_f32, dnnl_a);
-    dnnl_memory_desc_init_by_tag(&src_a, 4, sd, dnnl_f32, dnnl_format_tag_any);
-    dnnl_memory_desc_init_by_tag(&w_a, wnd, G > 1 ? wgd : wd, dnnl_f32, dnnl_format_tag_any);
-    dnnl_memory_desc_init_by_tag(&dst_a, 4, dd, dnnl_f32, dnnl_format_tag_any);
+    dnnl_memory_desc_t src_p, w_p, dst_p, b_p, src_a, w_a, dst_a, src16;
+    if (dnnl_memory_desc_init_by_tag(&src_p, 4, sd, dnnl_f32, in_layout == TL_NCHW16C ? dnnl_nChw16c : dnnl_nchw)
+        || dnnl_memory_desc_init_by_tag(&w_p, wnd, G > 1 ? wgd : wd, dnnl_f32, G > 1 ? dnnl_goihw : dnnl_oihw)
+        || dnnl_memory_desc_init_by_tag(&dst_p, 4, dd, dnnl_f32, out_layout == TL_NCHW16C ? dnnl_nChw16c : dnnl_nchw)
+        || dnnl_memory_desc_init_by_tag(&b_p, 1, bd, dnnl_f32, dnnl_a)
+        || dnnl_memory_desc_init_by_tag(&src_a, 4, sd, dnnl_f32, dnnl_format_tag_any)
+        || dnnl_memory_desc_init_by_tag(&w_a, wnd, G > 1 ? wgd : wd, dnnl_f32, dnnl_format_tag_any)
+        || dnnl_memory_desc_init_by_tag(&dst_a, 4, dd, dnnl_f32, dnnl_format_tag_any)
+        || dnnl_memory_desc_init_by_tag(&src16, 4, sd, dnnl_f32, dnnl_nChw16c)) return -1;
     const dnnl_memory_desc_t *bias = p->has_bias ? &b_p : NULL;
 
     int rc = -1;
@@ -239,8 +253,6 @@ static int build(tl_conv2d *p, int N, int C, int H, int W, int K, int stride, in
         || port_init(&p->w_src, p->eng, &src_p, pd_md(wpd, dnnl_query_src_md), TL_PORT_IN, &p->f_src, &work)
         || port_init(&p->w_ddst, p->eng, &dst_p, pd_md(wpd, dnnl_query_diff_dst_md), TL_PORT_IN, &p->d_ddst, &work)
         || port_init(&p->w_dw, p->eng, &w_p, pd_md(wpd, dnnl_query_diff_weights_md), TL_PORT_ACC, NULL, NULL)) goto done;
-    dnnl_memory_desc_t src16;
-    dnnl_memory_desc_init_by_tag(&src16, 4, sd, dnnl_f32, dnnl_nChw16c);
     const dnnl_memory_desc_t *dsrc = pd_md(dpd, dnnl_query_diff_src_md);
     p->dsrc_add = dnnl_memory_desc_equal(dsrc, &src_p) ? DSRC_SAME
                 : dnnl_memory_desc_equal(dsrc, &src16) ? DSRC_NCHW16C : DSRC_REORDER;
@@ -248,8 +260,7 @@ static int build(tl_conv2d *p, int N, int C, int H, int W, int K, int stride, in
                                     : port_init(&p->d_dsrc, p->eng, &src_p, dsrc, TL_PORT_ACC, NULL, &work))
         goto done;
     p->work_size = work;
-    if (!(p->own_work = aligned_alloc(64, work ? work : 64))) goto done;
-    place_work(p, p->own_work);
+    if (!(p->own_work = aligned_alloc(64, work ? work : 64)) || place_work(p, p->own_work)) goto done;
     if (p->has_bias && (dnnl_memory_create(&p->bias, &b_p, p->eng, DNNL_MEMORY_NONE)
                         || !(p->db_buf = malloc((size_t)p->OC * sizeof *p->db_buf))
                         || dnnl_memory_create(&p->dbias, &b_p, p->eng, p->db_buf))) goto done;
@@ -310,68 +321,81 @@ tl_conv2d *tl_conv2d_create_layout(int N, int C, int H, int W, int OC, int K, in
 
 size_t tl_conv2d_work_size(const tl_conv2d *p) { return p->work_size; }
 
-void tl_conv2d_share_work(tl_conv2d *p, void *work) {
+int tl_conv2d_share_work(tl_conv2d *p, void *work) {
     free(p->own_work);
     p->own_work = NULL;
-    place_work(p, work);
+    return place_work(p, work);
 }
+
+const char *tl_conv2d_strerror(int status) { return dnnl_status2str((dnnl_status_t)status); }
 
 int tl_conv2d_out_h(const tl_conv2d *p) { return p->OH; }
 int tl_conv2d_out_w(const tl_conv2d *p) { return p->OW; }
 
 /* torch.nn.functional.conv2d(inp, w, b, stride, pad). b must be non-NULL exactly when the plan has
  * a bias. */
-void tl_conv2d_forward(tl_conv2d *p, float *out, const float *inp, const float *w, const float *b) {
+int tl_conv2d_forward(tl_conv2d *p, float *out, const float *inp, const float *w, const float *b) {
     int saved = omp_get_max_threads();
     omp_set_num_threads(p->nthreads);
-    port_run(p, &p->f_src, inp, TL_PORT_IN);
+    dnnl_status_t st;
+    p->fwd_inp = NULL;   /* until the blocked copy of inp is made */
+    TL_DNNL(port_run(p, &p->f_src, inp, TL_PORT_IN));
     p->fwd_inp = inp;
-    port_run(p, &p->f_w, w, TL_PORT_IN);
-    dnnl_memory_set_data_handle(p->f_dst.user, out);
+    TL_DNNL(port_run(p, &p->f_w, w, TL_PORT_IN));
+    TL_DNNL(dnnl_memory_set_data_handle(p->f_dst.user, out));
     dnnl_exec_arg_t a[5] = {{DNNL_ARG_SRC, p->f_src.mem}, {DNNL_ARG_WEIGHTS, p->f_w.mem},
                             {DNNL_ARG_DST, p->f_dst.mem}, {DNNL_ARG_SCRATCHPAD, p->fwd_scratch},
                             {DNNL_ARG_BIAS, p->bias}};
-    if (p->has_bias) dnnl_memory_set_data_handle(p->bias, (void *)b);
-    dnnl_primitive_execute(p->fwd, p->strm, p->has_bias ? 5 : 4, a);
-    port_run(p, &p->f_dst, out, TL_PORT_OUT);
-    dnnl_stream_wait(p->strm);
+    if (p->has_bias) TL_DNNL(dnnl_memory_set_data_handle(p->bias, (void *)b));
+    TL_DNNL(dnnl_primitive_execute(p->fwd, p->strm, p->has_bias ? 5 : 4, a));
+    TL_DNNL(port_run(p, &p->f_dst, out, TL_PORT_OUT));
+    TL_DNNL(dnnl_stream_wait(p->strm));
+done:
     omp_set_num_threads(saved);
+    return (int)st;
 }
 
 /* Gradients of the forward above, added into dinp, dw and db; each may be NULL (skipped; with
  * dinp NULL backward data does not run, with dw and db both NULL backward weights does not run). */
-void tl_conv2d_backward(tl_conv2d *p, float *dinp, float *dw, float *db, const float *dout,
-                        const float *inp, const float *w) {
+int tl_conv2d_backward(tl_conv2d *p, float *dinp, float *dw, float *db, const float *dout,
+                       const float *inp, const float *w) {
     int saved = omp_get_max_threads();
     omp_set_num_threads(p->nthreads);
+    dnnl_status_t st = dnnl_success;
     int weights = dw || (db && p->has_bias);
-    if (dinp || (weights && p->w_ddst.shared)) port_run(p, &p->d_ddst, dout, TL_PORT_IN);
+    if (dinp || (weights && p->w_ddst.shared)) TL_DNNL(port_run(p, &p->d_ddst, dout, TL_PORT_IN));
     if (dinp) {
-        port_run(p, &p->d_w, w, TL_PORT_IN);
+        TL_DNNL(port_run(p, &p->d_w, w, TL_PORT_IN));
         dnnl_exec_arg_t a[4] = {{DNNL_ARG_DIFF_DST, p->d_ddst.mem}, {DNNL_ARG_WEIGHTS, p->d_w.mem},
                                 {DNNL_ARG_DIFF_SRC, p->d_dsrc.mem}, {DNNL_ARG_SCRATCHPAD, p->bwd_data_scratch}};
-        dnnl_primitive_execute(p->bwd_data, p->strm, 4, a);
-        if (p->dsrc_add == DSRC_REORDER) port_run(p, &p->d_dsrc, dinp, TL_PORT_ACC);
+        TL_DNNL(dnnl_primitive_execute(p->bwd_data, p->strm, 4, a));
+        if (p->dsrc_add == DSRC_REORDER) TL_DNNL(port_run(p, &p->d_dsrc, dinp, TL_PORT_ACC));
         else {
             float *buf;
-            dnnl_stream_wait(p->strm);
-            dnnl_memory_get_data_handle(p->d_dsrc.mem, (void **)&buf);
+            TL_DNNL(dnnl_stream_wait(p->strm));
+            TL_DNNL(dnnl_memory_get_data_handle(p->d_dsrc.mem, (void **)&buf));
             if (p->dsrc_add == DSRC_NCHW16C) add_nchw16c(dinp, buf, p->N, p->C, p->HW, p->nthreads);
             else add_same(dinp, buf, (size_t)p->N * p->C * p->HW, p->nthreads);
         }
     }
     if (weights) {
-        if (!p->w_src.shared) port_run(p, &p->w_src, inp, TL_PORT_IN);
-        else if (inp != p->fwd_inp) { port_run(p, &p->f_src, inp, TL_PORT_IN); p->fwd_inp = inp; }
-        if (!p->w_ddst.shared) port_run(p, &p->w_ddst, dout, TL_PORT_IN);
+        if (!p->w_src.shared) TL_DNNL(port_run(p, &p->w_src, inp, TL_PORT_IN));
+        else if (inp != p->fwd_inp) {
+            p->fwd_inp = NULL;
+            TL_DNNL(port_run(p, &p->f_src, inp, TL_PORT_IN));
+            p->fwd_inp = inp;
+        }
+        if (!p->w_ddst.shared) TL_DNNL(port_run(p, &p->w_ddst, dout, TL_PORT_IN));
         dnnl_exec_arg_t a[5] = {{DNNL_ARG_SRC, p->w_src.mem}, {DNNL_ARG_DIFF_DST, p->w_ddst.mem},
                                 {DNNL_ARG_DIFF_WEIGHTS, p->w_dw.mem}, {DNNL_ARG_SCRATCHPAD, p->bwd_w_scratch},
                                 {DNNL_ARG_DIFF_BIAS, p->dbias}};
-        dnnl_primitive_execute(p->bwd_w, p->strm, p->has_bias ? 5 : 4, a);
-        if (dw) port_run(p, &p->w_dw, dw, TL_PORT_ACC);
+        TL_DNNL(dnnl_primitive_execute(p->bwd_w, p->strm, p->has_bias ? 5 : 4, a));
+        if (dw) TL_DNNL(port_run(p, &p->w_dw, dw, TL_PORT_ACC));
     }
-    dnnl_stream_wait(p->strm);
+    TL_DNNL(dnnl_stream_wait(p->strm));
     if (db && p->has_bias)
         for (int o = 0; o < p->OC; o++) db[o] += p->db_buf[o];
+done:
     omp_set_num_threads(saved);
+    return (int)st;
 }

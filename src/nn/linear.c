@@ -1,5 +1,6 @@
-/* Linear layer on OpenBLAS. The BLAS calls run with the library's own thread setting, chosen by the
- * caller (never changed here, never nested inside OpenMP); `nthreads` only sizes the bias loops. */
+/* Linear layer on OpenBLAS. The BLAS calls run with OpenBLAS's own pool, sized by tl_model_init from
+ * the model's thread count (core/threads.h; never changed here, never nested inside OpenMP);
+ * `nthreads` only sizes the bias loops. */
 #include <cblas.h>
 #include "nn/nn.h"
 

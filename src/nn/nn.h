@@ -45,14 +45,18 @@ void tl_conv2d_free(tl_conv2d *p);
  * with tl_conv2d_share_work, which frees the plan's own. The caller keeps ownership and must not use
  * two plans sharing an area at once. */
 size_t tl_conv2d_work_size(const tl_conv2d *p);
-void tl_conv2d_share_work(tl_conv2d *p, void *work);
+int tl_conv2d_share_work(tl_conv2d *p, void *work);
 int tl_conv2d_out_h(const tl_conv2d *p);
 int tl_conv2d_out_w(const tl_conv2d *p);
-void tl_conv2d_forward(tl_conv2d *p, float *out, const float *inp, const float *w, const float *b);
+/* Forward and backward (and tl_conv2d_share_work) return 0, or the status of the first oneDNN call
+ * that failed (a dnnl_status_t, > 0; tl_conv2d_strerror names it), the outputs then unspecified. */
+int tl_conv2d_forward(tl_conv2d *p, float *out, const float *inp, const float *w, const float *b);
 /* Backward reuses the plan's blocked copy of inp made by the latest forward when called with the same
  * inp pointer: inp must not change between a layer's forward and its backward. */
-void tl_conv2d_backward(tl_conv2d *p, float *dinp, float *dw, float *db, const float *dout,
-                        const float *inp, const float *w);
+int tl_conv2d_backward(tl_conv2d *p, float *dinp, float *dw, float *db, const float *dout,
+                       const float *inp, const float *w);
+/* oneDNN's name for a status returned above ("out_of_memory", ...). */
+const char *tl_conv2d_strerror(int status);
 
 /* ---- BatchNorm: torch.nn.BatchNorm1d / BatchNorm2d (affine, track_running_stats) ----
  * x [N,C,HW] (HW = 1 for 1d). Training: normalise with the biased batch variance, save mean and

@@ -46,9 +46,10 @@ typedef struct {
      * [N, c, h, w] (normalised), y: the labels [N] (a copy the trainer owns). rng: this step's stream.
      * May run the model (evaluation mode); the trainer clears the gradients afterwards. */
     int (*batch)(tl_hook *k, tl_model *m, float *x, int *y, int epoch, tl_rng *rng, tl_error *err);
-    /* Optional. After the training forward and the task loss `task` (whose gradients are in m->dlogits
-     * and dfeat [N, D]): scales those gradients by the task weight, adds its own, returns the total. */
-    double (*loss)(tl_hook *k, tl_model *m, const int *y, double task, float *dfeat);
+    /* Optional. After the training forward and the task loss *loss (whose gradients are in m->dlogits
+     * and dfeat [N, D]): scales those gradients by the task weight, adds its own, leaves the total in
+     * *loss. Allocates nothing (what it needs is made by create). Returns 0, or -1 with a message. */
+    int (*loss)(tl_hook *k, tl_model *m, const int *y, double *loss, float *dfeat, tl_error *err);
     /* Optional. After a finished run's model is saved: writes the hook's own files (M2m's counts and
      * sample figure) into the run folder dir. Returns 0, or -1 naming the file. */
     int (*finish)(tl_hook *k, const char *dir, tl_error *err);

@@ -149,19 +149,20 @@ int tl_trainer_run(tl_trainer *t, const tl_dataset *train, const tl_dataset *val
             tl_rng drop;
             derive(&drop, cfg->seed, TL_RNG_DROPOUT, e, s);
             tl_model_zero_grad(m);
-            tl_model_forward(m, 1, y, &drop);
+            if (tl_model_forward(m, 1, y, &drop, err)) { rc = -1; break; }
             t->prog.bn_steps++;
             float *dfeat = m->net.grad[m->feat_buf];
             double loss = tl_head_train_loss(&m->head, t->loss, m->dlogits, m->logits, y, dfeat, m->grads,
                                              tl_model_features(m), m->params);
-            for (int k = 0; k < t->nhooks; k++)
-                if (t->hooks[k].ops->loss) loss = t->hooks[k].ops->loss(&t->hooks[k], m, y, loss, dfeat);
+            for (int k = 0; k < t->nhooks && rc == 0; k++)
+                if (t->hooks[k].ops->loss) rc = t->hooks[k].ops->loss(&t->hooks[k], m, y, &loss, dfeat, err);
+            if (rc) break;
             if (fabs(loss) > TL_LOSS_DIVERGED) {
                 rc = tl_fail(err, "training diverged at epoch %d, step %d: the loss is %g (over %g; lower --optim lr); the last checkpoint is kept",
                              e, s, loss, TL_LOSS_DIVERGED);
                 break;
             }
-            if (isfinite(loss)) tl_model_backward(m, 1, y, 0);
+            if (isfinite(loss) && tl_model_backward(m, 1, y, 0, err)) { rc = -1; break; }
             if (!isfinite(loss) || !grads_finite(m)) {
                 char where[160];
                 nan_trap(m, &drop, where, sizeof where);
@@ -324,8 +325,7 @@ int tl_eval_pass(tl_model *m, const tl_dataset *d, const int *idx, int n, const 
     const int *y;
     while (rc == 0 && (got = tl_loader_next(L, &x, &y, err)) > 0) {
         memcpy(tl_model_input(m), x, (size_t)got * row * sizeof *x);
-        if (head) tl_model_forward(m, 0, NULL, NULL);
-        else tl_model_backbone(m, 0, NULL);
+        if (head ? tl_model_forward(m, 0, NULL, NULL, err) : tl_model_backbone(m, 0, NULL, err)) { rc = -1; break; }
         rc = visit(ctx, m, got, done);
         done += got;
     }

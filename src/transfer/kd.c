@@ -6,24 +6,21 @@
 #include "transfer/kd.h"
 #include "transfer/teacher.h"
 
+/* Allocates nothing (it runs every training step): each log-probability is formed where it is used. */
 double tl_kd_loss(float *dzs, const float *zs, const float *zt, int N, int C, double T, double w) {
     double total = 0;
-    double *ls = malloc(2 * (size_t)C * sizeof *ls), *lt = ls + C;
-    if (!ls) return NAN;
     for (int i = 0; i < N; i++) {
         const float *a = zs + (size_t)i * C, *b = zt + (size_t)i * C;
         double ma = -INFINITY, mb = -INFINITY, sa = 0, sb = 0;
         for (int j = 0; j < C; j++) { ma = fmax(ma, a[j] / T); mb = fmax(mb, b[j] / T); }
         for (int j = 0; j < C; j++) { sa += exp(a[j] / T - ma); sb += exp(b[j] / T - mb); }
         double la = ma + log(sa), lb = mb + log(sb);
-        for (int j = 0; j < C; j++) { ls[j] = a[j] / T - la; lt[j] = b[j] / T - lb; }
         for (int j = 0; j < C; j++) {
-            double pt = exp(lt[j]);
-            if (pt > 0) total += pt * (lt[j] - ls[j]);
-            if (dzs) dzs[(size_t)i * C + j] += (float)(w * T / N * (exp(ls[j]) - pt));
+            double ls = a[j] / T - la, lt = b[j] / T - lb, pt = exp(lt);
+            if (pt > 0) total += pt * (lt - ls);
+            if (dzs) dzs[(size_t)i * C + j] += (float)(w * T / N * (exp(ls) - pt));
         }
     }
-    free(ls);
     return T * T * total / N;
 }
 
@@ -44,13 +41,14 @@ static int kd_create(tl_hook *k, tl_spec *spec, const tl_hook_env *env, tl_error
     return tl_teacher_for_hook(&h->teacher, spec, env, 1, err);
 }
 
-static double kd_loss(tl_hook *k, tl_model *m, const int *y, double task, float *dfeat) {
+static int kd_loss(tl_hook *k, tl_model *m, const int *y, double *loss, float *dfeat, tl_error *err) {
     (void)y;
     kd_hook *h = k->priv;
-    tl_teacher_forward(&h->teacher, tl_model_input(m));
+    if (tl_teacher_forward(&h->teacher, tl_model_input(m), err)) return -1;
     tl_hook_scale_task(m, dfeat, h->task);
     double kd = tl_kd_loss(m->dlogits, m->logits, h->teacher.model.logits, m->N, m->cfg.num_classes, h->T, h->alpha);
-    return h->task * task + h->alpha * kd;
+    *loss = h->task * *loss + h->alpha * kd;
+    return 0;
 }
 
 static void kd_destroy(tl_hook *k) {

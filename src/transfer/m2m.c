@@ -84,7 +84,7 @@ void tl_m2m_step(float *p, const float *G, int S, int D, double eta) {
 }
 
 /* Evaluation-mode forward of one net on the whole packed batch p, normalised its own way. */
-static void net_forward(const tl_m2m_net *n, const float *p, float scale) {
+static int net_forward(const tl_m2m_net *n, const float *p, float scale, tl_error *err) {
     tl_model *m = n->model;
     int c = m->cfg.in_c;
     size_t plane = (size_t)m->cfg.in_h * m->cfg.in_w;
@@ -95,13 +95,13 @@ static void net_forward(const tl_m2m_net *n, const float *p, float scale) {
             size_t o = ((size_t)r * c + ch) * plane;
             for (size_t i = 0; i < plane; i++) in[o + i] = a * p[o + i] + b;
         }
-    tl_model_forward(m, 0, NULL, NULL);
+    return tl_model_forward(m, 0, NULL, NULL, err);
 }
 
 /* After net_forward and with m->dlogits set: back to the input, G[rows < S] += ∂/∂p. */
-static void net_input_grad(float *G, const tl_m2m_net *n, int S, float scale) {
+static int net_input_grad(float *G, const tl_m2m_net *n, int S, float scale, tl_error *err) {
     tl_model *m = n->model;
-    tl_model_input_grad(m, 0);
+    if (tl_model_input_grad(m, 0, err)) return -1;
     int c = m->cfg.in_c;
     size_t plane = (size_t)m->cfg.in_h * m->cfg.in_w;
     const float *dx = m->net.grad[0];
@@ -111,28 +111,30 @@ static void net_input_grad(float *G, const tl_m2m_net *n, int S, float scale) {
             size_t o = ((size_t)r * c + ch) * plane;
             for (size_t i = 0; i < plane; i++) G[o + i] += a * dx[o + i];
         }
+    return 0;
 }
 
-double tl_m2m_objective(float *G, const tl_m2m_net *g, const tl_m2m_net *f, const float *p, const int *k,
-                        const int *k0, int S, double lambda, float scale) {
+int tl_m2m_objective(double *loss, float *G, const tl_m2m_net *g, const tl_m2m_net *f, const float *p, const int *k,
+                     const int *k0, int S, double lambda, float scale, tl_error *err) {
     tl_model *mf = f->model, *mg = g->model;
     int N = mf->N, C = mf->cfg.num_classes;
     size_t D = (size_t)mf->cfg.in_c * mf->cfg.in_h * mf->cfg.in_w;
     if (G) memset(G, 0, (size_t)N * D * sizeof *G);
     /* f first: g's logits stay for the caller */
-    net_forward(f, p, scale);
+    if (net_forward(f, p, scale, err)) return -1;
     double lf = 0;
     for (int j = 0; j < S; j++) lf += mf->logits[(size_t)j * C + k0[j]];
     if (G) {
         memset(mf->dlogits, 0, (size_t)N * C * sizeof *mf->dlogits);
         for (int j = 0; j < S; j++) mf->dlogits[(size_t)j * C + k0[j]] = (float)(lambda / S);
-        net_input_grad(G, f, S, scale);
+        if (net_input_grad(G, f, S, scale, err)) return -1;
     }
-    net_forward(g, p, scale);
+    if (net_forward(g, p, scale, err)) return -1;
     if (G) memset(mg->dlogits, 0, (size_t)N * C * sizeof *mg->dlogits);
     double ce = tl_softmax_ce(G ? mg->dlogits : NULL, mg->logits, k, S, C);
-    if (G) net_input_grad(G, g, S, scale);
-    return ce + lambda * lf / S;
+    if (G && net_input_grad(G, g, S, scale, err)) return -1;
+    *loss = ce + lambda * lf / S;
+    return 0;
 }
 
 /* ---- the hook ---- */
@@ -241,7 +243,6 @@ static tl_sampler *m2m_sampler(tl_hook *k, int epoch) {
 
 static int m2m_batch(tl_hook *k, tl_model *m, float *x, int *y, int epoch, tl_rng *rng, tl_error *err) {
     (void)m;
-    (void)err;
     m2m_hook *h = k->priv;
     if (epoch < h->start) return 0;
     int nslots, S = tl_m2m_plan(h->row, h->seed, h->accept, &nslots, y, h->N, h->count, h->C, h->beta, rng);
@@ -259,10 +260,12 @@ static int m2m_batch(tl_hook *k, tl_model *m, float *x, int *y, int epoch, tl_rn
     }
     memset(h->p + S * D, 0, (size_t)(h->N - S) * D * sizeof *h->p);
     for (int t = 0; t < h->steps; t++) {
-        tl_m2m_objective(h->G, &h->g, &h->f, h->p, h->k, h->k0, S, h->lambda, PIXEL_MAX);
+        double L;
+        if (tl_m2m_objective(&L, h->G, &h->g, &h->f, h->p, h->k, h->k0, S, h->lambda, PIXEL_MAX, err))
+            return tl_fail_prefix(err, "--synth m2m");
         tl_m2m_step(h->p, h->G, S, h->D, h->eta);
     }
-    net_forward(&h->g, h->p, PIXEL_MAX);
+    if (net_forward(&h->g, h->p, PIXEL_MAX, err)) return tl_fail_prefix(err, "--synth m2m");
     memcpy(x, h->orig, (size_t)h->N * D * sizeof *x);
     for (int s = 0; s < S; s++) {
         const float *z = h->g.model->logits + (size_t)s * h->C;

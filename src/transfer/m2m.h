@@ -39,10 +39,11 @@ void tl_m2m_random_start(float *p, const float *x0, int D, tl_rng *rng);
  *     L = (1/S) Σ_{j<S} [ CE(g(x_j), k_j) + λ·f(x_j)_{k0_j} ],   x_j = (scale·p_j − mean)/std per net
  * (batch means, as the reference's CrossEntropyLoss and classwise_loss). When G is not NULL, writes
  * G = ∂L/∂p [N, c, h, w] (rows ≥ S zero). Leaves g's logits in g->model->logits. Overwrites both
- * models' input buffers, activations and parameter gradients. Returns L.
+ * models' input buffers, activations and parameter gradients. Writes L to *loss and returns 0, or -1
+ * when a forward or backward fails (err names the op).
  * torch: F.cross_entropy(g(xg), k) + lam·f(xf).gather(1, k0[:, None]).mean(), autograd w.r.t. p. */
-double tl_m2m_objective(float *G, const tl_m2m_net *g, const tl_m2m_net *f, const float *p, const int *k,
-                        const int *k0, int S, double lambda, float scale);
+int tl_m2m_objective(double *loss, float *G, const tl_m2m_net *g, const tl_m2m_net *f, const float *p, const int *k,
+                     const int *k0, int S, double lambda, float scale, tl_error *err);
 
 /* The step of §12.2 on S rows of D values: p ← clamp(p − η·G/(‖G‖₂ + 1e-10), 0, 1), norm per row. */
 void tl_m2m_step(float *p, const float *G, int S, int D, double eta);

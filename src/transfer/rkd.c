@@ -41,13 +41,19 @@ static double pdist(double *d, unsigned char *clamped, const double *G, int N, l
     return *P ? sum / *P : 1;
 }
 
-double tl_rkd_distance(float *dS, const float *S, const float *T, int N, int Ds, int Dt, double w) {
+/* The angle loss's layout is the larger: 5 N² + 2N + N·max(Ds, Dt) + N·Ds; the distance loss puts its
+ * 2 N² clamp flags (bytes) in the last N² + 2N doubles of it. */
+size_t tl_rkd_work_doubles(int N, int Ds, int Dt) {
     size_t nn = (size_t)N * N;
     int Dm = Ds > Dt ? Ds : Dt;
-    double *G = malloc((4 * nn + (size_t)N * Dm + (size_t)N * Ds) * sizeof *G);
-    unsigned char *cs = malloc(2 * nn), *ct = cs + nn;
-    if (!G || !cs) { free(G); free(cs); return NAN; }
-    double *ds = G + nn, *dt = ds + nn, *M = dt + nn, *Ed = M + nn, *dE = Ed + (size_t)N * Dm;
+    return 5 * nn + 2 * (size_t)N + (size_t)N * Dm + (size_t)N * Ds;
+}
+
+double tl_rkd_distance(float *dS, const float *S, const float *T, int N, int Ds, int Dt, double w, double *work) {
+    size_t nn = (size_t)N * N;
+    int Dm = Ds > Dt ? Ds : Dt;
+    double *G = work, *ds = G + nn, *dt = ds + nn, *M = dt + nn, *Ed = M + nn, *dE = Ed + (size_t)N * Dm;
+    unsigned char *cs = (unsigned char *)(dE + (size_t)N * Ds), *ct = cs + nn;
     long Ps, Pt;
     gram(G, Ed, T, N, Dt);
     double mut = pdist(dt, ct, G, N, &Pt);
@@ -81,8 +87,6 @@ double tl_rkd_distance(float *dS, const float *S, const float *T, int N, int Ds,
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, Ds, N, 1, M, N, Ed, Ds, 0, dE, Ds);
         for (size_t q = 0; q < (size_t)N * Ds; q++) dS[q] += (float)dE[q];
     }
-    free(G);
-    free(cs);
     return loss / nn;
 }
 
@@ -106,11 +110,10 @@ static void angles(double *A, double *inv, const double *G, int i, int N) {
 
 /* O(N²) per vertex instead of O(N²·D): every angle comes from the Gram matrices, and the gradient goes
  * back through them, ∂L/∂S = (dG + dGᵀ) S with dG gathered over all vertices. */
-double tl_rkd_angle(float *dS, const float *S, const float *T, int N, int Ds, int Dt, double w) {
+double tl_rkd_angle(float *dS, const float *S, const float *T, int N, int Ds, int Dt, double w, double *work) {
     size_t nn = (size_t)N * N;
     int Dm = Ds > Dt ? Ds : Dt;
-    double *Gs = malloc((5 * nn + 2 * (size_t)N + (size_t)N * Dm + (size_t)N * Ds) * sizeof *Gs);
-    if (!Gs) return NAN;
+    double *Gs = work;
     double *Gt = Gs + nn, *As = Gt + nn, *At = As + nn, *dG = At + nn, *is = dG + nn, *it = is + N, *Ed = it + N,
            *dE = Ed + (size_t)N * Dm;
     gram(Gt, Ed, T, N, Dt);
@@ -158,7 +161,6 @@ double tl_rkd_angle(float *dS, const float *S, const float *T, int N, int Ds, in
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, Ds, N, 1, dG, N, Ed, Ds, 0, dE, Ds);
         for (size_t k = 0; k < (size_t)N * Ds; k++) dS[k] += (float)dE[k];
     }
-    free(Gs);
     return loss / n3;
 }
 
@@ -193,6 +195,7 @@ typedef struct {
     double wd, wa, task, kd, T;
     int normalize;
     float *sn, *tn, *dsn;   /* normalised student/teacher features and their gradient */
+    double *work;           /* tl_rkd_work_doubles */
 } rkd_hook;
 
 static int rkd_create(tl_hook *k, tl_spec *spec, const tl_hook_env *env, tl_error *err) {
@@ -205,6 +208,7 @@ static int rkd_create(tl_hook *k, tl_spec *spec, const tl_hook_env *env, tl_erro
         return -1;
     if (tl_teacher_for_hook(&h->teacher, spec, env, h->kd > 0, err)) return -1;
     int N = env->model->N, D = env->model->cfg.feat_dim, Dt = h->teacher.model.cfg.feat_dim;
+    if (!(h->work = malloc(tl_rkd_work_doubles(N, D, Dt) * sizeof *h->work))) return tl_fail(err, "out of memory");
     if (h->normalize) {
         h->sn = malloc((size_t)N * D * sizeof *h->sn);
         h->dsn = malloc((size_t)N * D * sizeof *h->dsn);
@@ -214,10 +218,10 @@ static int rkd_create(tl_hook *k, tl_spec *spec, const tl_hook_env *env, tl_erro
     return 0;
 }
 
-static double rkd_loss(tl_hook *k, tl_model *m, const int *y, double task, float *dfeat) {
+static int rkd_loss(tl_hook *k, tl_model *m, const int *y, double *loss, float *dfeat, tl_error *err) {
     (void)y;
     rkd_hook *h = k->priv;
-    tl_teacher_forward(&h->teacher, tl_model_input(m));
+    if (tl_teacher_forward(&h->teacher, tl_model_input(m), err)) return -1;
     tl_hook_scale_task(m, dfeat, h->task);
     int N = m->N, D = m->cfg.feat_dim, Dt = h->teacher.model.cfg.feat_dim;
     const float *S = tl_model_features(m), *T = tl_model_features(&h->teacher.model);
@@ -230,13 +234,14 @@ static double rkd_loss(tl_hook *k, tl_model *m, const int *y, double task, float
         T = h->tn;
         dS = h->dsn;
     }
-    double total = h->task * task;
-    if (h->wd > 0) total += h->wd * tl_rkd_distance(dS, S, T, N, D, Dt, h->wd);
-    if (h->wa > 0) total += h->wa * tl_rkd_angle(dS, S, T, N, D, Dt, h->wa);
+    double total = h->task * *loss;
+    if (h->wd > 0) total += h->wd * tl_rkd_distance(dS, S, T, N, D, Dt, h->wd, h->work);
+    if (h->wa > 0) total += h->wa * tl_rkd_angle(dS, S, T, N, D, Dt, h->wa, h->work);
     if (h->normalize) tl_l2_normalize_rows_backward(dfeat, h->dsn, tl_model_features(m), N, D);
     if (h->kd > 0)
         total += h->kd * tl_kd_loss(m->dlogits, m->logits, h->teacher.model.logits, N, m->cfg.num_classes, h->T, h->kd);
-    return total;
+    *loss = total;
+    return 0;
 }
 
 static void rkd_destroy(tl_hook *k) {
@@ -246,6 +251,7 @@ static void rkd_destroy(tl_hook *k) {
         free(h->sn);
         free(h->tn);
         free(h->dsn);
+        free(h->work);
     }
     free(h);
 }

@@ -34,7 +34,7 @@ void tl_teacher_close(tl_teacher *t) {
     memset(t, 0, sizeof *t);
 }
 
-void tl_teacher_forward(tl_teacher *t, const float *x) {
+int tl_teacher_forward(tl_teacher *t, const float *x, tl_error *err) {
     const float *mean_s = t->student_mean, *std_s = t->student_std;
     tl_model *m = &t->model;
     int c = m->cfg.in_c;
@@ -48,7 +48,7 @@ void tl_teacher_forward(tl_teacher *t, const float *x) {
             float *dst = in + ((size_t)n * c + ch) * plane;
             for (size_t i = 0; i < plane; i++) dst[i] = a * src[i] + b;
         }
-    tl_model_forward(m, 0, NULL, NULL);
+    return tl_model_forward(m, 0, NULL, NULL, err) ? tl_fail_prefix(err, "--teacher %s", t->path) : 0;
 }
 
 int tl_teacher_for_hook(tl_teacher *t, const tl_spec *spec, const tl_hook_env *env, int same_classes, tl_error *err) {

@@ -25,7 +25,8 @@ void tl_teacher_close(tl_teacher *t);
 int tl_teacher_for_hook(tl_teacher *t, const tl_spec *spec, const tl_hook_env *env, int same_classes, tl_error *err);
 
 /* Runs the teacher (evaluation mode) on x [N, c, h, w], normalised with the student's normalisation;
- * afterwards t->model.logits [N, C_t] and tl_model_features(&t->model) [N, D_t] hold its outputs. */
-void tl_teacher_forward(tl_teacher *t, const float *x);
+ * afterwards t->model.logits [N, C_t] and tl_model_features(&t->model) [N, D_t] hold its outputs.
+ * Returns 0, or -1 naming the teacher when its forward fails. */
+int tl_teacher_forward(tl_teacher *t, const float *x, tl_error *err);
 
 #endif

@@ -3,7 +3,9 @@
  * [NB, NC] (normal·3), S [NB, DS], T [NB, DT] (normal), and per case "<key>.grad" (∂L/∂zs or ∂L/∂S);
  * metadata "<key>" = "%.17g" of the loss. Cases: kd (T = 4), kd_t1 (T = 1), rkd_d, rkd_a, and both on
  * L2-normalised features (the RKD classification recipe; gradient through the normalisation). */
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "core/rng.h"
 #include "core/safetensors.h"
@@ -21,14 +23,17 @@ static double rkd_case(float *g, int angle, int normalize) {
     static float sn[NB * DS], tn[NB * DT], dsn[NB * DS];
     const float *s = S, *t = T;
     float *d = g;
+    double *work = malloc(tl_rkd_work_doubles(NB, DS, DT) * sizeof *work);
+    if (!work) return NAN;
     if (normalize) {
         tl_l2_normalize_rows(sn, S, NB, DS);
         tl_l2_normalize_rows(tn, T, NB, DT);
         memset(dsn, 0, sizeof dsn);
         s = sn; t = tn; d = dsn;
     }
-    double L = angle ? tl_rkd_angle(d, s, t, NB, DS, DT, 1) : tl_rkd_distance(d, s, t, NB, DS, DT, 1);
+    double L = angle ? tl_rkd_angle(d, s, t, NB, DS, DT, 1, work) : tl_rkd_distance(d, s, t, NB, DS, DT, 1, work);
     if (normalize) tl_l2_normalize_rows_backward(g, dsn, S, NB, DS);
+    free(work);
     return L;
 }
 

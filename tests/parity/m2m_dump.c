@@ -32,7 +32,7 @@ static int build(tl_model *m, const char *arch, const char *head, uint64_t seed,
     for (int t = 0; t < 2; t++) {
         for (int i = 0; i < N * D; i++) tl_model_input(m)[i] = (float)(0.3 + tl_rng_normal(&r));
         for (int i = 0; i < N; i++) y[i] = (int)tl_rng_below(&r, C);
-        tl_model_forward(m, 1, y, NULL);
+        if (tl_model_forward(m, 1, y, NULL, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
     }
     if (tl_model_save(m, 2, mean, std, path, &err)) { fprintf(stderr, "%s\n", err.msg); return -1; }
     return 0;
@@ -58,7 +58,10 @@ int main(int argc, char **argv) {
     for (int j = 0; j < N; j++) { k[j] = (int)tl_rng_below(&r, C); k0[j] = (int)tl_rng_below(&r, C); }
     float lambda = 0.5f, eta = 0.1f;
     tl_m2m_net nf = {&f, mean_f, std_f}, ng = {&g, mean_g, std_g};
-    float loss = (float)tl_m2m_objective(G, &ng, &nf, p, k, k0, S, lambda, 255.0f);
+    double L;
+    tl_error err;
+    if (tl_m2m_objective(&L, G, &ng, &nf, p, k, k0, S, lambda, 255.0f, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
+    float loss = (float)L;
     memcpy(p1, p, sizeof p);
     tl_m2m_step(p1, G, S, D, eta);
 
@@ -77,7 +80,6 @@ int main(int argc, char **argv) {
         {.name = "G", .dtype = "F32", .ndim = 4, .shape = {N, CH, HW, HW}, .data = G},
         {.name = "p_step", .dtype = "F32", .ndim = 4, .shape = {N, CH, HW, HW}, .data = p1},
     };
-    tl_error err;
     if (tl_st_write(out, t, (int)(sizeof t / sizeof *t), NULL, 0, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
     tl_model_free(&f);
     tl_model_free(&g);

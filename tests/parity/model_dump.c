@@ -57,9 +57,9 @@ int main(int argc, char **argv) {
     float *x0 = malloc(nin * sizeof *x0);
     memcpy(x0, tl_model_input(&m), nin * sizeof *x0);
     tl_model_zero_grad(&m);
-    tl_model_forward(&m, 1, y, NULL);
+    if (tl_model_forward(&m, 1, y, NULL, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
     double loss = tl_softmax_ce(m.dlogits, m.logits, y, N, C);
-    tl_model_backward(&m, 1, y, 1);
+    if (tl_model_backward(&m, 1, y, 1, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
 
     int cap = 2 * m.ntensors + 16, k = 0;
     tl_st_tensor *t = calloc((size_t)cap, sizeof *t);
@@ -99,9 +99,9 @@ int main(int argc, char **argv) {
         memcpy(xs + s * nin, tl_model_input(&m), nin * sizeof *xs);
         if (s) {
             tl_model_zero_grad(&m);
-            tl_model_forward(&m, 1, ys[s], NULL);
+            if (tl_model_forward(&m, 1, ys[s], NULL, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
             tl_softmax_ce(m.dlogits, m.logits, ys[s], N, C);
-            tl_model_backward(&m, 1, ys[s], 0);
+            if (tl_model_backward(&m, 1, ys[s], 0, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
         }
         tl_optim_step(m.params, ostate, m.grads, m.nparams, &g, 1, &oc, oc.lr, s + 1, 2);
     }
@@ -118,7 +118,7 @@ int main(int argc, char **argv) {
     }
     /* Evaluation-mode forward on the first batch with the final weights. */
     memcpy(tl_model_input(&m), x0, nin * sizeof *x0);
-    tl_model_forward(&m, 0, NULL, NULL);
+    if (tl_model_forward(&m, 0, NULL, NULL, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
     ADD("eval_logits", "F32", 2, N, C, 0, 0, m.logits);
     if (tl_st_write(out, t, k, NULL, 0, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
     free(t); free(names); free(grads0); free(state1); free(input_grad); free(logits0); free(x0); free(xs); free(ostate);

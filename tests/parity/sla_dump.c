@@ -91,10 +91,10 @@ static int model_case(const char *prefix, const char *spec, const char *out) {
     put_f(prefix, "x", 4, (int[]){N, IC, H, H}, x);
     put(prefix, "y", "I32", 1, (int[]){N}, y);
     tl_model_zero_grad(&m);
-    tl_model_forward(&m, 1, y, NULL);
+    if (tl_model_forward(&m, 1, y, NULL, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
     float *dfeat = m.net.grad[m.feat_buf];
     double loss = tl_head_train_loss(&m.head, NULL, m.dlogits, m.logits, y, dfeat, m.grads, tl_model_features(&m), m.params);
-    tl_model_backward(&m, 1, y, 1);
+    if (tl_model_backward(&m, 1, y, 1, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
     put_f(prefix, "logits", 2, (int[]){N, C}, m.logits);
     put_scalar(prefix, "loss", loss);
     put_f(prefix, "feat", 2, (int[]){N * M, D}, tl_model_features(&m));
@@ -109,7 +109,7 @@ static int model_case(const char *prefix, const char *spec, const char *out) {
     static const char *const modes[] = {"agg", "single", "sd"};
     for (int md = 0; md < 3; md++) {
         if (tl_sla_set_inference(&m.head, md, &err)) continue;   /* sd needs sla:sd=1 */
-        tl_model_forward(&m, 0, NULL, NULL);
+        if (tl_model_forward(&m, 0, NULL, NULL, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
         char name[32];
         snprintf(name, sizeof name, "eval_%s", modes[md]);
         put_f(prefix, name, 2, (int[]){N, C}, m.logits);

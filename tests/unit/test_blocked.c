@@ -244,10 +244,10 @@ static void test_net_blocked_matches_plain(void) {
         grads[k] = vec(s[k].np);
         state[k] = vec(s[k].ns);
         memcpy(net->act[0], img, (size_t)N * 3 * 64 * 4);
-        tl_net_forward(net, params, state[k], 1, NULL);
+        CHECK(tl_net_forward(net, params, state[k], 1, NULL, NULL) == 0);
         tl_net_zero_grad(net);
         memcpy(net->grad[s[k].b[7]], dfeat, (size_t)N * 32 * 4);
-        tl_net_backward(net, params, grads[k], state[k], 1, 1);
+        CHECK(tl_net_backward(net, params, grads[k], state[k], 1, 1, NULL) == 0);
     }
     for (int k = 1; k < 3; k++) {
         const float *f0 = s[0].net.act[s[0].b[7]], *f = s[k].net.act[s[k].b[7]];
@@ -268,10 +268,10 @@ static void test_net_blocked_matches_plain(void) {
         tl_net *net = &s[k].net;
         for (int rep = 0; rep < 2; rep++) {
             memcpy(net->act[0], rep ? img2 : img, (size_t)N * 3 * 64 * 4);
-            tl_net_forward(net, params, state[k], 0, NULL);
+            CHECK(tl_net_forward(net, params, state[k], 0, NULL, NULL) == 0);
             tl_net_zero_grad(net);
             memcpy(net->grad[s[k].b[7]], dfeat, (size_t)N * 32 * 4);
-            tl_net_backward(net, params, NULL, state[k], 0, 1);
+            CHECK(tl_net_backward(net, params, NULL, state[k], 0, 1, NULL) == 0);
             float *f = feat + (size_t)rep * N * 32, *d = dimg + (size_t)rep * N * 3 * 64;
             if (k == 0) {   /* the plain network keeps every conv output: the reference */
                 memcpy(f, net->act[s[k].b[7]], (size_t)N * 32 * 4);

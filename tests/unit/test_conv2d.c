@@ -250,8 +250,7 @@ static void test_shared_work(void) {
     CHECK(wa > 0 && wb > 0);
     void *work = aligned_alloc(64, (w + 63) / 64 * 64);
     memset(work, 0xff, w);   /* NaN garbage: a buffer read before it is written would show */
-    tl_conv2d_share_work(pa, work);
-    tl_conv2d_share_work(pb, work);
+    CHECK(tl_conv2d_share_work(pa, work) == 0 && tl_conv2d_share_work(pb, work) == 0);
     tl_conv2d_forward(pa, got[0][0], A.x, A.w, A.b);
     tl_conv2d_forward(pb, got[1][0], B.x, B.w, B.b);
     tl_conv2d_backward(pb, got[1][1], got[1][2], got[1][3], B.g, B.x, B.w);

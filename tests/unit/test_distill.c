@@ -13,12 +13,14 @@
 #include "transfer/kd.h"
 
 enum { N = 12, DS = 7, DT = 5, C = 6 };
+/* The RKD losses' work area (tl_rkd_work_doubles), for every (Ds, Dt) used below. */
+static double rkd_work[5 * N * N + 2 * N + 2 * N * DS];
 
 typedef double (*objective)(float *dx, const float *x, const float *other);
 
 static double kd_obj(float *dx, const float *x, const float *t) { return tl_kd_loss(dx, x, t, N, C, 3.0, 1.0); }
-static double dist_obj(float *dx, const float *x, const float *t) { return tl_rkd_distance(dx, x, t, N, DS, DT, 1.0); }
-static double angle_obj(float *dx, const float *x, const float *t) { return tl_rkd_angle(dx, x, t, N, DS, DT, 1.0); }
+static double dist_obj(float *dx, const float *x, const float *t) { return tl_rkd_distance(dx, x, t, N, DS, DT, 1.0, rkd_work); }
+static double angle_obj(float *dx, const float *x, const float *t) { return tl_rkd_angle(dx, x, t, N, DS, DT, 1.0, rkd_work); }
 /* Σ c·normalize(x) for a fixed random c, so that every output feeds the objective; the value in double
  * (float32 outputs would put rounding noise above the FD tolerance), checked against the float
  * forward in test_normalize_gradient. */
@@ -105,8 +107,8 @@ static void test_rkd_invariances(void) {
     float s[N * DS], t[N * DS];
     fill(s, N * DS, 1, &g);
     for (int i = 0; i < N * DS; i++) t[i] = 3 * s[i] + 0.5f;
-    CHECK(tl_rkd_distance(NULL, s, t, N, DS, DS, 1) < 1e-10);
-    CHECK(tl_rkd_angle(NULL, s, t, N, DS, DS, 1) < 1e-10);
+    CHECK(tl_rkd_distance(NULL, s, t, N, DS, DS, 1, rkd_work) < 1e-10);
+    CHECK(tl_rkd_angle(NULL, s, t, N, DS, DS, 1, rkd_work) < 1e-10);
 }
 
 static void test_rkd_duplicate_rows(void) {
@@ -117,7 +119,7 @@ static void test_rkd_duplicate_rows(void) {
     fill(s, N * DS, 1, &g);
     fill(t, N * DT, 1, &g);
     memcpy(s + DS, s, DS * sizeof *s);
-    double L = tl_rkd_distance(d, s, t, N, DS, DT, 1) + tl_rkd_angle(d, s, t, N, DS, DT, 1);
+    double L = tl_rkd_distance(d, s, t, N, DS, DT, 1, rkd_work) + tl_rkd_angle(d, s, t, N, DS, DT, 1, rkd_work);
     CHECK(isfinite(L));
     for (int i = 0; i < N * DS; i++) CHECK(isfinite(d[i]));
 }
@@ -139,6 +141,7 @@ static void test_normalize_gradient(void) {
 }
 
 int main(void) {
+    if (tl_rkd_work_doubles(N, DS, DT) > sizeof rkd_work / sizeof *rkd_work) { fprintf(stderr, "rkd_work is too small\n"); return 1; }
     RUN_TEST(test_kd_gradient);
     RUN_TEST(test_kd_saturated_teacher);
     RUN_TEST(test_rkd_distance_gradient);

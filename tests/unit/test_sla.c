@@ -362,11 +362,11 @@ static void test_model_rows(void) {
     float *a = malloc(3 * img * sizeof *a), *f = malloc(3 * M * D * sizeof *f);
     fill(a, 3 * img, &g, 1);
     memcpy(tl_model_input(&m), a, 3 * img * sizeof *a);
-    tl_model_forward(&m, 0, NULL, NULL);
+    CHECK(tl_model_forward(&m, 0, NULL, NULL, NULL) == 0);
     memcpy(f, tl_model_features(&m), 3 * M * D * sizeof *f);
     for (int t = 1; t < M; t++) {
         tl_rot90_forward(tl_model_input(&m) + img, a + img, 1, 2, 8, t);   /* image 1 rotated by t */
-        tl_model_forward(&m, 0, NULL, NULL);
+        CHECK(tl_model_forward(&m, 0, NULL, NULL, NULL) == 0);
         for (size_t j = 0; j < D; j++) CHECK_CLOSE(tl_model_features(&m)[(1 * M) * D + j], f[(1 * M + t) * D + j], 1e-5);
     }
     free(a); free(f);
