@@ -75,10 +75,18 @@ static void nan_trap(tl_model *m, tl_rng *drop, char *where, size_t cap) {
     snprintf(where, cap, "in the loss");
 }
 
+/* NaN/Inf propagate through x·0, a finite x gives 0. Sixteen independent lanes, so the loop vectorises
+ * (one float chain was a serial add per parameter: ~10% of a small mlp step). */
 static int grads_finite(const tl_model *m) {
-    float acc = 0;
-    for (size_t j = 0; j < m->nparams; j++) acc += m->grads[j] * 0.0f;  /* NaN/Inf propagate, finite gives 0 */
-    return acc == 0;
+    enum { LANES = 16 };
+    float acc[LANES] = {0};
+    size_t n = m->nparams, j = 0;
+    for (; j + LANES <= n; j += LANES)
+        for (int k = 0; k < LANES; k++) acc[k] += m->grads[j + k] * 0.0f;
+    for (; j < n; j++) acc[0] += m->grads[j] * 0.0f;
+    float all = 0;
+    for (int k = 0; k < LANES; k++) all += acc[k];
+    return all == 0;
 }
 
 static double validate(tl_trainer *t, const tl_dataset *val, double *bal, tl_error *err) {
