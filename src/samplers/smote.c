@@ -45,9 +45,10 @@ static void nearest(int *nbr, double *dist, int K, int a, const int *list, int l
  * gives every squared distance as |a|² + |b|² - 2a·b, which only picks candidates; nearest() then
  * ranks the candidates with its own exact sums. The two sums of a distance differ by at most
  * delta = 16 (d + 4) u (|a|² + max |b|²) (u = 2^-53; both are dot products of d terms bounded by
- * |a|² + |b|²), so with T the K-th smallest GEMM distance, the K true nearest all have a GEMM
- * distance <= T + 2 delta (K rows are within T + delta exactly, so the K-th exact one is too):
- * keeping those rows (in list order, so ties still go to the earlier row) keeps the answer. */
+ * |a|² + |b|²), so with T at least the K-th smallest GEMM distance of the other rows, the K true
+ * nearest all have a GEMM distance <= T + 2 delta (K rows are within T + delta exactly, so the
+ * K-th exact one is too): keeping those rows (in list order, so ties still go to the earlier row)
+ * keeps the answer. dist is scratch [K + 1]. */
 static int class_neighbours(int *nbr, double *dist, int K, const int *order, int used, const int *cls, int nc,
                             const float *x, int d) {
     int rows = TL_SMOTE_BLOCK_VALUES / nc;
@@ -74,22 +75,32 @@ static int class_neighbours(int *nbr, double *dist, int K, const int *order, int
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb, nc, d, 1.0, xa, d, xc, d, 0.0, g, nc);
         for (int t = 0; t < nb; t++) {
             int a = order[t0 + t], have = 0;
-            const double *ga = g + (size_t)t * nc, *va = xa + (size_t)t * d;
-            double na = 0;
+            double *sa = g + (size_t)t * nc, na = 0;
+            const double *va = xa + (size_t)t * d;
             for (int j = 0; j < d; j++) na += va[j] * va[j];
-            /* T = dist[K - 1]: the K-th smallest GEMM distance, a excluded (NaNs skipped) */
-            for (int i = 0; i < nc; i++) {
-                double s = na + nrm[i] - 2 * ga[i];
-                if (cls[i] == a || (have == K && !(s < dist[K - 1])) || s != s) continue;
-                int p = have < K ? have++ : K - 1;
-                while (p > 0 && dist[p - 1] > s) { dist[p] = dist[p - 1]; p--; }
-                dist[p] = s;
+            for (int i = 0; i < nc; i++) sa[i] = na + nrm[i] - 2 * sa[i];
+            /* T = dist[K]: the (K+1)-th smallest GEMM distance with a included, so at least the K-th
+             * without it; blocks whose minimum cannot enter are skipped (NaNs never enter) */
+            for (int i0 = 0; i0 < nc; i0 += 16) {
+                int len = nc - i0 < 16 ? nc - i0 : 16;
+                double lo = INFINITY;
+                for (int i = i0; i < i0 + len; i++) lo = sa[i] < lo ? sa[i] : lo;
+                if (have == K + 1 && !(lo < dist[K])) continue;
+                for (int i = i0; i < i0 + len; i++) {
+                    double v = sa[i];
+                    if ((have == K + 1 && !(v < dist[K])) || v != v) continue;
+                    int p = have < K + 1 ? have++ : K;
+                    while (p > 0 && dist[p - 1] > v) { dist[p] = dist[p - 1]; p--; }
+                    dist[p] = v;
+                }
             }
             /* Non-finite values (NaN, overflow) keep every row: nearest() alone decides. */
-            double limit = have < K ? INFINITY : dist[K - 1] + 2 * 16.0 * (d + 4) * 0x1p-53 * (na + nmax);
+            double limit = have < K + 1 ? INFINITY : dist[K] + 2 * 16.0 * (d + 4) * 0x1p-53 * (na + nmax);
             int len = 0;
-            for (int i = 0; i < nc; i++)
-                if (cls[i] != a && !(na + nrm[i] - 2 * ga[i] > limit)) cand[len++] = cls[i];
+            for (int i = 0; i < nc; i++) {
+                cand[len] = cls[i];
+                len += !(sa[i] > limit);
+            }
             nearest(nbr + (size_t)(t0 + t) * K, dist, K, a, cand, len, x, d);
         }
     }
@@ -101,7 +112,7 @@ int tl_smote(float *out, int *out_y, int *anchor, int *neighbour, const float *x
              const int64_t *target, int k, int round, float lo, float hi, tl_rng *rng, tl_error *err) {
     int *start = calloc((size_t)C + 1, sizeof *start), *list = malloc(((size_t)n + 1) * sizeof *list);
     int *order = malloc(((size_t)n + 1) * sizeof *order), *nbr = NULL;
-    double *dist = malloc(((size_t)(k > 0 ? k : 1)) * sizeof *dist);
+    double *dist = malloc(((size_t)(k > 0 ? k : 1) + 1) * sizeof *dist);
     if (!start || !list || !order || !dist) goto oom;
     for (int i = 0; i < n; i++) start[y[i] + 1]++;
     for (int c = 0; c < C; c++) start[c + 1] += start[c];
