@@ -17,7 +17,8 @@
 # Satellite and Shuttle come from r-cran-mlbench, exported to CSV by this script (R's own row order;
 # Satellite: the first 4,435 rows train, the other 2,000 test; Shuttle: 43,500 / 14,500).
 # Usage: bench/whole_run.sh OUT [PARTS]   PARTS: any of "train eval predict mlp smote" (default all)
-# Env: ROUNDS (3), THREADS (2), EPOCHS ("1 12"), ARCHS ("cnn resnet32"), MLP_EPOCHS (20).
+# Env: ROUNDS (3), THREADS (2), EPOCHS ("1 12"), ARCHS ("cnn resnet32"), MLP_EPOCHS (20), TAILOR (the
+# command to time, default build/tailor: an older build for a before/after run).
 set -eu
 cd "$(dirname "$0")/.."
 OUT=${1:?usage: bench/whole_run.sh OUT [PARTS]}
@@ -25,7 +26,7 @@ PARTS=${2:-train eval predict mlp smote}
 ROUNDS=${ROUNDS:-3} T=${THREADS:-2} EPOCHS=${EPOCHS:-1 12} ARCHS=${ARCHS:-cnn resnet32} ME=${MLP_EPOCHS:-20}
 mkdir -p "$OUT"
 export PYTHONPATH=$PWD/python TL_VAL=0 TORCH_THREADS=$T OMP_NUM_THREADS=$T OPENBLAS_NUM_THREADS=$T
-PY=/usr/bin/python3 TL=$PWD/build/tailor
+PY=/usr/bin/python3 TL=${TAILOR:-$PWD/build/tailor}
 SGD="--batch 128 --optim sgd:lr=0.1,momentum=0.9,wd=5e-4 --schedule cosine --seed 0 --threads $T"
 echo "# $(date -u '+%F %T') UTC, commit $(git rev-parse --short HEAD), load average $(cut -d' ' -f1-3 /proc/loadavg), threads $T, $ROUNDS rounds" | tee "$OUT/log.txt"
 
