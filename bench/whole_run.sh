@@ -2,13 +2,14 @@
 # Whole commands, tailor against PyTorch / scikit-learn, side by side in one run (issue 21): wall-clock
 # seconds of each command as a user waits for it (start-up, data, training, evaluation, report and
 # plots on tailor's side; Python's imports on the other), ROUNDS rounds alternating the two sides
-# (tailor, reference, tailor, reference, ...), medians and their ratio.
+# (tailor, reference, tailor, reference, ...), medians and their ratio, for wall-clock and for CPU
+# time (user + system: on a shared machine the wall clock mostly measures the scheduler).
 #   train:   `tailor train` of docs/results.md's CE recipe (exp:100, batch 128, SGD, cosine) for each of
 #            EPOCHS, cnn and resnet32, against bench/torch_whole.py train (the same training epochs and
 #            the test-set evaluation pass)
 #   eval:    `tailor eval --run` of the cnn and resnet32 runs against a PyTorch evaluation pass of the
 #            same model file (batch 256)
-#   predict: `tailor predict` on the 10,000 test images (CSV to /dev/null) against the same pass
+#   predict: `tailor predict` on the 10,000 test images (CSV into OUT) against the same pass
 #            writing the same CSV
 #   mlp:     the mlp (256/128, batch 128, 20 epochs) on Satellite against scikit-learn's MLPClassifier
 #   smote:   the mlp with --sampler smote on Shuttle (MLP_EPOCHS epochs) against imbalanced-learn's
@@ -30,23 +31,26 @@ PY=/usr/bin/python3 TL=${TAILOR:-$PWD/build/tailor}
 SGD="--batch 128 --optim sgd:lr=0.1,momentum=0.9,wd=5e-4 --schedule cosine --seed 0 --threads $T"
 echo "# $(date -u '+%F %T') UTC, commit $(git rev-parse --short HEAD), load average $(cut -d' ' -f1-3 /proc/loadavg), threads $T, $ROUNDS rounds" | tee "$OUT/log.txt"
 
-secs() {  # secs LOGFILE CMD...: runs CMD (output to LOGFILE), prints its wall-clock seconds; fails with it
-    local log=$1 t0 t1
+secs() {  # secs LOGFILE CMD...: runs CMD (output to LOGFILE), prints WALL:CPU seconds (CPU: user + system of
+    local log=$1 t  # the command and its children); fails with the command
     shift
-    t0=$(date +%s.%N)
-    "$@" >"$log" 2>&1 || { echo "failed: $* (see $log)" >&2; exit 1; }
-    t1=$(date +%s.%N)
-    awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'
+    t=$(mktemp)
+    /usr/bin/time -f "%e:%U:%S" -o "$t" "$@" >"$log" 2>&1 || { echo "failed: $* (see $log)" >&2; rm -f "$t"; exit 1; }
+    awk -F: '{ printf "%.2f:%.2f", $1, $2 + $3 }' "$t"
+    rm -f "$t"
 }
 median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-# row NAME "TAILOR_TIMES" "REF_TIMES": one table row of medians and the ratio ref / tailor
+field() { tr ' ' '\n' | grep . | cut -d: -f"$1" | tr '\n' ' '; }  # field K "W:C W:C ...": the K-th of each pair
+# row NAME "TAILOR_TIMES" "REF_TIMES": one table row of wall and CPU medians and their ratios ref / tailor
 row() {
-    local a b
-    a=$(echo "$2" | median) b=$(echo "$3" | median)
-    awk -v n="$1" -v a="$a" -v b="$b" -v at="$2" -v bt="$3" \
-        'BEGIN { printf "| %s | %.2f | %.2f | **%.2fx** | %s | %s |\n", n, a, b, b / a, at, bt }' | tee -a "$OUT/table.md"
+    local aw ac bw bc
+    aw=$(echo "$2" | field 1 | median) ac=$(echo "$2" | field 2 | median)
+    bw=$(echo "$3" | field 1 | median) bc=$(echo "$3" | field 2 | median)
+    awk -v n="$1" -v aw="$aw" -v ac="$ac" -v bw="$bw" -v bc="$bc" -v at="$(echo "$2" | field 1)" -v bt="$(echo "$3" | field 1)" \
+        'BEGIN { printf "| %s | %.2f | %.2f | **%.2fx** | %.2f | %.2f | **%.2fx** | %s| %s|\n", n, aw, bw, bw / aw, ac, bc, bc / ac, at, bt }' \
+        | tee -a "$OUT/table.md"
 }
-printf '| command | tailor s (median) | reference s (median) | ratio | tailor rounds | reference rounds |\n|---|---:|---:|---:|---|---|\n' \
+printf '| command | tailor wall s | reference wall s | ratio | tailor CPU s | reference CPU s | CPU ratio | tailor wall rounds | reference wall rounds |\n|---|---:|---:|---:|---:|---:|---:|---|---|\n' \
     | tee "$OUT/table.md"
 
 run_dir() { rm -rf "$1" "$1.partial"; }
@@ -108,8 +112,11 @@ for part in $PARTS; do
                 tc+=" $(secs "$OUT/shu-over.log" "$TL" train --data "csv:$tab/shu_train.csv,$tab/shu_test.csv" $MLP --sampler oversample --out "$OUT/shu-over")"
             done
             row "mlp + SMOTE on Shuttle, $ME epochs" "$ta" "$tb"
-            a=$(echo "$ta" | median) c=$(echo "$tc" | median)
-            awk -v a="$a" -v c="$c" -v ct="$tc" 'BEGIN { printf "\ntailor SMOTE overhead: smote run %.2f s - oversample run %.2f s (rounds %s) = %.2f s, %.1f%% of the smote run\n", a, c, ct, a - c, 100 * (a - c) / a }' \
+            a=$(echo "$ta" | field 1 | median) c=$(echo "$tc" | field 1 | median)
+            awk -v a="$a" -v c="$c" -v ct="$(echo "$tc" | field 1)" 'BEGIN { printf "\ntailor SMOTE overhead: smote run %.2f s - oversample run %.2f s (rounds %s) = %.2f s, %.1f%% of the smote run (wall)\n", a, c, ct, a - c, 100 * (a - c) / a }' \
+                | tee -a "$OUT/table.md"
+            a=$(echo "$ta" | field 2 | median) c=$(echo "$tc" | field 2 | median)
+            awk -v a="$a" -v c="$c" 'BEGIN { printf "tailor SMOTE overhead in CPU time: %.2f s - %.2f s = %.2f s, %.1f%% of the smote run\n", a, c, a - c, 100 * (a - c) / a }' \
                 | tee -a "$OUT/table.md"
         fi ;;
     *) echo "unknown part $part (train eval predict mlp smote)" >&2; exit 2 ;;
