@@ -4,7 +4,8 @@
  * read from y when there is one. The normalisation is x·scale + shift with per-channel scale and
  * shift derived from float mean/invstd in one place (tl_bn_affine, nn/reduce.h), so recomputing y during the
  * backward pass gives the forward's values bit for bit. Statistics are two-pass in double lanes, in
- * a fixed order; one OpenMP task per channel in training, per (n, c) plane in evaluation. */
+ * a fixed order; one OpenMP task per channel in training, per (n, c) plane in evaluation. HW = 1
+ * (BatchNorm1d) goes to the row kernels of bn_act1.c, which give the same bits. */
 #include <math.h>
 #include "nn/nn.h"
 #include "nn/reduce.h"
@@ -33,6 +34,11 @@ static inline void gate(float *restrict g, const float *restrict dy, const float
 void tl_bn_act_forward_train(float *out, float *mean, float *invstd, float *run_mean, float *run_var,
                              const float *inp, const float *res, const float *gamma, const float *beta,
                              int N, int C, int HW, float eps, float momentum, int relu, int nthreads) {
+    if (HW == 1) {
+        tl_bn_act1_forward_train(out, mean, invstd, run_mean, run_var, inp, res, gamma, beta, N, C, eps, momentum, relu,
+                                 nthreads);
+        return;
+    }
     const double M = (double)N * HW;
     #pragma omp parallel for num_threads(nthreads) schedule(static)
     for (int c = 0; c < C; c++) {
@@ -52,6 +58,7 @@ void tl_bn_act_forward_train(float *out, float *mean, float *invstd, float *run_
 
 void tl_bn_act_apply(float *out, const float *inp, const float *res, const float *mean, const float *invstd,
                      const float *gamma, const float *beta, int N, int C, int HW, int relu, int nthreads) {
+    if (HW == 1) { tl_bn_act1_apply(out, inp, res, mean, invstd, gamma, beta, N, C, relu, nthreads); return; }
     #pragma omp parallel for num_threads(nthreads) schedule(static) if ((size_t)N * C * HW > 32768)
     for (size_t p = 0; p < (size_t)N * C; p++) {
         int c = (int)(p % (size_t)C);
@@ -64,6 +71,7 @@ void tl_bn_act_apply(float *out, const float *inp, const float *res, const float
 void tl_bn_act_forward_eval(float *out, const float *inp, const float *res, const float *gamma, const float *beta,
                             const float *run_mean, const float *run_var, int N, int C, int HW, float eps, int relu,
                             int nthreads) {
+    if (HW == 1) { tl_bn_act1_forward_eval(out, inp, res, gamma, beta, run_mean, run_var, N, C, eps, relu, nthreads); return; }
     #pragma omp parallel for num_threads(nthreads) schedule(static) if ((size_t)N * C * HW > 32768)
     for (size_t p = 0; p < (size_t)N * C; p++) {
         int c = (int)(p % (size_t)C);
@@ -76,6 +84,11 @@ void tl_bn_act_forward_eval(float *out, const float *inp, const float *res, cons
 void tl_bn_act_backward(float *dinp, float *dres, float *dgamma, float *dbeta, const float *dout, const float *inp,
                         const float *out, const float *mean, const float *invstd, const float *gamma,
                         const float *beta, int N, int C, int HW, int relu, int overwrite, int nthreads) {
+    if (HW == 1) {
+        tl_bn_act1_backward(dinp, dres, dgamma, dbeta, dout, inp, out, mean, invstd, gamma, beta, N, C, relu, overwrite,
+                            nthreads);
+        return;
+    }
     const double M = (double)N * HW;
     #pragma omp parallel for num_threads(nthreads) schedule(static)
     for (int c = 0; c < C; c++) {
@@ -117,6 +130,11 @@ void tl_bn_act_backward(float *dinp, float *dres, float *dgamma, float *dbeta, c
 void tl_bn_act_backward_eval(float *dinp, float *dres, const float *dout, const float *inp, const float *out,
                              const float *gamma, const float *beta, const float *run_mean, const float *run_var,
                              int N, int C, int HW, float eps, int relu, int overwrite, int nthreads) {
+    if (HW == 1) {
+        tl_bn_act1_backward_eval(dinp, dres, dout, inp, out, gamma, beta, run_mean, run_var, N, C, eps, relu, overwrite,
+                                 nthreads);
+        return;
+    }
     #pragma omp parallel for num_threads(nthreads) schedule(static) if ((size_t)N * C * HW > 32768)
     for (size_t p = 0; p < (size_t)N * C; p++) {
         int c = (int)(p % (size_t)C);

@@ -167,6 +167,23 @@ void tl_bn_act_backward_eval(float *dinp, float *dres, const float *dout, const 
                              const float *gamma, const float *beta, const float *run_mean, const float *run_var,
                              int N, int C, int HW, float eps, int relu, int overwrite, int nthreads);
 
+/* The five kernels above for HW = 1 ([N, C] rows; src/nn/bn_act1.c), which bn_act.c calls for HW = 1:
+ * bitwise the same results, walked row by row instead of channel by channel. */
+void tl_bn_act1_forward_train(float *out, float *mean, float *invstd, float *run_mean, float *run_var,
+                              const float *inp, const float *res, const float *gamma, const float *beta,
+                              int N, int C, float eps, float momentum, int relu, int nthreads);
+void tl_bn_act1_apply(float *out, const float *inp, const float *res, const float *mean, const float *invstd,
+                      const float *gamma, const float *beta, int N, int C, int relu, int nthreads);
+void tl_bn_act1_forward_eval(float *out, const float *inp, const float *res, const float *gamma, const float *beta,
+                             const float *run_mean, const float *run_var, int N, int C, float eps, int relu,
+                             int nthreads);
+void tl_bn_act1_backward(float *dinp, float *dres, float *dgamma, float *dbeta, const float *dout, const float *inp,
+                         const float *out, const float *mean, const float *invstd, const float *gamma,
+                         const float *beta, int N, int C, int relu, int overwrite, int nthreads);
+void tl_bn_act1_backward_eval(float *dinp, float *dres, const float *dout, const float *inp, const float *out,
+                              const float *gamma, const float *beta, const float *run_mean, const float *run_var,
+                              int N, int C, float eps, int relu, int overwrite, int nthreads);
+
 /* The five kernels above with x, res, out (and their gradients) in nChw16c (src/nn/bn_act16.c);
  * C a multiple of 16, at most TL_BN16_MAX_CHANNELS. Same results up to the order of the sums. */
 #define TL_BN16_MAX_CHANNELS 1024

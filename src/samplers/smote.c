@@ -4,6 +4,7 @@
  * as they are), appends the rows to the training set and then samples instances. The training
  * counts that reports and loss weights use stay the original ones (the caller's count array).
  * space=feature (SMOTE on frozen backbone features) belongs to stage-2 retraining, not here. */
+#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,11 +37,82 @@ static void nearest(int *nbr, double *dist, int K, int a, const int *list, int l
     }
 }
 
+/* Anchors per distance GEMM: a block of G [rows, nc] doubles of about 8 MB. */
+#define TL_SMOTE_BLOCK_VALUES (1 << 20)
+
+/* nbr[t·K ..] = nearest(order[t]) for t < used, as nearest() over the whole class cls[0..nc) gives
+ * it, bit for bit, without its O(used · nc · d) scalar loop: one double GEMM per block of anchors
+ * gives every squared distance as |a|² + |b|² - 2a·b, which only picks candidates; nearest() then
+ * ranks the candidates with its own exact sums. The two sums of a distance differ by at most
+ * delta = 16 (d + 4) u (|a|² + max |b|²) (u = 2^-53; both are dot products of d terms bounded by
+ * |a|² + |b|²), so with T at least the K-th smallest GEMM distance of the other rows, the K true
+ * nearest all have a GEMM distance <= T + 2 delta (K rows are within T + delta exactly, so the
+ * K-th exact one is too): keeping those rows (in list order, so ties still go to the earlier row)
+ * keeps the answer. dist is scratch [K + 1]. */
+static int class_neighbours(int *nbr, double *dist, int K, const int *order, int used, const int *cls, int nc,
+                            const float *x, int d) {
+    int rows = TL_SMOTE_BLOCK_VALUES / nc;
+    rows = rows < 1 ? 1 : rows > used ? used : rows;
+    double *xc = malloc(((size_t)nc * d + 1) * sizeof *xc), *nrm = malloc((size_t)nc * sizeof *nrm);
+    double *xa = malloc(((size_t)rows * d + 1) * sizeof *xa), *g = malloc(((size_t)rows * nc + 1) * sizeof *g);
+    int *cand = malloc((size_t)nc * sizeof *cand);
+    if (!xc || !nrm || !xa || !g || !cand) { free(xc); free(nrm); free(xa); free(g); free(cand); return -1; }
+    double nmax = 0;
+    for (int i = 0; i < nc; i++) {
+        double q = 0;
+        for (int j = 0; j < d; j++) {
+            double v = x[(size_t)cls[i] * d + j];
+            xc[(size_t)i * d + j] = v;
+            q += v * v;
+        }
+        nrm[i] = q;
+        nmax = q > nmax ? q : nmax;
+    }
+    for (int t0 = 0; t0 < used; t0 += rows) {
+        int nb = used - t0 < rows ? used - t0 : rows;
+        for (int t = 0; t < nb; t++)
+            for (int j = 0; j < d; j++) xa[(size_t)t * d + j] = x[(size_t)order[t0 + t] * d + j];
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb, nc, d, 1.0, xa, d, xc, d, 0.0, g, nc);
+        for (int t = 0; t < nb; t++) {
+            int a = order[t0 + t], have = 0;
+            double *sa = g + (size_t)t * nc, na = 0;
+            const double *va = xa + (size_t)t * d;
+            for (int j = 0; j < d; j++) na += va[j] * va[j];
+            for (int i = 0; i < nc; i++) sa[i] = na + nrm[i] - 2 * sa[i];
+            /* T = dist[K]: the (K+1)-th smallest GEMM distance with a included, so at least the K-th
+             * without it; blocks whose minimum cannot enter are skipped (NaNs never enter) */
+            for (int i0 = 0; i0 < nc; i0 += 16) {
+                int len = nc - i0 < 16 ? nc - i0 : 16;
+                double lo = INFINITY;
+                for (int i = i0; i < i0 + len; i++) lo = sa[i] < lo ? sa[i] : lo;
+                if (have == K + 1 && !(lo < dist[K])) continue;
+                for (int i = i0; i < i0 + len; i++) {
+                    double v = sa[i];
+                    if ((have == K + 1 && !(v < dist[K])) || v != v) continue;
+                    int p = have < K + 1 ? have++ : K;
+                    while (p > 0 && dist[p - 1] > v) { dist[p] = dist[p - 1]; p--; }
+                    dist[p] = v;
+                }
+            }
+            /* Non-finite values (NaN, overflow) keep every row: nearest() alone decides. */
+            double limit = have < K + 1 ? INFINITY : dist[K] + 2 * 16.0 * (d + 4) * 0x1p-53 * (na + nmax);
+            int len = 0;
+            for (int i = 0; i < nc; i++) {
+                cand[len] = cls[i];
+                len += !(sa[i] > limit);
+            }
+            nearest(nbr + (size_t)(t0 + t) * K, dist, K, a, cand, len, x, d);
+        }
+    }
+    free(xc); free(nrm); free(xa); free(g); free(cand);
+    return 0;
+}
+
 int tl_smote(float *out, int *out_y, int *anchor, int *neighbour, const float *x, const int *y, int n, int d, int C,
              const int64_t *target, int k, int round, float lo, float hi, tl_rng *rng, tl_error *err) {
     int *start = calloc((size_t)C + 1, sizeof *start), *list = malloc(((size_t)n + 1) * sizeof *list);
     int *order = malloc(((size_t)n + 1) * sizeof *order), *nbr = NULL;
-    double *dist = malloc(((size_t)(k > 0 ? k : 1)) * sizeof *dist);
+    double *dist = malloc(((size_t)(k > 0 ? k : 1) + 1) * sizeof *dist);
     if (!start || !list || !order || !dist) goto oom;
     for (int i = 0; i < n; i++) start[y[i] + 1]++;
     for (int c = 0; c < C; c++) start[c + 1] += start[c];
@@ -58,7 +130,7 @@ int tl_smote(float *out, int *out_y, int *anchor, int *neighbour, const float *x
         free(nbr);
         nbr = malloc(((size_t)used * K + 1) * sizeof *nbr);
         if (!nbr) goto oom;
-        for (int t = 0; t < used && K > 0; t++) nearest(nbr + (size_t)t * K, dist, K, order[t], cls, nc, x, d);
+        if (K > 0 && class_neighbours(nbr, dist, K, order, used, cls, nc, x, d)) goto oom;
         for (int64_t r = 0; r < need; r++, m++) {
             int t = (int)(r % nc), a = order[t];
             int b = K ? nbr[(size_t)t * K + tl_rng_below(rng, (uint64_t)K)] : a;

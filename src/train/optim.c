@@ -4,8 +4,12 @@
 #include "spec/spec.h"
 #include "train/optim.h"
 
-/* Below this many elements a group is updated by one thread: a parallel region costs more. */
-#define TL_OPTIM_PAR_MIN 32768
+/* Below this many elements a group is updated by one thread: a parallel region costs more. The update
+ * streams 3-4 floats per element at several GB/s, so 2^18 elements take ~0.1 ms on one thread, while a
+ * parallel region per step keeps the other OpenMP thread spinning between steps: in a small model's
+ * step (the mlp on tabular data, ~0.5 ms) that spinning thread competed with the loader thread and made
+ * the step several times slower on a loaded machine. */
+#define TL_OPTIM_PAR_MIN 262144
 
 size_t tl_optim_state_floats(const tl_optim_cfg *cfg, size_t nparams) {
     if (cfg->kind == TL_OPTIM_ADAM) return 2 * nparams;

@@ -70,10 +70,18 @@ static void nan_trap(tl_model *m, tl_rng *drop, char *where, size_t cap) {
     snprintf(where, cap, "in the loss");
 }
 
+/* NaN/Inf propagate through x·0, a finite x gives 0. Sixteen independent lanes, so the loop vectorises
+ * (one float chain was a serial add per parameter: ~10% of a small mlp step). */
 static int grads_finite(const tl_model *m) {
-    float acc = 0;
-    for (size_t j = 0; j < m->nparams; j++) acc += m->grads[j] * 0.0f;  /* NaN/Inf propagate, finite gives 0 */
-    return acc == 0;
+    enum { LANES = 16 };
+    float acc[LANES] = {0};
+    size_t n = m->nparams, j = 0;
+    for (; j + LANES <= n; j += LANES)
+        for (int k = 0; k < LANES; k++) acc[k] += m->grads[j + k] * 0.0f;
+    for (; j < n; j++) acc[0] += m->grads[j] * 0.0f;
+    float all = 0;
+    for (int k = 0; k < LANES; k++) all += acc[k];
+    return all == 0;
 }
 
 static double validate(tl_trainer *t, const tl_dataset *val, double *bal, tl_error *err) {
@@ -103,8 +111,12 @@ int tl_trainer_run(tl_trainer *t, const tl_dataset *train, const tl_dataset *val
     tl_model *m = t->model;
     const tl_train_cfg *cfg = &t->cfg;
     int B = m->N, C = m->cfg.num_classes;
+    /* Tabular rows are a copy per batch: a loader thread only adds two hand-offs per step, which on a
+     * busy machine each wait for a time slice (the Satellite mlp's 680 steps: 40 s of 0.5 s CPU). The
+     * batches do not depend on the number of workers. */
+    int workers = train->images ? cfg->workers : 0;
     tl_loader *L = tl_loader_create(train, t->mean, t->std, &cfg->aug, m->cfg.in_c, m->cfg.in_h, m->cfg.in_w, B, cfg->seed,
-                                    cfg->workers, err);
+                                    workers, err);
     int capacity = t->sampler->capacity;
     for (int k = 0; k < t->nhooks; k++) capacity = t->hooks[k].capacity > capacity ? t->hooks[k].capacity : capacity;
     int *order = malloc((size_t)capacity * sizeof *order), *labels = malloc((size_t)B * sizeof *labels);

@@ -1,12 +1,13 @@
 /* Fused BN + residual + ReLU (src/nn/bn_act.c): finite-difference gradients of the training and
  * evaluation forwards for every input and parameter (with and without residual and ReLU, 2d and
  * 1d), agreement with the unfused kernels, the recomputation reproducing the forward bit for bit,
- * the ReLU mask from x equal to the mask from the output, accumulation and overwriting, and reproducibility
- * across thread counts. */
+ * the ReLU mask from x equal to the mask from the output, accumulation and overwriting, reproducibility
+ * across thread counts, and the HW = 1 row kernels (bn_act1.c) bitwise equal to a per-channel walk. */
 #include <stdlib.h>
 #include <string.h>
 #include "check.h"
 #include "nn/nn.h"
+#include "nn/reduce.h"
 
 static float *vec(size_t n) { return calloc(n ? n : 1, sizeof(float)); }
 
@@ -197,10 +198,94 @@ static void test_accumulate_overwrite_threads(void) {
     free(dx2); free(x); free(r); free(dy);
 }
 
+/* The per-channel walk bn_act.c does for HW > 1, written out for HW = 1 (one element per plane): the
+ * reference the row kernels of bn_act1.c must match bit for bit. */
+static void ref1_train(float *y, float *mean, float *invstd, float *rm, float *rv, const float *x, const float *r,
+                       const float *g, const float *b, int N, int C, int relu) {
+    for (int c = 0; c < C; c++) {
+        double mu, var;
+        tl_bn_channel_stats(&mu, &var, x, N, C, 1, c);
+        mean[c] = (float)mu;
+        invstd[c] = (float)(1.0 / sqrt(var + 1e-5));
+        tl_bn_running_update(&rm[c], &rv[c], mu, var, N, 0.1f);
+        float sc, sh;
+        tl_bn_affine(&sc, &sh, mean[c], invstd[c], g[c], b[c]);
+        for (int n = 0; n < N; n++) {
+            size_t i = (size_t)n * C + c;
+            float v = x[i] * sc + sh;
+            if (r) v = x[i] * sc + sh + r[i];
+            y[i] = relu && v < 0.0f ? 0.0f : v;
+        }
+    }
+}
+
+static void ref1_backward(float *dx, float *dr, float *dg, float *db, const float *dy, const float *x, const float *y,
+                          const float *mean, const float *invstd, const float *g, const float *b, int N, int C,
+                          int relu) {
+    for (int c = 0; c < C; c++) {
+        float sc, sh, mu = mean[c];
+        tl_bn_affine(&sc, &sh, mu, invstd[c], g[c], b[c]);
+        double a1[TL_LANES] = {0}, a2[TL_LANES] = {0}, is = invstd[c];
+        for (int n = 0; n < N; n++) {
+            size_t i = (size_t)n * C + c;
+            float gi = !relu ? dy[i] : (y ? y[i] > 0.0f : x[i] * sc + sh > 0.0f) ? dy[i] : 0.0f;
+            tl_lanes_sum(a1, &gi, 1);
+            tl_lanes_dotdev(a2, &gi, &x[i], 1, mu);
+            if (dr) dr[i] += gi;
+        }
+        double sg = tl_lanes_total(a1), sgx = tl_lanes_total(a2), gd = g[c] * is;
+        db[c] += (float)sg;
+        dg[c] += (float)(sgx * is);
+        float gf = (float)gd, gk = (float)(gd * sgx * is * is / N), gm = (float)(gd * sg / N);
+        for (int n = 0; n < N; n++) {
+            size_t i = (size_t)n * C + c;
+            float gi = !relu ? dy[i] : (y ? y[i] > 0.0f : x[i] * sc + sh > 0.0f) ? dy[i] : 0.0f;
+            dx[i] += gf * gi - gk * (x[i] - mu) - gm;
+        }
+    }
+}
+
+/* HW = 1 with C = 200 (three full blocks of 64 and a remainder) and N large enough for two threads:
+ * forward, statistics, running statistics, recomputation and backward bitwise equal to the walk. */
+static void test_rows_match_walk(void) {
+    const int N = 300, C = 200;
+    size_t n = (size_t)N * C;
+    tl_rng rng;
+    tl_rng_seed(&rng, 11, 0);
+    float *x = vec(n), *r = vec(n), *dy = vec(n), g[200], b[200];
+    for (size_t i = 0; i < n; i++) { x[i] = 1 + 2 * (float)tl_rng_normal(&rng); r[i] = (float)tl_rng_normal(&rng); dy[i] = (float)tl_rng_normal(&rng); }
+    for (int c = 0; c < C; c++) { g[c] = 1 + 0.3f * (float)tl_rng_normal(&rng); b[c] = 0.3f * (float)tl_rng_normal(&rng); }
+    for (int res = 0; res < 2; res++)
+        for (int relu = 0; relu < 2; relu++)
+            for (int threads = 1; threads <= 2; threads++) {
+                float m1[200], s1[200], m2[200], s2[200], rm1[200] = {0}, rm2[200] = {0}, rv1[200], rv2[200];
+                float dg1[200] = {0}, dg2[200] = {0}, db1[200] = {0}, db2[200] = {0};
+                for (int c = 0; c < C; c++) rv1[c] = rv2[c] = 1;
+                float *y1 = vec(n), *y2 = vec(n), *y3 = vec(n), *dx1 = vec(n), *dx2 = vec(n), *dr1 = vec(n), *dr2 = vec(n);
+                const float *rr = res ? r : NULL;
+                tl_bn_act_forward_train(y1, m1, s1, rm1, rv1, x, rr, g, b, N, C, 1, 1e-5f, 0.1f, relu, threads);
+                ref1_train(y2, m2, s2, rm2, rv2, x, rr, g, b, N, C, relu);
+                CHECK(memcmp(y1, y2, n * 4) == 0 && memcmp(m1, m2, sizeof m1) == 0 && memcmp(s1, s2, sizeof s1) == 0);
+                CHECK(memcmp(rm1, rm2, sizeof rm1) == 0 && memcmp(rv1, rv2, sizeof rv1) == 0);
+                tl_bn_act_apply(y3, x, rr, m1, s1, g, b, N, C, 1, relu, threads);
+                CHECK(memcmp(y1, y3, n * 4) == 0);
+                /* the mask from y only with a residual, as the network calls it */
+                tl_bn_act_backward(dx1, res ? dr1 : NULL, dg1, db1, dy, x, res ? y1 : NULL, m1, s1, g, b, N, C, 1, relu, 0,
+                                   threads);
+                ref1_backward(dx2, res ? dr2 : NULL, dg2, db2, dy, x, res ? y2 : NULL, m2, s2, g, b, N, C, relu);
+                CHECK_MSG(memcmp(dx1, dx2, n * 4) == 0 && memcmp(dr1, dr2, n * 4) == 0, "res %d relu %d threads %d", res,
+                          relu, threads);
+                CHECK(memcmp(dg1, dg2, sizeof dg1) == 0 && memcmp(db1, db2, sizeof db1) == 0);
+                free(y1); free(y2); free(y3); free(dx1); free(dx2); free(dr1); free(dr2);
+            }
+    free(x); free(r); free(dy);
+}
+
 int main(void) {
     RUN_TEST(test_grad_train);
     RUN_TEST(test_grad_eval);
     RUN_TEST(test_matches_unfused);
     RUN_TEST(test_accumulate_overwrite_threads);
+    RUN_TEST(test_rows_match_walk);
     TEST_MAIN_END();
 }

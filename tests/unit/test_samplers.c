@@ -233,6 +233,45 @@ static void test_smote_segments(void) {
     free(out); free(oy); free(an); free(nb);
 }
 
+/* The GEMM-picked candidates of smote.c give exactly the neighbour of the exact scan, ties to the
+ * lower row: with k = 1 a row's neighbour is determined, so every synthetic row's neighbour must be
+ * the reference's. Points on a coarse grid (many exact ties between different rows, and duplicates)
+ * whose first coordinate is near 2^20 and the others multiples of 0.1f, so that |a|² + |b|² - 2a·b
+ * rounds and cancels: without the margin of class_neighbours some ties go to the wrong row. */
+static void test_smote_exact_neighbours(void) {
+    enum { n = 200, d = 4, C = 2 };
+    static float x[n * d];
+    static int y[n];
+    int64_t target[C] = {100, 1000};
+    tl_rng r;
+    tl_rng_seed(&r, 21, TL_RNG_DATA);
+    for (int i = 0; i < n; i++) {
+        y[i] = i < 100 ? 0 : 1;
+        for (int j = 0; j < d; j++)
+            x[i * d + j] = j ? 0.1f * (float)tl_rng_below(&r, 5) : (float)(1048576 + (int)tl_rng_below(&r, 5));
+    }
+    int64_t m = target[1] - (n - 100);
+    float *out = malloc((size_t)m * d * sizeof *out);
+    int *oy = malloc((size_t)m * sizeof *oy), *an = malloc((size_t)m * sizeof *an), *nb = malloc((size_t)m * sizeof *nb);
+    tl_error err;
+    tl_rng_seed(&r, 3, TL_RNG_SYNTH);
+    CHECK(tl_smote(out, oy, an, nb, x, y, n, d, C, target, 1, 0, 0, 0, &r, &err) == 0);
+    int bad = 0;
+    for (int64_t t = 0; t < m; t++) {
+        int a = an[t], best = -1;
+        double bd = 0;
+        for (int b = 100; b < n; b++) {
+            if (b == a) continue;
+            double s2 = 0;
+            for (int j = 0; j < d; j++) { double v = (double)x[b * d + j] - x[a * d + j]; s2 += v * v; }
+            if (best < 0 || s2 < bd) { best = b; bd = s2; }
+        }
+        bad += nb[t] != best;
+    }
+    CHECK_MSG(bad == 0, "%d of %lld neighbours differ from the exact scan", bad, (long long)m);
+    free(out); free(oy); free(an); free(nb);
+}
+
 /* The smote sampler appends rows to a data set once (counts the caller keeps stay untouched), then
  * permutes the grown set; a class of one row is duplicated. */
 static void test_smote_sampler(void) {
@@ -311,6 +350,7 @@ int main(void) {
     RUN_TEST(test_class_aware);
     RUN_TEST(test_over_under_counts);
     RUN_TEST(test_smote_segments);
+    RUN_TEST(test_smote_exact_neighbours);
     RUN_TEST(test_smote_sampler);
     RUN_TEST(test_deterministic);
     RUN_TEST(test_errors);
