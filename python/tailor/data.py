@@ -123,13 +123,14 @@ class Dataset:
 
     @classmethod
     def rows_only(cls, x, num_classes):
-        """Unlabelled rows (x as in Dataset) in the test split, for prediction and features."""
+        """Unlabelled rows (x as in Dataset) as the training split, for Model.features: a data set
+        whose training split is empty counts as feature rows, images or not."""
         a, images = as_rows(x)
         h = call(lib.tl_data_new_pixels, a.shape[1], a.shape[2], a.shape[3], num_classes) if images \
             else call(lib.tl_data_new_features, a.shape[1], num_classes)
         d = cls._wrap(h)
         setter = lib.tl_data_set_pixels if images else lib.tl_data_set_features
-        call(setter, h, SPLITS["test"], _ptr(a, ctypes.c_uint8 if images else ctypes.c_float), None,
+        call(setter, h, SPLITS["train"], _ptr(a, ctypes.c_uint8 if images else ctypes.c_float), None,
              a.shape[0], fails=-1)
         return d
 

@@ -3,7 +3,9 @@ import ctypes
 import json
 import os
 import shutil
+import signal
 import tempfile
+import threading
 
 import numpy as np
 
@@ -95,27 +97,45 @@ def train(data=None, *, progress=None, cancel=None, config=None, **options):
     elif data is not None and not isinstance(data, Dataset):
         raise TypeError("train: data must be a tailor.Dataset, a spec string or None, not %s" % type(data).__name__)
     cfg = Config(options, config)
-    raised = []
+    raised, interrupted = [], []
+    token = cancel if cancel is not None else CancelToken()
 
-    # Always installed, so that a KeyboardInterrupt (delivered when Python code runs) stops the run.
     def on_step(user, status):
         try:
             return 1 if progress is not None and progress(status.contents) else 0
-        except BaseException as e:   # noqa: B902 - re-raised by train once the library has returned
+        except BaseException as e:  # noqa: B902 - raised again by train once the library has returned
             raised.append(e)
             return 1
 
+    # Ctrl-C: Python runs its handlers between bytecodes, here when the (always installed) step
+    # callback runs; the default one would raise KeyboardInterrupt on entry to it, where ctypes can
+    # only print it. So while training runs, SIGINT sets the cancel flag instead, training stops
+    # after the current step, and KeyboardInterrupt is raised once the library has returned.
+    def on_sigint(signum, frame):
+        interrupted.append(signum)
+        token._flag.value = 1
+    own_sigint = threading.current_thread() is threading.main_thread() and \
+        signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    if own_sigint:
+        signal.signal(signal.SIGINT, on_sigint)
     cb = PROGRESS_FN(on_step)
-    flag = ctypes.byref(cancel._flag) if cancel is not None else None
     try:
-        h = call(lib.tl_train, cfg._h, data._h if data is not None else None, cb, None, flag)
+        h = call(lib.tl_train, cfg._h, data._h if data is not None else None, cb, None, ctypes.byref(token._flag))
     except TailorError as e:
+        if interrupted:
+            raise KeyboardInterrupt from None
         if raised:
             raise raised[0] from None
         if str(e).startswith("training stopped at"):
             raise Cancelled(str(e)) from None
         raise
-    return Model._wrap(h)
+    finally:
+        if own_sigint:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+    model = Model._wrap(h)
+    if interrupted:   # Ctrl-C after the last step: the interrupt still wins
+        raise KeyboardInterrupt
+    return model
 
 
 def load(path, threads=None):
@@ -223,7 +243,7 @@ class Model:
         if isinstance(x, Dataset):
             d = x
         else:
-            d, split = Dataset.rows_only(x, self.num_classes), "test"
+            d, split = Dataset.rows_only(x, self.num_classes), "train"
         out = np.empty((d.rows(split), self.feature_dim), np.float32)
         call(lib.tl_run_features, self._h, d._h, split_index(split), out.ctypes.data_as(ctypes.POINTER(ctypes.c_float)), fails=-1)
         return out
