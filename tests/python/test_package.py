@@ -97,12 +97,16 @@ def test_train_predict():
     run = os.path.join(tmp, "run")
     m.save(run)
     raises("save: an existing folder is refused", tailor.TailorError, r"already exists", m.save, run)
+    # A model opened from its folder runs at another batch size (256 rows, not --batch), which can
+    # move a logit by an ulp: the same classes, logits within float32 rounding.
     back = tailor.load(run)
-    check("save + load: the same logits, bit for bit", np.array_equal(back.logits(xt), logits)
+    check("save + load: the same classes and logits", np.array_equal(back.predict(xt), labels)
+          and np.allclose(back.logits(xt), logits, rtol=0, atol=1e-5) and back.config == m.config
           and sorted(os.listdir(run)) == ["config.json", "metrics.jsonl", "model.safetensors"])
     raises("load: a missing run folder", tailor.TailorError, r"no such run folder", tailor.load, os.path.join(tmp, "none"))
     p = pickle.loads(pickle.dumps(m))
-    check("pickle: the same logits, bit for bit", np.array_equal(p.logits(xt), logits))
+    check("pickle: the same classes and logits", np.array_equal(p.predict(xt), labels)
+          and np.allclose(p.logits(xt), logits, rtol=0, atol=1e-5))
 
     # The logging callback: --init says which tensors it loaded, through the logger "tailor".
     records = []
