@@ -22,6 +22,7 @@
 #define TAILOR_H
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -64,6 +65,34 @@ TL_API void tl_log_set_callback(tl_log_fn fn, void *user);
 
 /* Releases a string or array this API returned as "caller frees with tl_free". NULL is harmless. */
 TL_API void tl_free(void *p);
+
+/* ---- command-line options ----
+ * The parser of the tailor command, for programs with options of their own: a table of named
+ * settings, each a string, filled from the defaults, then a --config FILE (a JSON object of names to
+ * strings or numbers), then the arguments (--name value or --name=value; later wins). */
+typedef struct {
+    const char *name;       /* without the leading "--" */
+    const char *def;        /* default value; NULL = required, "" = unset */
+    const char *help;       /* one line for the usage text */
+    int flag;               /* takes no value ("1" when given) */
+    int in_config;          /* saved in a run folder's config.json */
+    int command_only;       /* the command's alone (--out, --resume, --quiet): not in a tl_config */
+} tl_option;
+typedef struct tl_options tl_options;
+
+/* Parses argv[0..argc) against defs[0..n) (at most 40 options) for the command named cmd (messages
+ * say "see tailor CMD --help"). Fails on an unknown option, a missing value or required option, or a
+ * bad --config file, with a message naming it. */
+TL_API tl_options *tl_options_parse(const tl_option *defs, int n, int argc, char **argv, const char *cmd,
+                                    tl_error *err);
+TL_API void tl_options_free(tl_options *o);
+/* The value of option name (owned by o), or NULL when the table has no such option. */
+TL_API const char *tl_options_get(const tl_options *o, const char *name);
+/* Option name as an integer in [lo, hi] into *out ("--epochs: 'x' is not an integer in 1..100000"). */
+TL_API int tl_options_int(const tl_options *o, const char *name, long lo, long hi, long *out, tl_error *err);
+/* When argv holds --help or -h: prints "usage: tailor CMD SYNOPSIS" and the options with their help
+ * and defaults to stdout and returns 1; else 0. */
+TL_API int tl_options_help(int argc, char **argv, const tl_option *defs, int n, const char *cmd, const char *synopsis);
 
 /* ---- run configuration ---- */
 
@@ -145,6 +174,18 @@ TL_API const char *tl_data_class_name(const tl_data *d, int k);
  * counts [num_classes] (either may be NULL). */
 TL_API int tl_data_labels(const tl_data *d, int split, int *y, tl_error *err);
 TL_API int tl_data_class_counts(const tl_data *d, int64_t *counts, tl_error *err);
+/* The shape of a row: c channels (feature rows: c values) of h x w; h = w = 0 for image files of
+ * many sizes. */
+TL_API void tl_data_shape(const tl_data *d, int *c, int *h, int *w);
+/* Each class's groups by its training count (docs/report-schema.md): shot[k] 0 many (> 100), 1
+ * medium (20..100), 2 few (< 20); part[k] 0 head, 1 mid, 2 tail (thirds by count). Either may be NULL. */
+TL_API int tl_data_class_groups(const tl_data *d, int *shot, int *part, tl_error *err);
+/* Image files (folder:, list:): how many the data set's collection holds over all its splits (0 for
+ * feature rows and images held in memory), file i's stored size and channels, and how many files of
+ * an image folder were skipped as not PNG or JPEG. */
+TL_API int tl_data_image_files(const tl_data *d);
+TL_API int tl_data_image_file_info(const tl_data *d, int i, int *h, int *w, int *c);   /* -1: i out of range */
+TL_API int tl_data_skipped(const tl_data *d);
 
 /* ---- training ---- */
 
@@ -190,6 +231,16 @@ TL_API const tl_config *tl_run_config(const tl_run *r);
 /* The class name of k from the training data, or NULL. */
 TL_API const char *tl_run_class_name(const tl_run *r, int k);
 
+/* ---- stage 2 ---- */
+
+/* Stage 2 of decoupled classifier learning, as `tailor retrain` does: a new run with r's backbone
+ * (frozen, evaluation mode, features computed once) and a new classifier fitted on the features of
+ * d's training split (d's validation split for tau's sweep): method "crt", "ncm[:metric=l2|cosine]",
+ * "tau[:tau=T]" or "lws". options: NULL, or NULL-terminated name/value pairs of `tailor retrain`'s
+ * options ("epochs", "5", "sampler", "class", "batch", ..., NULL). The new run's configuration is
+ * r's with the stage-2 head. r and d are not changed (d's input is configured for r). */
+TL_API tl_run *tl_retrain(tl_run *r, tl_data *d, const char *method, const char *const *options, tl_error *err);
+
 /* ---- prediction (evaluation mode: no augmentation, the run's evaluation transform) ---- */
 
 /* For the n rows of split of d: logits and probs [n][C] (softmax), labels [n] (argmax), each may be
@@ -228,6 +279,26 @@ TL_API char *tl_evaluation_json(const tl_evaluation *e, tl_error *err);
 /* Writes report.json, report.md, per_class_accuracy.png and confusion.png into the existing folder
  * dir (each file atomically). */
 TL_API int tl_evaluation_write(const tl_evaluation *e, const char *dir, tl_error *err);
+/* Reads a report.json (of tailor train, eval, retrain or tl_evaluation_write) back: path is the file
+ * (a name ending in .json) or a run or report folder holding it. Its confusion
+ * matrix and training counts are authoritative: every other number is recomputed and checked against
+ * the stored one, so a hand-edited or truncated report is an error naming the field. What it gives:
+ * the metrics, the class names and the "run" section (tl_evaluation_run_value); its JSON text and
+ * report folder (tl_evaluation_json, _write) leave out the open-set and stage-2 sections. */
+TL_API tl_evaluation *tl_evaluation_read(const char *path, tl_error *err);
+/* A value of the report's "run" section: an option of the run ("loss", "sampler", "data", ...) or
+ * "posthoc", owned by e; NULL when absent. */
+TL_API const char *tl_evaluation_run_value(const tl_evaluation *e, const char *key);
+/* Classes, and the name of class k (owned by e; NULL when the report has none). */
+TL_API int tl_evaluation_num_classes(const tl_evaluation *e);
+TL_API const char *tl_evaluation_class_name(const tl_evaluation *e, int k);
+/* Prints the headline metrics, the group accuracies and the per-class table as Markdown tables (what
+ * tailor eval prints and report.md holds). */
+TL_API void tl_evaluation_print(FILE *f, const tl_evaluation *e);
+/* Prints a (label_a, e.g. the baseline) and b side by side with the difference b - a, as tailor
+ * compare does. Fails when their class counts differ. */
+TL_API int tl_evaluation_print_compare(FILE *f, const tl_evaluation *a, const char *label_a, const tl_evaluation *b,
+                                       const char *label_b, tl_error *err);
 
 #ifdef __cplusplus
 }

@@ -2,31 +2,18 @@
  * headline metrics and per-class recall of A and B with the difference B − A. */
 #include <stdio.h>
 #include <string.h>
-#include "cli/commands.h"
-#include "core/error.h"
-#include "data/file.h"
-#include "eval/report.h"
+#include "commands.h"
+#include "tailor.h"
 
 static const char *usage_text =
     "usage: tailor compare RUN_A RUN_B [--labels A,B]\n\n"
     "  RUN_A, RUN_B   run or report folders holding report.json (or the report.json files)\n"
     "  --labels A,B   column names (default: each run's loss, its sampler when not instance, its post-hoc rule)\n";
 
-/* The report path of a folder or file argument. */
-static int report_path(char *out, int cap, const char *arg, tl_error *err) {
-    size_t n = strlen(arg);
-    if (n >= 5 && !strcmp(arg + n - 5, ".json")) {
-        if ((int)n >= cap) return tl_fail(err, "%s: path too long", arg);
-        memcpy(out, arg, n + 1);
-        return 0;
-    }
-    return tl_path_join(out, cap, arg, "report.json", err);
-}
-
 /* "balanced-softmax", "ce + sampler class", "ce + logit-adjust:tau=1" from a report's run info. */
-static void default_label(char *out, size_t cap, const tl_report *r, const char *fallback) {
-    const char *loss = tl_report_info_get(&r->info, "loss"), *sampler = tl_report_info_get(&r->info, "sampler");
-    const char *posthoc = tl_report_info_get(&r->info, "posthoc");
+static void default_label(char *out, size_t cap, const tl_evaluation *r, const char *fallback) {
+    const char *loss = tl_evaluation_run_value(r, "loss"), *sampler = tl_evaluation_run_value(r, "sampler");
+    const char *posthoc = tl_evaluation_run_value(r, "posthoc");
     if (!loss) { snprintf(out, cap, "%s", fallback); return; }
     int k = snprintf(out, cap, "%s", loss);
     if (sampler && strcmp(sampler, "instance") && k < (int)cap) k += snprintf(out + k, cap - k, " + sampler %s", sampler);
@@ -58,21 +45,21 @@ int tl_cmd_compare(int argc, char **argv) {
         snprintf(lb, sizeof lb, "%s", comma + 1);
     }
     tl_error err = {{0}};
-    tl_report r[2];
-    char path[4200];
-    int loaded = 0, status = 1;
-    for (; loaded < 2; loaded++)
-        if (report_path(path, sizeof path, runs[loaded], &err) || tl_report_read(&r[loaded], path, &err)) goto done;
+    tl_evaluation *r[2] = {NULL, NULL};
+    int status = 1;
+    for (int i = 0; i < 2; i++)
+        if (!(r[i] = tl_evaluation_read(runs[i], &err))) goto done;
     if (!labels) {
-        default_label(la, sizeof la, &r[0], runs[0]);
-        default_label(lb, sizeof lb, &r[1], runs[1]);
+        default_label(la, sizeof la, r[0], runs[0]);
+        default_label(lb, sizeof lb, r[1], runs[1]);
         if (!strcmp(la, lb)) { snprintf(la, sizeof la, "A"); snprintf(lb, sizeof lb, "B"); }
     }
     printf("A: %s (%s)\nB: %s (%s)\n\n", la, runs[0], lb, runs[1]);
-    if (tl_report_print_compare(stdout, &r[0].m, la, &r[1].m, lb, (const char *const *)r[0].names, &err)) goto done;
+    if (tl_evaluation_print_compare(stdout, r[0], la, r[1], lb, &err)) goto done;
     status = 0;
 done:
     if (status) fprintf(stderr, "tailor: %s\n", err.msg);
-    for (int i = 0; i < loaded; i++) tl_report_free(&r[i]);
+    tl_evaluation_free(r[0]);
+    tl_evaluation_free(r[1]);
     return status;
 }

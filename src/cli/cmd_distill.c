@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "cli/commands.h"
+#include "commands.h"
 #include "run/bundle.h"
 #include "run/run_dir.h"
 #include "core/atomic_file.h"

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "cli/commands.h"
+#include "commands.h"
 #include "run/evaluate.h"
 #include "run/train.h"
 #include "run/bundle.h"

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "cli/commands.h"
+#include "commands.h"
 #include "run/train.h"
 #include "run/bundle.h"
 #include "run/run_dir.h"

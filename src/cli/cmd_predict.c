@@ -10,7 +10,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include "cli/commands.h"
+#include "commands.h"
 #include "run/train.h"
 #include "run/bundle.h"
 #include "core/error.h"

@@ -11,11 +11,12 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include "cli/commands.h"
+#include "commands.h"
 #include "run/evaluate.h"
+#include "run/retrain.h"
 #include "run/train.h"
 #include "run/bundle.h"
-#include "cli/progress.h"
+#include "progress.h"
 #include "run/run_dir.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
@@ -23,20 +24,6 @@
 #include "models/model_io.h"
 #include "stage2/stage2.h"
 
-static const tl_optdef retrain_opts[] = {
-    {"run", NULL, "finished run folder (stage 1)", 0, 0, 0},
-    {"method", NULL, "stage-2 method: crt, ncm[:metric=l2|cosine], tau[:tau=T] (T chosen on the run's --val split when absent), lws", 0, 0, 0},
-    {"sampler", "class:mode=aware,per_class=4", "crt, lws: sampler over the training features", 0, 0, 0},
-    {"epochs", "", "crt, lws: epochs (default crt 10, lws 5)", 0, 0, 0},
-    {"batch", "512", "crt, lws: batch size (capped at the training set size)", 0, 0, 0},
-    {"optim", "sgd:lr=0.2,momentum=0.9,wd=5e-4", "crt, lws: optimizer", 0, 0, 0},
-    {"schedule", "cosine", "crt, lws: learning-rate schedule", 0, 0, 0},
-    {"seed", "0", "random seed (head initialisation, sampler)", 0, 0, 0},
-    {"threads", "2", "threads", 0, 0, 0},
-    {"out", NULL, "run folder to create", 0, 0, 0},
-    {"quiet", "", "no progress output", 1, 0, 0},
-};
-#define NOPTS ((int)(sizeof retrain_opts / sizeof *retrain_opts))
 
 static volatile sig_atomic_t stop_flag;
 static void on_signal(int sig) { (void)sig; stop_flag = 1; }
@@ -50,12 +37,18 @@ typedef struct {
 
 static void on_step(void *p, const tl_step_info *s) {
     retrain_ctx *c = p;
-    tl_progress_step(&c->bar, s->epoch, c->epochs, s->step, s->steps, s->loss, s->images_per_second);
+    tl_train_status st = {.epoch = s->epoch, .epochs = c->epochs, .step = s->step, .steps = s->steps, .loss = s->loss,
+                          .images_per_second = s->images_per_second};
+    tl_progress_show(&c->bar, &st);
 }
 
 static int on_epoch(void *p, const tl_epoch_log *e, tl_error *err) {
     retrain_ctx *c = p;
-    tl_progress_epoch(&c->bar, e, c->epochs);
+    tl_train_status st = {.epoch = e->epoch, .epochs = c->epochs, .step = -1, .steps = -1, .epoch_end = 1, .lr = e->lr,
+                          .train_loss = e->train_loss, .train_accuracy = e->train_acc, .val_accuracy = e->val_accuracy,
+                          .val_balanced_accuracy = e->val_balanced_accuracy, .seconds = e->seconds,
+                          .images_per_second = e->images_per_second};
+    tl_progress_show(&c->bar, &st);
     return tl_metrics_line_write(c->metrics, e) ? tl_fail(err, "%s: cannot write: %s", c->metrics_path, strerror(errno)) : 0;
 }
 
@@ -65,61 +58,8 @@ static double now(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Reads a whole small text file into a malloc'ed, NUL-terminated buffer. */
-static char *slurp(const char *path, size_t *len, tl_error *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f) { tl_fail(err, "%s: cannot open", path); return NULL; }
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = n >= 0 ? malloc((size_t)n + 1) : NULL;
-    if (!b || fread(b, 1, (size_t)n, f) != (size_t)n) { free(b); fclose(f); tl_fail(err, "%s: cannot read", path); return NULL; }
-    fclose(f);
-    b[n] = 0;
-    *len = (size_t)n;
-    return b;
-}
-
-/* Adds "stage2": {...} as the last member of report.json and a "Stage 2" section to report.md. */
-static int write_stage2(const char *dir, const tl_stage2 *s, const char *from, const tl_stage2_cfg *cfg, tl_error *err) {
-    char path[4200];
-    size_t len;
-    tl_atomic_file af;
-    if (tl_path_join(path, sizeof path, dir, "report.json", err)) return -1;
-    char *text = slurp(path, &len, err);
-    if (!text) return -1;
-    char *end = strrchr(text, '}');
-    if (!end) { free(text); return tl_fail(err, "%s: not a JSON object", path); }
-    while (end > text && (end[-1] == '\n' || end[-1] == ' ')) end--;
-    if (tl_atomic_open(&af, path, err)) { free(text); return -1; }
-    fwrite(text, 1, (size_t)(end - text), af.f);
-    fprintf(af.f, ",\n  \"stage2\": ");
-    tl_stage2_write_json(af.f, s, from, cfg);
-    fprintf(af.f, "\n}\n");
-    free(text);
-    if (tl_atomic_commit(&af, err)) return -1;
-    if (tl_path_join(path, sizeof path, dir, "report.md", err) || !(text = slurp(path, &len, err))) return -1;
-    if (tl_atomic_open(&af, path, err)) { free(text); return -1; }
-    fwrite(text, 1, len, af.f);
-    free(text);
-    fprintf(af.f, "\n## Stage 2\n\nMethod `%s` on the frozen backbone of `%s` (evaluation mode, features computed once, no augmentation); head `%s`.\n",
-            s->text, from, s->head);
-    if (s->epochs)
-        fprintf(af.f, "Trained %d epochs, batch %d, sampler `%s`, SGD lr %g momentum %g weight decay %g, seed %llu.\n", s->epochs,
-                cfg->batch, cfg->sampler, cfg->optim.lr, cfg->optim.momentum, cfg->optim.wd, (unsigned long long)cfg->seed);
-    if (s->nsweep) {
-        fprintf(af.f, "\ntau chosen on the validation split: %g (highest balanced accuracy, smaller tau on ties)\n\n", s->tau);
-        fprintf(af.f, "| tau | val accuracy | val balanced accuracy |\n|---:|---:|---:|\n");
-        for (int i = 0; i < s->nsweep; i++)
-            fprintf(af.f, "| %.1f | %.2f | %.2f |\n", s->sweep[i].value, 100 * s->sweep[i].val_accuracy,
-                    100 * s->sweep[i].val_balanced_accuracy);
-    }
-    return tl_atomic_commit(&af, err);
-}
-
-
 int tl_cmd_retrain(int argc, char **argv) {
-    if (tl_opts_help(argc, argv, retrain_opts, NOPTS, "retrain", "--run DIR --method crt|ncm|tau|lws --out DIR2 [options]"))
+    if (tl_opts_help(argc, argv, tl_retrain_optdefs, tl_retrain_noptdefs, "retrain", "--run DIR --method crt|ncm|tau|lws --out DIR2 [options]"))
         return 0;
     tl_error err = {{0}};
     tl_opts o, run = {0};
@@ -134,31 +74,17 @@ int tl_cmd_retrain(int argc, char **argv) {
     char path[4200], ckpt[4400];
     tl_run_dir rd = {.fd = -1};
     int status = 1, have_sf = 0;
-    long val, epochs = 0, batch, seed, threads;
+    long val;
     long long bn_steps = 0;
-    if (tl_opts_parse(&o, retrain_opts, NOPTS, argc, argv, "retrain", &err)) {
+    if (tl_opts_parse(&o, tl_retrain_optdefs, tl_retrain_noptdefs, argc, argv, "retrain", &err)) {
         fprintf(stderr, "tailor: %s\n", err.msg);
         tl_opts_free(&o);
         return 2;
     }
     const char *dir = tl_opt(&o, "run"), *outdir = tl_opt(&o, "out");
-    tl_stage2_cfg_default(&cfg);
     if (tl_run_check(dir, &err) || tl_train_settings(&run, dir, &err) ||
-        tl_opt_int(&run, "val", 0, 1000000, &val, &err) ||
-        (*tl_opt(&o, "epochs") && tl_opt_int(&o, "epochs", 1, 100000, &epochs, &err)) ||
-        tl_opt_int(&o, "batch", 1, 65536, &batch, &err) || tl_opt_int(&o, "seed", 0, 2147483647L, &seed, &err) ||
-        tl_opt_int(&o, "threads", 1, 256, &threads, &err) ||
-        tl_optim_parse(&cfg.optim, tl_opt(&o, "optim"), "--optim", &err) ||
-        tl_schedule_parse(&cfg.sched, tl_opt(&o, "schedule"), "--schedule", &err))
+        tl_opt_int(&run, "val", 0, 1000000, &val, &err) || tl_retrain_cfg(&o, &cfg, &err))
         goto fail;
-    if ((size_t)snprintf(cfg.sampler, sizeof cfg.sampler, "%s", tl_opt(&o, "sampler")) >= sizeof cfg.sampler) {
-        tl_fail(&err, "--sampler: too long");
-        goto fail;
-    }
-    cfg.epochs = (int)epochs;
-    cfg.batch = (int)batch;
-    cfg.seed = (uint64_t)seed;
-    cfg.threads = (int)threads;
     if (tl_run_dir_init(&rd, outdir, "--out", &err) || tl_run_dir_check_free(rd.out, "--out", &err) ||
         tl_run_dir_check_no_partial(&rd, "left by a killed retrain, or a finished one whose rename failed: move it away or remove it", &err))
         goto fail;
@@ -166,7 +92,7 @@ int tl_cmd_retrain(int argc, char **argv) {
     if (tl_path_join(path, sizeof path, dir, "model.safetensors", &err) || tl_st_read(&sf, path, &err)) goto fail;
     have_sf = 1;
     tl_model_cfg mc;
-    if (tl_model_cfg_from_file(&mc, &sf, path, &err) || tl_model_init(&src, &mc, 256, (int)threads, 0, &err)) goto fail;
+    if (tl_model_cfg_from_file(&mc, &sf, path, &err) || tl_model_init(&src, &mc, 256, cfg.threads, 0, &err)) goto fail;
     mean = malloc((size_t)mc.in_c * sizeof *mean);
     std = malloc((size_t)mc.in_c * sizeof *std);
     if (!mean || !std) { tl_fail(&err, "out of memory"); goto fail; }
@@ -196,7 +122,7 @@ int tl_cmd_retrain(int argc, char **argv) {
         goto fail;
     if (!(ctx.metrics = fopen(path, "w"))) { tl_fail(&err, "%s: cannot write: %s", path, strerror(errno)); goto fail; }
     ctx.metrics_path = path;
-    ctx.epochs = cfg.epochs ? cfg.epochs : (s.ops == &tl_stage2_lws ? 5 : 10);
+    ctx.epochs = cfg.epochs ? cfg.epochs : s.ops->default_epochs;
     tl_progress_init(&ctx.bar, !!*tl_opt(&o, "quiet"));
     tl_train_hooks hooks = {on_step, on_epoch, &stop_flag, &ctx};
     cfg.hooks = &hooks;
@@ -220,7 +146,7 @@ int tl_cmd_retrain(int argc, char **argv) {
     if (tl_atomic_commit(&af, &err)) goto fail;
     tl_metrics met;
     if (tl_evaluate_to_dir(&out, test, mean, std, data.train_count, rd.partial, &run, NULL, seconds, NAN, &met, &err)) goto fail;
-    if (write_stage2(rd.partial, &s, dir, &cfg, &err) || tl_path_join(path, sizeof path, rd.partial, "model.safetensors", &err) ||
+    if (tl_retrain_splice_report(rd.partial, &s, dir, &cfg, &err) || tl_path_join(path, sizeof path, rd.partial, "model.safetensors", &err) ||
         tl_model_save_named(&out, bn_steps, mean, std, (const char *const *)data.train.class_names, path, &err)) {
         tl_metrics_free(&met);
         goto fail;

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "cli/commands.h"
-#include "cli/progress.h"
+#include "commands.h"
+#include "progress.h"
 #include "run/evaluate.h"
 #include "run/run_dir.h"
 #include "run/train.h"
@@ -27,13 +27,7 @@ static void on_signal(int sig) { (void)sig; stop_flag = 1; }
 
 /* The progress bar (stderr) and Ctrl-C, through the run layer's progress callback. */
 static int on_progress(void *p, const tl_train_status *s) {
-    tl_progress *bar = p;
-    if (!s->epoch_end) tl_progress_step(bar, s->epoch, s->epochs, s->step, s->steps, s->loss, s->images_per_second);
-    else {
-        tl_epoch_log e = {s->epoch, s->lr, s->train_loss, s->train_accuracy, s->val_accuracy, s->val_balanced_accuracy,
-                          s->seconds, s->images_per_second};
-        tl_progress_epoch(bar, &e, s->epochs);
-    }
+    tl_progress_show(p, s);
     return 0;
 }
 

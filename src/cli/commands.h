@@ -1,7 +1,6 @@
 /* The subcommands of `tailor`; each returns the process exit status. */
 #ifndef TL_CLI_COMMANDS_H
 #define TL_CLI_COMMANDS_H
-#include "run/options.h"
 
 int tl_cmd_train(int argc, char **argv);
 int tl_cmd_eval(int argc, char **argv);

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-#include "cli/commands.h"
+#include "commands.h"
 #include "tailor.h"
 
 static const struct { const char *name; int (*run)(int, char **); const char *help; } commands[] = {

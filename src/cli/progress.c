@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
-#include "cli/progress.h"
+#include "progress.h"
 
 static double now(void) {
     struct timespec ts;
@@ -18,7 +18,7 @@ void tl_progress_init(tl_progress *p, int quiet) {
     p->steps_done = 0;
 }
 
-void tl_progress_step(tl_progress *p, int epoch, int epochs, int step, int steps, double loss, double ips) {
+static void step_bar(tl_progress *p, int epoch, int epochs, int step, int steps, double loss, double ips) {
     p->steps_done++;
     if (p->quiet || !p->tty) return;
     double t = now();
@@ -34,13 +34,18 @@ void tl_progress_step(tl_progress *p, int epoch, int epochs, int step, int steps
     p->drawn = 1;
 }
 
-void tl_progress_epoch(tl_progress *p, const tl_epoch_log *e, int epochs) {
+static void epoch_line(tl_progress *p, const tl_train_status *e) {
     if (p->quiet) return;
     if (p->drawn) fputs("\r\033[K", stderr);
-    fprintf(stderr, "epoch %d/%d  lr %.4g  loss %.4f  train acc %.4f", e->epoch + 1, epochs, e->lr, e->train_loss, e->train_acc);
+    fprintf(stderr, "epoch %d/%d  lr %.4g  loss %.4f  train acc %.4f", e->epoch + 1, e->epochs, e->lr, e->train_loss, e->train_accuracy);
     if (!isnan(e->val_accuracy)) fprintf(stderr, "  val acc %.4f  val bal acc %.4f", e->val_accuracy, e->val_balanced_accuracy);
     fprintf(stderr, "  %.0f img/s  %.1fs\n", e->images_per_second, e->seconds);
     p->drawn = 0;
+}
+
+void tl_progress_show(tl_progress *p, const tl_train_status *s) {
+    if (s->epoch_end) epoch_line(p, s);
+    else step_bar(p, s->epoch, s->epochs, s->step, s->steps, s->loss, s->images_per_second);
 }
 
 void tl_progress_done(tl_progress *p) {

@@ -2,7 +2,7 @@
  * images/s, ETA), plain log lines (one per epoch) otherwise. */
 #ifndef TL_CLI_PROGRESS_H
 #define TL_CLI_PROGRESS_H
-#include "eval/epoch_log.h"
+#include "tailor.h"
 
 typedef struct {
     int tty, quiet, drawn;
@@ -11,8 +11,8 @@ typedef struct {
 } tl_progress;
 
 void tl_progress_init(tl_progress *p, int quiet);
-void tl_progress_step(tl_progress *p, int epoch, int epochs, int step, int steps, double loss, double ips);
-void tl_progress_epoch(tl_progress *p, const tl_epoch_log *e, int epochs);
+/* A step (s->epoch_end = 0) redraws the bar; an epoch's end prints its line. */
+void tl_progress_show(tl_progress *p, const tl_train_status *s);
 void tl_progress_done(tl_progress *p);
 
 #endif

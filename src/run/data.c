@@ -5,6 +5,7 @@
 #include <string.h>
 #include "run/handles.h"
 #include "core/error.h"
+#include "eval/metrics.h"
 
 /* What messages call a data set made from arrays (the place of --data SPEC). */
 #define ARRAYS "(arrays)"
@@ -204,3 +205,37 @@ int tl_data_class_counts(const tl_data *d, int64_t *counts, tl_error *err) {
     if (counts) memcpy(counts, d->b.train_count, (size_t)d->b.train.num_classes * sizeof *counts);
     return 0;
 }
+
+void tl_data_shape(const tl_data *d, int *c, int *h, int *w) {
+    const tl_dataset *t = &d->b.train;
+    if (c) *c = t->c;
+    if (h) *h = t->h;
+    if (w) *w = t->w;
+}
+
+int tl_data_class_groups(const tl_data *d, int *shot, int *part, tl_error *err) {
+    int C = d->b.train.num_classes;
+    int *s = malloc((size_t)C * sizeof *s), *p = malloc((size_t)C * sizeof *p), *order = malloc((size_t)C * sizeof *order);
+    if (!s || !p || !order) { free(s); free(p); free(order); return tl_fail(err, "out of memory"); }
+    tl_class_groups(s, p, order, d->b.train_count, C);
+    if (shot) memcpy(shot, s, (size_t)C * sizeof *s);
+    if (part) memcpy(part, p, (size_t)C * sizeof *p);
+    free(s); free(p); free(order);
+    return 0;
+}
+
+int tl_data_image_files(const tl_data *d) {
+    const tl_images *im = d->b.train.images;
+    return im && tl_images_info(im, 0) ? tl_images_count(im) : 0;
+}
+
+int tl_data_image_file_info(const tl_data *d, int i, int *h, int *w, int *c) {
+    if (i < 0 || i >= tl_data_image_files(d)) return -1;
+    const tl_image_info *f = tl_images_info(d->b.train.images, i);
+    if (h) *h = f->h;
+    if (w) *w = f->w;
+    if (c) *c = f->c;
+    return 0;
+}
+
+int tl_data_skipped(const tl_data *d) { return d->b.skipped; }

@@ -9,8 +9,15 @@
 #include "run/predict.h"
 #include "core/error.h"
 
+/* The metrics and class names of e, computed or read back. */
+static const tl_metrics *metrics(const tl_evaluation *e) { return e->read ? &e->rep.m : &e->m; }
+static const char *const *names(const tl_evaluation *e) {
+    return (const char *const *)(e->read ? e->rep.names : e->names);
+}
+
 void tl_evaluation_free(tl_evaluation *e) {
     if (!e) return;
+    if (e->read) tl_report_free(&e->rep);
     tl_strings_free(e->names, e->m.C);
     tl_strings_free(e->open_names, e->norig);
     free(e->open_classes);
@@ -71,7 +78,7 @@ tl_evaluation *tl_evaluate(tl_run *r, tl_data *d, int split, const char *rule, t
 double tl_evaluation_metric(const tl_evaluation *e, const char *name) {
     static const char *const names[] = {"accuracy", "balanced_accuracy", "macro_f1", "micro_f1", "ece", "many",
                                         "medium", "few", "head", "mid", "tail"};
-    const tl_metrics *m = &e->m;
+    const tl_metrics *m = metrics(e);
     const double values[] = {m->accuracy, m->balanced_accuracy, m->macro_f1, m->micro_f1, m->ece, m->many,
                              m->medium, m->few, m->head, m->mid, m->tail};
     for (size_t i = 0; name && i < sizeof names / sizeof *names; i++)
@@ -80,11 +87,16 @@ double tl_evaluation_metric(const tl_evaluation *e, const char *name) {
 }
 
 double tl_evaluation_class_recall(const tl_evaluation *e, int k) {
-    return k >= 0 && k < e->m.C ? e->m.recall[k] : NAN;
+    const tl_metrics *m = metrics(e);
+    return k >= 0 && k < m->C ? m->recall[k] : NAN;
 }
 
 /* The report's "run" section of e. */
 static int info_of(tl_report_info *info, const tl_evaluation *e, tl_error *err) {
+    if (e->read) {
+        *info = e->rep.info;
+        return 0;
+    }
     return tl_eval_info(info, &e->cfg, *e->rule ? e->rule : NULL, e->train_seconds, e->images_per_second,
                         e->has_open ? &e->open : NULL, err);
 }
@@ -96,12 +108,49 @@ char *tl_evaluation_json(const tl_evaluation *e, tl_error *err) {
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
     if (!f) { tl_fail(err, "out of memory"); return NULL; }
-    tl_report_print_json(f, &e->m, (const char *const *)e->names, &info);
+    tl_report_print_json(f, metrics(e), names(e), &info);
     if (fclose(f) != 0) { free(text); tl_fail(err, "out of memory"); return NULL; }
     return text;
 }
 
 int tl_evaluation_write(const tl_evaluation *e, const char *dir, tl_error *err) {
     tl_report_info info;
-    return info_of(&info, e, err) || tl_eval_write_dir(dir, &e->m, (const char *const *)e->names, &info, err) ? -1 : 0;
+    return info_of(&info, e, err) || tl_eval_write_dir(dir, metrics(e), names(e), &info, err) ? -1 : 0;
+}
+
+tl_evaluation *tl_evaluation_read(const char *path, tl_error *err) {
+    tl_evaluation *e = calloc(1, sizeof *e);
+    if (!e) { tl_fail(err, "out of memory"); return NULL; }
+    char file[4200];
+    size_t n = path ? strlen(path) : 0;
+    int rc = path ? 0 : tl_fail(err, "tl_evaluation_read: no path given");
+    /* A .json file as it is, else the report.json of a run or report folder. */
+    if (!rc && n >= 5 && !strcmp(path + n - 5, ".json")) {
+        if (n >= sizeof file) rc = tl_fail(err, "%s: path too long", path);
+        else memcpy(file, path, n + 1);
+    } else if (!rc) rc = tl_path_join(file, sizeof file, path, "report.json", err);
+    if (rc || tl_report_read(&e->rep, file, err)) { free(e); return NULL; }
+    e->read = 1;
+    return e;
+}
+
+const char *tl_evaluation_run_value(const tl_evaluation *e, const char *key) {
+    if (!key) return NULL;
+    if (e->read) return tl_report_info_get(&e->rep.info, key);
+    if (!strcmp(key, "posthoc")) return *e->rule ? e->rule : NULL;
+    int i = tl_opt_find(&e->cfg, key);
+    return i >= 0 && e->cfg.defs[i].in_config ? e->cfg.value[i] : NULL;
+}
+
+int tl_evaluation_num_classes(const tl_evaluation *e) { return metrics(e)->C; }
+
+const char *tl_evaluation_class_name(const tl_evaluation *e, int k) {
+    return names(e) && k >= 0 && k < metrics(e)->C ? names(e)[k] : NULL;
+}
+
+void tl_evaluation_print(FILE *f, const tl_evaluation *e) { tl_report_print(f, metrics(e), names(e)); }
+
+int tl_evaluation_print_compare(FILE *f, const tl_evaluation *a, const char *label_a, const tl_evaluation *b,
+                                const char *label_b, tl_error *err) {
+    return tl_report_print_compare(f, metrics(a), label_a, metrics(b), label_b, names(a), err);
 }

@@ -5,6 +5,7 @@
 #include "eval/epoch_log.h"
 #include "eval/metrics.h"
 #include "eval/openset.h"
+#include "eval/report.h"
 #include "models/model.h"
 #include "run/bundle.h"
 #include "run/options.h"
@@ -44,6 +45,8 @@ struct tl_evaluation {
     tl_opts cfg;                /* the run's options, for the report's "run" section */
     char rule[96];              /* the inference rule as resolved, "" = none */
     double train_seconds, images_per_second;
+    int read;                   /* read back from report.json: the numbers live in rep */
+    tl_report rep;
 };
 
 /* Copies n strings (NULL: *out = NULL). */

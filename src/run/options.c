@@ -175,3 +175,30 @@ int tl_opts_help(int argc, char **argv, const tl_optdef *defs, int n, const char
         }
     return 0;
 }
+
+/* The public parser (include/tailor.h) over the same tables. */
+struct tl_options { tl_opts o; };
+
+tl_options *tl_options_parse(const tl_option *defs, int n, int argc, char **argv, const char *cmd, tl_error *err) {
+    if (n < 0 || n > TL_MAX_OPTS) { tl_fail(err, "tl_options_parse: %d options (at most %d)", n, TL_MAX_OPTS); return NULL; }
+    tl_options *o = malloc(sizeof *o);
+    if (!o) { tl_fail(err, "out of memory"); return NULL; }
+    if (tl_opts_parse(&o->o, defs, n, argc, argv, cmd, err)) { free(o); return NULL; }
+    return o;
+}
+
+void tl_options_free(tl_options *o) {
+    if (!o) return;
+    tl_opts_free(&o->o);
+    free(o);
+}
+
+const char *tl_options_get(const tl_options *o, const char *name) { return tl_opt(&o->o, name); }
+
+int tl_options_int(const tl_options *o, const char *name, long lo, long hi, long *out, tl_error *err) {
+    return tl_opt_int(&o->o, name, lo, hi, out, err);
+}
+
+int tl_options_help(int argc, char **argv, const tl_option *defs, int n, const char *cmd, const char *synopsis) {
+    return tl_opts_help(argc, argv, defs, n, cmd, synopsis);
+}

@@ -6,14 +6,8 @@
 #include <stdio.h>
 #include "tailor.h"
 
-typedef struct {
-    const char *name;       /* without the leading "--" */
-    const char *def;        /* default value; NULL = required, "" = unset */
-    const char *help;
-    int flag;               /* takes no value ("1" when given) */
-    int in_config;          /* saved in config.json */
-    int command_only;       /* the command's alone (--out, --resume, --quiet): not in a tl_config */
-} tl_optdef;
+/* The table's entries are the public tl_option (include/tailor.h). */
+typedef tl_option tl_optdef;
 
 #define TL_MAX_OPTS 40
 

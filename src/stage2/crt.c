@@ -18,7 +18,7 @@ static int crt_fit(tl_stage2 *s, tl_model *out, const tl_model *src, const tl_da
     (void)src;
     tl_model fm;
     int B = cfg->batch < train->n ? cfg->batch : train->n, D = train->c, C = train->num_classes;
-    s->epochs = cfg->epochs ? cfg->epochs : 10;
+    s->epochs = cfg->epochs ? cfg->epochs : s->ops->default_epochs;
     if (tl_stage2_feature_model(&fm, D, C, "linear", B, cfg->threads, cfg->seed, err)) return -1;
     int rc = tl_stage2_train_head(&fm, train, val, count, cfg, s->epochs, err);
     const tl_tensor_info *fw = tl_model_find(&fm, "head.weight"), *fb = tl_model_find(&fm, "head.bias");
@@ -31,4 +31,4 @@ static int crt_fit(tl_stage2 *s, tl_model *out, const tl_model *src, const tl_da
     return rc;
 }
 
-const tl_stage2_ops tl_stage2_crt = {"crt", crt_create, crt_fit};
+const tl_stage2_ops tl_stage2_crt = {"crt", crt_create, crt_fit, 10};

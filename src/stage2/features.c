@@ -40,7 +40,6 @@ int tl_stage2_train_head(tl_model *fm, const tl_dataset *train, const tl_dataset
         tl_sampler_destroy(&sampler);
         return tl_fail(err, "--sampler %s: samplers that change the training set are not available in stage 2", cfg->sampler);
     }
-    if (!cfg->ckpt_path) { tl_sampler_destroy(&sampler); return tl_fail(err, "internal: stage 2 needs a checkpoint path"); }
     if (tl_loss_create(&loss, "ce", train->num_classes, count, &fm->head, err)) { tl_sampler_destroy(&sampler); return -1; }
     int rc = tl_trainer_init(&tr, fm, &loss, &sampler, &tcfg, train, err);
     if (!rc) {

@@ -80,7 +80,7 @@ static int lws_fit(tl_stage2 *s, tl_model *out, const tl_model *src, const tl_da
                    const int64_t *count, const tl_stage2_cfg *cfg, tl_error *err) {
     tl_model fm;
     int B = cfg->batch < train->n ? cfg->batch : train->n, D = train->c, C = train->num_classes;
-    s->epochs = cfg->epochs ? cfg->epochs : 5;
+    s->epochs = cfg->epochs ? cfg->epochs : s->ops->default_epochs;
     if (tl_stage2_feature_model(&fm, D, C, "lws", B, cfg->threads, cfg->seed, err)) return -1;
     const tl_tensor_info *sw = tl_model_find(src, "head.weight"), *sb = tl_model_find(src, "head.bias");
     const tl_tensor_info *fw = tl_model_find(&fm, "head.weight"), *fb = tl_model_find(&fm, "head.bias");
@@ -102,4 +102,4 @@ static int lws_fit(tl_stage2 *s, tl_model *out, const tl_model *src, const tl_da
     return rc;
 }
 
-const tl_stage2_ops tl_stage2_lws = {"lws", lws_method_create, lws_fit};
+const tl_stage2_ops tl_stage2_lws = {"lws", lws_method_create, lws_fit, 5};

@@ -161,4 +161,4 @@ static int ncm_fit(tl_stage2 *s, tl_model *out, const tl_model *src, const tl_da
                       train->num_classes, err);
 }
 
-const tl_stage2_ops tl_stage2_ncm = {"ncm", ncm_method_create, ncm_fit};
+const tl_stage2_ops tl_stage2_ncm = {"ncm", ncm_method_create, ncm_fit, 0};

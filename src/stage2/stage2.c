@@ -82,3 +82,18 @@ void tl_stage2_write_json(FILE *f, const tl_stage2 *s, const char *from_run, con
     }
     fprintf(f, "}");
 }
+
+void tl_stage2_write_md(FILE *f, const tl_stage2 *s, const char *from_run, const tl_stage2_cfg *cfg) {
+    fprintf(f, "\n## Stage 2\n\nMethod `%s` on the frozen backbone of `%s` (evaluation mode, features computed once, no augmentation); head `%s`.\n",
+            s->text, from_run, s->head);
+    if (s->epochs)
+        fprintf(f, "Trained %d epochs, batch %d, sampler `%s`, SGD lr %g momentum %g weight decay %g, seed %llu.\n", s->epochs,
+                cfg->batch, cfg->sampler, cfg->optim.lr, cfg->optim.momentum, cfg->optim.wd, (unsigned long long)cfg->seed);
+    if (s->nsweep) {
+        fprintf(f, "\ntau chosen on the validation split: %g (highest balanced accuracy, smaller tau on ties)\n\n", s->tau);
+        fprintf(f, "| tau | val accuracy | val balanced accuracy |\n|---:|---:|---:|\n");
+        for (int i = 0; i < s->nsweep; i++)
+            fprintf(f, "| %.1f | %.2f | %.2f |\n", s->sweep[i].value, 100 * s->sweep[i].val_accuracy,
+                    100 * s->sweep[i].val_balanced_accuracy);
+    }
+}

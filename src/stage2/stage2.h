@@ -30,7 +30,7 @@ typedef struct {
     uint64_t seed;
     int threads;
     const tl_train_hooks *hooks;    /* per-step/per-epoch callbacks of the trainer, or NULL */
-    const char *ckpt_path;          /* the trainer's per-epoch checkpoint file */
+    const char *ckpt_path;          /* the trainer's per-epoch checkpoint file (NULL: none) */
 } tl_stage2_cfg;
 
 /* Fills the defaults above (threads 1, seed 0, no hooks, ckpt_path NULL). */
@@ -48,6 +48,7 @@ typedef struct {
     /* Fills the head tensors of out (already holding src's backbone) from the features. */
     int (*fit)(tl_stage2 *s, tl_model *out, const tl_model *src, const tl_dataset *train, const tl_dataset *val,
                const int64_t *count, const tl_stage2_cfg *cfg, tl_error *err);
+    int default_epochs;         /* the epochs it trains when --epochs is not given (0: not trained) */
 } tl_stage2_ops;
 
 struct tl_stage2 {
@@ -73,6 +74,8 @@ int tl_stage2_run(tl_stage2 *s, tl_model *out, const tl_model *src, const tl_dat
                   const int64_t *count, const tl_stage2_cfg *cfg, int N, tl_error *err);
 /* Writes the JSON object stored under "stage2" in report.json: method, head, the τ sweep, ... */
 void tl_stage2_write_json(FILE *f, const tl_stage2 *s, const char *from_run, const tl_stage2_cfg *cfg);
+/* Writes the "Stage 2" section of report.md (the same facts as text and a table of the τ sweep). */
+void tl_stage2_write_md(FILE *f, const tl_stage2 *s, const char *from_run, const tl_stage2_cfg *cfg);
 
 /* ---- features.c ----
  * out (c = D, h = w = 1, labels copied) = the features of every row of d through m's backbone in

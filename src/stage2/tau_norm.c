@@ -105,4 +105,4 @@ static int tau_fit(tl_stage2 *s, tl_model *out, const tl_model *src, const tl_da
     return 0;
 }
 
-const tl_stage2_ops tl_stage2_tau = {"tau", tau_create, tau_fit};
+const tl_stage2_ops tl_stage2_tau = {"tau", tau_create, tau_fit, 0};

@@ -217,6 +217,23 @@ static void test_arrays_round_trip(void) {
         CHECK(e2 && e && tl_evaluation_metric(e2, "balanced_accuracy") == tl_evaluation_metric(e, "balanced_accuracy"));
         tl_evaluation_free(e2);
     }
+    /* Stage 2 on the frozen backbone: cRT (a new linear head, class-balanced) and NCM. */
+    const char *opts[] = {"epochs", "2", "threads", "1", NULL};
+    tl_run *crt = tl_retrain(r, d, "crt", opts, &err);
+    CHECK_MSG(crt != NULL, "%s", err.msg);
+    tl_evaluation *ec = crt ? tl_evaluate(crt, d, TL_SPLIT_TEST, NULL, &err) : NULL;
+    CHECK_MSG(ec && tl_evaluation_metric(ec, "balanced_accuracy") > 0.5, "%s", err.msg);
+    CHECK(crt && !strcmp(tl_config_get(tl_run_config(crt), "head"), "linear") && tl_run_num_classes(crt) == C);
+    tl_evaluation_free(ec);
+    tl_run *ncm = tl_retrain(r, d, "ncm:metric=cosine", NULL, &err);
+    CHECK_MSG(ncm && !strcmp(tl_config_get(tl_run_config(ncm), "head"), "ncm:metric=cosine"), "%s", err.msg);
+    CHECK(ncm && tl_run_predict(ncm, d, TL_SPLIT_TEST, NULL, logits2, NULL, labels2, &err) == 0);
+    tl_run_free(crt);
+    tl_run_free(ncm);
+    CHECK(tl_retrain(r, d, "nope", NULL, &err) == NULL && strstr(err.msg, "--method") && strstr(err.msg, "crt"));
+    CHECK(tl_retrain(r, d, "tau", NULL, &err) == NULL);
+    const char *bad[] = {"out", "x", NULL};
+    CHECK(tl_retrain(r, d, "crt", bad, &err) == NULL && strstr(err.msg, "unknown option 'out'"));
     /* Retraining from the same configuration gives the same model. */
     tl_run *r2 = tl_train(c, d, NULL, NULL, NULL, &err);
     CHECK(r2 && tl_run_predict(r2, d, TL_SPLIT_TEST, NULL, logits2, NULL, NULL, &err) == 0);

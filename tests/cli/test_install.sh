@@ -37,6 +37,14 @@ check "it loaded the installed library" "LD_LIBRARY_PATH=$lib ldd $tmp/ex | grep
 check "it reports both losses" "grep -c 'balanced accuracy' $tmp/ex.out | grep -qx 2"
 "$tmp/ex_static" >"$tmp/ex_static.out" 2>/dev/null
 check "static and shared builds print the same" "cmp -s $tmp/ex.out $tmp/ex_static.out"
+# README's C lines compile against the installed header (inside a function that gives them their arrays).
+awk '/^## From C/ { u = 1 } u && /^```c/ { b = 1; next } b && /^```/ { exit } b' README.md >"$tmp/readme_block.c"
+{ grep '^#include' "$tmp/readme_block.c"
+  echo 'void readme(const float *x, const int *y, int n, const float *xnew, int m, float *probs, int *labels);'
+  echo 'void readme(const float *x, const int *y, int n, const float *xnew, int m, float *probs, int *labels) {'
+  grep -v '^#include' "$tmp/readme_block.c"; echo '}'; } >"$tmp/readme.c"
+check "README's C block compiles against the installed header" \
+    "[ \$(wc -l <$tmp/readme_block.c) -ge 8 ] && cc -std=c11 -Wall -Wextra -Werror -Wno-unused-variable -fsyntax-only -I$inc $tmp/readme.c 2>$tmp/readme.err || { cat $tmp/readme.err; false; }"
 check "the installed command runs" "[ \"\$($root$prefix/bin/tailor --version)\" = 'tailor $version' ]"
 check "the man page renders without warnings" \
     "MANWIDTH=80 man -l $root$prefix/share/man/man1/tailor.1 2>$tmp/man.err | grep -q 'tailor retrain --run DIR' && [ ! -s $tmp/man.err ]"
