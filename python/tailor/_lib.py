@@ -116,6 +116,7 @@ _PROTOTYPES = {
     "tl_run_predict_features": (_i, [_p, _f32, _i, _s, _f32, _f32, _i32, _err]),
     "tl_run_predict_pixels": (_i, [_p, _u8, _i, _s, _f32, _f32, _i32, _err]),
     "tl_run_features": (_i, [_p, _p, _i, _f32, _err]),
+    "tl_retrain": (_p, [_p, _p, _s, ctypes.POINTER(_s), _err]),
     "tl_evaluate": (_p, [_p, _p, _i, _s, _err]),
     "tl_evaluation_free": (None, [_p]),
     "tl_evaluation_json": (ctypes.c_void_p, [_p, _err]),

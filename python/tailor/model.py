@@ -259,6 +259,21 @@ class Model:
         finally:
             lib.tl_evaluation_free(e)
 
+    def retrain(self, data, method, **options):
+        """Stage 2 of decoupled learning, as `tailor retrain` does: a new Model with this one's
+        backbone (frozen; features computed once, without augmentation) and a new classifier fitted
+        on the features of data's training split (its validation split for tau's sweep). method:
+        "crt", "ncm:metric=cosine", "tau" (or "tau:tau=1"), "lws". options: retrain's own (sampler,
+        epochs, batch, optim, schedule, seed, threads; docs/cli.md). This model is not changed."""
+        if not isinstance(data, Dataset):
+            raise TypeError("retrain: data must be a tailor.Dataset, not %s" % type(data).__name__)
+        pairs = []
+        for name, value in options.items():
+            if value is not None:
+                pairs += [enc(name.replace("_", "-")), enc(option_value(value))]
+        argv = (ctypes.c_char_p * (len(pairs) + 1))(*pairs, None)
+        return Model._wrap(call(lib.tl_retrain, self._h, data._h, enc(method), argv))
+
     def save(self, path):
         """Writes a run folder at path (which must not exist): config.json, model.safetensors and
         metrics.jsonl, as `tailor eval`, `tailor predict` and tailor.load read them."""

@@ -35,6 +35,10 @@ class LongTailClassifier(ClassifierMixin, BaseEstimator):
       val        rows per class held out as the validation split (--val; 0 = none)
       seed       random seed: the same data, parameters and seed give the same model, bit for bit
       threads    threads used by training and prediction
+      stage2     a stage-2 method run after training (`tailor retrain --method`): "crt",
+                 "ncm:metric=cosine", "tau", "lws" (tau's sweep uses the val rows); None = none
+      stage2_options  a dict of retrain's own options ({"epochs": 10, "sampler": "class"}); seed
+                 and threads default to the estimator's
       posthoc    the inference rule applied by predict and predict_proba (`tailor eval --posthoc`:
                  "logit-adjust:tau=1", "tau-norm:tau=1", "tde:alpha=1"; None = plain argmax)
       options    a dict of any further `tailor train` options ({"backbone_lr_mult": 0.1})
@@ -46,7 +50,8 @@ class LongTailClassifier(ClassifierMixin, BaseEstimator):
 
     def __init__(self, model="mlp", hidden="256/128", feat_dim=None, head="linear", loss="ce",
                  sampler="instance", optim="sgd:lr=0.1,momentum=0.9,wd=5e-4", schedule="cosine", warmup=0,
-                 epochs=15, batch=128, val=0, seed=0, threads=2, posthoc=None, options=None):
+                 epochs=15, batch=128, val=0, seed=0, threads=2, stage2=None, stage2_options=None, posthoc=None,
+                 options=None):
         self.model = model
         self.hidden = hidden
         self.feat_dim = feat_dim
@@ -61,6 +66,8 @@ class LongTailClassifier(ClassifierMixin, BaseEstimator):
         self.val = val
         self.seed = seed
         self.threads = threads
+        self.stage2 = stage2
+        self.stage2_options = stage2_options
         self.posthoc = posthoc
         self.options = options
 
@@ -79,7 +86,11 @@ class LongTailClassifier(ClassifierMixin, BaseEstimator):
                        val=int(self.val))
         options = {name: getattr(self, name) for name in self._TRAIN_OPTIONS}
         options.update(self.options or {})
-        self.model_ = train(data, **options)
+        model = train(data, **options)
+        if self.stage2 is not None:
+            model = model.retrain(data, self.stage2, **dict({"seed": self.seed, "threads": self.threads},
+                                                            **(self.stage2_options or {})))
+        self.model_ = model
         self.classes_ = classes
         return self
 

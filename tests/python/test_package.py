@@ -120,6 +120,16 @@ def test_train_predict():
           any("--init" in rec.getMessage() and "loaded" in rec.getMessage() for rec in records),
           str([rec.getMessage() for rec in records]))
 
+    dv = tailor.Dataset(x, y, test=(xt, yt), val=5)
+    crt = m.retrain(dv, "crt", epochs=2, threads=1)
+    check("retrain: a new model on the frozen backbone (crt), this one unchanged",
+          np.array_equal(crt.features(xt), feats) and not np.array_equal(crt.logits(xt), logits)
+          and np.array_equal(m.logits(xt), logits) and crt.config["head"] == "linear")
+    raises("retrain: an unknown method", tailor.TailorError, r"^--method: unknown name 'nope' \(valid: crt, ncm, tau, lws\)",
+           m.retrain, dv, "nope")
+    raises("retrain: an unknown option lists the valid ones", tailor.TailorError, r"unknown option 'nope' \(valid: sampler",
+           m.retrain, dv, "crt", nope=1)
+    raises("retrain: data of the wrong type", TypeError, r"tailor.Dataset", m.retrain, xt, "crt")
     raises("train: an unknown loss, with the command's message", tailor.TailorError,
            r"^--loss: unknown name 'nope' \(valid: ce, ", tailor.train, d, loss="nope", **SMALL)
     raises("train: an unknown option lists the valid ones", tailor.TailorError,

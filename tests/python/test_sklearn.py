@@ -61,6 +61,17 @@ def test_estimator():
                             options={"warmup": 1}, **SMALL).fit(x, y)
     check("loss, sampler and further options reach the run", lt.model_.config["loss"].startswith("ldam")
           and lt.model_.config["sampler"] == "class" and lt.model_.config["warmup"] == "1")
+    for method in ("crt", "ncm:metric=cosine", "tau", "lws"):
+        s2 = LongTailClassifier(stage2=method, val=5, stage2_options={"epochs": 2} if method in ("crt", "lws") else None,
+                                **SMALL).fit(x, labels)
+        stage1 = LongTailClassifier(val=5, **SMALL).fit(x, labels)
+        ref = stage1.model_.retrain(tailor.Dataset(x, enc, class_names=list(clf.classes_), val=5), method, seed=0,
+                                    threads=1, **({"epochs": 2} if method in ("crt", "lws") else {}))
+        check("stage2=%s: the stage-1 model retrained, as Model.retrain does" % method,
+              np.array_equal(s2.predict_proba(xt), ref.predict_proba(xt).astype(np.float64))
+              and (method == "tau" or not np.array_equal(s2.predict_proba(xt), stage1.predict_proba(xt))))
+    raises("stage2: an unknown method, with tailor's message", ValueError, r"^--method: unknown name 'bogus'",
+           LongTailClassifier(stage2="bogus", **SMALL).fit, x, y)
     back = pickle.loads(pickle.dumps(clf))
     check("pickle: the same predictions", np.array_equal(back.predict(xt), clf.predict(xt))
           and np.allclose(back.predict_proba(xt), clf.predict_proba(xt), rtol=0, atol=1e-6))
