@@ -97,12 +97,15 @@ def train(data=None, *, progress=None, cancel=None, config=None, **options):
     elif data is not None and not isinstance(data, Dataset):
         raise TypeError("train: data must be a tailor.Dataset, a spec string or None, not %s" % type(data).__name__)
     cfg = Config(options, config)
-    raised, interrupted = [], []
+    raised, interrupted, stopped = [], [], []
     token = cancel if cancel is not None else CancelToken()
 
     def on_step(user, status):
         try:
-            return 1 if progress is not None and progress(status.contents) else 0
+            if progress is not None and progress(status.contents):
+                stopped.append(True)
+                return 1
+            return 0
         except BaseException as e:  # noqa: B902 - raised again by train once the library has returned
             raised.append(e)
             return 1
@@ -126,7 +129,8 @@ def train(data=None, *, progress=None, cancel=None, config=None, **options):
             raise KeyboardInterrupt from None
         if raised:
             raise raised[0] from None
-        if str(e).startswith("training stopped at"):
+        # The library's own words for a stop it was asked for (include/tailor.h, tl_train).
+        if (stopped or token.cancelled) and str(e).startswith("training stopped at"):
             raise Cancelled(str(e)) from None
         raise
     finally:

@@ -166,6 +166,14 @@ def test_cancel():
     raises("a CancelToken set from another thread stops training", tailor.Cancelled, r"training stopped at epoch",
            tailor.train, d, cancel=token, **dict(SMALL, epochs=100000))
 
+    early = tailor.CancelToken()
+    early.cancel()
+    e = raises("a bad option with a set token: the option's error", tailor.TailorError, r"^--loss",
+               tailor.train, d, cancel=early, **dict(SMALL, loss="nope"))
+    check("... which is not a Cancelled", e is not None and not isinstance(e, tailor.Cancelled))
+    raises("a token set before training stops it at the first step", tailor.Cancelled, r"epoch 0, step 1$",
+           tailor.train, d, cancel=early, **SMALL)
+
     def boom(s):
         raise RuntimeError("from the callback")
     raises("an exception in the callback stops training and is raised", RuntimeError, "from the callback",
