@@ -107,6 +107,3 @@ class LongTailClassifier(ClassifierMixin, BaseEstimator):
         """The class probabilities [n_samples, n_classes], columns in the order of classes_."""
         X = self._rows(X)
         return self.model_.predict_proba(X, rule=self.posthoc).astype(np.float64)
-
-    def _more_tags(self):
-        return {"requires_y": True}
