@@ -27,7 +27,7 @@ LIB_SRC  := $(sort $(filter-out src/cli/%,$(wildcard src/*/*.c)))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 # The command's files that are built on include/tailor.h alone (no -Isrc: an internal header is a
 # build error); the others still reach into src/ (the rest of #19's CLI work).
-CLI_API_SRC := src/cli/main.c src/cli/progress.c src/cli/cmd_compare.c src/cli/cmd_data.c
+CLI_API_SRC := src/cli/main.c src/cli/progress.c src/cli/cmd_compare.c src/cli/cmd_data.c src/cli/cmd_eval.c src/cli/cmd_predict.c src/cli/cmd_plot.c
 TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
 API_TEST_SRC := $(sort $(wildcard tests/api/test_*.c))
 

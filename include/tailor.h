@@ -93,6 +93,33 @@ TL_API int tl_options_int(const tl_options *o, const char *name, long lo, long h
 /* When argv holds --help or -h: prints "usage: tailor CMD SYNOPSIS" and the options with their help
  * and defaults to stdout and returns 1; else 0. */
 TL_API int tl_options_help(int argc, char **argv, const tl_option *defs, int n, const char *cmd, const char *synopsis);
+/* The same usage text to f, unconditionally. */
+TL_API void tl_options_usage(const tl_option *defs, int n, const char *cmd, const char *synopsis, FILE *f);
+
+/* ---- output folders ----
+ * A folder the caller writes whole (a report folder, a run folder) the way the command does: built
+ * as OUT.partial under an exclusive lock, renamed to OUT only when complete and only if nothing has
+ * appeared there meanwhile; a second writer of the same folder is refused (docs/cli.md, "Run folder"). */
+typedef struct tl_folder tl_folder;
+
+/* Checks out (option names it in messages, e.g. "--out": not empty, its parent a folder, nothing at
+ * out yet) and creates out.partial, locked. remove_stale: an out.partial left by an interrupted
+ * writer of a report folder is removed first (else it is an error saying so; a training run's
+ * .partial, with its checkpoint, is never removed). */
+TL_API tl_folder *tl_folder_create(const char *out, const char *option, int remove_stale, tl_error *err);
+/* The folder to write into (out.partial), owned by f. */
+TL_API const char *tl_folder_path(const tl_folder *f);
+/* The final name out. */
+TL_API const char *tl_folder_name(const tl_folder *f);
+/* Renames out.partial to out. On failure out.partial is kept whole and the message says why and how
+ * to put it in place by hand. */
+TL_API int tl_folder_commit(tl_folder *f, tl_error *err);
+/* Releases the lock and frees f; with remove set, removes out.partial first unless committed. */
+TL_API void tl_folder_close(tl_folder *f, int remove);
+/* Locks the existing folder path (a finished run that a report folder is written into) until
+ * tl_folder_unlock; fails when another tailor process is writing it. */
+TL_API tl_folder *tl_folder_lock(const char *path, const char *option, tl_error *err);
+TL_API void tl_folder_unlock(tl_folder *f);
 
 /* ---- run configuration ---- */
 
@@ -114,6 +141,8 @@ TL_API int tl_config_set(tl_config *c, const char *name, const char *value, tl_e
 /* The value of option `name` (owned by c, valid until it changes or c is freed), or NULL for an
  * unknown name. */
 TL_API const char *tl_config_get(const tl_config *c, const char *name);
+/* Option name as an integer in [lo, hi] ("--val: 'x' is not an integer in 0..1000000"). */
+TL_API int tl_config_int(const tl_config *c, const char *name, long lo, long hi, long *out, tl_error *err);
 /* Reads a run folder's config.json (or any JSON object of option names to strings or numbers) over
  * c: the options it names replace c's. Fails on an unreadable file, bad JSON or an unknown option. */
 TL_API int tl_config_read(tl_config *c, const char *path, tl_error *err);
@@ -159,6 +188,15 @@ TL_API int tl_data_set_features(tl_data *d, int split, const float *x, const int
 TL_API int tl_data_set_pixels(tl_data *d, int split, const uint8_t *px, const int *y, int n, tl_error *err);
 /* Names the classes: names[num_classes] strings, copied (reports and predictions then use them). */
 TL_API int tl_data_set_class_names(tl_data *d, const char *const *names, tl_error *err);
+/* The file of row i of split (image files), owned by d; NULL for rows that are not files. */
+TL_API const char *tl_data_row_path(const tl_data *d, int split, int i);
+/* Writes s as one CSV cell, quoted when it needs to be, so that tailor's (and pandas') CSV reader
+ * gives s back. */
+TL_API void tl_csv_cell(FILE *f, const char *s);
+/* Replaces d's test split (and, with --open, its unknown split) by those of src, which are moved
+ * out of src (`tailor eval --data`: another test set for a run's data; a run's model checks its
+ * classes when it is given the data set). */
+TL_API int tl_data_replace_test(tl_data *d, tl_data *src, tl_error *err);
 /* A new data set: d's training split cut to the long-tailed view lt with val rows per class held out,
  * and open's classes held out (arguments as tl_data_open; d's own val split, if any, is kept and val
  * must be 0). d is not changed. */
@@ -189,9 +227,10 @@ TL_API int tl_data_skipped(const tl_data *d);
 
 /* ---- training ---- */
 
-/* What the progress callback sees: after every training step (epoch_end = 0) and after every epoch
- * (epoch_end = 1, with the epoch's means and its validation accuracy, NAN without a val split).
- * epoch and step are 0-based. */
+/* What the progress callback sees: after every training step (epoch_end = 0: epoch, step, steps, loss,
+ * images_per_second, lr; the other fields NAN) and after every epoch (epoch_end = 1: the epoch's
+ * train_loss, train_accuracy, its validation accuracies, NAN without a val split, lr, seconds and
+ * images_per_second; step and steps -1). epoch and step are 0-based. */
 typedef struct {
     int epoch, epochs, step, steps, epoch_end;
     double loss, images_per_second, lr;
@@ -218,14 +257,19 @@ TL_API void tl_run_free(tl_run *r);
  * and metrics.jsonl, built in dir.partial and renamed into place when complete, as the command does.
  * A run folder written by `tailor train` (with its report) opens the same way. */
 TL_API int tl_run_save(const tl_run *r, const char *dir, tl_error *err);
-/* Opens a finished run folder (config.json and model.safetensors; the training counts from
- * report.json when it is there) for prediction and evaluation with `threads` threads (1..256). */
+/* Opens a finished run folder (config.json and model.safetensors; its report.json only when the
+ * training counts are needed and no data set gives them) for prediction and evaluation with
+ * `threads` threads (1..256). */
 TL_API tl_run *tl_run_open(const char *dir, int threads, tl_error *err);
 /* The model's class count C, feature dimension D, and input shape (c channels of h x w; feature
  * models: c values, h = w = 1). */
 TL_API int tl_run_num_classes(const tl_run *r);
 TL_API int tl_run_feature_dim(const tl_run *r);
 TL_API void tl_run_input_shape(const tl_run *r, int *c, int *h, int *w);
+/* The batch size of prediction and evaluation (1..65536; a run opened or trained has 256, or its
+ * training batch). The results do not depend on it in exact arithmetic, but the float sums inside
+ * may, so the command's --batch sets it. */
+TL_API int tl_run_set_batch(tl_run *r, int batch, tl_error *err);
 /* The run's configuration (owned by r). */
 TL_API const tl_config *tl_run_config(const tl_run *r);
 /* The class name of k from the training data, or NULL. */
@@ -238,10 +282,17 @@ TL_API const char *tl_run_class_name(const tl_run *r, int k);
  * d's training split (d's validation split for tau's sweep): method "crt", "ncm[:metric=l2|cosine]",
  * "tau[:tau=T]" or "lws". options: NULL, or NULL-terminated name/value pairs of `tailor retrain`'s
  * options ("epochs", "5", "sampler", "class", "batch", ..., NULL). The new run's configuration is
- * r's with the stage-2 head. r and d are not changed (d's input is configured for r). */
+ * r's with the stage-2 head. r and d are not changed (d's input is configured for r). The report of
+ * an evaluation of the new run has no "stage2" section (the run folder of tailor retrain has it). */
 TL_API tl_run *tl_retrain(tl_run *r, tl_data *d, const char *method, const char *const *options, tl_error *err);
 
 /* ---- prediction (evaluation mode: no augmentation, the run's evaluation transform) ---- */
+/* The rows `tailor predict --input PATH` reads, for run r, as the test split of a new data set: a PNG
+ * or JPEG image or a folder of them (recursively; any size, brought to the model's input by the run's
+ * evaluation transform), a CSV file (read with the run's CSV settings and class names; features only,
+ * or with the label column `label`, NULL = the run's, whose values must be classes of the model), or
+ * an IDX image file. Labels are 0 where the input has none. */
+TL_API tl_data *tl_data_open_input(const tl_run *r, const char *path, const char *label, tl_error *err);
 
 /* For the n rows of split of d: logits and probs [n][C] (softmax), labels [n] (argmax), each may be
  * NULL; n = tl_data_rows(d, split). rule: an inference rule (`tailor eval --posthoc`, e.g.
@@ -258,6 +309,16 @@ TL_API int tl_run_predict_pixels(tl_run *r, const uint8_t *px, int n, const char
 /* The backbone's features of the rows of split of d into out [n][D]. */
 TL_API int tl_run_features(tl_run *r, tl_data *d, int split, float *out, tl_error *err);
 
+/* ---- figures ---- */
+
+/* embedding.png of a run trained with --feat-dim 2: the features of split (TL_SPLIT_TEST: the test
+ * rows, or the validation rows when there are none; TL_SPLIT_TRAIN: the training view) of d, at most
+ * max_points of them (an even subsample), with the class directions of the head (and the centres of
+ * affinity and UniformFace heads), written to path (PNG). */
+TL_API int tl_run_plot_embedding(tl_run *r, tl_data *d, int split, int max_points, const char *path, tl_error *err);
+/* weight_norms.png: the norm of each class's weight vector of r's head against d's training counts. */
+TL_API int tl_run_plot_weights(tl_run *r, const tl_data *d, const char *path, tl_error *err);
+
 /* ---- evaluation ---- */
 
 /* The report of a model on one labelled split: every metric of report.json (docs/report-schema.md). */
@@ -265,7 +326,9 @@ typedef struct tl_evaluation tl_evaluation;
 
 /* Evaluates r on split (usually TL_SPLIT_TEST) of d with the inference rule (NULL = none), as `tailor
  * eval` does: the metrics, and the open-set metrics when d holds the unknown split. The per-class
- * shot groups use r's training counts (a run opened without report.json: d's training split's). */
+ * shot groups (and logit adjustment) use the training counts of d's training split, or, when d has
+ * none, r's own (a run opened from a folder: its report.json's). A rule's tau=auto is chosen on d's
+ * validation split and logged ("posthoc: chose tau = T (validation balanced accuracy A%)"). */
 TL_API tl_evaluation *tl_evaluate(tl_run *r, tl_data *d, int split, const char *rule, tl_error *err);
 TL_API void tl_evaluation_free(tl_evaluation *e);
 /* A headline metric by its report.json name: "accuracy", "balanced_accuracy", "macro_f1",
@@ -292,8 +355,8 @@ TL_API const char *tl_evaluation_run_value(const tl_evaluation *e, const char *k
 /* Classes, and the name of class k (owned by e; NULL when the report has none). */
 TL_API int tl_evaluation_num_classes(const tl_evaluation *e);
 TL_API const char *tl_evaluation_class_name(const tl_evaluation *e, int k);
-/* Prints the headline metrics, the group accuracies and the per-class table as Markdown tables (what
- * tailor eval prints and report.md holds). */
+/* Prints the headline metrics, the group accuracies and the per-class table as Markdown tables, then
+ * (after a blank line) the open-set metrics when e has them: what tailor eval prints. */
 TL_API void tl_evaluation_print(FILE *f, const tl_evaluation *e);
 /* Prints a (label_a, e.g. the baseline) and b side by side with the difference b - a, as tailor
  * compare does. Fails when their class counts differ. */

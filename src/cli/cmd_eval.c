@@ -1,21 +1,11 @@
 /* tailor eval: re-evaluate a finished run (its model.safetensors) on its test set or another data
  * set, writing report.json, report.md and plots into a new folder (default RUN/eval). */
-#include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include "commands.h"
-#include "run/evaluate.h"
-#include "run/train.h"
-#include "run/bundle.h"
-#include "run/run_dir.h"
-#include "core/error.h"
-#include "eval/posthoc.h"
-#include "eval/report.h"
-#include "models/model_io.h"
-#include "train/trainer.h"
+#include "tailor.h"
 
-static const tl_optdef eval_opts[] = {
+static const tl_option eval_opts[] = {
     {"run", NULL, "finished run folder", 0, 0, 0},
     {"data", "", "data set to evaluate on (default: the run's)", 0, 0, 0},
     {"out", "", "report folder to create (default RUN/eval)", 0, 0, 0},
@@ -26,100 +16,67 @@ static const tl_optdef eval_opts[] = {
 #define NOPTS ((int)(sizeof eval_opts / sizeof *eval_opts))
 
 int tl_cmd_eval(int argc, char **argv) {
-    if (tl_opts_help(argc, argv, eval_opts, NOPTS, "eval", "--run DIR [--data SPEC] [--posthoc RULE] [--out DIR]")) return 0;
-    tl_error err = {{0}};
-    tl_opts o, run = {0};
-    tl_data_bundle data = {0};
-    tl_model model = {0};
-    float *mean = NULL, *std = NULL, *vlogits = NULL;
-    tl_posthoc rule = {0};
-    int *vpred = NULL;
-    char path[4200], out[4200];
-    tl_run_dir rd = {.fd = -1};
-    int status = 1, run_lock = -1;
-    long batch, threads, val;
-    if (tl_opts_parse(&o, eval_opts, NOPTS, argc, argv, "eval", &err)) { fprintf(stderr, "tailor: %s\n", err.msg); return 2; }
-    const char *dir = tl_opt(&o, "run");
+    if (tl_options_help(argc, argv, eval_opts, NOPTS, "eval", "--run DIR [--data SPEC] [--posthoc RULE] [--out DIR]")) return 0;
+    tl_error err = {{0}}, terr = {{0}};
+    tl_options *o = tl_options_parse(eval_opts, NOPTS, argc, argv, "eval", &err);
+    if (!o) { fprintf(stderr, "tailor: %s\n", err.msg); return 2; }
+    tl_run *run = NULL;
+    tl_data *data = NULL, *other = NULL;
+    tl_folder *out = NULL, *run_lock = NULL;
+    tl_evaluation *e = NULL;
+    char path[4200];
+    int status = 1;
+    long batch, threads = 1, val;
+    const char *dir = tl_options_get(o, "run");
     /* The run's own settings give the training view (for the per-class training counts). */
-    if (tl_run_check(dir, &err) || tl_train_settings(&run, dir, &err) ||
-        tl_opt_int(&o, "batch", 1, 65536, &batch, &err) || tl_opt_int(&o, "threads", 1, 256, &threads, &err) ||
-        tl_opt_int(&run, "val", 0, 1000000, &val, &err))
-        goto fail;
+    int bad_threads = tl_options_int(o, "threads", 1, 256, &threads, &terr);
+    if (!(run = tl_run_open(dir, bad_threads ? 1 : (int)threads, &err))) goto fail;
+    const tl_config *cfg = tl_run_config(run);
+    if (tl_options_int(o, "batch", 1, 65536, &batch, &err)) goto fail;
+    if (bad_threads) { err = terr; goto fail; }
+    if (tl_config_int(cfg, "val", 0, 1000000, &val, &err)) goto fail;
     /* The default report folder RUN/eval is written into the run: the run's lock refuses a second writer. */
-    if (*tl_opt(&o, "out")) snprintf(out, sizeof out, "%s", tl_opt(&o, "out"));
-    else if (tl_path_join(out, sizeof out, dir, "eval", &err) || tl_dir_lock(&run_lock, dir, "--run", &err)) goto fail;
-    if (tl_run_dir_init(&rd, out, "--out", &err) || tl_run_dir_check_free(rd.out, "--out", &err) ||
-        tl_run_dir_remove_stale(&rd, &err) || tl_run_dir_create(&rd, &err))  /* a report folder left by an interrupted eval */
+    if (*tl_options_get(o, "out")) snprintf(path, sizeof path, "%s", tl_options_get(o, "out"));
+    else if ((size_t)snprintf(path, sizeof path, "%s/eval", dir) >= sizeof path) {
+        snprintf(err.msg, sizeof err.msg, "path too long: %s/eval", dir);
         goto fail;
+    } else if (!(run_lock = tl_folder_lock(dir, "--run", &err))) goto fail;
+    /* A report folder left by an interrupted eval goes. */
+    if (!(out = tl_folder_create(path, "--out", 1, &err))) goto fail;
     /* --open runs: the same classes are held out of any data set evaluated. */
-    const char *open = tl_opt(&run, "open");
-    if (tl_bundle_load_open(&data, tl_opt(&run, "data"), tl_opt(&run, "lt"), val, open, &err)) goto fail;
-    if (*tl_opt(&o, "data")) {
-        tl_data_bundle other;
-        if (tl_bundle_load_open(&other, tl_opt(&o, "data"), "none", 0, open, &err)) goto fail;
-        tl_dataset_free(&data.test);
-        tl_dataset_free(&data.unknown);
-        data.test = other.test;
-        data.unknown = other.unknown;
-        other.test = other.unknown = (tl_dataset){0};
-        tl_bundle_free(&other);
+    const char *open = tl_config_get(cfg, "open");
+    if (!(data = tl_data_open(tl_config_get(cfg, "data"), tl_config_get(cfg, "lt"), (int)val, open, &err))) goto fail;
+    if (*tl_options_get(o, "data")) {
+        if (!(other = tl_data_open(tl_options_get(o, "data"), "none", 0, open, &err)) ||
+            tl_data_replace_test(data, other, &err))
+            goto fail;
     }
-    if (tl_bundle_input(&data, &run, &err)) goto fail;
-    const tl_dataset *test = data.test.n ? &data.test : &data.val;
-    if (test->n == 0) { tl_fail(&err, "--run %s: its data set has no test set; give --data", dir); goto fail; }
-    if (tl_path_join(path, sizeof path, dir, "model.safetensors", &err) ||
-        tl_model_load(&model, path, (int)batch, (int)threads, &mean, &std, &err))
-        goto fail;
-    if (data.input.c != model.cfg.in_c || data.input.h != model.cfg.in_h || data.input.w != model.cfg.in_w ||
-        test->num_classes > model.cfg.num_classes) {
-        tl_fail(&err, "--data: its shape or classes do not match the run's model");
+    int split = tl_data_rows(data, TL_SPLIT_TEST) ? TL_SPLIT_TEST : TL_SPLIT_VAL;
+    if (!tl_data_rows(data, split)) {
+        snprintf(err.msg, sizeof err.msg, "--run %s: its data set has no test set; give --data", dir);
         goto fail;
     }
-    if (*tl_opt(&o, "posthoc")) {
-        if (tl_posthoc_create(&rule, tl_opt(&o, "posthoc"), data.train_count, model.cfg.num_classes, &err)) goto fail;
-        if (rule.tau_auto) {
-            /* τ from the run's balanced validation set, never from the test set. */
-            const tl_dataset *v = &data.val;
-            if (v->n == 0) {
-                tl_fail(&err, "--posthoc %s: tau=auto needs the run's validation set (train it with --val N)", tl_opt(&o, "posthoc"));
-                goto fail;
-            }
-            vlogits = malloc((size_t)v->n * model.cfg.num_classes * sizeof *vlogits);
-            vpred = malloc((size_t)v->n * sizeof *vpred);
-            if (!vlogits || !vpred) { tl_fail(&err, "out of memory"); goto fail; }
-            if (tl_predict(&model, v, mean, std, vlogits, NULL, vpred, &err)) goto fail;
-            double bal;
-            tl_posthoc_set_tau(&rule, tl_posthoc_choose_tau(&rule, vlogits, v->y, v->n, &bal));
-            printf("posthoc: chose tau = %g (validation balanced accuracy %.2f%%)\n", rule.tau, 100 * bal);
-        }
-    }
-    tl_metrics met;
-    tl_openset_report openr;
-    if (tl_evaluate_open_to_dir(&model, &data, test, mean, std, rd.partial, &run, *tl_opt(&o, "posthoc") ? &rule : NULL,
-                                NAN, NAN, &met, &openr, &err))
+    if (tl_run_set_batch(run, (int)batch, &err)) goto fail;
+    const char *rule = tl_options_get(o, "posthoc");
+    if (!(e = tl_evaluate(run, data, split, *rule ? rule : NULL, &err)) || tl_evaluation_write(e, tl_folder_path(out), &err))
         goto fail;
-    tl_report_print(stdout, &met, (const char *const *)test->class_names);
-    if (data.open.n) { fputc('\n', stdout); tl_report_print_open(stdout, &openr); }
-    tl_metrics_free(&met);
-    if (tl_run_dir_commit(&rd, &err)) { fprintf(stderr, "tailor: %s\n", err.msg); goto done; }  /* keeps the complete folder */
-    printf("\nreport folder: %s\n", rd.out);
+    tl_evaluation_print(stdout, e);
+    if (tl_folder_commit(out, &err)) { fprintf(stderr, "tailor: %s\n", err.msg); goto done; }  /* keeps the complete folder */
+    printf("\nreport folder: %s\n", tl_folder_name(out));
     status = 0;
     goto done;
 fail:
     /* Nothing here is costly to redo (the run itself is never touched): a half-written report goes. */
     fprintf(stderr, "tailor: %s\n", err.msg);
-    tl_run_dir_close(&rd, 1);
+    tl_folder_close(out, 1);
+    out = NULL;
 done:
-    tl_run_dir_close(&rd, 0);
-    tl_dir_unlock(&run_lock);
-    free(vlogits);
-    free(vpred);
-    tl_posthoc_free(&rule);
-    free(mean);
-    free(std);
-    tl_model_free(&model);
-    tl_bundle_free(&data);
-    tl_opts_free(&run);
-    tl_opts_free(&o);
+    tl_folder_close(out, 0);
+    tl_folder_unlock(run_lock);
+    tl_evaluation_free(e);
+    tl_data_free(other);
+    tl_data_free(data);
+    tl_run_free(run);
+    tl_options_free(o);
     return status;
 }

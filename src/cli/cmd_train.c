@@ -31,13 +31,6 @@ static int on_progress(void *p, const tl_train_status *s) {
     return 0;
 }
 
-/* --init's note goes to stdout, as the command always printed it. */
-static void on_log(void *user, int level, const char *msg) {
-    (void)user;
-    (void)level;
-    printf("%s\n", msg);
-}
-
 /* The options of `tailor train --resume DIR ...`: the run's own settings (DIR.partial/config.json).
  * A resumed run continues to the result the uninterrupted one would have reached, so any other option
  * given must repeat the run's value (the schedule, sampler and every random stream depend on them);
@@ -139,7 +132,6 @@ int tl_cmd_train(int argc, char **argv) {
     tl_progress bar;
     char ckpt[4200] = "";
     int status = 1;
-    tl_log_set_callback(on_log, NULL);
     if (tl_training_setup(&t, &o, &data, 1, &err)) goto fail;
     if (!resume) {
         if (tl_run_dir_create(&rd, &err)) goto fail;

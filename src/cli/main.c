@@ -38,7 +38,16 @@ static int close_stdout(int status) {
     return 1;
 }
 
+/* What the library has to say (e.g. which weights --init loaded, the tau a rule chose) is part of a
+ * command's printed output. */
+static void print_log(void *user, int level, const char *msg) {
+    (void)user;
+    (void)level;
+    printf("%s\n", msg);
+}
+
 int main(int argc, char **argv) {
+    tl_log_set_callback(print_log, NULL);
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         usage(argc < 2 ? stderr : stdout);
         return close_stdout(argc < 2 ? 2 : 0);

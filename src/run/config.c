@@ -51,6 +51,10 @@ const char *tl_config_get(const tl_config *c, const char *name) {
     return name ? tl_opt(&c->o, name) : NULL;
 }
 
+int tl_config_int(const tl_config *c, const char *name, long lo, long hi, long *out, tl_error *err) {
+    return tl_opt_int(&c->o, name, lo, hi, out, err);
+}
+
 int tl_config_read(tl_config *c, const char *path, tl_error *err) {
     /* Read into a copy, so a file that fails half-way changes nothing. */
     tl_opts o;

@@ -239,3 +239,13 @@ int tl_data_image_file_info(const tl_data *d, int i, int *h, int *w, int *c) {
 }
 
 int tl_data_skipped(const tl_data *d) { return d->b.skipped; }
+
+int tl_data_replace_test(tl_data *d, tl_data *src, tl_error *err) {
+    (void)err;
+    tl_dataset_free(&d->b.test);
+    tl_dataset_free(&d->b.unknown);
+    d->b.test = src->b.test;
+    d->b.unknown = src->b.unknown;
+    src->b.test = src->b.unknown = (tl_dataset){0};
+    return 0;
+}

@@ -56,13 +56,13 @@ tl_evaluation *tl_evaluate(tl_run *r, tl_data *d, int split, const char *rule, t
     if (!e) { tl_fail(err, "out of memory"); return NULL; }
     e->train_seconds = r->train_seconds;
     e->images_per_second = r->images_per_second;
-    const int64_t *count = r->train_count ? r->train_count : d->b.train.n ? d->b.train_count : NULL;
     tl_posthoc p = {0};
     tl_model copy = {0}, *m = NULL;
     tl_openset_report open;
     const tl_data_bundle *b = split == TL_SPLIT_TEST && d->b.open.n ? &d->b : NULL;
+    const int64_t *count = NULL;
     int rc = tl_opts_copy(&e->cfg, &r->cfg.o, err) || tl_run_data_input(r, d, err);
-    if (!rc && !count) rc = tl_fail(err, "tl_evaluate: the run's training counts are unknown and the data set has no training split");
+    if (!rc && !(count = tl_run_counts(r, d, err))) rc = -1;
     if (!rc && rule) rc = tl_run_rule(&p, r, rule, count, &d->b.val, err);
     if (!rc) rc = tl_run_model_for(r, rule ? &p : NULL, &copy, &m, err);
     if (!rc) rc = tl_eval_compute(m, s, r->mean, r->std, count, b, rule ? &p : NULL, &e->m, &open, err);
@@ -148,7 +148,10 @@ const char *tl_evaluation_class_name(const tl_evaluation *e, int k) {
     return names(e) && k >= 0 && k < metrics(e)->C ? names(e)[k] : NULL;
 }
 
-void tl_evaluation_print(FILE *f, const tl_evaluation *e) { tl_report_print(f, metrics(e), names(e)); }
+void tl_evaluation_print(FILE *f, const tl_evaluation *e) {
+    tl_report_print(f, metrics(e), names(e));
+    if (e->has_open) { fputc('\n', f); tl_report_print_open(f, &e->open); }
+}
 
 int tl_evaluation_print_compare(FILE *f, const tl_evaluation *a, const char *label_a, const tl_evaluation *b,
                                 const char *label_b, tl_error *err) {

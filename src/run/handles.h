@@ -20,6 +20,7 @@ struct tl_data {
     int dim, h, w, c;           /* arrays: the row shape (dim = c*h*w) */
     char *spec, *lt, *open;     /* tl_data_open / tl_data_view: what made it (recorded in a run's config), or NULL */
     int val;
+    int input_set;              /* tl_data_open_input: the input is the run's already (not reconfigured) */
 };
 
 struct tl_run {
@@ -32,6 +33,7 @@ struct tl_run {
     int nlogs, threads;
     long long bn_steps;
     double train_seconds, images_per_second;   /* NAN when unknown */
+    char *dir;                  /* the run folder it was opened from (its report.json gives the counts), or NULL */
 };
 
 struct tl_evaluation {
@@ -48,6 +50,12 @@ struct tl_evaluation {
     int read;                   /* read back from report.json: the numbers live in rep */
     tl_report rep;
 };
+
+/* The training counts for r on d: d's training split's, else r's own (a run opened from a folder:
+ * read from its report.json the first time); NULL with a message when neither has them. */
+const int64_t *tl_run_counts(tl_run *r, const tl_data *d, tl_error *err);
+/* *dst = a copy of src's parameters and state in a model built for batch size N and nthreads. */
+int tl_model_clone(tl_model *dst, const tl_model *src, int N, int nthreads, tl_error *err);
 
 /* Copies n strings (NULL: *out = NULL). */
 int tl_strings_copy(char ***out, char *const *src, int n, tl_error *err);

@@ -202,3 +202,7 @@ int tl_options_int(const tl_options *o, const char *name, long lo, long hi, long
 int tl_options_help(int argc, char **argv, const tl_option *defs, int n, const char *cmd, const char *synopsis) {
     return tl_opts_help(argc, argv, defs, n, cmd, synopsis);
 }
+
+void tl_options_usage(const tl_option *defs, int n, const char *cmd, const char *synopsis, FILE *f) {
+    tl_opts_usage(defs, n, cmd, synopsis, f);
+}

@@ -6,13 +6,15 @@
 #include "run/handles.h"
 #include "run/predict.h"
 #include "core/error.h"
+#include "core/log.h"
 #include "run/evaluate.h"
 #include "train/trainer.h"
 
 int tl_run_data_input(tl_run *r, tl_data *d, tl_error *err) {
     const tl_model_cfg *c = &r->model.cfg;
-    if (tl_bundle_input(&d->b, &r->cfg.o, err)) return -1;
-    if (d->b.input.c != c->in_c || d->b.input.h != c->in_h || d->b.input.w != c->in_w || d->b.train.num_classes > c->num_classes)
+    if (!d->input_set && tl_bundle_input(&d->b, &r->cfg.o, err)) return -1;
+    if (d->b.input.c != c->in_c || d->b.input.h != c->in_h || d->b.input.w != c->in_w ||
+        d->b.train.num_classes > c->num_classes || d->b.test.num_classes > c->num_classes)
         return tl_fail(err, "--data: its shape or classes do not match the run's model");
     return 0;
 }
@@ -20,7 +22,7 @@ int tl_run_data_input(tl_run *r, tl_data *d, tl_error *err) {
 int tl_run_rule(tl_posthoc *rule, tl_run *r, const char *spec, const int64_t *count, const tl_dataset *val,
                 tl_error *err) {
     memset(rule, 0, sizeof *rule);
-    if (!count) return tl_fail(err, "--posthoc %s: the run's training counts are unknown (no report.json)", spec);
+    if (!count) return tl_fail_prefix(err, "--posthoc %s", spec);
     if (tl_posthoc_create(rule, spec, count, r->model.cfg.num_classes, err)) return -1;
     if (!rule->tau_auto) return 0;
     /* τ from a balanced validation set, never from the test set. */
@@ -34,11 +36,21 @@ int tl_run_rule(tl_posthoc *rule, tl_run *r, const char *spec, const int64_t *co
     int rc = z && pred ? 0 : tl_fail(err, "out of memory");
     if (!rc) rc = tl_predict(&r->model, val, r->mean, r->std, z, NULL, pred, err);
     double bal;
-    if (!rc) tl_posthoc_set_tau(rule, tl_posthoc_choose_tau(rule, z, val->y, val->n, &bal));
+    if (!rc) {
+        tl_posthoc_set_tau(rule, tl_posthoc_choose_tau(rule, z, val->y, val->n, &bal));
+        tl_log(TL_LOG_INFO, "posthoc: chose tau = %g (validation balanced accuracy %.2f%%)", rule->tau, 100 * bal);
+    }
     free(z);
     free(pred);
     if (rc) tl_posthoc_free(rule);
     return rc;
+}
+
+int tl_model_clone(tl_model *dst, const tl_model *src, int N, int nthreads, tl_error *err) {
+    if (tl_model_init(dst, &src->cfg, N, nthreads, 0, err)) return -1;
+    memcpy(dst->params, src->params, src->nparams * sizeof *src->params);
+    if (src->nstate) memcpy(dst->state, src->state, src->nstate * sizeof *src->state);
+    return 0;
 }
 
 int tl_run_model_for(tl_run *r, const tl_posthoc *rule, tl_model *copy, tl_model **m, tl_error *err) {
@@ -46,10 +58,7 @@ int tl_run_model_for(tl_run *r, const tl_posthoc *rule, tl_model *copy, tl_model
     *m = &r->model;
     if (!rule || rule->kind == TL_POSTHOC_LOGIT_ADJUST) return 0;
     /* tde, tau-norm and sla change the model they are bound to: the run's own stays as trained. */
-    const tl_model *s = &r->model;
-    if (tl_model_init(copy, &s->cfg, s->N, r->threads, 0, err)) return -1;
-    memcpy(copy->params, s->params, s->nparams * sizeof *s->params);
-    if (s->nstate) memcpy(copy->state, s->state, s->nstate * sizeof *s->state);
+    if (tl_model_clone(copy, &r->model, r->model.N, r->threads, err)) return -1;
     *m = copy;
     return 0;
 }
@@ -80,8 +89,7 @@ int tl_run_predict(tl_run *r, tl_data *d, int split, const char *rule, float *lo
     const tl_dataset *s = split_set(d, split);
     if (!s) return tl_fail(err, "tl_run_predict: split %d is not one of TL_SPLIT_*", split);
     if (tl_run_data_input(r, d, err)) return -1;
-    return predict(r, s, rule, r->train_count ? r->train_count : d->b.train.n ? d->b.train_count : NULL, &d->b.val,
-                   logits, probs, labels, err);
+    return predict(r, s, rule, rule ? tl_run_counts(r, d, err) : NULL, &d->b.val, logits, probs, labels, err);
 }
 
 int tl_run_features(tl_run *r, tl_data *d, int split, float *out, tl_error *err) {
@@ -116,7 +124,7 @@ static int predict_rows(tl_run *r, const float *x, const uint8_t *px, int n, con
     tl_dataset s;
     tl_input in;
     int rc = rows_set(&s, &in, r, x, px, n, err);
-    if (!rc && n) rc = predict(r, &s, rule, r->train_count, NULL, logits, probs, labels, err);
+    if (!rc && n) rc = predict(r, &s, rule, rule ? tl_run_counts(r, NULL, err) : NULL, NULL, logits, probs, labels, err);
     tl_dataset_free(&s);
     return rc;
 }

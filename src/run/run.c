@@ -20,7 +20,37 @@ void tl_run_free(tl_run *r) {
     free(r->train_count);
     tl_opts_free(&r->cfg.o);
     free(r->logs);
+    free(r->dir);
     free(r);
+}
+
+const int64_t *tl_run_counts(tl_run *r, const tl_data *d, tl_error *err) {
+    if (d && d->b.train.n) return d->b.train_count;
+    if (r->train_count) return r->train_count;
+    char path[4300];
+    tl_report rep;
+    /* A run the command finished: its report.json has the training counts (shot groups, logit adjustment). */
+    if (!r->dir || tl_path_join(path, sizeof path, r->dir, "report.json", err) || !tl_file_exists(path)) {
+        tl_fail(err, "the run's training counts are unknown (no report.json) and the data set has no training split");
+        return NULL;
+    }
+    if (tl_report_read(&rep, path, err)) return NULL;
+    int C = r->model.cfg.num_classes, ok = rep.m.C == C;
+    if (!ok) tl_fail(err, "%s: %d classes, the model has %d", path, rep.m.C, C);
+    if (ok && !(r->train_count = malloc((size_t)C * sizeof *r->train_count))) { ok = 0; tl_fail(err, "out of memory"); }
+    if (ok) memcpy(r->train_count, rep.m.train_count, (size_t)C * sizeof *r->train_count);
+    tl_report_free(&rep);
+    return ok ? r->train_count : NULL;
+}
+
+int tl_run_set_batch(tl_run *r, int batch, tl_error *err) {
+    if (batch < 1 || batch > 65536) return tl_fail(err, "--batch: '%d' is not an integer in 1..65536", batch);
+    if (batch == r->model.N) return 0;
+    tl_model m;
+    if (tl_model_clone(&m, &r->model, batch, r->threads, err)) return -1;
+    tl_model_free(&r->model);
+    r->model = m;
+    return 0;
 }
 
 /* A given data set's spec and view go into the run's options, so its config.json names them. */
@@ -120,18 +150,9 @@ tl_run *tl_run_open(const char *dir, int threads, tl_error *err) {
     r->train_seconds = r->images_per_second = NAN;
     int rc = tl_run_check(dir, err) || tl_train_settings(&r->cfg.o, dir, err) ||
              tl_path_join(path, sizeof path, dir, "model.safetensors", err) ||
-             tl_model_load(&r->model, path, 256, threads, &r->mean, &r->std, err) ||
+             tl_model_load_steps(&r->model, path, 256, threads, &r->mean, &r->std, &r->bn_steps, err) ||
              tl_model_load_names(&r->class_names, path, r->model.cfg.num_classes, err);
-    /* The training counts (shot groups, logit adjustment) of a run the command finished. */
-    if (!rc && tl_path_join(path, sizeof path, dir, "report.json", err) == 0 && tl_file_exists(path)) {
-        tl_report rep;
-        rc = tl_report_read(&rep, path, err);
-        int have = rc == 0;
-        if (!rc && rep.m.C != r->model.cfg.num_classes) rc = tl_fail(err, "%s: %d classes, the model has %d", path, rep.m.C, r->model.cfg.num_classes);
-        if (!rc && !(r->train_count = malloc((size_t)rep.m.C * sizeof *r->train_count))) rc = tl_fail(err, "out of memory");
-        if (!rc) memcpy(r->train_count, rep.m.train_count, (size_t)rep.m.C * sizeof *r->train_count);
-        if (have) tl_report_free(&rep);
-    }
+    if (!rc && !(r->dir = strdup(dir))) rc = tl_fail(err, "out of memory");
     if (rc) { tl_run_free(r); return NULL; }
     return r;
 }

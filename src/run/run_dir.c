@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -140,3 +141,51 @@ void tl_run_dir_close(tl_run_dir *r, int remove) {
     r->created = 0;
     tl_dir_unlock(&r->fd);
 }
+
+/* The public output folder (include/tailor.h): a run folder in the making, or a locked finished one. */
+struct tl_folder {
+    tl_run_dir rd;
+    int lock_fd;
+    int committed;
+};
+
+tl_folder *tl_folder_create(const char *out, const char *option, int remove_stale, tl_error *err) {
+    tl_folder *f = calloc(1, sizeof *f);
+    if (!f) { tl_fail(err, "out of memory"); return NULL; }
+    f->rd.fd = f->lock_fd = -1;
+    if (tl_run_dir_init(&f->rd, out ? out : "", option, err) || tl_run_dir_check_free(f->rd.out, option, err) ||
+        (remove_stale ? tl_run_dir_remove_stale(&f->rd, err)
+                      : tl_run_dir_check_no_partial(&f->rd, "left by an interrupted writer: move it away or remove it", err)) ||
+        tl_run_dir_create(&f->rd, err)) {
+        tl_run_dir_close(&f->rd, 1);
+        free(f);
+        return NULL;
+    }
+    return f;
+}
+
+const char *tl_folder_path(const tl_folder *f) { return f->rd.partial; }
+const char *tl_folder_name(const tl_folder *f) { return f->rd.out; }
+
+int tl_folder_commit(tl_folder *f, tl_error *err) {
+    if (tl_run_dir_commit(&f->rd, err)) return -1;
+    f->committed = 1;
+    return 0;
+}
+
+void tl_folder_close(tl_folder *f, int remove) {
+    if (!f) return;
+    if (f->lock_fd >= 0) tl_dir_unlock(&f->lock_fd);
+    else tl_run_dir_close(&f->rd, remove && !f->committed);
+    free(f);
+}
+
+tl_folder *tl_folder_lock(const char *path, const char *option, tl_error *err) {
+    tl_folder *f = calloc(1, sizeof *f);
+    if (!f) { tl_fail(err, "out of memory"); return NULL; }
+    f->rd.fd = -1;
+    if (tl_dir_lock(&f->lock_fd, path, option, err)) { free(f); return NULL; }
+    return f;
+}
+
+void tl_folder_unlock(tl_folder *f) { tl_folder_close(f, 0); }

@@ -210,6 +210,14 @@ static void test_arrays_round_trip(void) {
     CHECK_MSG(o != NULL, "%s", err.msg);
     if (o) {
         CHECK(!strcmp(tl_config_get(tl_run_config(o), "hidden"), "16"));
+        /* Saved again, the model file is the same bytes (num_batches_tracked included). */
+        CHECK_MSG(tl_run_save(o, tmp("run2"), &err) == 0, "%s", err.msg);
+        FILE *f1 = fopen(tmp("run/model.safetensors"), "rb"), *f2 = fopen(tmp("run2/model.safetensors"), "rb");
+        int same = f1 && f2;
+        for (int a = 0, b = 0; same && a != EOF; ) { a = fgetc(f1); b = fgetc(f2); same = a == b; }
+        CHECK(same);
+        if (f1) fclose(f1);
+        if (f2) fclose(f2);
         CHECK(tl_run_predict(o, d, TL_SPLIT_TEST, NULL, logits2, NULL, labels2, &err) == 0);
         CHECK(!memcmp(logits, logits2, sizeof(float) * nte * C));
         /* Without report.json the training counts come from the data set's training split. */
@@ -333,6 +341,37 @@ static void test_pixels_and_spec(void) {
     free(px);
 }
 
+/* --open through the API: class 2 held out of training, back as unknown at test time. */
+static void test_open_set(void) {
+    tl_error err = {{0}};
+    tl_data *a = arrays(), *v = a ? tl_data_view(a, NULL, 0, "2", &err) : NULL;
+    CHECK_MSG(v != NULL, "%s", err.msg);
+    if (!v) { tl_data_free(a); return; }
+    CHECK(tl_data_num_classes(v) == 2 && tl_data_rows(v, TL_SPLIT_UNKNOWN) == test_per[2]);
+    CHECK(tl_data_rows(v, TL_SPLIT_TEST) == test_per[0] + test_per[1] && tl_data_rows(v, TL_SPLIT_TRAIN) == 360);
+    tl_config *c = small_config();
+    tl_run *r = tl_train(c, v, NULL, NULL, NULL, &err);
+    CHECK_MSG(r && tl_run_num_classes(r) == 2, "%s", err.msg);
+    tl_evaluation *e = r ? tl_evaluate(r, v, TL_SPLIT_TEST, NULL, &err) : NULL;
+    CHECK_MSG(e != NULL, "%s", err.msg);
+    char *json = e ? tl_evaluation_json(e, &err) : NULL;
+    CHECK(json && strstr(json, "\"open_set\": {") && strstr(json, "\"auroc\""));
+    CHECK(json && strstr(json, "\"open\": \"2\""));
+    tl_free(json);
+    FILE *f = tmpfile();
+    if (f && e) {
+        tl_evaluation_print(f, e);
+        long n = ftell(f);
+        CHECK(n > 0);
+        fclose(f);
+    }
+    tl_evaluation_free(e);
+    tl_run_free(r);
+    tl_config_free(c);
+    tl_data_free(v);
+    tl_data_free(a);
+}
+
 static int log_lines;
 static void on_log(void *user, int level, const char *msg) { (void)user; (void)level; (void)msg; log_lines++; }
 
@@ -347,6 +386,7 @@ int main(void) {
     RUN_TEST(test_arrays_round_trip);
     RUN_TEST(test_cancel);
     RUN_TEST(test_pixels_and_spec);
+    RUN_TEST(test_open_set);
     tmpfiles_close();
     TEST_MAIN_END();
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The run folder's life cycle (src/cli/run_dir.c): once training has started, no failure throws the
+# The run folder's life cycle (src/run/run_dir.c): once training has started, no failure throws the
 # run away, and every message says what happened and what to do. Cases: the disk fills during the
 # final writes (a small tmpfs), something appears at the final name while training runs (a folder
 # with a file in it, an empty folder, a dangling symbolic link), two writers of one folder (a lock

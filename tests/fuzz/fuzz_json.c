@@ -1,4 +1,4 @@
-/* Fuzz target: the JSON reader (src/core/json.c) and config files (src/cli/options.c:
+/* Fuzz target: the JSON reader (src/core/json.c) and config files (src/run/options.c:
  * tl_opts_read_config). Every string and number the reader accepts is written back with the JSON
  * writers and read again: the round trip must give the same value (run folders' config.json and
  * metrics.jsonl are written that way and read back by --config and --resume). */
