@@ -17,7 +17,8 @@ static const tl_optdef eval_opts[] = {
     {"run", NULL, "finished run folder", 0, 0},
     {"data", "", "data set to evaluate on (default: the run's)", 0, 0},
     {"out", "", "report folder to create (default RUN/eval)", 0, 0},
-    {"posthoc", "", "inference rule: logit-adjust[:tau=T|auto] (auto: best balanced accuracy on the run's --val set over tau = 0, 0.1, ..., 2), tde[:alpha=A] (causal head), tau-norm[:tau=T] (linear head), sla[:infer=agg|single|sd] (--ssl sla runs)", 0, 0},
+    {"posthoc", "", "inference rule: logit-adjust[:tau=T|auto] (auto: best balanced accuracy on the run's --val set over tau = 0, 0.1, ..., 2), tde[:alpha=A|auto] (causal head; auto: the same over alpha = 0, 0.1, ..., 3), tau-norm[:tau=T] (linear head), sla[:infer=agg|single|sd] (--ssl sla runs)", 0, 0},
+    {"split", "test", "split to evaluate: test, or val (the run's --val split, e.g. to choose between runs without touching the test set)", 0, 0},
     {"batch", "256", "batch size", 0, 0},
     {"threads", "2", "threads", 0, 0},
 };
@@ -63,7 +64,18 @@ int tl_cmd_eval(int argc, char **argv) {
         tl_bundle_free(&other);
     }
     if (tl_bundle_input(&data, &run, &err)) goto fail;
-    const tl_dataset *test = data.test.n ? &data.test : &data.val;
+    const char *split = tl_opt(&o, "split");
+    int on_val = !strcmp(split, "val");
+    if (!on_val && strcmp(split, "test")) { tl_fail(&err, "--split %s: valid: test, val", split); goto fail; }
+    if (on_val && (*tl_opt(&o, "data") || *open)) {
+        tl_fail(&err, "--split val: evaluates the run's own validation split, so not with %s", *open ? "an --open run" : "--data");
+        goto fail;
+    }
+    if (on_val && data.val.n == 0) {
+        tl_fail(&err, "--split val: the run %s has no validation split (train it with --val N)", dir);
+        goto fail;
+    }
+    const tl_dataset *test = on_val || !data.test.n ? &data.val : &data.test;
     if (test->n == 0) { tl_fail(&err, "--run %s: its data set has no test set; give --data", dir); goto fail; }
     if (tl_path_join(path, sizeof path, dir, "model.safetensors", &err) ||
         tl_model_load(&model, path, (int)batch, (int)threads, &mean, &std, &err))
@@ -75,13 +87,20 @@ int tl_cmd_eval(int argc, char **argv) {
     }
     if (*tl_opt(&o, "posthoc")) {
         if (tl_posthoc_create(&rule, tl_opt(&o, "posthoc"), data.train_count, model.cfg.num_classes, &err)) goto fail;
+        if ((rule.tau_auto || rule.alpha_auto) && data.val.n == 0) {
+            tl_fail(&err, "--posthoc %s: %s=auto needs the run's validation set (train it with --val N)", tl_opt(&o, "posthoc"),
+                    rule.tau_auto ? "tau" : "alpha");
+            goto fail;
+        }
+        if (rule.alpha_auto) {
+            /* α from the run's validation set, never from the test set. */
+            double bal;
+            if (tl_posthoc_choose_alpha(&rule, &model, &data.val, mean, std, &bal, &err)) goto fail;
+            printf("posthoc: chose alpha = %g (validation balanced accuracy %.2f%%)\n", rule.alpha, 100 * bal);
+        }
         if (rule.tau_auto) {
             /* τ from the run's balanced validation set, never from the test set. */
             const tl_dataset *v = &data.val;
-            if (v->n == 0) {
-                tl_fail(&err, "--posthoc %s: tau=auto needs the run's validation set (train it with --val N)", tl_opt(&o, "posthoc"));
-                goto fail;
-            }
             vlogits = malloc((size_t)v->n * model.cfg.num_classes * sizeof *vlogits);
             vpred = malloc((size_t)v->n * sizeof *vpred);
             if (!vlogits || !vpred) { tl_fail(&err, "out of memory"); goto fail; }

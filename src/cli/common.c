@@ -327,6 +327,12 @@ static int evaluate(tl_model *m, const tl_dataset *d, const float *mean, const f
         if (o->defs[i].in_config && strcmp(o->defs[i].name, "seed") && strcmp(o->defs[i].name, "threads"))
             rc = tl_report_info_set(&info, o->defs[i].name, o->value[i], err);
     if (!rc && rule) rc = tl_report_info_set(&info, "posthoc", rule->text, err);
+    char sweep[TL_POSTHOC_SWEEP * 24 + 16];   /* tau=auto, alpha=auto: every value tried on validation */
+    if (!rc && rule && rule->nsweep) {
+        tl_posthoc_sweep_text(rule, sweep, sizeof sweep);
+        rc = tl_report_info_set(&info, "posthoc_sweep", sweep, err);
+    }
+    if (!rc && b && d == &b->val) rc = tl_report_info_set(&info, "split", "val", err);
     const char *const *names = (const char *const *)d->class_names;
     char path[4200];
     if (!rc) rc = tl_report_write(dir, out, names, &info, err);

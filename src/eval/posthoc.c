@@ -8,6 +8,20 @@
 #include "losses/loss.h"
 #include "spec/spec.h"
 #include "stage2/stage2.h"
+#include "train/trainer.h"
+
+/* tde's alpha: a number in the --posthoc range, auto (chosen on validation), or absent (the head's). */
+static int tde_alpha(tl_posthoc *p, tl_spec *spec, tl_error *err) {
+    const char *a;
+    if (tl_spec_str(spec, "alpha", "", &a, err)) return -1;
+    p->alpha = NAN;
+    if (!*a) return 0;
+    if (!strcmp(a, "auto")) { p->alpha_auto = 1; return 0; }
+    char *end;
+    p->alpha = strtod(a, &end);
+    if (*end || !isfinite(p->alpha)) return tl_spec_fail(err, spec, "alpha=%s is not a number or auto", a);
+    return tl_spec_range(spec, "alpha", p->alpha, 0, err);
+}
 
 int tl_posthoc_create(tl_posthoc *p, const char *spec_text, const int64_t *count, int C, tl_error *err) {
     static const char *const names[] = {"logit-adjust", "tde", "tau-norm", "sla"};
@@ -23,7 +37,7 @@ int tl_posthoc_create(tl_posthoc *p, const char *spec_text, const int64_t *count
     p->count = count;
     if (k != TL_POSTHOC_LOGIT_ADJUST) {
         /* Rules that change the model: nothing is subtracted from the logits. */
-        if (k == TL_POSTHOC_TDE ? tl_spec_double(&spec, "alpha", NAN, &p->alpha, err)
+        if (k == TL_POSTHOC_TDE ? tde_alpha(p, &spec, err)
             : k == TL_POSTHOC_SLA ? tl_spec_choice(&spec, "infer", infer, 3, TL_SLA_AGG, &p->infer, err)
                                   : tl_spec_double(&spec, "tau", 1, &p->tau, err))
             return -1;
@@ -31,7 +45,8 @@ int tl_posthoc_create(tl_posthoc *p, const char *spec_text, const int64_t *count
         p->adjust = calloc((size_t)C, sizeof *p->adjust);
         p->scratch = malloc(2 * (size_t)C * sizeof *p->scratch);
         if (!p->adjust || !p->scratch) { tl_posthoc_free(p); return tl_fail(err, "out of memory"); }
-        if (k == TL_POSTHOC_TDE && isnan(p->alpha)) snprintf(p->text, sizeof p->text, "tde (the head's alpha)");
+        if (p->alpha_auto) snprintf(p->text, sizeof p->text, "tde:alpha=auto");
+        else if (k == TL_POSTHOC_TDE && isnan(p->alpha)) snprintf(p->text, sizeof p->text, "tde (the head's alpha)");
         else if (k == TL_POSTHOC_TDE) snprintf(p->text, sizeof p->text, "tde:alpha=%g", p->alpha);
         else if (k == TL_POSTHOC_SLA) snprintf(p->text, sizeof p->text, "sla:infer=%s", infer[p->infer]);
         else snprintf(p->text, sizeof p->text, "tau-norm:tau=%g", p->tau);
@@ -101,11 +116,51 @@ double tl_posthoc_choose_tau(tl_posthoc *p, const float *logits, const int *y, i
         double tau = k / 10.0;
         tl_logit_adjustment(p->adjust, p->count, p->C, tau);
         double b = balanced(logits, p->adjust, y, n, p->C, p->scratch, p->scratch + p->C);
+        p->sweep_value[k] = tau;
+        p->sweep_bal[k] = b;
         if (b > best) { best = b; best_tau = tau; }
     }
+    p->nsweep = 21;
     if (!isnan(p->tau)) tl_logit_adjustment(p->adjust, p->count, p->C, p->tau);
     *best_bal = best;
     return best_tau;
+}
+
+int tl_posthoc_choose_alpha(tl_posthoc *p, struct tl_model *m, const tl_dataset *val, const float *mean,
+                            const float *std, double *best_bal, tl_error *err) {
+    if (m->head.ops != &tl_head_causal) return tl_fail(err, "--posthoc tde: the run's head is not causal (it is %s)", m->cfg.head);
+    float *z = malloc((size_t)val->n * p->C * sizeof *z + 1);
+    int *pred = malloc((size_t)val->n * sizeof *pred + 1);
+    if (!z || !pred) { free(z); free(pred); return tl_fail(err, "out of memory"); }
+    /* α enters the logits non-linearly through float rounding, so each value is predicted as eval will. */
+    double best = -1, best_alpha = 0;
+    int rc = 0;
+    for (int k = 0; k < TL_POSTHOC_SWEEP && !rc; k++) {
+        double alpha = k / 10.0;
+        rc = tl_causal_set_alpha(&m->head, alpha, err) || tl_predict(m, val, mean, std, z, NULL, pred, err);
+        if (rc) break;
+        double b = balanced(z, p->adjust, val->y, val->n, p->C, p->scratch, p->scratch + p->C);   /* adjust = 0 */
+        p->sweep_value[k] = alpha;
+        p->sweep_bal[k] = b;
+        if (b > best) { best = b; best_alpha = alpha; }
+    }
+    free(z);
+    free(pred);
+    if (rc) return -1;
+    p->nsweep = TL_POSTHOC_SWEEP;
+    p->alpha = best_alpha;
+    snprintf(p->text, sizeof p->text, "tde:alpha=%g (auto, on validation)", best_alpha);
+    *best_bal = best;
+    return 0;
+}
+
+void tl_posthoc_sweep_text(const tl_posthoc *p, char *buf, size_t cap) {
+    size_t len = 0;
+    buf[0] = 0;
+    if (!p->nsweep) return;
+    len += (size_t)snprintf(buf, cap, "%s", p->kind == TL_POSTHOC_TDE ? "alpha" : "tau");
+    for (int k = 0; k < p->nsweep && len < cap; k++)
+        len += (size_t)snprintf(buf + len, cap - len, " %g:%.4f", p->sweep_value[k], p->sweep_bal[k]);
 }
 
 void tl_posthoc_free(tl_posthoc *p) {
