@@ -66,6 +66,13 @@ int tl_train_settings(tl_opts *run, const char *dir, tl_error *err) {
     return tl_opts_parse(run, train_opts, NOPTS, 4, args, "train", err);
 }
 
+int tl_train_options_check(int argc, char **argv, tl_error *err) {
+    tl_opts o;
+    if (tl_opts_parse(&o, train_opts, NOPTS, argc, argv, "train", err)) return -1;
+    tl_opts_free(&o);
+    return 0;
+}
+
 static volatile sig_atomic_t stop_flag;
 static void on_signal(int sig) { (void)sig; stop_flag = 1; }
 
