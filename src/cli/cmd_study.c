@@ -299,8 +299,9 @@ static int run_jobs(study *st, tl_error *err) {
                     char log[4400], line[2048];
                     log_path(log, sizeof log, st, j);
                     last_line(log, line, sizeof line);
+                    const char *msg = strncmp(line, "tailor: ", 8) ? line : line + 8;
                     tl_fail(err, "study: candidate %s (grid line %d), seed %d, %s: %s", st->g->c[j->cand].name,
-                            st->g->c[j->cand].line, j->seed, job_what[j->type], line);
+                            st->g->c[j->cand].line, j->seed, job_what[j->type], msg);
                     failed = 1;
                 }
             }
