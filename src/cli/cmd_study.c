@@ -486,6 +486,11 @@ int tl_cmd_study(int argc, char **argv) {
     int metric = tl_study_measure_find(metric_name, "--metric", &err);
     tl_study_constraints cons;
     if (metric < 0 || tl_study_constraints_parse(&cons, constraint, &err) || tl_study_grid_load(&grid, grid_spec, &err)) goto fail;
+    /* SLA rotates square images: a built-in grid on feature rows leaves it out (a grid file is taken as written). */
+    if (!strncmp(data, "csv:", 4) && tl_study_grid_builtin(grid_spec)) {
+        int gone = tl_study_grid_drop(&grid, "--ssl");
+        if (gone && !quiet) fprintf(stderr, "study: --data %s holds feature rows, not images: the %d --ssl sla candidates are left out\n", data, gone);
+    }
     if (budget && epochs < 2) { tl_fail(&err, "--budget: successive halving needs --epochs of at least 2"); goto fail; }
     /* Every train line must be valid train options on top of the shared ones (names and values present). */
     for (int i = 0; i < grid.n; i++) {
@@ -555,8 +560,9 @@ int tl_cmd_study(int argc, char **argv) {
             if (on) cands[nc++] = i;
         }
         double t0 = now();
-        for (int i = 0; i < nc; i++)
-            for (int s = 0; s < seeds; s++)
+        /* Seed-major: a study stopped early has seen every candidate at the first seed. */
+        for (int s = 0; s < seeds; s++)
+            for (int i = 0; i < nc; i++)
                 if (plan_validation(&st, cands[i], (int)seed0 + s, rung_epochs[k])) { tl_fail(&err, "out of memory"); goto fail; }
         if (!quiet && budget)
             fprintf(stderr, "study: successive halving, rung %d of %d: %d stage-1 models for %d epochs\n", k + 1, R, nalive, rung_epochs[k]);

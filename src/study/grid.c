@@ -190,6 +190,35 @@ void tl_study_grid_free(tl_study_grid *g) {
     g->n = 0;
 }
 
+static int uses(const tl_study_candidate *c, const char *option) {
+    size_t n = strlen(option);
+    for (int k = 0; k < c->argc; k++)
+        if (!strncmp(c->argv[k], option, n) && (c->argv[k][n] == 0 || c->argv[k][n] == '=')) return 1;
+    return 0;
+}
+
+int tl_study_grid_drop(tl_study_grid *g, const char *option) {
+    int gone[TL_STUDY_MAX_CANDIDATES], map[TL_STUDY_MAX_CANDIDATES], m = 0;
+    for (int i = 0; i < g->n; i++) {
+        const tl_study_candidate *c = &g->c[i];
+        gone[i] = c->kind == TL_STUDY_TRAIN ? uses(c, option) : gone[c->parent];
+    }
+    for (int i = 0; i < g->n; i++) {
+        tl_study_candidate *c = &g->c[i];
+        if (gone[i]) {
+            for (int k = 0; k < c->argc; k++) free(c->argv[k]);
+            free(c->argv);
+            continue;
+        }
+        map[i] = m;
+        if (c->parent >= 0) c->parent = map[c->parent];
+        g->c[m++] = *c;
+    }
+    int dropped = g->n - m;
+    g->n = m;
+    return dropped;
+}
+
 int tl_study_drw_epoch(int epochs) {
     int e = (epochs * 160 + 100) / 200;
     return e < epochs ? e : epochs - 1;

@@ -42,6 +42,9 @@ const char *tl_study_grid_builtin(const char *name);
 /* --grid SPEC: a built-in name or a file. */
 int tl_study_grid_load(tl_study_grid *g, const char *spec, tl_error *err);
 void tl_study_grid_free(tl_study_grid *g);
+/* Removes the train candidates whose options include `option` (e.g. "--ssl") and everything built
+ * on them, keeping the order of the rest; returns how many candidates went. */
+int tl_study_grid_drop(tl_study_grid *g, const char *option);
 /* The DRW epoch for a run of `epochs` epochs (>= 2). */
 int tl_study_drw_epoch(int epochs);
 /* Candidate c's options for a run of `epochs` epochs with $DRW resolved, as new strings in out[]

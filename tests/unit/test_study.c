@@ -25,6 +25,15 @@ static void test_builtin_grids(void) {
     for (int k = 0; k < g.n; k++)
         CHECK(g.c[k].kind == TL_STUDY_TRAIN ? g.c[k].parent == -1 : g.c[g.c[k].parent].kind == TL_STUDY_TRAIN);
     int n_standard = g.n;
+    /* Without the SLA model and its three stage-2/post-hoc candidates; parents still point right. */
+    CHECK(tl_study_grid_drop(&g, "--ssl") == 4 && g.n == n_standard - 4);
+    for (int k = 0; k < g.n; k++) {
+        CHECK(strncmp(g.c[k].name, "sla", 3) != 0);
+        if (g.c[k].parent >= 0) {
+            size_t len = strlen(g.c[g.c[k].parent].name);
+            CHECK(!strncmp(g.c[k].name, g.c[g.c[k].parent].name, len) && g.c[k].name[len] == '+');
+        }
+    }
     tl_study_grid_free(&g);
     CHECK(tl_study_grid_load(&g, "quick", &err) == 0 && g.n == 5);
     tl_study_grid_free(&g);
