@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what tailor needs from Debian 12's packages (only what is missing) and builds it.
 #   scripts/setup.sh          the library, the command and its data set
-#   scripts/setup.sh --test   also PyTorch, torchvision, Pillow and NumPy for the parity tests and benchmarks;
+#   scripts/setup.sh --test   also PyTorch, torchvision, Pillow and NumPy for the parity tests and benchmarks, R's mlbench
+#                             (Shuttle, Satellite) for bench/results_study.sh;
 #                             clang and libFuzzer for the fuzz targets (tests/fuzz)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pkgs="build-essential libopenblas-dev libdnnl-dev libplplot-dev plplot-driver-cairo fonts-dejavu-core
       libpng-dev libjpeg-dev zlib1g-dev dataset-fashion-mnist"
-if [ "${1:-}" = "--test" ]; then pkgs="$pkgs python3 python3-torch python3-torchvision python3-pil python3-numpy clang-14 libclang-rt-14-dev libomp-14-dev"; fi
+if [ "${1:-}" = "--test" ]; then pkgs="$pkgs python3 python3-torch python3-torchvision python3-pil python3-numpy clang-14 libclang-rt-14-dev libomp-14-dev r-cran-mlbench"; fi
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
