@@ -601,7 +601,7 @@ int tl_cmd_study(int argc, char **argv) {
         }
     }
     int nres = 0;
-    tl_study_result final[TL_STUDY_MAX_CANDIDATES];
+    static tl_study_result final[TL_STUDY_MAX_CANDIDATES];
     for (int i = 0; i < grid.n; i++) if (res[i].nseeds) final[nres++] = res[i];
     tl_study_rank(final, nres, metric, &cons, names, order);
     char verdict[2048], best[4300] = "", rule[512] = "";
