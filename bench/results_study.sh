@@ -7,6 +7,10 @@
 #                                         exported to CSV with Rscript, a stratified 80/20 train/test split
 #                                         (R's set.seed(1)), --grid standard --seeds 3 on the mlp
 #   bench/results_study.sh OUT satellite  Satellite (r-cran-mlbench, 6435 rows, 6 classes), the same way
+#   bench/results_study.sh OUT partial NAME K   the leaderboard of a study stopped early: the candidates of
+#                                         OUT/NAME whose validation reports exist for seeds 0..K-1, as a
+#                                         grid file, re-run (nothing retrained: hard links of the finished
+#                                         folders) into OUT/NAME-partial
 # Env: SEEDS (3), JOBS (1), THREADS (2), GRID (standard). Run `make` first.
 set -eu
 cd "$(dirname "$0")/.."
@@ -14,7 +18,7 @@ out=${1:?usage: bench/results_study.sh OUT fmnist|shuttle|satellite}
 mode=${2:?usage: bench/results_study.sh OUT fmnist|shuttle|satellite}
 SEEDS=${SEEDS:-3} JOBS=${JOBS:-1} THREADS=${THREADS:-2} GRID=${GRID:-standard}
 mkdir -p "$out"
-T=$PWD/build/tailor
+T=${TAILOR:-$PWD/build/tailor}
 # export NAME LABEL: OUT/NAME-train.csv and OUT/NAME-test.csv, numeric features then the class name.
 export_mlbench() {
     [ -s "$out/$1-test.csv" ] && return
@@ -43,5 +47,22 @@ shuttle)
 satellite)
     export_mlbench Satellite classes
     run satellite-standard --data "csv:$out/Satellite-train.csv,$out/Satellite-test.csv" --val 50 --model mlp --epochs 15 ;;
-*) echo "usage: bench/results_study.sh OUT fmnist|shuttle|satellite" >&2; exit 2 ;;
+partial)
+    name=${3:?partial NAME K} k=${4:?partial NAME K} src=$out/$name dst=$out/$name-partial
+    [ ! -e "$dst" ] || { echo "$dst exists" >&2; exit 2; }
+    mkdir -p "$dst/runs" "$dst/val"
+    # The study's own command line, from its settings (shared options) and its built-in grid.
+    shared=$(head -n 1 "$src/settings.txt" | sed -E 's/ --epochs ([0-9]+) --seed ([0-9]+) --seeds [0-9]+ \(threads per run ([0-9]+)\).*/ --epochs \1 --seed \2/')
+    $T study --grid "$GRID" --list | while read -r cand _; do
+        done=1
+        for s in $(seq 0 $((k - 1))); do [ -d "$src/val/$cand-s$s" ] || done=0; done
+        [ $done = 1 ] && grep "^$cand = " <($T study --grid "$GRID" --list)
+    done >"$dst.grid"
+    for s in $(seq 0 $((k - 1))); do
+        for f in "$src"/runs/*-s$s "$src"/val/*-s$s; do [ -d "$f" ] && cp -al "$f" "$dst/${f#"$src"/}"; done
+    done
+    cmd="$T study $shared --grid $dst.grid --seeds $k --jobs 1 --threads $THREADS --out $dst"
+    echo "$cmd" >>"$dst.txt"
+    $cmd >>"$dst.log" 2>&1 ;;
+*) echo "usage: bench/results_study.sh OUT fmnist|shuttle|satellite|partial" >&2; exit 2 ;;
 esac

@@ -41,6 +41,7 @@ static const char *usage_text =
     "  --threads T       threads in all (default 2)\n"
     "  --out DIR         the study folder: runs/, val/, logs/, study.json, leaderboard.md, figures, best\n"
     "  --quiet           no progress lines\n"
+    "  --list            print the grid's candidates in the grid file syntax and exit (a start for your own grid)\n"
     "Every other option (--data, --lt, --val, --model, --epochs, --batch, --optim, ...) goes to every candidate's\n"
     "tailor train. A validation split is required: --val N holds out the last N training images of each class.\n"
     "Run the same command again to resume a stopped study.\n";
@@ -426,7 +427,7 @@ static int link_best(const study *st, const tl_study_result *w, char *rel, size_
 int tl_cmd_study(int argc, char **argv) {
     const char *dir = NULL, *grid_spec = "standard", *metric_name = "balanced_accuracy", *constraint = "";
     long seeds = 1, jobs = 1, threads = 2, budget = 0, epochs = 15, seed0 = 0, val = 0;
-    int quiet = 0, has_data = 0, status = 2, lock = -1;
+    int quiet = 0, list = 0, has_data = 0, status = 2, lock = -1;
     tl_error err = {{0}};
     static tl_study_grid grid;
     study st = {0};
@@ -440,6 +441,7 @@ int tl_cmd_study(int argc, char **argv) {
         snprintf(name, sizeof name, "%.*s", eq ? (int)(eq - a) : (int)strlen(a), a);
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) { fputs(usage_text, stdout); free(shared); return 0; }
         if (!strcmp(a, "--quiet")) { quiet = 1; continue; }
+        if (!strcmp(a, "--list")) { list = 1; continue; }
         if (!strcmp(name, "--resume") || !strcmp(name, "--config") || !strcmp(name, "--run")) {
             tl_fail(&err, "study: %s is not an option of study (run the same study command again to resume it)", name);
             goto fail;
@@ -472,6 +474,13 @@ int tl_cmd_study(int argc, char **argv) {
         if (k == 2) metric_name = v;
         if (k == 3) constraint = v;
         if (k == 7) dir = v;
+    }
+    if (list) {
+        if (tl_study_grid_load(&grid, grid_spec, &err)) goto fail;
+        tl_study_grid_write(stdout, &grid);
+        tl_study_grid_free(&grid);
+        free(shared);
+        return 0;
     }
     if (!has_data || !dir) {
         tl_fail(&err, "study needs %s (tailor study --help)", !has_data ? "--data SPEC" : "--out DIR");

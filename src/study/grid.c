@@ -219,6 +219,16 @@ int tl_study_grid_drop(tl_study_grid *g, const char *option) {
     return dropped;
 }
 
+void tl_study_grid_write(FILE *f, const tl_study_grid *g) {
+    for (int i = 0; i < g->n; i++) {
+        const tl_study_candidate *c = &g->c[i];
+        fprintf(f, "%s = %s%s%s", c->name, c->kind == TL_STUDY_TRAIN ? "train" : c->kind == TL_STUDY_RETRAIN ? "retrain" : "eval",
+                c->parent >= 0 ? " " : "", c->parent >= 0 ? g->c[c->parent].name : "");
+        for (int k = 0; k < c->argc; k++) fprintf(f, " %s", c->argv[k]);
+        fputc('\n', f);
+    }
+}
+
 int tl_study_drw_epoch(int epochs) {
     int e = (epochs * 160 + 100) / 200;
     return e < epochs ? e : epochs - 1;

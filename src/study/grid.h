@@ -10,6 +10,7 @@
 #ifndef TL_STUDY_GRID_H
 #define TL_STUDY_GRID_H
 #include <stddef.h>
+#include <stdio.h>
 #include "tailor.h"
 
 enum { TL_STUDY_TRAIN, TL_STUDY_RETRAIN, TL_STUDY_POSTHOC };
@@ -45,6 +46,8 @@ void tl_study_grid_free(tl_study_grid *g);
 /* Removes the train candidates whose options include `option` (e.g. "--ssl") and everything built
  * on them, keeping the order of the rest; returns how many candidates went. */
 int tl_study_grid_drop(tl_study_grid *g, const char *option);
+/* Writes the grid in the grid file syntax, one candidate a line ($DRW kept). */
+void tl_study_grid_write(FILE *f, const tl_study_grid *g);
 /* The DRW epoch for a run of `epochs` epochs (>= 2). */
 int tl_study_drw_epoch(int epochs);
 /* Candidate c's options for a run of `epochs` epochs with $DRW resolved, as new strings in out[]

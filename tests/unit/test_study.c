@@ -60,6 +60,19 @@ static void test_grid_file(void) {
     char cmd[256];
     tl_study_command_text(&g, 3, 12, cmd, sizeof cmd);
     CHECK_MSG(!strcmp(cmd, "eval --run <ce> --posthoc logit-adjust:tau=auto"), "%s", cmd);
+    /* Written back in the file syntax, the grid parses to the same candidates. */
+    FILE *f = tmpfile();
+    tl_study_grid_write(f, &g);
+    char back[2048] = "";
+    rewind(f);
+    size_t got = fread(back, 1, sizeof back - 1, f);
+    fclose(f);
+    back[got] = 0;
+    CHECK_MSG(strstr(back, "ce+crt = retrain ce --method crt --epochs-is-not-owned-here\n") &&
+              strstr(back, "ldam = train --loss ldam:weights=effective,drw=$DRW --head cosine:s=30\n"), "%s", back);
+    tl_study_grid g2;
+    CHECK(tl_study_grid_parse(&g2, back, "back", &err) == 0 && g2.n == g.n);
+    tl_study_grid_free(&g2);
     tl_study_grid_free(&g);
     /* DRW at epoch 160 of 200, scaled and rounded half up, always before the last epoch. */
     CHECK(tl_study_drw_epoch(200) == 160 && tl_study_drw_epoch(12) == 10 && tl_study_drw_epoch(15) == 12);
