@@ -10,11 +10,12 @@
 #   bench/results_study.sh OUT partial NAME K   the leaderboard of a study stopped early: the candidates of
 #                                         OUT/NAME whose validation reports exist for seeds 0..K-1, as a
 #                                         grid file, re-run (nothing retrained: hard links of the finished
-#                                         folders) into OUT/NAME-partial
+#                                         folders) into OUT/NAME-partial; run it from where the study ran
 # Env: SEEDS (3), JOBS (1), THREADS (2), GRID (standard). Run `make` first.
 set -eu
+here=$PWD   # a partial study runs where the study did (its --data may be relative)
+out=$(realpath -m "${1:?usage: bench/results_study.sh OUT fmnist|shuttle|satellite}")
 cd "$(dirname "$0")/.."
-out=${1:?usage: bench/results_study.sh OUT fmnist|shuttle|satellite}
 mode=${2:?usage: bench/results_study.sh OUT fmnist|shuttle|satellite}
 SEEDS=${SEEDS:-3} JOBS=${JOBS:-1} THREADS=${THREADS:-2} GRID=${GRID:-standard}
 mkdir -p "$out"
@@ -63,6 +64,6 @@ partial)
     done
     cmd="$T study $shared --grid $dst.grid --seeds $k --jobs 1 --threads $THREADS --out $dst"
     echo "$cmd" >>"$dst.txt"
-    $cmd >>"$dst.log" 2>&1 ;;
+    (cd "$here" && $cmd >>"$dst.log" 2>&1) ;;
 *) echo "usage: bench/results_study.sh OUT fmnist|shuttle|satellite|partial" >&2; exit 2 ;;
 esac
