@@ -57,10 +57,10 @@ partial)
     $T study --grid "$GRID" --list | while read -r cand _; do
         done=1
         for s in $(seq 0 $((k - 1))); do [ -d "$src/val/$cand-s$s" ] || done=0; done
-        [ $done = 1 ] && grep "^$cand = " <($T study --grid "$GRID" --list)
+        if [ $done = 1 ]; then grep "^$cand = " <($T study --grid "$GRID" --list); fi
     done >"$dst.grid"
     for s in $(seq 0 $((k - 1))); do
-        for f in "$src"/runs/*-s$s "$src"/val/*-s$s; do [ -d "$f" ] && cp -al "$f" "$dst/${f#"$src"/}"; done
+        for f in "$src"/runs/*-s$s "$src"/val/*-s$s; do if [ -d "$f" ]; then cp -al "$f" "$dst/${f#"$src"/}"; fi; done
     done
     cmd="$T study $shared --grid $dst.grid --seeds $k --jobs 1 --threads $THREADS --out $dst"
     echo "$cmd" >>"$dst.txt"
