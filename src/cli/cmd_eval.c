@@ -9,7 +9,8 @@ static const tl_option eval_opts[] = {
     {"run", NULL, "finished run folder", 0, 0, 0},
     {"data", "", "data set to evaluate on (default: the run's)", 0, 0, 0},
     {"out", "", "report folder to create (default RUN/eval)", 0, 0, 0},
-    {"posthoc", "", "inference rule: logit-adjust[:tau=T|auto] (auto: best balanced accuracy on the run's --val set over tau = 0, 0.1, ..., 2), tde[:alpha=A] (causal head), tau-norm[:tau=T] (linear head), sla[:infer=agg|single|sd] (--ssl sla runs)", 0, 0, 0},
+    {"posthoc", "", "inference rule: logit-adjust[:tau=T|auto] (auto: best balanced accuracy on the run's --val set over tau = 0, 0.1, ..., 2), tde[:alpha=A|auto] (causal head; auto: the same over alpha = 0, 0.1, ..., 3), tau-norm[:tau=T] (linear head), sla[:infer=agg|single|sd] (--ssl sla runs)", 0, 0, 0},
+    {"split", "test", "split to evaluate: test, or val (the run's --val split, e.g. to choose between runs without touching the test set)", 0, 0, 0},
     {"batch", "256", "batch size", 0, 0, 0},
     {"threads", "2", "threads", 0, 0, 0},
 };
@@ -51,7 +52,22 @@ int tl_cmd_eval(int argc, char **argv) {
             tl_data_replace_test(data, other, &err))
             goto fail;
     }
-    int split = tl_data_rows(data, TL_SPLIT_TEST) ? TL_SPLIT_TEST : TL_SPLIT_VAL;
+    const char *which = tl_options_get(o, "split");
+    int on_val = !strcmp(which, "val");
+    if (!on_val && strcmp(which, "test")) {
+        snprintf(err.msg, sizeof err.msg, "--split %s: valid: test, val", which);
+        goto fail;
+    }
+    if (on_val && (*tl_options_get(o, "data") || *open)) {
+        snprintf(err.msg, sizeof err.msg, "--split val: evaluates the run's own validation split, so not with %s",
+                 *open ? "an --open run" : "--data");
+        goto fail;
+    }
+    if (on_val && !tl_data_rows(data, TL_SPLIT_VAL)) {
+        snprintf(err.msg, sizeof err.msg, "--split val: the run %s has no validation split (train it with --val N)", dir);
+        goto fail;
+    }
+    int split = !on_val && tl_data_rows(data, TL_SPLIT_TEST) ? TL_SPLIT_TEST : TL_SPLIT_VAL;
     if (!tl_data_rows(data, split)) {
         snprintf(err.msg, sizeof err.msg, "--run %s: its data set has no test set; give --data", dir);
         goto fail;

@@ -10,4 +10,5 @@ int tl_cmd_compare(int argc, char **argv);
 int tl_cmd_retrain(int argc, char **argv);
 int tl_cmd_plot(int argc, char **argv);
 int tl_cmd_distill(int argc, char **argv);
+int tl_cmd_study(int argc, char **argv);
 #endif

@@ -13,6 +13,7 @@ static const struct { const char *name; int (*run)(int, char **); const char *he
     {"data", tl_cmd_data, "show the class counts of a data set and its long-tailed view"},
     {"retrain", tl_cmd_retrain, "stage 2: re-balance a finished run's classifier on its frozen backbone (crt, ncm, tau, lws)"},
     {"distill", tl_cmd_distill, "self-distillation: train generations of students, each taught by the one before"},
+    {"study", tl_cmd_study, "find the remedy that works on your data: run a grid of methods, choose on validation"},
     {"compare", tl_cmd_compare, "print two finished runs' reports side by side"},
     {"plot", tl_cmd_plot, "draw a run's 2-D feature embedding or its per-class weight norms"},
 };
@@ -55,6 +56,6 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "--version")) { printf("tailor %s\n", TL_VERSION); return close_stdout(0); }
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (!strcmp(argv[1], commands[i].name)) return close_stdout(commands[i].run(argc - 2, argv + 2));
-    fprintf(stderr, "tailor: unknown command '%s' (valid: train, eval, predict, data, retrain, distill, compare, plot)\n", argv[1]);
+    fprintf(stderr, "tailor: unknown command '%s' (valid: train, eval, predict, data, retrain, distill, study, compare, plot)\n", argv[1]);
     return 2;
 }

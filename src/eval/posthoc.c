@@ -10,6 +10,7 @@
 #include "losses/softmax.h"
 #include "spec/spec.h"
 #include "stage2/stage2.h"
+#include "train/trainer.h"
 
 /* ---- logit-adjust (docs/methods.md §3.7) ---- */
 static int la_create(tl_posthoc *p, tl_spec *spec, tl_error *err) {
@@ -32,9 +33,21 @@ static int la_create(tl_posthoc *p, tl_spec *spec, tl_error *err) {
 }
 
 /* ---- tde (docs/methods.md §9.3) ---- */
+/* alpha: a number in the --posthoc range, auto (chosen on validation, tl_posthoc_choose_alpha), or
+ * absent (the head's own). */
 static int tde_create(tl_posthoc *p, tl_spec *spec, tl_error *err) {
-    if (tl_spec_double(spec, "alpha", NAN, &p->alpha, err)) return -1;
-    if (isnan(p->alpha)) snprintf(p->text, sizeof p->text, "tde (the head's alpha)");
+    const char *a;
+    if (tl_spec_str(spec, "alpha", "", &a, err)) return -1;
+    p->alpha = NAN;
+    if (!strcmp(a, "auto")) p->alpha_auto = 1;
+    else if (*a) {
+        char *end;
+        p->alpha = strtod(a, &end);
+        if (*end || !isfinite(p->alpha)) return tl_spec_fail(err, spec, "alpha=%s is not a number or auto", a);
+        if (tl_spec_range(spec, "alpha", p->alpha, 0, err)) return -1;
+    }
+    if (p->alpha_auto) snprintf(p->text, sizeof p->text, "tde:alpha=auto");
+    else if (isnan(p->alpha)) snprintf(p->text, sizeof p->text, "tde (the head's alpha)");
     else snprintf(p->text, sizeof p->text, "tde:alpha=%g", p->alpha);
     return 0;
 }
@@ -71,7 +84,7 @@ static int sla_bind(const tl_posthoc *p, struct tl_model *m, tl_error *err) {
 static const tl_posthoc_ops rules[] = {
     {"logit-adjust", "tau=1", "subtract tau·log(training prior) from the logits; tau=auto picks tau in 0, 0.1, ..., 2 by validation balanced accuracy (needs --val)",
      la_create, NULL},
-    {"tde", "alpha=", "causal heads: total-direct-effect inference with strength alpha (default: the head's own; 0 gives the training logits)",
+    {"tde", "alpha=", "causal heads: total-direct-effect inference with strength alpha (default: the head's own; 0 gives the training logits); alpha=auto picks alpha in 0, 0.1, ..., 3 by validation balanced accuracy (needs --val)",
      tde_create, tde_bind},
     {"tau-norm", "tau=1", "linear heads: weights w_c/|w_c|^tau, bias dropped", tau_norm_create, tau_norm_bind},
     {"sla", "infer=agg", "--ssl sla runs: infer=agg averages the class logits over the 4 rotations, single takes the unrotated image's own, sd the distilled head of an sd=1 run",
@@ -135,11 +148,51 @@ double tl_posthoc_choose_tau(tl_posthoc *p, const float *logits, const int *y, i
         double tau = k / 10.0;
         tl_logit_adjustment(p->adjust, p->count, p->C, tau);
         double b = balanced(logits, p->adjust, y, n, p->C, p->scratch, p->scratch + p->C);
+        p->sweep_value[k] = tau;
+        p->sweep_bal[k] = b;
         if (b > best) { best = b; best_tau = tau; }
     }
+    p->nsweep = 21;
     if (!isnan(p->tau)) tl_logit_adjustment(p->adjust, p->count, p->C, p->tau);
     *best_bal = best;
     return best_tau;
+}
+
+int tl_posthoc_choose_alpha(tl_posthoc *p, struct tl_model *m, const tl_dataset *val, const float *mean,
+                            const float *std, double *best_bal, tl_error *err) {
+    if (m->head.ops != &tl_head_causal) return tl_fail(err, "--posthoc tde: the run's head is not causal (it is %s)", m->cfg.head);
+    float *z = malloc((size_t)val->n * p->C * sizeof *z + 1);
+    int *pred = malloc((size_t)val->n * sizeof *pred + 1);
+    if (!z || !pred) { free(z); free(pred); return tl_fail(err, "out of memory"); }
+    /* α enters the logits non-linearly through float rounding, so each value is predicted as eval will. */
+    double best = -1, best_alpha = 0;
+    int rc = 0;
+    for (int k = 0; k < TL_POSTHOC_SWEEP && !rc; k++) {
+        double alpha = k / 10.0;
+        rc = tl_causal_set_alpha(&m->head, alpha, err) || tl_predict(m, val, mean, std, z, NULL, pred, err);
+        if (rc) break;
+        double b = balanced(z, p->adjust, val->y, val->n, p->C, p->scratch, p->scratch + p->C);   /* adjust = 0 */
+        p->sweep_value[k] = alpha;
+        p->sweep_bal[k] = b;
+        if (b > best) { best = b; best_alpha = alpha; }
+    }
+    free(z);
+    free(pred);
+    if (rc) return -1;
+    p->nsweep = TL_POSTHOC_SWEEP;
+    p->alpha = best_alpha;
+    snprintf(p->text, sizeof p->text, "tde:alpha=%g (auto, on validation)", best_alpha);
+    *best_bal = best;
+    return 0;
+}
+
+void tl_posthoc_sweep_text(const tl_posthoc *p, char *buf, size_t cap) {
+    size_t len = 0;
+    buf[0] = 0;
+    if (!p->nsweep) return;
+    len += (size_t)snprintf(buf, cap, "%s", p->alpha_auto ? "alpha" : "tau");
+    for (int k = 0; k < p->nsweep && len < cap; k++)
+        len += (size_t)snprintf(buf + len, cap - len, " %g:%.4f", p->sweep_value[k], p->sweep_bal[k]);
 }
 
 void tl_posthoc_free(tl_posthoc *p) {

@@ -3,7 +3,8 @@
  *   logit-adjust[:tau=T]   z_c - log(π_c^T + 1e-12), π = training class prior (docs/methods.md §3.7);
  *                          tau=auto picks T on a validation set (tl_posthoc_choose_tau).
  *   tde[:alpha=A]          causal heads only: TDE inference with strength A (docs/methods.md §9.3; without
- *                          alpha, the head's own); alpha=0 gives the plain training logits.
+ *                          alpha, the head's own); alpha=0 gives the plain training logits;
+ *                          alpha=auto picks A on a validation set (tl_posthoc_choose_alpha).
  *   tau-norm[:tau=T]       linear heads only: weights w_c/‖w_c‖^T, bias dropped (docs/methods.md §8.3;
  *                          default T = 1; tailor retrain --method tau chooses T on validation).
  *   sla[:infer=agg]        sla heads only (docs/methods.md §11.2-11.3): the class logits aggregated over
@@ -13,8 +14,11 @@
 #ifndef TL_EVAL_POSTHOC_H
 #define TL_EVAL_POSTHOC_H
 #include <stdint.h>
+#include "data/dataset.h"
 #include "spec/spec.h"
 #include "tailor.h"
+
+#define TL_POSTHOC_SWEEP 31   /* tau: 0, 0.1, ..., 2; alpha: 0, 0.1, ..., 3 */
 
 struct tl_model;
 typedef struct tl_posthoc tl_posthoc;
@@ -38,6 +42,9 @@ struct tl_posthoc {
     double alpha;           /* tde: the α to set (NAN: keep the head's) */
     int infer;              /* sla: TL_SLA_* (heads/sla.h) */
     int tau_auto;           /* 1 when tau=auto was asked for */
+    int alpha_auto;         /* 1 when alpha=auto was asked for */
+    int nsweep;             /* tau=auto, alpha=auto: the values tried and their validation balanced accuracy */
+    double sweep_value[TL_POSTHOC_SWEEP], sweep_bal[TL_POSTHOC_SWEEP];
     const int64_t *count;   /* [C] training counts (borrowed) */
     double *adjust;         /* [C] what is subtracted from the logits (zero for the rules that bind) */
     int64_t *scratch;       /* [2C] */
@@ -60,8 +67,16 @@ int tl_posthoc_bind(const tl_posthoc *p, struct tl_model *m, tl_error *err);
 /* logits[n, C] -= adjust, in place (no change for tde and tau-norm). Requires a resolved τ. */
 void tl_posthoc_apply(const tl_posthoc *p, float *logits, int n);
 /* The τ in {0, 0.1, ..., 2.0} with the highest balanced accuracy of argmax(z - a(τ)) on the
- * validation logits [n, C] and labels y (the smallest τ on ties); *best_bal gets that accuracy. */
+ * validation logits [n, C] and labels y (the smallest τ on ties); *best_bal gets that accuracy.
+ * The sweep is left in p->sweep_*. */
 double tl_posthoc_choose_tau(tl_posthoc *p, const float *logits, const int *y, int n, double *best_bal);
+/* tde:alpha=auto: predicts the validation set val with the causal head's α = 0, 0.1, ..., 3 and sets
+ * p->alpha to the α with the highest balanced accuracy (the smallest on ties); *best_bal gets it.
+ * The sweep is left in p->sweep_*. Returns 0, or -1 when m's head is not causal or prediction fails. */
+int tl_posthoc_choose_alpha(tl_posthoc *p, struct tl_model *m, const tl_dataset *val, const float *mean,
+                            const float *std, double *best_bal, tl_error *err);
+/* The sweep as text for a report, e.g. "tau 0:0.8123 0.1:0.8207 ..." (empty when there was none). */
+void tl_posthoc_sweep_text(const tl_posthoc *p, char *buf, size_t cap);
 void tl_posthoc_free(tl_posthoc *p);
 
 #endif

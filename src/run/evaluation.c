@@ -66,7 +66,11 @@ tl_evaluation *tl_evaluate(tl_run *r, tl_data *d, int split, const char *rule, t
     if (!rc && rule) rc = tl_run_rule(&p, r, rule, count, &d->b.val, err);
     if (!rc) rc = tl_run_model_for(r, rule ? &p : NULL, &copy, &m, err);
     if (!rc) rc = tl_eval_compute(m, s, r->mean, r->std, count, b, rule ? &p : NULL, &e->m, &open, err);
-    if (!rc && rule) snprintf(e->rule, sizeof e->rule, "%s", p.text);
+    if (!rc && rule) {
+        snprintf(e->rule, sizeof e->rule, "%s", p.text);
+        tl_posthoc_sweep_text(&p, e->sweep, sizeof e->sweep);
+    }
+    e->on_val = split == TL_SPLIT_VAL;
     if (!rc) rc = tl_strings_copy(&e->names, s->class_names, e->m.C, err);
     if (!rc && b) rc = keep_open(e, &open, b, err);
     tl_model_free(&copy);
@@ -97,8 +101,11 @@ static int info_of(tl_report_info *info, const tl_evaluation *e, tl_error *err) 
         *info = e->rep.info;
         return 0;
     }
-    return tl_eval_info(info, &e->cfg, *e->rule ? e->rule : NULL, e->train_seconds, e->images_per_second,
-                        e->has_open ? &e->open : NULL, err);
+    if (tl_eval_info(info, &e->cfg, *e->rule ? e->rule : NULL, e->train_seconds, e->images_per_second,
+                     e->has_open ? &e->open : NULL, err))
+        return -1;
+    if (*e->sweep && tl_report_info_set(info, "posthoc_sweep", e->sweep, err)) return -1;
+    return e->on_val ? tl_report_info_set(info, "split", "val", err) : 0;
 }
 
 char *tl_evaluation_json(const tl_evaluation *e, tl_error *err) {

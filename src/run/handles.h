@@ -5,6 +5,7 @@
 #include "eval/epoch_log.h"
 #include "eval/metrics.h"
 #include "eval/openset.h"
+#include "eval/posthoc.h"
 #include "eval/report.h"
 #include "models/model.h"
 #include "run/bundle.h"
@@ -46,6 +47,8 @@ struct tl_evaluation {
     int norig;
     tl_opts cfg;                /* the run's options, for the report's "run" section */
     char rule[96];              /* the inference rule as resolved, "" = none */
+    char sweep[TL_POSTHOC_SWEEP * 24 + 16];  /* tau=auto, alpha=auto: every value tried on validation, "" = none */
+    int on_val;                 /* evaluated on the validation split (the report says "split": "val") */
     double train_seconds, images_per_second;
     int read;                   /* read back from report.json: the numbers live in rep */
     tl_report rep;

@@ -24,18 +24,29 @@ int tl_run_rule(tl_posthoc *rule, tl_run *r, const char *spec, const int64_t *co
     memset(rule, 0, sizeof *rule);
     if (!count) return tl_fail_prefix(err, "--posthoc %s", spec);
     if (tl_posthoc_create(rule, spec, count, r->model.cfg.num_classes, err)) return -1;
-    if (!rule->tau_auto) return 0;
-    /* τ from a balanced validation set, never from the test set. */
+    if (!rule->tau_auto && !rule->alpha_auto) return 0;
+    /* τ and α from a balanced validation set, never from the test set. */
     if (!val || val->n == 0) {
+        const char *key = rule->tau_auto ? "tau" : "alpha";
         tl_posthoc_free(rule);
-        return tl_fail(err, "--posthoc %s: tau=auto needs the run's validation set (train it with --val N)", spec);
+        return tl_fail(err, "--posthoc %s: %s=auto needs the run's validation set (train it with --val N)", spec, key);
+    }
+    double bal;
+    if (rule->alpha_auto) {
+        /* The sweep sets the causal head's α in turn: on a copy, the run's model stays as trained. */
+        tl_model copy = {0};
+        int rc = tl_model_clone(&copy, &r->model, r->model.N, r->threads, err) ||
+                 tl_posthoc_choose_alpha(rule, &copy, val, r->mean, r->std, &bal, err);
+        tl_model_free(&copy);
+        if (rc) { tl_posthoc_free(rule); return -1; }
+        tl_log(TL_LOG_INFO, "posthoc: chose alpha = %g (validation balanced accuracy %.2f%%)", rule->alpha, 100 * bal);
+        return 0;
     }
     int C = r->model.cfg.num_classes;
     float *z = malloc((size_t)val->n * C * sizeof *z);
     int *pred = malloc((size_t)val->n * sizeof *pred);
     int rc = z && pred ? 0 : tl_fail(err, "out of memory");
     if (!rc) rc = tl_predict(&r->model, val, r->mean, r->std, z, NULL, pred, err);
-    double bal;
     if (!rc) {
         tl_posthoc_set_tau(rule, tl_posthoc_choose_tau(rule, z, val->y, val->n, &bal));
         tl_log(TL_LOG_INFO, "posthoc: chose tau = %g (validation balanced accuracy %.2f%%)", rule->tau, 100 * bal);

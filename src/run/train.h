@@ -17,6 +17,8 @@ extern const int tl_train_noptdefs;
 /* The `tailor train` options the run folder DIR was made with (DIR/config.json) into *run, for the
  * commands that read a run's settings. */
 int tl_train_settings(tl_opts *run, const char *dir, tl_error *err);
+/* Whether argv are `tailor train` options (names known, values present); for tailor study's grid. */
+int tl_train_options_check(int argc, char **argv, tl_error *err);
 
 /* The hook options (train/hook.h) a run may name: --synth, --distill. */
 #define TL_TRAINING_MAX_HOOKS 2

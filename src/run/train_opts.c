@@ -47,3 +47,10 @@ int tl_train_settings(tl_opts *run, const char *dir, tl_error *err) {
     if (tl_path_join(path, sizeof path, dir, "config.json", err)) return -1;
     return tl_opts_parse(run, tl_train_optdefs, tl_train_noptdefs, 4, args, "train", err);
 }
+
+int tl_train_options_check(int argc, char **argv, tl_error *err) {
+    tl_opts o;
+    if (tl_opts_parse(&o, tl_train_optdefs, tl_train_noptdefs, argc, argv, "train", err)) return -1;
+    tl_opts_free(&o);
+    return 0;
+}

@@ -43,6 +43,11 @@ static void test_choose_tau(void) {
     double tau = tl_posthoc_choose_tau(&p, z, y, n, &bal);
     CHECK_CLOSE(tau, 0.7, 1e-12);
     CHECK(bal == 1.0);
+    /* The whole sweep is kept for the report. */
+    CHECK(p.nsweep == 21 && p.sweep_value[7] == 0.7 && p.sweep_bal[7] == 1.0 && p.sweep_bal[0] < 1.0);
+    char sweep[1024];
+    tl_posthoc_sweep_text(&p, sweep, sizeof sweep);
+    CHECK_MSG(!strncmp(sweep, "tau 0:", 6) && strstr(sweep, " 0.7:1.0000 "), "%s", sweep);
     tl_posthoc_set_tau(&p, tau);
     CHECK(strcmp(p.text, "logit-adjust:tau=0.7 (auto, on validation)") == 0);
     tl_posthoc_apply(&p, z, n);
@@ -54,6 +59,21 @@ static void test_choose_tau(void) {
     tl_posthoc_free(&p);
 }
 
+/* tde: alpha=auto is left for tl_posthoc_choose_alpha; a number is taken as it is; none keeps the head's. */
+static void test_tde_spec(void) {
+    tl_posthoc p;
+    tl_error err;
+    CHECK(tl_posthoc_create(&p, "tde:alpha=auto", counts, NC, &err) == 0);
+    CHECK(!strcmp(p.ops->name, "tde") && p.alpha_auto && isnan(p.alpha) && !strcmp(p.text, "tde:alpha=auto"));
+    tl_posthoc_free(&p);
+    CHECK(tl_posthoc_create(&p, "tde:alpha=1.5", counts, NC, &err) == 0);
+    CHECK(!p.alpha_auto && p.alpha == 1.5 && !strcmp(p.text, "tde:alpha=1.5"));
+    tl_posthoc_free(&p);
+    CHECK(tl_posthoc_create(&p, "tde", counts, NC, &err) == 0);
+    CHECK(isnan(p.alpha) && !strcmp(p.text, "tde (the head's alpha)"));
+    tl_posthoc_free(&p);
+}
+
 static void test_errors(void) {
     static const int64_t holes[NC] = {4, 0, 3, 2, 1};
     static const struct { const char *spec; const int64_t *count; const char *msg; } bad[] = {
@@ -61,6 +81,8 @@ static void test_errors(void) {
         {"logit-adjust:tau=x", counts, "tau=x is not a number or auto"},
         {"logit-adjust:alpha=1", counts, "unknown key 'alpha'"},
         {"logit-adjust", holes, "class 1 has no training images"},
+        {"tde:alpha=x", counts, "alpha=x is not a number or auto"},
+        {"tde:alpha=11", counts, "alpha=11 must be <= 10"},
     };
     for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
         tl_posthoc p;
@@ -73,6 +95,7 @@ static void test_errors(void) {
 int main(void) {
     RUN_TEST(test_logit_adjust);
     RUN_TEST(test_choose_tau);
+    RUN_TEST(test_tde_spec);
     RUN_TEST(test_errors);
     TEST_MAIN_END();
 }
