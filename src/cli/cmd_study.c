@@ -79,12 +79,6 @@ typedef struct {
 static volatile sig_atomic_t stop_flag;
 static void on_signal(int sig) { (void)sig; stop_flag = 1; }
 
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
-
 static void base_name(char *buf, size_t cap, const study *st, int cand, int seed, int epochs) {
     if (epochs == st->full_epochs) snprintf(buf, cap, "%s-s%d", st->g->c[cand].name, seed);
     else snprintf(buf, cap, "%s-s%d-e%d", st->g->c[cand].name, seed, epochs);
@@ -214,7 +208,7 @@ static int start_job(study *st, job *j, tl_error *err) {
     if (pid < 0) return tl_fail(err, "cannot start a child process: %s", strerror(errno));
     j->pid = pid;
     j->state = 1;
-    j->t0 = now();
+    j->t0 = tl_clock_seconds();
     return 0;
 }
 
@@ -254,7 +248,7 @@ static void progress(study *st, const job *j, int done, int total) {
     const char *slash = strrchr(j->out, '/');
     fprintf(stderr, "study: [%d/%d] %-40s %-10s %6.0f s   elapsed %.0f min, ETA %.0f min\n", done, total,
             slash ? slash + 1 : j->out, j->type == JOB_POSTHOC_TEST ? "test" : job_what[j->type], j->seconds,
-            (now() - st->t_start) / 60, left / 60);
+            (tl_clock_seconds() - st->t_start) / 60, left / 60);
 }
 
 /* Runs every pending job (dependencies first, at most st->jobs at a time). Returns 0, 1 when one
@@ -291,7 +285,7 @@ static int run_jobs(study *st, tl_error *err) {
         for (int i = 0; i < st->njobs; i++) {
             job *j = &st->job[i];
             if (j->state != 1 || j->pid != pid) continue;
-            j->seconds = now() - j->t0;
+            j->seconds = tl_clock_seconds() - j->t0;
             if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && tl_path_exists(j->out)) {
                 j->state = 2;
                 progress(st, j, ++done, total);
@@ -425,6 +419,12 @@ static int link_best(const study *st, const tl_study_result *w, char *rel, size_
     return 0;
 }
 
+/* Ctrl-C: the finished runs stay, so the same command resumes the study. */
+static int interrupted(void) {
+    fprintf(stderr, "tailor: study: interrupted; run the same command again to resume (finished runs are kept)\n");
+    return 130;
+}
+
 int tl_cmd_study(int argc, char **argv) {
     const char *dir = NULL, *grid_spec = "standard", *metric_name = "balanced_accuracy", *constraint = "";
     long seeds = 1, jobs = 1, threads = 2, budget = 0, epochs = 15, seed0 = 0, val = 0;
@@ -547,7 +547,7 @@ int tl_cmd_study(int argc, char **argv) {
     sigaction(SIGTERM, &sa, NULL);
 
     st = (study){.dir = dir, .g = &grid, .shared = shared, .nshared = nshared, .full_epochs = (int)epochs,
-                 .threads_per_job = tpj, .jobs = (int)jobs, .quiet = quiet, .t_start = now()};
+                 .threads_per_job = tpj, .jobs = (int)jobs, .quiet = quiet, .t_start = tl_clock_seconds()};
     int ntrain = 0, trains[TL_STUDY_MAX_CANDIDATES];
     for (int i = 0; i < grid.n; i++) {
         if (grid.c[i].kind == TL_STUDY_TRAIN) trains[ntrain++] = i;
@@ -569,7 +569,7 @@ int tl_cmd_study(int argc, char **argv) {
             for (int a = 0; a < nalive; a++) on |= alive[a] == t;
             if (on) cands[nc++] = i;
         }
-        double t0 = now();
+        double t0 = tl_clock_seconds();
         /* Seed-major: a study stopped early has seen every candidate at the first seed. */
         for (int s = 0; s < seeds; s++)
             for (int i = 0; i < nc; i++)
@@ -577,11 +577,7 @@ int tl_cmd_study(int argc, char **argv) {
         if (!quiet && budget)
             fprintf(stderr, "study: successive halving, rung %d of %d: %d stage-1 models for %d epochs\n", k + 1, R, nalive, rung_epochs[k]);
         int rc = run_jobs(&st, &err);
-        if (rc == 130) {
-            fprintf(stderr, "tailor: study: interrupted; run the same command again to resume (finished runs are kept)\n");
-            status = 130;
-            goto done;
-        }
+        if (rc == 130) { status = interrupted(); goto done; }
         if (rc) goto fail;
         if (collect(&st, cands, nc, rung_epochs[k], (int)seed0, (int)seeds, rung_res, &err)) goto fail;
         for (int i = 0; i < nc; i++) res[cands[i]] = rung_res[i];   /* each candidate at its deepest rung */
@@ -600,7 +596,7 @@ int tl_cmd_study(int argc, char **argv) {
         }
         int keep[TL_STUDY_MAX_CANDIDATES], nk = tl_study_halve(score, nalive, keep);
         /* The next rung costs about (its epochs / these epochs) x (survivors / models) of this one. */
-        double spent = now() - st.t_start, rung = now() - t0;
+        double spent = tl_clock_seconds() - st.t_start, rung = tl_clock_seconds() - t0;
         double next = rung * rung_epochs[k + 1] / rung_epochs[k] * nk / nalive;
         for (int a = 0; a < nk; a++) keep[a] = alive[keep[a]];
         nalive = nk;
@@ -618,7 +614,7 @@ int tl_cmd_study(int argc, char **argv) {
     tl_study_verdict(final, order, nres, metric, names, verdict, sizeof verdict);
     if (nres && final[order[0]].feasible && link_best(&st, &final[order[0]], best, sizeof best, rule, sizeof rule, &err)) goto fail;
     tl_study_summary sum = {&grid, final, order, nres, metric, constraint, shared_text, (int)epochs, verdict, best, rule,
-                            now() - st.t_start, 0};
+                            tl_clock_seconds() - st.t_start, 0};
     /* The choice, on validation alone, is on disk before any test number is read. */
     snprintf(path, sizeof path, "%s/study.json", dir);
     if (tl_study_write_json(path, &sum, &err)) goto fail;
@@ -634,11 +630,7 @@ int tl_cmd_study(int argc, char **argv) {
                 }
             }
     int rc = run_jobs(&st, &err);
-    if (rc == 130) {
-        fprintf(stderr, "tailor: study: interrupted; run the same command again to resume (finished runs are kept)\n");
-        status = 130;
-        goto done;
-    }
+    if (rc == 130) { status = interrupted(); goto done; }
     if (rc) goto fail;
     for (int i = 0; i < nres; i++) {
         tl_study_result *x = &final[i];
@@ -651,7 +643,7 @@ int tl_cmd_study(int argc, char **argv) {
         x->have_test = 1;
     }
     sum.with_test = 1;
-    sum.seconds = now() - st.t_start;
+    sum.seconds = tl_clock_seconds() - st.t_start;
     snprintf(path, sizeof path, "%s/leaderboard.md", dir);
     if (tl_study_write_leaderboard(path, &sum, &err)) goto fail;
     if (tl_study_plots(dir, &sum, &err)) goto fail;
