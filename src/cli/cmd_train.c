@@ -165,7 +165,8 @@ int tl_cmd_train(int argc, char **argv) {
     tl_metrics met;
     tl_openset_report open;
     const tl_dataset *test = data.test.n ? &data.test : &data.val;
-    if (tl_evaluate_open_to_dir(&t.model, &data, test, t.tr.mean, t.tr.std, rd.partial, &o, NULL, t.tr.prog.seconds,
+    if (tl_evaluate_open_to_dir(&t.model, &data, test, t.tr.mean, t.tr.std, rd.partial, &o, NULL,
+                                *t.init_note ? t.init_note : NULL, t.tr.prog.seconds,
                                 tl_training_images_per_second(&t), &met, &open, &err))
         goto fail;
     if (tl_path_join(path, sizeof path, rd.partial, "training_curves.png", &err) ||

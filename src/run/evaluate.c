@@ -102,8 +102,8 @@ int tl_eval_write_dir(const char *dir, const tl_metrics *m, const char *const *n
 /* The report of m on d (after the inference rule, when given); with an --open bundle b (else NULL)
  * the open-set metrics too. */
 static int evaluate(tl_model *m, const tl_dataset *d, const float *mean, const float *std, const int64_t *train_count,
-                    const tl_data_bundle *b, const tl_posthoc *rule, const char *dir, const tl_opts *o,
-                    double train_seconds, double images_per_second, tl_metrics *out, tl_openset_report *open_out,
+                    const tl_data_bundle *b, const tl_posthoc *rule, const char *init_note, const char *dir,
+                    const tl_opts *o, double train_seconds, double images_per_second, tl_metrics *out, tl_openset_report *open_out,
                     tl_error *err) {
     tl_openset_report open;
     tl_report_info info;
@@ -111,6 +111,7 @@ static int evaluate(tl_model *m, const tl_dataset *d, const float *mean, const f
     if (tl_eval_compute(m, d, mean, std, train_count, b, rule, out, &open, err)) return -1;
     if (is_open && open_out) *open_out = open;
     if (tl_eval_info(&info, o, rule ? rule->text : NULL, train_seconds, images_per_second, is_open ? &open : NULL, err) ||
+        (init_note && tl_report_info_set(&info, "init_loaded", init_note, err)) ||
         tl_eval_write_dir(dir, out, (const char *const *)d->class_names, &info, err)) {
         tl_metrics_free(out);
         return -1;
@@ -121,13 +122,14 @@ static int evaluate(tl_model *m, const tl_dataset *d, const float *mean, const f
 int tl_evaluate_to_dir(tl_model *m, const tl_dataset *d, const float *mean, const float *std, const int64_t *train_count,
                        const char *dir, const tl_opts *o, const tl_posthoc *rule, double train_seconds,
                        double images_per_second, tl_metrics *out, tl_error *err) {
-    return evaluate(m, d, mean, std, train_count, NULL, rule, dir, o, train_seconds, images_per_second, out, NULL, err);
+    return evaluate(m, d, mean, std, train_count, NULL, rule, NULL, dir, o, train_seconds, images_per_second, out, NULL,
+                    err);
 }
 
 int tl_evaluate_open_to_dir(tl_model *m, const tl_data_bundle *b, const tl_dataset *d, const float *mean,
                             const float *std, const char *dir, const tl_opts *o, const tl_posthoc *rule,
-                            double train_seconds, double images_per_second, tl_metrics *out,
+                            const char *init_note, double train_seconds, double images_per_second, tl_metrics *out,
                             tl_openset_report *open_out, tl_error *err) {
-    return evaluate(m, d, mean, std, b->train_count, b, rule, dir, o, train_seconds, images_per_second, out, open_out,
+    return evaluate(m, d, mean, std, b->train_count, b, rule, init_note, dir, o, train_seconds, images_per_second, out, open_out,
                     err);
 }

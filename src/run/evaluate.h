@@ -40,10 +40,10 @@ int tl_evaluate_to_dir(tl_model *m, const tl_dataset *d, const float *mean, cons
 /* As tl_evaluate_to_dir, plus, when b holds held-out classes (b->open.n > 0), the open-set metrics
  * of d (its known test images) and b->unknown with the head's known-ness score, the threshold chosen
  * on b->val (none when empty); they go into the report and *open_out (may be NULL; its arrays point
- * into b). */
+ * into b). init_note: what --init loaded (the report's run key "init_loaded"), or NULL. */
 int tl_evaluate_open_to_dir(tl_model *m, const tl_data_bundle *b, const tl_dataset *d, const float *mean,
                             const float *std, const char *dir, const tl_opts *o, const tl_posthoc *rule,
-                            double train_seconds, double images_per_second, tl_metrics *out,
+                            const char *init_note, double train_seconds, double images_per_second, tl_metrics *out,
                             tl_openset_report *open_out, tl_error *err);
 
 #endif

@@ -136,17 +136,21 @@ static int param_groups(const tl_opts *o, tl_model *m, tl_train_cfg *tcfg, tl_er
     return 0;
 }
 
-/* --init FILE: the model starts from its weights (the note says which), and from its input
- * normalisation when it has one (pretrained weights expect theirs; else the training set's stays). */
-static int init_from(const char *path, tl_model *m, tl_trainer *tr, tl_error *err) {
+/* --init FILE: the model starts from its weights (t->init_note says which), and from its input
+ * normalisation when it has one (pretrained weights expect theirs; else the training set's stays).
+ * apply = 0 (a resumed run, its weights come from the checkpoint): the note only, from a one-image
+ * copy of the model, so the report of a resumed run says what its start loaded too. */
+static int init_from(const char *path, tl_training *t, int apply, tl_error *err) {
     tl_st_file f;
-    char note[400];
+    tl_model scratch = {0}, *m = apply ? &t->model : &scratch;
     if (tl_st_read(&f, path, err)) return tl_fail_prefix(err, "--init");
-    int rc = tl_model_init_weights(m, &f, path, note, sizeof note, err);
-    if (!rc && tl_st_meta(&f, "norm_mean") && tl_st_meta(&f, "norm_std"))
-        rc = tl_model_norm_from_file(tr->mean, tr->std, m->cfg.in_c, &f, path, err);
+    int rc = apply ? 0 : tl_model_init(&scratch, &t->mcfg, 1, t->tcfg.threads, t->tcfg.seed, err);
+    if (!rc) rc = tl_model_init_weights(m, &f, path, t->init_note, sizeof t->init_note, err);
+    if (!rc && apply && tl_st_meta(&f, "norm_mean") && tl_st_meta(&f, "norm_std"))
+        rc = tl_model_norm_from_file(t->tr.mean, t->tr.std, t->model.cfg.in_c, &f, path, err);
     tl_st_free(&f);
-    if (!rc) tl_log(TL_LOG_INFO, "--init %s: %s", path, note);
+    tl_model_free(&scratch);
+    if (!rc && apply) tl_log(TL_LOG_INFO, "--init %s: %s", path, t->init_note);
     return rc;
 }
 
@@ -197,7 +201,14 @@ int tl_training_build(tl_training *t, int init, tl_error *err) {
                        t->tcfg.epochs, t->tcfg.threads, t->tcfg.seed};
     if (create_hooks(o, &env, t->hooks, &t->tr.nhooks, err)) return -1;
     t->tr.hooks = t->hooks;
-    if (init && *tl_opt(o, "init") && init_from(tl_opt(o, "init"), &t->model, &t->tr, err)) return -1;
+    if (*tl_opt(o, "init") && init) return init_from(tl_opt(o, "init"), t, 1, err);
+    if (*tl_opt(o, "init")) {   /* resumed: the file may have moved since; the run does not need it */
+        tl_error note_err;
+        if (init_from(tl_opt(o, "init"), t, 0, &note_err)) {
+            t->init_note[0] = 0;
+            tl_log(TL_LOG_WARN, "the report cannot say what --init loaded: %s", note_err.msg);
+        }
+    }
     return 0;
 }
 

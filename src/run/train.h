@@ -40,6 +40,7 @@ typedef struct {
     void *user;
     const volatile int *cancel;     /* may be NULL */
     volatile sig_atomic_t stop;     /* set from progress / cancel; the trainer stops after the step */
+    char init_note[400];            /* what --init loaded ("" = no --init), for the report */
 } tl_training;
 
 /* Resolves t->o into the model and training configurations, writing back into it what defaults

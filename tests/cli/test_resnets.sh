@@ -42,6 +42,7 @@ common="--data $D --epochs 1 --batch 16 --augment none --quiet"
 if $T train $common --model resnet10 --init "$tmp/init.safetensors" --freeze backbone \
     --optim sgd:lr=1e-12,momentum=0,wd=0 --out "$tmp/a" >"$tmp/a.out" 2>"$tmp/a.err"; then ok "train --init"; else bad "train --init: $(cat "$tmp/a.err")"; fi
 check "--init note" "grep -q -- '--init .*init.safetensors: loaded 62 of 62 tensors' '$tmp/a.out'"
+check "--init note in report.json" "grep -q '\"init_loaded\": *\"loaded 62 of 62 tensors\"' '$tmp/a/report.json'"
 $T predict --run "$tmp/a" --input "$tmp/d/t10k-images-idx3-ubyte" >"$tmp/a.csv" 2>"$tmp/e" || bad "predict: $(cat "$tmp/e")"
 $PY - "$tmp" <<'EOF' && ok "--init reproduces the torchvision logits; frozen backbone bitwise; strict load into torchvision" || bad "--init logits / frozen backbone / interop"
 import sys
@@ -68,6 +69,7 @@ EOF
 $T train $common --model resnet10 --init "$tmp/init5.safetensors" --freeze layer2 --backbone-lr-mult 0.1 \
     --out "$tmp/b" >"$tmp/b.out" 2>"$tmp/e" || bad "train --init (5 classes): $(cat "$tmp/e")"
 check "--init note: new classifier" "grep -q 'loaded 60 of 62 tensors; 2 re-initialised (fc.weight, fc.bias)' '$tmp/b.out'"
+check "--init note in report.json: new classifier" "grep -q '\"init_loaded\": *\"loaded 60 of 62 tensors; 2 re-initialised (fc.weight, fc.bias)\"' '$tmp/b/report.json'"
 $PY - "$tmp" <<'EOF' && ok "--freeze layer2: stem, layer1, layer2 bitwise; layer3 trained" || bad "--freeze layer2"
 import sys
 import numpy as np
