@@ -23,6 +23,7 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/json.h"
+#include "data/file.h"
 #include "eval/report.h"
 #include "study/grid.h"
 #include "study/output.h"
@@ -376,15 +377,11 @@ static int write_text(const char *path, const char *text, tl_error *err) {
 static int check_settings(const char *dir, const char *settings, tl_error *err) {
     char path[4300];
     snprintf(path, sizeof path, "%s/settings.txt", dir);
-    FILE *f = fopen(path, "r");
-    if (!f) return write_text(path, settings, err);
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    rewind(f);
-    char *old = malloc((size_t)len + 1);
-    int same = old && fread(old, 1, (size_t)len, f) == (size_t)len;
-    fclose(f);
-    if (same) { old[len] = 0; same = !strcmp(old, settings); }
+    if (!tl_path_exists(path)) return write_text(path, settings, err);
+    unsigned char *old;
+    int64_t len;
+    if (tl_file_read(&old, &len, path, err)) return -1;
+    int same = !strcmp((const char *)old, settings);
     free(old);
     if (!same)
         return tl_fail(err, "--out %s: holds a study made with other options or another grid (%s); run the same command "

@@ -41,28 +41,13 @@ int tl_retrain_cfg(const tl_opts *o, tl_stage2_cfg *cfg, tl_error *err) {
     return 0;
 }
 
-/* Reads a whole small text file into a malloc'ed, NUL-terminated buffer. */
-static char *slurp(const char *path, size_t *len, tl_error *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f) { tl_fail(err, "%s: cannot open", path); return NULL; }
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = n >= 0 ? malloc((size_t)n + 1) : NULL;
-    if (!b || fread(b, 1, (size_t)n, f) != (size_t)n) { free(b); fclose(f); tl_fail(err, "%s: cannot read", path); return NULL; }
-    fclose(f);
-    b[n] = 0;
-    *len = (size_t)n;
-    return b;
-}
-
 int tl_retrain_splice_report(const char *dir, const tl_stage2 *s, const char *from, const tl_stage2_cfg *cfg, tl_error *err) {
-    char path[4200];
-    size_t len;
+    char path[4200], *text;
+    int64_t len;
     tl_atomic_file af;
-    if (tl_path_join(path, sizeof path, dir, "report.json", err)) return -1;
-    char *text = slurp(path, &len, err);
-    if (!text) return -1;
+    if (tl_path_join(path, sizeof path, dir, "report.json", err) ||
+        tl_file_read((unsigned char **)&text, &len, path, err))
+        return -1;
     char *end = strrchr(text, '}');
     if (!end) { free(text); return tl_fail(err, "%s: not a JSON object", path); }
     while (end > text && (end[-1] == '\n' || end[-1] == ' ')) end--;
@@ -73,9 +58,10 @@ int tl_retrain_splice_report(const char *dir, const tl_stage2 *s, const char *fr
     fprintf(af.f, "\n}\n");
     free(text);
     if (tl_atomic_commit(&af, err)) return -1;
-    if (tl_path_join(path, sizeof path, dir, "report.md", err) || !(text = slurp(path, &len, err))) return -1;
+    if (tl_path_join(path, sizeof path, dir, "report.md", err) || tl_file_read((unsigned char **)&text, &len, path, err))
+        return -1;
     if (tl_atomic_open(&af, path, err)) { free(text); return -1; }
-    fwrite(text, 1, len, af.f);
+    fwrite(text, 1, (size_t)len, af.f);
     free(text);
     tl_stage2_write_md(af.f, s, from, cfg);
     return tl_atomic_commit(&af, err);
