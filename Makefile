@@ -14,6 +14,14 @@ INTERNAL := -Isrc
 LIB_CFLAGS := -fvisibility=hidden -DTL_BUILDING_LIBRARY
 LDLIBS  += -ldnnl -lopenblas -lplplot -lpng -ljpeg -lz -lm -fopenmp
 
+# MPI (docs/distributed.md): on where mpicc is found (Debian's libopenmpi-dev), `make MPI=0` builds
+# without it; its flags come from the wrapper, so the compiler stays $(CC).
+MPI     ?= $(if $(shell command -v mpicc 2>/dev/null),1,0)
+ifeq ($(MPI),1)
+CFLAGS  += -DTL_MPI $(shell mpicc --showme:compile)
+LDLIBS  += $(shell mpicc --showme:link)
+endif
+
 ifeq ($(SAN),1)
 BUILD   := build-san
 OPT     := -O1 -g -fno-omit-frame-pointer -march=native

@@ -58,6 +58,25 @@ TL_API int tl_version_number(void);
  * clock tailor's timings read (epoch seconds, images per second, progress). Never fails. */
 TL_API double tl_clock_seconds(void);
 
+/* ---- processes (MPI) ----
+ * Under `mpirun -np N`, N processes (ranks) share every training, evaluation and stage-2 call as
+ * one data-parallel job: each computes its slice of every global batch, and they sum what they
+ * found in a fixed order, so the job gives the model one process would (docs/distributed.md).
+ * Launched any other way, the process is rank 0 of 1 and nothing changes. */
+
+/* 1 when the library was built with MPI (make MPI=1, the default where mpicc exists), else 0. */
+TL_API int tl_dist_available(void);
+/* Joins the MPI job when the process was started by mpirun (its environment says so), else makes
+ * the process rank 0 of 1. Call it once, before any other tailor call, from the main thread;
+ * calling it again does nothing. Fails (-1, err) when the process was started by mpirun but the
+ * library was built without MPI, or MPI refuses to start. */
+TL_API int tl_dist_init(tl_error *err);
+/* This process's rank (0 .. size-1) and the number of ranks: 0 and 1 before tl_dist_init. */
+TL_API int tl_dist_rank(void);
+TL_API int tl_dist_size(void);
+/* Leaves the MPI job (after the last tailor call; every rank must call it). Harmless without MPI. */
+TL_API void tl_dist_finalize(void);
+
 /* ---- logging ---- */
 
 enum { TL_LOG_INFO = 0, TL_LOG_WARN = 1 };

@@ -47,8 +47,7 @@ static void print_log(void *user, int level, const char *msg) {
     printf("%s\n", msg);
 }
 
-int main(int argc, char **argv) {
-    tl_log_set_callback(print_log, NULL);
+static int run(int argc, char **argv) {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         usage(argc < 2 ? stderr : stdout);
         return close_stdout(argc < 2 ? 2 : 0);
@@ -58,4 +57,16 @@ int main(int argc, char **argv) {
         if (!strcmp(argv[1], commands[i].name)) return close_stdout(commands[i].run(argc - 2, argv + 2));
     fprintf(stderr, "tailor: unknown command '%s' (valid: train, eval, predict, data, retrain, distill, study, compare, plot)\n", argv[1]);
     return 2;
+}
+
+int main(int argc, char **argv) {
+    tl_log_set_callback(print_log, NULL);
+    tl_error err;
+    if (tl_dist_init(&err)) {
+        fprintf(stderr, "tailor: %s\n", err.msg);
+        return 1;
+    }
+    int status = run(argc, argv);
+    tl_dist_finalize();
+    return status;
 }

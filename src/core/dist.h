@@ -1,0 +1,42 @@
+/* The collectives of a data-parallel job (MPI). With one rank (no mpirun, or a build without MPI)
+ * every call is a no-op that succeeds, so callers need no special case.
+ *
+ * Determinism: every sum is a ring reduce-scatter followed by a ring all-gather over MPI's
+ * point-to-point calls, never MPI_Allreduce, whose order of additions is the implementation's
+ * choice. Each element is therefore added in one fixed order for a given number of ranks, and every
+ * rank ends with bitwise the same result: the same N and seed give bitwise the same model. */
+#ifndef TL_CORE_DIST_H
+#define TL_CORE_DIST_H
+#include <stddef.h>
+#include "tailor.h"
+
+/* In place: buf[i] becomes the sum over ranks of their buf[i], the same bits on every rank. */
+int tl_dist_sum_f32(float *buf, size_t n, tl_error *err);
+int tl_dist_sum_f64(double *buf, size_t n, tl_error *err);
+
+/* Copies root's bytes into every rank's buf. */
+int tl_dist_bcast(void *buf, size_t bytes, int root, tl_error *err);
+
+/* Every rank contributes `bytes` bytes; all receives size * bytes, rank 0's first. */
+int tl_dist_allgather(const void *mine, size_t bytes, void *all, tl_error *err);
+
+/* Every rank contributes counts[rank] bytes (counts known to all ranks); all receives them in rank
+ * order, rank r's at the sum of counts[0 .. r-1]. */
+int tl_dist_allgatherv(const void *mine, const size_t *counts, void *all, tl_error *err);
+
+/* The largest of the ranks' values, on every rank (stop flags, error flags: 0 or 1). */
+int tl_dist_max_int(int *v, tl_error *err);
+
+/* Waits until every rank has arrived. */
+int tl_dist_barrier(tl_error *err);
+
+/* Ends the whole job now with the given exit status (every rank), after a failure that other ranks
+ * cannot know of. Without MPI, returns and does nothing. */
+void tl_dist_abort(int status);
+
+/* Seconds this process has spent inside the collectives above, and the bytes it has sent: what
+ * the benchmarks report as the cost of the gradient sum and the BN synchronisation. */
+double tl_dist_seconds(void);
+double tl_dist_bytes_sent(void);
+
+#endif
