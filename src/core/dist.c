@@ -10,7 +10,7 @@
 #include <mpi.h>
 #endif
 
-static int g_rank = 0, g_size = 1, g_joined = 0;
+static int g_rank = 0, g_size = 1;
 static double g_seconds = 0, g_bytes = 0;
 
 TL_API int tl_dist_available(void) {
@@ -59,6 +59,7 @@ void tl_dist_abort(int status) {}
 
 #else
 
+static int g_joined = 0;
 static MPI_Comm g_comm = MPI_COMM_NULL;
 /* The received chunk of a ring step; grown once to the largest chunk, so a training step that sums
  * the same gradients every time allocates nothing after its first. */
