@@ -26,7 +26,7 @@ void tl_run_free(tl_run *r) {
     free(r);
 }
 
-/* dir/train_counts.json ({"train_count": [n0, n1, ...]}, written by tl_run_save) into count [C]. */
+/* train_counts.json ({"train_count": [n0, n1, ...]}, written by tl_run_save) into count [C]. */
 static int read_counts_file(int64_t *count, int C, const char *path, tl_error *err) {
     unsigned char *text;
     int64_t len;
@@ -47,16 +47,10 @@ static int read_counts_file(int64_t *count, int C, const char *path, tl_error *e
 const int64_t *tl_run_counts(tl_run *r, const tl_data *d, tl_error *err) {
     if (d && d->b.train.n) return d->b.train_count;
     if (r->train_count) return r->train_count;
-    char path[4300], counts[4300];
+    char path[4300];
     int C = r->model.cfg.num_classes;
     /* A run the command finished: its report.json has the training counts (shot groups, logit
-     * adjustment); a run saved by tl_run_save has them in train_counts.json. */
-    if (r->dir && !tl_path_join(path, sizeof path, r->dir, "report.json", NULL) && !tl_file_exists(path) &&
-        !tl_path_join(counts, sizeof counts, r->dir, "train_counts.json", NULL) && tl_file_exists(counts)) {
-        if (!(r->train_count = malloc((size_t)C * sizeof *r->train_count))) { tl_fail(err, "out of memory"); return NULL; }
-        if (read_counts_file(r->train_count, C, counts, err)) { free(r->train_count); r->train_count = NULL; }
-        return r->train_count;
-    }
+     * adjustment). A run saved by tl_run_save had them read from its train_counts.json on opening. */
     tl_report rep;
     if (!r->dir || tl_path_join(path, sizeof path, r->dir, "report.json", err) || !tl_file_exists(path)) {
         tl_fail(err, "the run's training counts are unknown (no report.json) and the data set has no training split");
@@ -194,6 +188,12 @@ tl_run *tl_run_open(const char *dir, int threads, tl_error *err) {
              tl_model_load_steps(&r->model, path, 256, threads, &r->mean, &r->std, &r->bn_steps, err) ||
              tl_model_load_names(&r->class_names, path, r->model.cfg.num_classes, err);
     if (!rc && !(r->dir = strdup(dir))) rc = tl_fail(err, "out of memory");
+    /* Read at once: the folder may be gone when they are needed (a pickled model's). */
+    if (!rc && tl_path_join(path, sizeof path, dir, "train_counts.json", err) == 0 && tl_file_exists(path)) {
+        int C = r->model.cfg.num_classes;
+        if (!(r->train_count = malloc((size_t)C * sizeof *r->train_count))) rc = tl_fail(err, "out of memory");
+        else rc = read_counts_file(r->train_count, C, path, err);
+    }
     if (rc) { tl_run_free(r); return NULL; }
     return r;
 }
