@@ -123,13 +123,16 @@ build-fuzz/libtailor.a: $(FUZZ_OBJ)
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h build-fuzz/libtailor.a
 	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< build-fuzz/libtailor.a $(LDLIBS)
 
-# make install [PREFIX=/usr/local] [DESTDIR=]: the libraries, the public header(s), tailor.pc, the
-# command and its man page (made from the command's own --help by scripts/man.sh).
+# make install [PREFIX=/usr/local] [DESTDIR=] [PYTHONDIR=]: the libraries, the public header(s),
+# tailor.pc, the command, its man page (made from the command's own --help by scripts/man.sh) and the
+# Python package python/tailor in PYTHONDIR, with _install.py naming LIBDIR relative to it (so the
+# package loads the installed libtailor.so.0, under a DESTDIR too).
 PREFIX  ?= /usr/local
 LIBDIR  ?= $(PREFIX)/lib
 INCDIR  ?= $(PREFIX)/include
 BINDIR  ?= $(PREFIX)/bin
 MANDIR  ?= $(PREFIX)/share/man/man1
+PYTHONDIR ?= $(PREFIX)/lib/python3/dist-packages
 PC_LIBS := $(filter-out -fopenmp,$(LDLIBS)) -lgomp
 
 $(BUILD)/tailor.pc: include/tailor.h Makefile
@@ -153,6 +156,10 @@ install: $(BUILD)/libtailor.a $(BUILD)/$(SO_REAL) $(BUILD)/tailor $(BUILD)/tailo
 	install -m 644 $(BUILD)/tailor.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
 	install -m 755 $(BUILD)/tailor $(DESTDIR)$(BINDIR)/
 	install -m 644 $(BUILD)/tailor.1 $(DESTDIR)$(MANDIR)/
+	install -d $(DESTDIR)$(PYTHONDIR)/tailor
+	install -m 644 python/tailor/*.py $(DESTDIR)$(PYTHONDIR)/tailor/
+	printf '"""Written by make install: the folder of libtailor.so.0, relative to this package."""\nLIBDIR = "%s"\n' \
+	  "$$(realpath -m --relative-to=$(PYTHONDIR)/tailor $(LIBDIR))" >$(DESTDIR)$(PYTHONDIR)/tailor/_install.py
 
 clean:
 	rm -rf build build-san build-fuzz
