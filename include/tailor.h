@@ -297,8 +297,18 @@ TL_API int tl_run_num_classes(const tl_run *r);
 TL_API int tl_run_feature_dim(const tl_run *r);
 TL_API void tl_run_input_shape(const tl_run *r, int *c, int *h, int *w);
 /* The batch size of prediction and evaluation (1..65536; a run opened or trained has 256, or its
- * training batch). The results do not depend on it in exact arithmetic, but the float sums inside
- * may, so the command's --batch sets it. */
+ * training batch). The command's --batch sets it. For one batch size and thread count the results
+ * are bitwise reproducible; another batch size can move a logit in its last bits, and tailor does not
+ * hide that. Why: every batch runs whole (a last, partial batch is padded to the batch size), and
+ * the matrix products (OpenBLAS sgemm for linear layers, oneDNN for convolutions) choose their kernel
+ * and their split among threads from the problem size: a batch of 1 takes the matrix-vector path,
+ * the rows of a batch that do not fill the kernel's row tile take a narrower kernel, and a large
+ * enough product is split between threads. Each sums a row's products in another order, so the same
+ * row gets other float32 roundings (measured: 4.8e-7 on logits up to 8.7 for batches 1, 3, 33 and
+ * 256 against 32 of tests/api/test_api.c, which checks the bound 1e-5 of the largest logit; up to
+ * 6.7e-6 on logits up to 13 for a Fashion-MNIST cnn), while batch sizes the library computes alike
+ * (8, 100, 128, 256 at one thread, there) agree bit for bit. One fixed order would take tailor's own,
+ * slower matrix kernels and change the command's results. */
 TL_API int tl_run_set_batch(tl_run *r, int batch, tl_error *err);
 /* The run's configuration (owned by r). */
 TL_API const tl_config *tl_run_config(const tl_run *r);
