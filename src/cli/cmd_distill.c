@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "commands.h"
+#include "help.h"
 #include "tailor.h"
 
 static const char *usage_text =
@@ -62,7 +63,13 @@ int tl_cmd_distill(int argc, char **argv) {
         char name[32];
         /* --opt=value as well as --opt value */
         snprintf(name, sizeof name, "%.*s", eq ? (int)(eq - a) : (int)strlen(a), a);
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) { fputs(usage_text, stdout); free(rest); return 0; }
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            static const int families[] = {TL_FAMILY_DISTILL};
+            fputs(usage_text, stdout);
+            tl_cli_methods(stdout, families, 1);
+            free(rest);
+            return 0;
+        }
         int takes = !strcmp(name, "--generations") || !strcmp(name, "--out") || !strcmp(name, "--teacher");
         if (takes && !eq && i + 1 >= argc) { fprintf(stderr, "tailor: distill %s: missing value\n", a); free(rest); return 2; }
         const char *v = takes ? (eq ? eq + 1 : argv[++i]) : NULL;

@@ -6,13 +6,17 @@
 #include "run/retrain.h"
 #include "run/train.h"
 
-tl_job *tl_job_alloc(size_t size, int (*run)(tl_job *, tl_train_fn, void *, const volatile int *, tl_error *),
-                     void (*release)(tl_job *), tl_error *err) {
+tl_job *tl_job_new(size_t size, const tl_job_ops *ops, int argc, char **argv, tl_error *err) {
+    tl_error local;
+    if (!err) err = &local;
     tl_job *j = calloc(1, size);
     if (!j) { tl_fail(err, "out of memory"); return NULL; }
     j->rd.fd = -1;
-    j->run = run;
-    j->free = release;
+    j->ops = ops;
+    if (ops->open(j, argc, argv, err)) {
+        tl_job_free(j);
+        return NULL;
+    }
     return j;
 }
 
@@ -28,7 +32,7 @@ const char *tl_job_kept(const tl_job *j) { return j->kept ? j->rd.partial : NULL
 const tl_evaluation *tl_job_report(const tl_job *j) { return j->report; }
 
 int tl_job_run(tl_job *j, tl_train_fn progress, void *user, const volatile int *cancel, tl_error *err) {
-    int rc = j->run(j, progress, user, cancel, err);
+    int rc = j->ops->run(j, progress, user, cancel, err);
     /* A failed job's folder goes unless it holds what must not be thrown away. */
     if (rc < 0 && !j->kept) tl_run_dir_close(&j->rd, 1);
     return rc;
@@ -38,7 +42,7 @@ int tl_job_commit(tl_job *j, tl_error *err) { return tl_run_dir_commit(&j->rd, e
 
 void tl_job_free(tl_job *j) {
     if (!j) return;
-    if (j->free) j->free(j);
+    if (j->ops->free) j->ops->free(j);
     tl_run_dir_close(&j->rd, 0);
     tl_evaluation_free(j->report);
     tl_opts_free(&j->o);

@@ -180,13 +180,12 @@ static void retrain_free(tl_job *j) {
     tl_opts_free(&rj->run);
 }
 
+/* The options alone: the folders are checked when it runs (exit status 1, not 2, as before). */
+static int retrain_open(tl_job *j, int argc, char **argv, tl_error *err) {
+    return tl_opts_parse(&j->o, tl_retrain_optdefs, tl_retrain_noptdefs, argc, argv, "retrain", err);
+}
+
 tl_job *tl_job_retrain(int argc, char **argv, tl_error *err) {
-    tl_error local;
-    if (!err) err = &local;
-    tl_job *j = tl_job_alloc(sizeof(retrain_job), retrain_run, retrain_free, err);
-    if (j && tl_opts_parse(&j->o, tl_retrain_optdefs, tl_retrain_noptdefs, argc, argv, "retrain", err)) {
-        tl_job_free(j);
-        return NULL;
-    }
-    return j;
+    static const tl_job_ops ops = {retrain_open, retrain_run, retrain_free};
+    return tl_job_new(sizeof(retrain_job), &ops, argc, argv, err);
 }

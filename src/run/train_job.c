@@ -71,8 +71,8 @@ static int resume_opts(tl_opts *o, const tl_run_dir *rd, int argc, char **argv, 
 }
 
 /* Options, folder checks and lock: everything `tailor train` refuses with exit status 2. */
-static int train_open(train_job *tj, int argc, char **argv, tl_error *err) {
-    tl_job *j = &tj->j;
+static int train_open(tl_job *j, int argc, char **argv, tl_error *err) {
+    train_job *tj = (train_job *)j;
     /* --resume DIR (or DIR.partial): the settings come from DIR.partial/config.json. */
     const char *resume = NULL;
     for (int i = 0; i < argc; i++) {
@@ -172,12 +172,6 @@ static void train_free(tl_job *j) {
 }
 
 tl_job *tl_job_train(int argc, char **argv, tl_error *err) {
-    tl_error local;
-    if (!err) err = &local;
-    tl_job *j = tl_job_alloc(sizeof(train_job), train_run, train_free, err);
-    if (j && train_open((train_job *)j, argc, argv, err)) {
-        tl_job_free(j);
-        return NULL;
-    }
-    return j;
+    static const tl_job_ops ops = {train_open, train_run, train_free};
+    return tl_job_new(sizeof(train_job), &ops, argc, argv, err);
 }

@@ -27,5 +27,6 @@ PYEOF"
 has_methods train sampler loss head model ssl distill synth
 has_methods retrain stage2 sampler
 has_methods eval posthoc
+has_methods distill distill
 has_methods study sampler loss head stage2 posthoc
 finish
