@@ -1,10 +1,10 @@
 /* tl_study_run (`tailor study`): run a grid of remedies on the user's data and choose the one that
  * works, on the validation split only. An orchestrator of the other commands: every candidate is a
- * child process of the tailor command (train, retrain, eval --posthoc) writing its own folder under DIR/runs, and every
- * candidate's validation report comes from `tailor eval --split val` into DIR/val. The run-folder
- * rules make a study resumable (finished folders are kept, an interrupted training continues with
- * train --resume). The choice is written to DIR/study.json before any test number is read; the
- * pure logic (grid, ranking, halving, verdict, outputs) lives in src/study. */
+ * child process of the tailor command (train, retrain, eval --posthoc) writing its own folder under
+ * DIR/runs, and every candidate's validation report comes from `tailor eval --split val` into
+ * DIR/val. The run-folder rules make a study resumable (finished folders are kept, an interrupted
+ * training continues with train --resume). The choice is written to DIR/study.json before any test
+ * number is read; the pure logic (grid, ranking, halving, verdict, outputs) lives in src/study. */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
