@@ -32,6 +32,7 @@ static const char *usage_text =
 static volatile sig_atomic_t stop_flag;
 static void on_signal(int sig) { (void)sig; stop_flag = 1; }
 
+/* One message into err (the command's own; the library's tl_fail is internal to it). */
 static int fail(tl_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int fail(tl_error *err, const char *fmt, ...) {
     va_list ap;
@@ -63,7 +64,12 @@ int tl_cmd_study(int argc, char **argv) {
         const char *a = argv[i], *eq = strchr(a, '=');
         char name[64];
         snprintf(name, sizeof name, "%.*s", eq ? (int)(eq - a) : (int)strlen(a), a);
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) { fputs(usage_text, stdout); tl_cli_methods(stdout, families, sizeof families / sizeof *families); free(shared); return 0; }
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(usage_text, stdout);
+            tl_cli_methods(stdout, families, sizeof families / sizeof *families);
+            free(shared);
+            return 0;
+        }
         if (!strcmp(a, "--quiet")) { quiet = 1; continue; }
         if (!strcmp(a, "--list")) { list = 1; continue; }
         if (!strcmp(name, "--resume") || !strcmp(name, "--config") || !strcmp(name, "--run")) {
