@@ -137,6 +137,20 @@ static int share_weights(tl_loss *l, const int *y, int b, int P, tl_error *err) 
     return 0;
 }
 
+/* The global batch's sums (nn/nn.h: synchronised BatchNorm, the causal head's average) over the P
+ * ranks, through the fixed-order ring sum. ctx: the tl_error a failure goes to. */
+static int bn_sum(double *v, size_t n, void *ctx) { return tl_dist_sum_f64(v, n, ctx); }
+
+/* The sync of a P-rank run, its scratch sized for the widest BN layer (2·C doubles); sync->scratch
+ * NULL: out of memory. */
+static void batch_sync_init(tl_batch_sync *sync, const tl_model *m, int P, tl_error *err) {
+    int widest = 1;
+    for (int i = 0; i < m->net.nops; i++)
+        if (m->net.ops[i].kind == TL_OP_BN && m->net.shape[m->net.ops[i].in].c > widest)
+            widest = m->net.shape[m->net.ops[i].in].c;
+    *sync = (tl_batch_sync){.ranks = P, .sum = bn_sum, .ctx = err, .scratch = malloc(2 * (size_t)widest * sizeof(double))};
+}
+
 /* The sampler of epoch e: the first hook that replaces --sampler for it (M2m), else --sampler. */
 static tl_sampler *epoch_sampler(tl_trainer *t, int e) {
     for (int k = 0; k < t->nhooks; k++) {
@@ -162,10 +176,13 @@ int tl_trainer_run(tl_trainer *t, const tl_dataset *train, const tl_dataset *val
     int capacity = t->sampler->capacity;
     for (int k = 0; k < t->nhooks; k++) capacity = t->hooks[k].capacity > capacity ? t->hooks[k].capacity : capacity;
     int *order = malloc((size_t)capacity * sizeof *order), *labels = malloc((size_t)b * sizeof *labels);
-    if (!L || !order || !labels) {
-        tl_loader_free(L); free(order); free(labels);
+    tl_batch_sync sync = {0};
+    if (P > 1) batch_sync_init(&sync, m, P, err);
+    if (!L || !order || !labels || (P > 1 && !sync.scratch)) {
+        tl_loader_free(L); free(order); free(labels); free(sync.scratch);
         return L ? tl_fail(err, "out of memory") : -1;
     }
+    if (P > 1) tl_batch_sync_set(&sync);   /* until this function returns */
     size_t in_size = (size_t)b * m->cfg.in_c * m->cfg.in_h * m->cfg.in_w;
     int rc = 0;
     while (t->prog.epoch < cfg->epochs && rc == 0) {
@@ -204,7 +221,7 @@ int tl_trainer_run(tl_trainer *t, const tl_dataset *train, const tl_dataset *val
             tl_rng drop;
             derive(&drop, cfg->seed, TL_RNG_DROPOUT, e, s);
             tl_model_zero_grad(m);
-            if (tl_model_forward(m, 1, y, &drop, err)) { rc = -1; break; }
+            if (tl_model_forward(m, 1, y, &drop, err) || sync.failed) { rc = -1; break; }
             t->prog.bn_steps++;
             if (share_weights(t->loss, y, b, P, err)) { rc = -1; break; }
             float *dfeat = m->net.grad[m->feat_buf];
@@ -222,7 +239,10 @@ int tl_trainer_run(tl_trainer *t, const tl_dataset *train, const tl_dataset *val
                              e, s, loss, TL_LOSS_DIVERGED);
                 break;
             }
-            if (isfinite(loss) && (tl_model_backward(m, 1, y, 0, err) || sum_grads(m, P, err))) { rc = -1; break; }
+            if (isfinite(loss) && (tl_model_backward(m, 1, y, 0, err) || sync.failed || sum_grads(m, P, err))) {
+                rc = -1;
+                break;
+            }
             if (!isfinite(loss) || !grads_finite(m)) {
                 char where[160];
                 nan_trap(m, &drop, where, sizeof where);
@@ -269,6 +289,8 @@ int tl_trainer_run(tl_trainer *t, const tl_dataset *train, const tl_dataset *val
         if (ckpt_path && tl_trainer_save(t, ckpt_path, err)) { rc = -1; break; }
         if (hooks && hooks->stop && *hooks->stop && t->prog.epoch < cfg->epochs) rc = 1;
     }
+    tl_batch_sync_set(NULL);
+    free(sync.scratch);
     tl_loader_free(L);
     free(order);
     free(labels);
