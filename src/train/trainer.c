@@ -165,7 +165,7 @@ int tl_trainer_run(tl_trainer *t, const tl_dataset *train, const tl_dataset *val
     tl_model *m = t->model;
     const tl_train_cfg *cfg = &t->cfg;
     /* b rows here of a global batch of B = P·b (one process: P = 1, b = B). */
-    int b = m->N, P = m->net.slices > 1 ? m->net.slices : 1, r = m->net.slice, B = b * P, C = m->cfg.num_classes;
+    int b = m->N, P = tl_model_slices(m), r = m->net.slice, B = b * P, C = m->cfg.num_classes;
     /* Tabular rows are a copy per batch: a loader thread only adds two hand-offs per step, which on a
      * busy machine each wait for a time slice (the Satellite mlp's 680 steps: 40 s of 0.5 s CPU). The
      * batches do not depend on the number of workers. */

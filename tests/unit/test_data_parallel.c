@@ -1,13 +1,17 @@
-/* Synchronised BatchNorm (nn.h tl_batch_sync): each rank runs the training kernels on its slice of a
- * batch with the sync set, and must get what one process gets on the whole batch: its rows of the
- * output and of dx, the same statistics and running statistics, and dgamma/dbeta whose sum over
- * the ranks is the whole batch's. For the three kernel families (plain [N, C, HW], rows HW = 1 over
- * more than one channel block, nChw16c), with and without residual and ReLU. Run alone it checks
- * the sync path with one rank; tests/cli/test_mpi.sh runs it on 2 and 3 ranks. */
+/* The layer-level pieces of data-parallel training, where each rank has a slice of the global batch.
+ * Synchronised BatchNorm (nn.h tl_batch_sync): each rank runs the training kernels on its slice with
+ * the sync set, and must get what one process gets on the whole batch: its rows of the output and
+ * of dx, the same statistics and running statistics, and dgamma/dbeta whose sum over the ranks is the
+ * whole batch's. For the three kernel families (plain [N, C, HW], rows HW = 1 over more than one
+ * channel block, nChw16c), with and without residual and ReLU. Run alone it checks the sync path
+ * with one rank; tests/cli/test_mpi.sh runs it on 2 and 3 ranks. Dropout (models/net.h slice): a
+ * slice's masks are its rows of the global batch's, through two dropout layers (no MPI needed). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "core/dist.h"
+#include "core/rng.h"
+#include "models/net.h"
 #include "nn/nn.h"
 #include "check.h"
 
@@ -101,12 +105,45 @@ static void test_blocked(void) {
     check_kind(2, 16, 40, 1, 1);
 }
 
+/* in -> dropout -> dropout on rows of D values; forward in training from the seed's stream. */
+static const float *dropout_net(tl_net *net, const float *x, int N, int slice, int slices) {
+    enum { D = 5 };
+    memset(net, 0, sizeof *net);
+    int in = tl_net_input(net, (tl_chw){D, 1, 1});
+    int a = tl_net_push(net, &(tl_op){.kind = TL_OP_DROPOUT, .in = in, .p = 0.5f}, (tl_chw){D, 1, 1});
+    int b = tl_net_push(net, &(tl_op){.kind = TL_OP_DROPOUT, .in = a, .p = 0.3f}, (tl_chw){D, 1, 1});
+    tl_error err;
+    if (a < 0 || b < 0 || tl_net_alloc(net, N, 1)) return NULL;
+    net->slice = slice;
+    net->slices = slices;
+    memcpy(net->act[in], x, (size_t)N * D * sizeof *x);
+    tl_rng rng;
+    tl_rng_seed(&rng, 11, TL_RNG_DROPOUT);
+    return tl_net_forward(net, NULL, NULL, 1, &rng, &err) ? NULL : net->act[b];
+}
+
+static void test_dropout_slices(void) {
+    enum { B = 6, D = 5, P = 3, n = B / P };
+    float x[B * D];
+    for (int i = 0; i < B * D; i++) x[i] = 1.0f + (float)i;
+    tl_net whole, part;
+    const float *all = dropout_net(&whole, x, B, 0, 1);
+    CHECK(all != NULL);
+    for (int s = 0; all && s < P; s++) {
+        const float *mine = dropout_net(&part, x + s * n * D, n, s, P);
+        CHECK(mine && memcmp(mine, all + s * n * D, (size_t)n * D * sizeof *mine) == 0);
+        tl_net_free(&part);
+    }
+    tl_net_free(&whole);
+}
+
 int main(void) {
     tl_error err;
     if (tl_dist_init(&err)) { fprintf(stderr, "tl_dist_init: %s\n", err.msg); return 1; }
     RUN_TEST(test_plain);
     RUN_TEST(test_rows);
     RUN_TEST(test_blocked);
+    RUN_TEST(test_dropout_slices);
     tl_dist_finalize();
     TEST_MAIN_END();
 }
