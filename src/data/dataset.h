@@ -238,8 +238,9 @@ void tl_norm_imagenet(float *mean, float *std);
  * x [B][c*h*w] = (transform(stored image) - mean[c]) / std[c] in CHW order (feature rows: (x - mean)
  * / std), y [B]; the last batch of an epoch may be short. transform = aug when given, else
  * d->eval_tf. Row i of batch k draws from its own rng, seeded from (seed, epoch, k, i) with purpose
- * TL_RNG_AUGMENT (i counted in the global batch: tl_loader_slice), and a worker builds a whole batch, so what a batch holds never depends on the
- * number of workers or their timing. Every output must have the model's input size c x h x w: a
+ * TL_RNG_AUGMENT (i counted in the global batch: tl_loader_slice), and a worker builds a whole
+ * batch, so what a batch holds never depends on the number of workers or their timing, nor on how
+ * a data-parallel job slices it. Every output must have the model's input size c x h x w: a
  * transform whose output size varies is an error naming the image. */
 typedef struct tl_loader tl_loader;
 /* d, mean, std, aug are borrowed (must outlive the loader); aug NULL = d->eval_tf. workers 0: batches

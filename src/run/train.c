@@ -197,10 +197,6 @@ int tl_training_build(tl_training *t, int init, tl_error *err) {
     if (tl_model_init(&t->model, &t->mcfg, t->tcfg.batch / P, t->tcfg.threads, t->tcfg.seed, err)) return -1;
     t->model.net.slice = tl_dist_rank();   /* this process's slice of every global batch (trainer.c) */
     t->model.net.slices = P;
-    /* UniformFace's centre buffer moves with each class's rows of the batch, which the processes
-     * would have to share: not yet. */
-    if (P > 1 && t->model.head.ops == &tl_head_uniformface)
-        return tl_fail(err, "--head uniformface does not run data-parallel yet: run it in one process (without mpirun)");
     if (tl_loss_create(&t->loss, tl_opt(o, "loss"), t->mcfg.num_classes, d->train_count, &t->model.head, err)) return -1;
     if (t->loss.drw >= t->tcfg.epochs)   /* the deferred weights would never switch on */
         return tl_fail(err, "--loss %s: drw=%d is not before the last epoch (--epochs %d)", tl_opt(o, "loss"), t->loss.drw,

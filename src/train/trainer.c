@@ -139,7 +139,7 @@ static int share_weights(tl_loss *l, const int *y, int b, int P, tl_error *err) 
 
 /* The global batch's sums (nn/nn.h: synchronised BatchNorm, the causal head's average) over the P
  * ranks, through the fixed-order ring sum. ctx: the tl_error a failure goes to. */
-static int bn_sum(double *v, size_t n, void *ctx) { return tl_dist_sum_f64(v, n, ctx); }
+static int dist_batch_sum(double *v, size_t n, void *ctx) { return tl_dist_sum_f64(v, n, ctx); }
 
 /* The sync of a P-rank run, its scratch sized for the widest BN layer (2·C doubles); sync->scratch
  * NULL: out of memory. */
@@ -148,7 +148,8 @@ static void batch_sync_init(tl_batch_sync *sync, const tl_model *m, int P, tl_er
     for (int i = 0; i < m->net.nops; i++)
         if (m->net.ops[i].kind == TL_OP_BN && m->net.shape[m->net.ops[i].in].c > widest)
             widest = m->net.shape[m->net.ops[i].in].c;
-    *sync = (tl_batch_sync){.ranks = P, .sum = bn_sum, .ctx = err, .scratch = malloc(2 * (size_t)widest * sizeof(double))};
+    *sync = (tl_batch_sync){.ranks = P, .sum = dist_batch_sum, .ctx = err,
+                            .scratch = malloc(2 * (size_t)widest * sizeof(double))};
 }
 
 /* The sampler of epoch e: the first hook that replaces --sampler for it (M2m), else --sampler. */

@@ -3,9 +3,10 @@
 # the collectives of src/core/dist.c and the layer-level data-parallel pieces (synchronised BN) on 2
 # and 3 ranks, each rank checking itself; then data-parallel training: `mpirun -np 2 tailor train`
 # (1 thread each) gives, after 20+ steps, every parameter and BN statistic of the 1-process run of
-# the same global batch within 1e-4 (|a - b| <= 1e-4·max(1, |a|, |b|)), for an mlp (instance and
-# class-balanced sampling with a weighted loss; cosine, causal and uncertainty heads; KD and RKD), a
-# cnn (with its crop/flip augmentation) and resnet32; the two ranks end with bitwise the same model,
+# the same global batch within 1e-4 (|a - b| <= 1e-4·max(1, |a|, |b|)), for an mlp (instance,
+# class-balanced, SMOTE and progressive sampling with weighted, LDAM-DRW and focal losses; cosine,
+# causal, uncertainty, UniformFace and AdaptiveFace heads; KD and RKD), a cnn (with its crop/flip
+# augmentation) and resnet32; the two ranks end with bitwise the same model,
 # and the same N and seed give bitwise the same model again. Each rank writes its own run folder
 # (--out DIR.rRANK) until the run layer writes from rank 0 only. Skipped (one passing check that
 # says so) when the build has no MPI.
@@ -81,9 +82,13 @@ equivalent() {
 mlp=(--data csv:"$tmp/train.csv","$tmp/train.csv" --model mlp --hidden 16/8 --epochs 2 --batch 32 --threads 1 --quiet)
 equivalent mlp "${mlp[@]}"
 equivalent "mlp class-balanced, weighted ce" "${mlp[@]}" --sampler class --loss ce:weights=inverse
+equivalent "mlp smote, LDAM-DRW" "${mlp[@]}" --sampler smote --loss ldam:weights=effective,drw=1
+equivalent "mlp progressive, focal" "${mlp[@]}" --sampler progressive --loss focal:gamma=2
 equivalent "mlp cosine head" "${mlp[@]}" --head cosine:s=16
 equivalent "mlp causal head" "${mlp[@]}" --head causal
 equivalent "mlp uncertainty head" "${mlp[@]}" --head uncertainty:m=3,T=4,warmup=0.25,every=0.25
+equivalent "mlp uniformface head" "${mlp[@]}" --head uniformface:s=16
+equivalent "mlp adaptiveface head" "${mlp[@]}" --head adaptiveface:s=16,lambda=1
 "$T" train "${mlp[@]}" --epochs 1 --out "$tmp/teacher" >/dev/null 2>&1 || bad "teacher"
 equivalent "mlp kd" "${mlp[@]}" --distill kd --teacher "$tmp/teacher"
 equivalent "mlp rkd" "${mlp[@]}" --distill rkd:kd=1 --teacher "$tmp/teacher"
@@ -104,5 +109,4 @@ refused() {
     check "$name: refused ($pat)" "[ \$(grep -c -- '$pat' '$tmp/$name.log') = 2 ] && [ ! -e '$tmp/$name.r0' ] && [ ! -e '$tmp/$name.r0.partial' ]"
 }
 refused "--batch 33" "--batch 33 does not divide among 2 processes (mpirun -np 2)" "${mlp[@]}" --batch 33
-refused uniformface "uniformface does not run data-parallel yet" "${mlp[@]}" --head uniformface:s=16
 finish
