@@ -29,19 +29,7 @@ done
 awk 'BEGIN { srand(3); print "a,b,c,d,label";
   for (i = 0; i < 400; i++) { y = (i % 10 < 6) ? 0 : (i % 10 < 9) ? 1 : 2;
     printf "%.4f,%.4f,%.4f,%.4f,%d\n", y + rand(), rand() - y, rand(), y * rand(), y } }' >"$tmp/train.csv"
-mkdir "$tmp/idx"
-"$PY" - "$tmp/idx" <<'PYEOF'
-import gzip, sys
-src, out = "/usr/share/datasets/fashion-mnist/", sys.argv[1]
-img = gzip.open(src + "t10k-images-idx3-ubyte.gz").read()
-lab = gzip.open(src + "t10k-labels-idx1-ubyte.gz").read()
-def write(name, raw, head, size, lo, n):
-    open(f"{out}/{name}", "wb").write(raw[:4] + n.to_bytes(4, "big") + raw[8:head] + raw[head + size * lo:head + size * (lo + n)])
-write("train-images-idx3-ubyte", img, 16, 784, 0, 500)
-write("train-labels-idx1-ubyte", lab, 8, 1, 0, 500)
-write("t10k-images-idx3-ubyte", img, 16, 784, 500, 200)
-write("t10k-labels-idx1-ubyte", lab, 8, 1, 500, 200)
-PYEOF
+fmnist_view "$tmp/idx"
 
 # ranks NAME ARGS...: `mpirun -np 2 tailor train ARGS`, rank r into $tmp/NAME.r<r>.
 ranks() {
@@ -109,4 +97,6 @@ refused() {
     check "$name: refused ($pat)" "[ \$(grep -c -- '$pat' '$tmp/$name.log') = 2 ] && [ ! -e '$tmp/$name.r0' ] && [ ! -e '$tmp/$name.r0.partial' ]"
 }
 refused "--batch 33" "--batch 33 does not divide among 2 processes (mpirun -np 2)" "${mlp[@]}" --batch 33
+refused "--synth m2m" "m2m: does not run data-parallel yet" "${images[@]}" --model cnn --synth m2m:start=0 \
+    --teacher "$tmp/cnn (crop, flip).one"
 finish
