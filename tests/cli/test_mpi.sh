@@ -80,7 +80,8 @@ if [ "$(basename "$B")" = build-san ]; then e_mlp=1 e_cnn=1 e_r32=1; else e_mlp=
 mlp=(--data csv:"$tmp/train.csv","$tmp/train.csv" --model mlp --hidden 16/8 --epochs $e_mlp --batch 32 --threads 1 --quiet)
 equivalent mlp "${mlp[@]}"
 equivalent "mlp class-balanced, weighted ce" "${mlp[@]}" --sampler class --loss ce:weights=inverse
-equivalent "mlp smote, LDAM-DRW" "${mlp[@]}" --sampler smote --loss ldam:weights=effective,drw=$((e_mlp - 1))
+equivalent "mlp smote, LDAM-DRW" "${mlp[@]}" --sampler smote --loss ldam:weights=effective,drw=$((e_mlp - 1)) \
+    --optim sgd:lr=0.02
 equivalent "mlp progressive, focal" "${mlp[@]}" --sampler progressive --loss focal:gamma=2
 equivalent "mlp cosine head" "${mlp[@]}" --head cosine:s=16
 equivalent "mlp causal head" "${mlp[@]}" --head causal
