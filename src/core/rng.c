@@ -40,6 +40,10 @@ double tl_rng_normal(tl_rng *r) {
     return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
 }
 
+void tl_rng_discard(tl_rng *r, uint64_t n) {
+    for (uint64_t i = 0; i < n; i++) (void)tl_rng_u64(r);
+}
+
 void tl_rng_shuffle(tl_rng *r, int *idx, int n) {
     for (int i = n - 1; i > 0; i--) {
         int j = (int)tl_rng_below(r, (uint64_t)i + 1), t = idx[i];

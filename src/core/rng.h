@@ -15,6 +15,8 @@ double tl_rng_uniform(tl_rng *r);
 uint64_t tl_rng_below(tl_rng *r, uint64_t n);
 /* Standard normal (Box-Muller on two uniforms; no cached second value, so the stream is stateless). */
 double tl_rng_normal(tl_rng *r);
+/* Skips n draws of tl_rng_u64 (n uniforms): a data-parallel rank jumps over the other ranks' rows. */
+void tl_rng_discard(tl_rng *r, uint64_t n);
 /* Fisher-Yates shuffle of idx[0..n). */
 void tl_rng_shuffle(tl_rng *r, int *idx, int n);
 

@@ -237,9 +237,10 @@ void tl_norm_imagenet(float *mean, float *std);
 /* ---- loader.c: batches of an epoch, prepared ahead by a pool of worker threads ----
  * x [B][c*h*w] = (transform(stored image) - mean[c]) / std[c] in CHW order (feature rows: (x - mean)
  * / std), y [B]; the last batch of an epoch may be short. transform = aug when given, else
- * d->eval_tf. The rng of batch k is seeded from (seed, epoch, k) with purpose TL_RNG_AUGMENT and
- * drawn row by row, and a worker builds a whole batch, so what a batch holds never depends on the
- * number of workers or their timing. Every output must have the model's input size c x h x w: a
+ * d->eval_tf. Row i of batch k draws from its own rng, seeded from (seed, epoch, k, i) with purpose
+ * TL_RNG_AUGMENT (i counted in the global batch: tl_loader_slice), and a worker builds a whole
+ * batch, so what a batch holds never depends on the number of workers or their timing, nor on how
+ * a data-parallel job slices it. Every output must have the model's input size c x h x w: a
  * transform whose output size varies is an error naming the image. */
 typedef struct tl_loader tl_loader;
 /* d, mean, std, aug are borrowed (must outlive the loader); aug NULL = d->eval_tf. workers 0: batches
@@ -247,6 +248,9 @@ typedef struct tl_loader tl_loader;
  * size every row must have (the model's input). */
 tl_loader *tl_loader_create(const tl_dataset *d, const float *mean, const float *std, const tl_transform *aug,
                             int c, int h, int w, int batch, uint64_t seed, int workers, tl_error *err);
+/* Data-parallel training: this loader makes a rank's slice of every global batch, whose first row is
+ * row0 of the global batch (0 by default): its rows draw the augmentation one process would. */
+void tl_loader_slice(tl_loader *L, int row0);
 /* Begins an epoch over order[0..n) (indices into d, copied) at batch `first` (a resumed epoch skips
  * the batches it has done). Fails on an index out of range. */
 int tl_loader_start(tl_loader *L, const int *order, int n, int epoch, int first, tl_error *err);

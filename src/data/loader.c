@@ -1,7 +1,8 @@
 /* Batch loader: a pool of worker threads decodes, transforms and normalises the next batches while the
  * caller trains on the current one. Each worker builds whole batches, batch k from its own rng seeded
- * by (seed, epoch, k), into slot k mod Q; so what a batch contains depends only on (seed, epoch, k)
- * and the epoch order, never on the number of workers or their timing. */
+ * by (seed, epoch, k) and the row's place in the global batch, into slot k mod Q; so what a batch
+ * contains depends only on (seed, epoch, k) and the epoch order, never on the number of workers or
+ * their timing, nor on how a data-parallel job slices the global batch among its processes. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@ struct tl_loader {
     const tl_transform *tf;    /* NULL: none */
     float *mean, *std;         /* [c], owned copies */
     int c, h, w, batch, nworkers, nslots;
+    int row0;                  /* the global batch row of this loader's row 0 (tl_loader_slice) */
     uint64_t seed;
     int *order, norder, cap_order, epoch, nbatches;
     int next_k;                /* the next batch the caller takes */
@@ -73,14 +75,17 @@ static void produce(tl_loader *L, int k, slot_t *s, tl_image *im, tl_image *tmp)
     const tl_dataset *d = L->d;
     size_t row = (size_t)L->c * L->h * L->w;
     int start = k * L->batch, b = L->norder - start < L->batch ? L->norder - start : L->batch;
-    tl_rng rng;
     uint64_t sd = mix64(L->seed + 0x9e3779b97f4a7c15ULL * (1 + (uint64_t)L->epoch));
-    tl_rng_seed(&rng, mix64(sd + 0x9e3779b97f4a7c15ULL * (1 + (uint64_t)k)), TL_RNG_AUGMENT);
+    uint64_t batch_seed = mix64(sd + 0x9e3779b97f4a7c15ULL * (1 + (uint64_t)k));
     s->failed = 0;
     for (int i = 0; i < b; i++) {
         int idx = L->order[start + i];
         float *out = s->x + i * row;
         if (d->images) {
+            /* One stream per row of the global batch: a transform draws a varying number of values
+             * (rejection sampling, crop retries), so a rank could not skip the rows before its own. */
+            tl_rng rng;
+            tl_rng_seed(&rng, mix64(batch_seed + 0x9e3779b97f4a7c15ULL * (1 + (uint64_t)(L->row0 + i))), TL_RNG_AUGMENT);
             if (image_row(L, out, idx, im, tmp, &rng, &s->err)) { s->failed = 1; break; }
         } else {
             memcpy(out, d->x + idx * row, row * sizeof(float));
@@ -186,6 +191,8 @@ tl_loader *tl_loader_create(const tl_dataset *d, const float *mean, const float 
     }
     return L;
 }
+
+void tl_loader_slice(tl_loader *L, int row0) { L->row0 = row0; }
 
 int tl_loader_start(tl_loader *L, const int *order, int n, int epoch, int first, tl_error *err) {
     for (int i = 0; i < n; i++)

@@ -17,6 +17,7 @@
 #include "core/error.h"
 #include "heads/head.h"
 #include "models/model.h"
+#include "nn/nn.h"
 
 typedef struct {
     size_t w, c;                 /* head.weight in params, head.embed_mean in state */
@@ -85,11 +86,13 @@ static void causal_forward(tl_head *h, float *logits, const float *feat, const i
                 logits, C);
     float *cbar = h->state + p->c;
     if (labels) {
-        /* Moving average of the (detached) features, batch mean in double, fixed order. */
+        /* Moving average of the (detached) features, batch mean in double, fixed order: the global
+         * batch's under data-parallel training (nn.h tl_batch_sum), so every process keeps the same. */
         for (int j = 0; j < D; j++) p->acc[j] = 0;
         for (int i = 0; i < N; i++)
             for (int j = 0; j < D; j++) p->acc[j] += feat[(size_t)i * D + j];
-        for (int j = 0; j < D; j++) cbar[j] = (float)(p->mu * cbar[j] + p->acc[j] / N);
+        const double n = N * tl_batch_sum(p->acc, (size_t)D);
+        for (int j = 0; j < D; j++) cbar[j] = (float)(p->mu * cbar[j] + p->acc[j] / n);
         return;
     }
     if (p->alpha == 0) return;

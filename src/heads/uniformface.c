@@ -9,7 +9,9 @@
  * first training sample (a zero row means "not seen yet"; pairs with an unseen class are left out).
  * After the optimizer step the buffer moves as centre loss does:
  *   c_j ← c_j − α Σ_{i: y_i = j} (c_j − x̂_i)/(1 + n_j).
- * Keys: s=30, m=0.35, lambda=1, alpha=0.5. Pairs closer than 1e-12 are skipped (no direction). */
+ * Keys: s=30, m=0.35, lambda=1, alpha=0.5. Pairs closer than 1e-12 are skipped (no direction).
+ * Data-parallel training: the counts n_j, the sums of x̂ and the first sight are the global batch's
+ * (share_batch), so every process computes the same L_u and moves the same buffer. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,7 @@
 #include "heads/head.h"
 #include "heads/normed.h"
 #include "models/model.h"
+#include "nn/nn.h"
 
 typedef struct {
     double m, lambda, alpha;
@@ -27,6 +30,7 @@ typedef struct {
     double *ct, *ch, *cn, *dch; /* [C, D] c̃, [C, D] ĉ, [C] ‖c̃‖, [C, D] ∂L_u/∂ĉ */
     double *dxu;                /* [N, D] ∂L_u/∂x */
     int has_dxu;
+    double *sx, *rank_count;    /* data-parallel: [C, D] the global batch's Σ x̂ per class, [P, C] counts */
 } uniform_priv;
 
 static int uniform_create(tl_head *h, tl_spec *spec, struct tl_model *model, tl_error *err) {
@@ -46,7 +50,10 @@ static int uniform_create(tl_head *h, tl_spec *spec, struct tl_model *model, tl_
     p->dch = malloc(cd * sizeof(double));
     p->cn = malloc((size_t)h->C * sizeof(double));
     p->dxu = malloc((size_t)h->N * h->D * sizeof(double));
-    if (!p->count || !p->ct || !p->ch || !p->dch || !p->cn || !p->dxu || tl_normed_init(&p->n, h->N, h->C, h->D))
+    p->sx = malloc(cd * sizeof(double));
+    p->rank_count = malloc((size_t)tl_dist_size() * h->C * sizeof(double));
+    if (!p->count || !p->ct || !p->ch || !p->dch || !p->cn || !p->dxu || !p->sx || !p->rank_count ||
+        tl_normed_init(&p->n, h->N, h->C, h->D))
         return tl_fail(err, "out of memory");
     int wshape[2] = {h->C, h->D};
     p->w = tl_model_add_tensor(model, "head.weight", 2, wshape, TL_GROUP_HEAD, 0, TL_INIT_UNIT_ROWS, h->D);
@@ -77,6 +84,37 @@ static void count_classes(uniform_priv *p, const int *labels, int N, int C) {
     for (int i = 0; i < N; i++) p->count[labels[i]]++;
 }
 
+/* Data-parallel training (nn.h tl_batch_sum; this process is slice r of P): p->count becomes the
+ * global batch's class counts and p->sx its per-class sums of x̂, and a class seen for the first time
+ * starts at its first row of the global batch (the first process that has it, its first row). */
+static void share_batch(tl_head *h, uniform_priv *p, const int *y, float *cbuf) {
+    int N = h->N, C = h->C, D = h->D, P = tl_model_slices(h->model), r = h->model->net.slice;
+    double *rc = p->rank_count;
+    memset(rc, 0, (size_t)P * C * sizeof *rc);
+    for (int c = 0; c < C; c++) rc[(size_t)r * C + c] = p->count[c];
+    tl_batch_sum(rc, (size_t)P * C);
+    memset(p->sx, 0, (size_t)C * D * sizeof *p->sx);
+    for (int c = 0; c < C; c++) {
+        if (!row_is_zero(cbuf + (size_t)c * D, D)) continue;
+        int q = 0;
+        while (q < P && rc[(size_t)q * C + c] == 0) q++;
+        for (int i = 0; q == r && i < N; i++)
+            if (y[i] == c) { memcpy(p->sx + (size_t)c * D, p->n.xhat + (size_t)i * D, (size_t)D * sizeof *p->sx); break; }
+    }
+    tl_batch_sum(p->sx, (size_t)C * D);   /* the first rows, one contributor per class */
+    for (int c = 0; c < C; c++) {
+        double n = 0;
+        for (int q = 0; q < P; q++) n += rc[(size_t)q * C + c];
+        p->count[c] = (int)n;
+        if (n > 0 && row_is_zero(cbuf + (size_t)c * D, D))
+            for (int j = 0; j < D; j++) cbuf[(size_t)c * D + j] = (float)p->sx[(size_t)c * D + j];
+    }
+    memset(p->sx, 0, (size_t)C * D * sizeof *p->sx);
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < D; j++) p->sx[(size_t)y[i] * D + j] += p->n.xhat[(size_t)i * D + j];
+    tl_batch_sum(p->sx, (size_t)C * D);
+}
+
 static double uniform_regularizer(tl_head *h, float *dfeat, float *grads, const float *feat, const int *labels,
                                   const float *params) {
     (void)dfeat; (void)feat; (void)labels; /* feature gradients, if any, are added in backward */
@@ -84,14 +122,22 @@ static double uniform_regularizer(tl_head *h, float *dfeat, float *grads, const 
     int N = h->N, C = h->C, D = h->D;
     const int *y = p->labels;
     float *cbuf = h->model->state + p->cbuf;
+    int shared = tl_batch_sync_get() != NULL;
+    /* ∂L_u/∂x of this process's rows of the global L_u: times P, as the trainer averages processes */
+    double gain = shared ? tl_model_slices(h->model) : 1;
     count_classes(p, y, N, C);
-    for (int i = 0; i < N; i++)   /* first sight of a class: its buffer starts at this feature */
-        if (row_is_zero(cbuf + (size_t)y[i] * D, D))
-            for (int j = 0; j < D; j++) cbuf[(size_t)y[i] * D + j] = (float)p->n.xhat[(size_t)i * D + j];
+    if (shared) share_batch(h, p, y, cbuf);
+    else
+        for (int i = 0; i < N; i++)   /* first sight of a class: its buffer starts at this feature */
+            if (row_is_zero(cbuf + (size_t)y[i] * D, D))
+                for (int j = 0; j < D; j++) cbuf[(size_t)y[i] * D + j] = (float)p->n.xhat[(size_t)i * D + j];
     for (int c = 0; c < C; c++)
         for (int j = 0; j < D; j++) p->ct[(size_t)c * D + j] = cbuf[(size_t)c * D + j];
-    for (int i = 0; i < N; i++)
-        for (int j = 0; j < D; j++) p->ct[(size_t)y[i] * D + j] += p->n.xhat[(size_t)i * D + j];
+    if (shared)
+        for (size_t k = 0; k < (size_t)C * D; k++) p->ct[k] += p->sx[k];
+    else
+        for (int i = 0; i < N; i++)
+            for (int j = 0; j < D; j++) p->ct[(size_t)y[i] * D + j] += p->n.xhat[(size_t)i * D + j];
     for (int c = 0; c < C; c++) {
         double ss = 0, *t = p->ct + (size_t)c * D;
         for (int j = 0; j < D; j++) { t[j] /= 1 + p->count[c]; ss += t[j] * t[j]; }
@@ -126,7 +172,7 @@ static double uniform_regularizer(tl_head *h, float *dfeat, float *grads, const 
         const double *g = p->dch + (size_t)y[i] * D, *u = p->n.xhat + (size_t)i * D;
         double dot = 0;
         for (int j = 0; j < D; j++) dot += g[j] * u[j];
-        for (int j = 0; j < D; j++) p->dxu[(size_t)i * D + j] = (g[j] - dot * u[j]) / p->n.xnorm[i];
+        for (int j = 0; j < D; j++) p->dxu[(size_t)i * D + j] = gain * ((g[j] - dot * u[j]) / p->n.xnorm[i]);
     }
     p->has_dxu = 1;
     return L;
@@ -146,12 +192,16 @@ static void uniform_step_end(tl_head *h, float *params, float *state) {
     uniform_priv *p = h->priv;
     int N = h->N, C = h->C, D = h->D;
     if (!p->labels) return;
-    count_classes(p, p->labels, N, C);
     float *cbuf = state + p->cbuf;
-    memset(p->dch, 0, (size_t)C * D * sizeof *p->dch);
-    for (int i = 0; i < N; i++) {
-        int c = p->labels[i];
-        for (int j = 0; j < D; j++) p->dch[(size_t)c * D + j] += cbuf[(size_t)c * D + j] - p->n.xhat[(size_t)i * D + j];
+    if (tl_batch_sync_get()) {   /* the regularizer's global counts and Σ x̂ (share_batch) */
+        for (size_t k = 0; k < (size_t)C * D; k++) p->dch[k] = p->count[k / D] * (double)cbuf[k] - p->sx[k];
+    } else {
+        count_classes(p, p->labels, N, C);
+        memset(p->dch, 0, (size_t)C * D * sizeof *p->dch);
+        for (int i = 0; i < N; i++) {
+            int c = p->labels[i];
+            for (int j = 0; j < D; j++) p->dch[(size_t)c * D + j] += cbuf[(size_t)c * D + j] - p->n.xhat[(size_t)i * D + j];
+        }
     }
     for (int c = 0; c < C; c++)
         if (p->count[c])
@@ -163,7 +213,7 @@ static void uniform_destroy(tl_head *h) {
     uniform_priv *p = h->priv;
     if (!p) return;
     tl_normed_free(&p->n);
-    free(p->count); free(p->ct); free(p->ch); free(p->dch); free(p->cn); free(p->dxu);
+    free(p->count); free(p->ct); free(p->ch); free(p->dch); free(p->cn); free(p->dxu); free(p->sx); free(p->rank_count);
     free(p);
 }
 

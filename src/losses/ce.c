@@ -7,7 +7,7 @@ static int ce_create(tl_loss *l, tl_spec *spec, tl_error *err) { (void)l; (void)
 
 static double ce_compute(tl_loss *l, float *dlogits, const float *logits, const int *y, int N, const double *w) {
     if (!w) return tl_softmax_ce(dlogits, logits, y, N, l->C);
-    return tl_loss_shifted_ce(dlogits, logits, y, N, l->C, w, NULL, NULL);
+    return tl_loss_shifted_ce(dlogits, logits, y, N, l->C, w, l->batch_weight, NULL, NULL);
 }
 
 const tl_loss_ops tl_loss_ce = {"ce", ce_create, ce_compute, NULL,

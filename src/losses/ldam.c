@@ -49,7 +49,7 @@ static int ldam_default_head(tl_spec *spec, char *head, size_t size, tl_error *e
 
 static double ldam_compute(tl_loss *l, float *dlogits, const float *logits, const int *y, int N, const double *w) {
     const ldam_priv *p = l->priv;
-    return tl_loss_shifted_ce(dlogits, logits, y, N, l->C, w, NULL, p->shift);
+    return tl_loss_shifted_ce(dlogits, logits, y, N, l->C, w, w ? l->batch_weight : 0, NULL, p->shift);
 }
 
 static void ldam_destroy(tl_loss *l) {

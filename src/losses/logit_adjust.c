@@ -35,7 +35,7 @@ static int bs_create(tl_loss *l, tl_spec *spec, tl_error *err) {
 }
 
 static double shifted_compute(tl_loss *l, float *dlogits, const float *logits, const int *y, int N, const double *w) {
-    return tl_loss_shifted_ce(dlogits, logits, y, N, l->C, w, l->priv, NULL);
+    return tl_loss_shifted_ce(dlogits, logits, y, N, l->C, w, w ? l->batch_weight : 0, l->priv, NULL);
 }
 
 static void shifted_destroy(tl_loss *l) { free(l->priv); }

@@ -87,9 +87,10 @@ void tl_loss_destroy(tl_loss *l) {
 }
 
 double tl_loss_shifted_ce(float *dlogits, const float *logits, const int *y, int N, int C, const double *w,
-                          const double *bias, const double *ybias) {
-    double wsum = 0, loss = 0;
-    for (int i = 0; i < N; i++) wsum += w ? w[y[i]] : 1.0;
+                          double wsum, const double *bias, const double *ybias) {
+    double loss = 0;
+    if (!(wsum > 0))
+        for (int i = 0; i < N; i++) wsum += w ? w[y[i]] : 1.0;
     for (int i = 0; i < N; i++) {
         double wi = (w ? w[y[i]] : 1.0) / wsum;
         loss += wi * tl_softmax_ce_row(dlogits + (size_t)i * C, logits + (size_t)i * C, bias, ybias ? ybias[y[i]] : 0,

@@ -51,6 +51,11 @@ struct tl_loss {
     int drw;                    /* first epoch with weights on; 0 = from the start */
     double *w;                  /* [C] */
     int weights_on;
+    /* Data-parallel training: the weight sum a weighted mean of this process's rows divides by, the
+     * global batch's over the number of processes, so that the processes' mean loss (and gradient)
+     * is the global batch's (src/train/trainer.c sets it every step); 0: the batch's own sum. The
+     * row-count means (sigmoid, focal) need nothing: every process has the same number of rows. */
+    double batch_weight;
     void *priv;
 };
 
@@ -88,9 +93,10 @@ void tl_ldam_margins(double *delta, const int64_t *count, int C, double max_m);
 
 /* Softmax cross-entropy of shifted logits u_ij = z_ij + bias[j] + ybias[y_i]·1[j = y_i] (bias and
  * ybias may be NULL) with PyTorch's reduction: cross_entropy(u, y, weight=w), the weighted mean
- * Σ w_y CE_i / Σ w_y, or the plain mean when w is NULL. Writes dlogits [N, C] = ∂L/∂z. */
+ * Σ w_y CE_i / Σ w_y, or the plain mean when w is NULL. wsum > 0 replaces the batch's Σ w_y (the
+ * loss's batch_weight); 0 keeps it. Writes dlogits [N, C] = ∂L/∂z. */
 double tl_loss_shifted_ce(float *dlogits, const float *logits, const int *y, int N, int C, const double *w,
-                          const double *bias, const double *ybias);
+                          double wsum, const double *bias, const double *ybias);
 
 /* The table (src/losses/loss.c): ce.c, sigmoid.c, focal.c, ldam.c, logit_adjust.c. */
 extern const tl_loss_ops tl_loss_ce, tl_loss_sigmoid, tl_loss_focal, tl_loss_ldam, tl_loss_logit_adjust,

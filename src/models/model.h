@@ -93,6 +93,10 @@ size_t tl_model_add_tensor(tl_model *m, const char *name, int ndim, const int *s
                            int init, int fan_in);
 const tl_tensor_info *tl_model_find(const tl_model *m, const char *name);
 
+/* Data-parallel training: the number of processes whose slices of the global batch this model's N
+ * rows are one of (1 in one process; the slice is m->net.slice). */
+static inline int tl_model_slices(const tl_model *m) { return m->net.slices > 1 ? m->net.slices : 1; }
+
 /* The input images ([N, c, h, w], written by the caller before forward). */
 static inline float *tl_model_input(tl_model *m) { return m->images ? m->images : m->net.act[0]; }
 /* The backbone's features [N·views, D]: row i·views + v belongs to image i (v = 0: the image as given). */

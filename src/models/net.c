@@ -349,7 +349,13 @@ int tl_net_forward(tl_net *net, const float *params, float *state, int train, tl
             (b16 ? tl_shortcut_a16_forward : tl_shortcut_a_forward)(y, x, N, is.c, is.h, is.w, os.c, nt);
             break;
         case TL_OP_DROPOUT:
-            if (train || op->mc) tl_dropout_forward(y, op->mask, x, n, op->p, dropout_rng);
+            if (train || op->mc) {
+                /* One stream over the global batch, row after row: skip the other slices' rows. */
+                int sliced = train && net->slices > 1;
+                if (sliced) tl_rng_discard(dropout_rng, (uint64_t)n * (uint64_t)net->slice);
+                tl_dropout_forward(y, op->mask, x, n, op->p, dropout_rng);
+                if (sliced) tl_rng_discard(dropout_rng, (uint64_t)n * (uint64_t)(net->slices - 1 - net->slice));
+            }
             else memcpy(y, x, n * sizeof *y);
             break;
         case TL_OP_NKINDS: break;

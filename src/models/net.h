@@ -84,6 +84,8 @@ typedef struct {
     int *gstart;                 /* per buffer: time its gradient becomes live (zeroed then) */
     int *rstart;                 /* per buffer: time its recomputation runs (rec != NULL) */
     int N;                       /* batch size the net is built for */
+    int slice, slices;           /* data-parallel training: this net's rows are slice `slice` of a global
+                                  * batch of slices·N (dropout skips the other slices' draws); 0 of 1 */
     int first_trainable;         /* ops before it train nothing (tl_net_freeze): backward stops there */
     int nthreads;
     int check_finite, first_bad; /* tl_net_first_nonfinite */

@@ -31,6 +31,23 @@ static inline void gate(float *restrict g, const float *restrict dy, const float
     else for (int i = 0; i < n; i++) g[i] = x[i] * scale + shift > 0.0f ? dy[i] : 0.0f;
 }
 
+/* Channel c's statistics (mean mu, biased variance var over M values), the running update, then
+ * its planes. */
+static inline void channel_finish(float *out, float *mean, float *invstd, float *run_mean, float *run_var,
+                                  const float *inp, const float *res, const float *gamma, const float *beta, double mu,
+                                  double var, double M, int N, int C, int HW, int c, float eps, float momentum,
+                                  int relu) {
+    mean[c] = (float)mu;
+    invstd[c] = (float)(1.0 / sqrt(var + (double)eps));
+    tl_bn_running_update(&run_mean[c], &run_var[c], mu, var, M, momentum);
+    float scale, shift;
+    tl_bn_affine(&scale, &shift, mean[c], invstd[c], gamma[c], beta[c]);
+    for (int n = 0; n < N; n++) {
+        size_t off = ((size_t)n * C + c) * HW;
+        plane(out + off, inp + off, res ? res + off : NULL, HW, scale, shift, relu);
+    }
+}
+
 void tl_bn_act_forward_train(float *out, float *mean, float *invstd, float *run_mean, float *run_var,
                              const float *inp, const float *res, const float *gamma, const float *beta,
                              int N, int C, int HW, float eps, float momentum, int relu, int nthreads) {
@@ -39,20 +56,31 @@ void tl_bn_act_forward_train(float *out, float *mean, float *invstd, float *run_
                                  nthreads);
         return;
     }
+    if (tl_batch_sync_get()) {
+        /* Synchronised (nn.h): every channel's sums, then the processes', then the statistics. */
+        double *mu = tl_batch_sync_get()->scratch, *var = mu + C;
+        #pragma omp parallel for num_threads(nthreads) schedule(static)
+        for (int c = 0; c < C; c++) mu[c] = tl_bn_channel_sum(inp, N, C, HW, c);
+        const double M = (double)N * HW * tl_batch_sum(mu, (size_t)C);
+        #pragma omp parallel for num_threads(nthreads) schedule(static)
+        for (int c = 0; c < C; c++) {
+            mu[c] /= M;
+            var[c] = tl_bn_channel_sqdev(inp, N, C, HW, c, mu[c]);
+        }
+        tl_batch_sum(var, (size_t)C);
+        #pragma omp parallel for num_threads(nthreads) schedule(static)
+        for (int c = 0; c < C; c++)
+            channel_finish(out, mean, invstd, run_mean, run_var, inp, res, gamma, beta, mu[c], var[c] / M, M, N, C, HW,
+                           c, eps, momentum, relu);
+        return;
+    }
     const double M = (double)N * HW;
     #pragma omp parallel for num_threads(nthreads) schedule(static)
     for (int c = 0; c < C; c++) {
         double mu, var;
         tl_bn_channel_stats(&mu, &var, inp, N, C, HW, c);
-        mean[c] = (float)mu;
-        invstd[c] = (float)(1.0 / sqrt(var + (double)eps));
-        tl_bn_running_update(&run_mean[c], &run_var[c], mu, var, M, momentum);
-        float scale, shift;
-        tl_bn_affine(&scale, &shift, mean[c], invstd[c], gamma[c], beta[c]);
-        for (int n = 0; n < N; n++) {
-            size_t off = ((size_t)n * C + c) * HW;
-            plane(out + off, inp + off, res ? res + off : NULL, HW, scale, shift, relu);
-        }
+        channel_finish(out, mean, invstd, run_mean, run_var, inp, res, gamma, beta, mu, var, M, N, C, HW, c, eps,
+                       momentum, relu);
     }
 }
 
@@ -81,6 +109,54 @@ void tl_bn_act_forward_eval(float *out, const float *inp, const float *res, cons
     }
 }
 
+/* Σg (*sg) and Σg·(x - mean) (*sgx) of channel c; dres gets g on the way, dbeta and dgamma this
+ * batch's sums. */
+static inline void channel_grad_sums(double *sg, double *sgx, float *dres, float *dgamma, float *dbeta,
+                                     const float *dout, const float *inp, const float *out, const float *mean,
+                                     const float *invstd, const float *gamma, const float *beta, int N, int C, int HW,
+                                     int c, int relu, int overwrite) {
+    const float mu = mean[c];
+    float scale, shift, g[TL_BN_CHUNK];
+    tl_bn_affine(&scale, &shift, mu, invstd[c], gamma[c], beta[c]);
+    double a1[TL_LANES] = {0}, a2[TL_LANES] = {0};
+    for (int n = 0; n < N; n++)
+        for (int i0 = 0; i0 < HW; i0 += TL_BN_CHUNK) {
+            size_t off = ((size_t)n * C + c) * HW + i0;
+            int len = HW - i0 < TL_BN_CHUNK ? HW - i0 : TL_BN_CHUNK;
+            gate(g, dout + off, inp + off, out ? out + off : NULL, len, scale, shift, relu);
+            tl_lanes_sum(a1, g, len);
+            tl_lanes_dotdev(a2, g, inp + off, len, mu);
+            if (dres) tl_add_or_set(dres + off, g, len, overwrite);
+        }
+    *sg = tl_lanes_total(a1);
+    *sgx = tl_lanes_total(a2);
+    if (dbeta) dbeta[c] += (float)*sg;
+    if (dgamma) dgamma[c] += (float)(*sgx * (double)invstd[c]);
+}
+
+/* dx of channel c from the sums over M values: gamma·invstd·(g - Σg/M - xh·Σ(g·xh)/M) = gf·g -
+ * gk·(x - mean) - gm. */
+static inline void channel_grad_dx(float *dinp, double sg, double sgx, double M, const float *dout, const float *inp,
+                                   const float *out, const float *mean, const float *invstd, const float *gamma,
+                                   const float *beta, int N, int C, int HW, int c, int relu, int overwrite) {
+    const float mu = mean[c];
+    const double is = invstd[c];
+    float scale, shift, g[TL_BN_CHUNK];
+    tl_bn_affine(&scale, &shift, mu, invstd[c], gamma[c], beta[c]);
+    const double gd = gamma[c] * is;
+    const float gf = (float)gd, gk = (float)(gd * sgx * is * is / M), gm = (float)(gd * sg / M);
+    for (int n = 0; n < N; n++)
+        for (int i0 = 0; i0 < HW; i0 += TL_BN_CHUNK) {
+            size_t off = ((size_t)n * C + c) * HW + i0;
+            int len = HW - i0 < TL_BN_CHUNK ? HW - i0 : TL_BN_CHUNK;
+            gate(g, dout + off, inp + off, out ? out + off : NULL, len, scale, shift, relu);
+            const float *restrict x = inp + off;
+            float *restrict dx = dinp + off;
+            if (overwrite) for (int i = 0; i < len; i++) dx[i] = gf * g[i] - gk * (x[i] - mu) - gm;
+            else for (int i = 0; i < len; i++) dx[i] += gf * g[i] - gk * (x[i] - mu) - gm;
+        }
+}
+
 void tl_bn_act_backward(float *dinp, float *dres, float *dgamma, float *dbeta, const float *dout, const float *inp,
                         const float *out, const float *mean, const float *invstd, const float *gamma,
                         const float *beta, int N, int C, int HW, int relu, int overwrite, int nthreads) {
@@ -89,41 +165,29 @@ void tl_bn_act_backward(float *dinp, float *dres, float *dgamma, float *dbeta, c
                             nthreads);
         return;
     }
+    if (tl_batch_sync_get()) {
+        /* Synchronised (nn.h): every channel's sums, then the processes', then dx. */
+        double *sg = tl_batch_sync_get()->scratch, *sgx = sg + C;
+        #pragma omp parallel for num_threads(nthreads) schedule(static)
+        for (int c = 0; c < C; c++)
+            channel_grad_sums(&sg[c], &sgx[c], dres, dgamma, dbeta, dout, inp, out, mean, invstd, gamma, beta, N, C, HW,
+                              c, relu, overwrite);
+        const double M = (double)N * HW * tl_batch_sum(sg, 2 * (size_t)C);
+        if (!dinp) return;
+        #pragma omp parallel for num_threads(nthreads) schedule(static)
+        for (int c = 0; c < C; c++)
+            channel_grad_dx(dinp, sg[c], sgx[c], M, dout, inp, out, mean, invstd, gamma, beta, N, C, HW, c, relu,
+                            overwrite);
+        return;
+    }
     const double M = (double)N * HW;
     #pragma omp parallel for num_threads(nthreads) schedule(static)
     for (int c = 0; c < C; c++) {
-        const float mu = mean[c];
-        const double is = invstd[c];
-        float scale, shift, g[TL_BN_CHUNK];
-        tl_bn_affine(&scale, &shift, mu, invstd[c], gamma[c], beta[c]);
-        /* Σg and Σg·(x - mean) in double lanes; dres += g on the way. */
-        double a1[TL_LANES] = {0}, a2[TL_LANES] = {0};
-        for (int n = 0; n < N; n++)
-            for (int i0 = 0; i0 < HW; i0 += TL_BN_CHUNK) {
-                size_t off = ((size_t)n * C + c) * HW + i0;
-                int len = HW - i0 < TL_BN_CHUNK ? HW - i0 : TL_BN_CHUNK;
-                gate(g, dout + off, inp + off, out ? out + off : NULL, len, scale, shift, relu);
-                tl_lanes_sum(a1, g, len);
-                tl_lanes_dotdev(a2, g, inp + off, len, mu);
-                if (dres) tl_add_or_set(dres + off, g, len, overwrite);
-            }
-        double sg = tl_lanes_total(a1), sgx = tl_lanes_total(a2);
-        if (dbeta) dbeta[c] += (float)sg;
-        if (dgamma) dgamma[c] += (float)(sgx * is);
-        if (!dinp) continue;
-        /* dx = gamma·invstd·(g - Σg/M - xh·Σ(g·xh)/M) = gf·g - gk·(x - mean) - gm */
-        const double gd = gamma[c] * is;
-        const float gf = (float)gd, gk = (float)(gd * sgx * is * is / M), gm = (float)(gd * sg / M);
-        for (int n = 0; n < N; n++)
-            for (int i0 = 0; i0 < HW; i0 += TL_BN_CHUNK) {
-                size_t off = ((size_t)n * C + c) * HW + i0;
-                int len = HW - i0 < TL_BN_CHUNK ? HW - i0 : TL_BN_CHUNK;
-                gate(g, dout + off, inp + off, out ? out + off : NULL, len, scale, shift, relu);
-                const float *restrict x = inp + off;
-                float *restrict dx = dinp + off;
-                if (overwrite) for (int i = 0; i < len; i++) dx[i] = gf * g[i] - gk * (x[i] - mu) - gm;
-                else for (int i = 0; i < len; i++) dx[i] += gf * g[i] - gk * (x[i] - mu) - gm;
-            }
+        double sg, sgx;
+        channel_grad_sums(&sg, &sgx, dres, dgamma, dbeta, dout, inp, out, mean, invstd, gamma, beta, N, C, HW, c, relu,
+                          overwrite);
+        if (dinp)
+            channel_grad_dx(dinp, sg, sgx, M, dout, inp, out, mean, invstd, gamma, beta, N, C, HW, c, relu, overwrite);
     }
 }
 

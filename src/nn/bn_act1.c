@@ -41,37 +41,79 @@ static inline void block(int C, int b, int *c0, int *len) {
     *len = C - *c0 < TL_BN1_BLOCK ? C - *c0 : TL_BN1_BLOCK;
 }
 
+/* Block [c0, c0 + len)'s Σx (or, with mu, Σ(x - mu)²) per channel over the N rows, into s. */
+static inline void block_sums(double *restrict s, const float *inp, const double *mu, int N, int C, int c0, int len) {
+    for (int j = 0; j < len; j++) s[j] = 0;
+    for (int n = 0; n < N; n++) {
+        const float *restrict x = inp + (size_t)n * C + c0;
+        if (mu) for (int j = 0; j < len; j++) { double d = (double)x[j] - mu[j]; s[j] += d * d; }
+        else for (int j = 0; j < len; j++) s[j] += (double)x[j];
+    }
+}
+
+/* The block's statistics from its sums (s: Σx, q: Σ(x - mean)², over M values), the running update,
+ * then its rows. */
+static inline void block_finish(float *out, float *mean, float *invstd, float *run_mean, float *run_var,
+                                const float *inp, const float *res, const float *gamma, const float *beta,
+                                const double *mu, const double *q, double M, int N, int C, int c0, int len,
+                                float eps, float momentum, int relu) {
+    float sc[TL_BN1_BLOCK], sh[TL_BN1_BLOCK];
+    for (int j = 0; j < len; j++) {
+        int c = c0 + j;
+        double var = q[j] / M;
+        mean[c] = (float)mu[j];
+        invstd[c] = (float)(1.0 / sqrt(var + (double)eps));
+        tl_bn_running_update(&run_mean[c], &run_var[c], mu[j], var, M, momentum);
+        tl_bn_affine(&sc[j], &sh[j], mean[c], invstd[c], gamma[c], beta[c]);
+    }
+    for (int n = 0; n < N; n++) {
+        size_t off = (size_t)n * C + c0;
+        row_apply(out + off, inp + off, res ? res + off : NULL, len, sc, sh, relu);
+    }
+}
+
 void tl_bn_act1_forward_train(float *out, float *mean, float *invstd, float *run_mean, float *run_var,
                               const float *inp, const float *res, const float *gamma, const float *beta,
                               int N, int C, float eps, float momentum, int relu, int nthreads) {
+    const int par = (size_t)N * C > TL_BN1_PARALLEL;
+    if (tl_batch_sync_get()) {
+        /* Synchronised (nn.h): every block's sums, then the processes', then the statistics. */
+        double *s = tl_batch_sync_get()->scratch, *q = s + C;
+        #pragma omp parallel for num_threads(nthreads) schedule(static) if (par)
+        for (int b = 0; b < nblocks(C); b++) {
+            int c0, len;
+            block(C, b, &c0, &len);
+            block_sums(s + c0, inp, NULL, N, C, c0, len);
+        }
+        const double M = (double)N * tl_batch_sum(s, (size_t)C);
+        for (int c = 0; c < C; c++) s[c] /= M;   /* s now holds the means */
+        #pragma omp parallel for num_threads(nthreads) schedule(static) if (par)
+        for (int b = 0; b < nblocks(C); b++) {
+            int c0, len;
+            block(C, b, &c0, &len);
+            block_sums(q + c0, inp, s + c0, N, C, c0, len);
+        }
+        tl_batch_sum(q, (size_t)C);
+        #pragma omp parallel for num_threads(nthreads) schedule(static) if (par)
+        for (int b = 0; b < nblocks(C); b++) {
+            int c0, len;
+            block(C, b, &c0, &len);
+            block_finish(out, mean, invstd, run_mean, run_var, inp, res, gamma, beta, s + c0, q + c0, M, N, C, c0, len,
+                         eps, momentum, relu);
+        }
+        return;
+    }
     const double M = (double)N;
-    #pragma omp parallel for num_threads(nthreads) schedule(static) if ((size_t)N * C > TL_BN1_PARALLEL)
+    #pragma omp parallel for num_threads(nthreads) schedule(static) if (par)
     for (int b = 0; b < nblocks(C); b++) {
         int c0, len;
         block(C, b, &c0, &len);
-        double s[TL_BN1_BLOCK] = {0}, q[TL_BN1_BLOCK] = {0}, mu[TL_BN1_BLOCK];
-        float sc[TL_BN1_BLOCK], sh[TL_BN1_BLOCK];
-        for (int n = 0; n < N; n++) {
-            const float *restrict x = inp + (size_t)n * C + c0;
-            for (int j = 0; j < len; j++) s[j] += (double)x[j];
-        }
+        double s[TL_BN1_BLOCK], q[TL_BN1_BLOCK], mu[TL_BN1_BLOCK];
+        block_sums(s, inp, NULL, N, C, c0, len);
         for (int j = 0; j < len; j++) mu[j] = s[j] / M;
-        for (int n = 0; n < N; n++) {
-            const float *restrict x = inp + (size_t)n * C + c0;
-            for (int j = 0; j < len; j++) { double d = (double)x[j] - mu[j]; q[j] += d * d; }
-        }
-        for (int j = 0; j < len; j++) {
-            int c = c0 + j;
-            double var = q[j] / M;
-            mean[c] = (float)mu[j];
-            invstd[c] = (float)(1.0 / sqrt(var + (double)eps));
-            tl_bn_running_update(&run_mean[c], &run_var[c], mu[j], var, M, momentum);
-            tl_bn_affine(&sc[j], &sh[j], mean[c], invstd[c], gamma[c], beta[c]);
-        }
-        for (int n = 0; n < N; n++) {
-            size_t off = (size_t)n * C + c0;
-            row_apply(out + off, inp + off, res ? res + off : NULL, len, sc, sh, relu);
-        }
+        block_sums(q, inp, mu, N, C, c0, len);
+        block_finish(out, mean, invstd, run_mean, run_var, inp, res, gamma, beta, mu, q, M, N, C, c0, len, eps, momentum,
+                     relu);
     }
 }
 
@@ -108,50 +150,98 @@ void tl_bn_act1_forward_eval(float *out, const float *inp, const float *res, con
     apply_rows(out, inp, res, run_mean, NULL, run_var, eps, gamma, beta, N, C, relu, nthreads);
 }
 
+/* The block's affine from the saved statistics (the forward's scale and shift). */
+static inline void block_affine(float *sc, float *sh, const float *mean, const float *invstd, const float *gamma,
+                                const float *beta, int c0, int len) {
+    for (int j = 0; j < len; j++) tl_bn_affine(&sc[j], &sh[j], mean[c0 + j], invstd[c0 + j], gamma[c0 + j], beta[c0 + j]);
+}
+
+/* Σg (a1) and Σg·(x - mean) (a2) per channel of the block; dres gets g on the way, dbeta and
+ * dgamma this batch's sums. */
+static inline void block_grad_sums(double *restrict a1, double *restrict a2, float *dres, float *dgamma, float *dbeta,
+                                   const float *dout, const float *inp, const float *out, const float *mean,
+                                   const float *invstd, const float *gamma, const float *beta, int N, int C, int c0,
+                                   int len, int relu, int overwrite) {
+    float sc[TL_BN1_BLOCK], sh[TL_BN1_BLOCK], g[TL_BN1_BLOCK];
+    const float *mu = mean + c0;
+    block_affine(sc, sh, mean, invstd, gamma, beta, c0, len);
+    for (int j = 0; j < len; j++) a1[j] = a2[j] = 0;
+    for (int n = 0; n < N; n++) {
+        size_t off = (size_t)n * C + c0;
+        const float *restrict x = inp + off;
+        row_gate(g, dout + off, x, out ? out + off : NULL, len, sc, sh, relu);
+        for (int j = 0; j < len; j++) {
+            a1[j] += (double)g[j];
+            a2[j] += (double)g[j] * ((double)x[j] - (double)mu[j]);
+        }
+        if (dres) tl_add_or_set(dres + off, g, len, overwrite);
+    }
+    for (int j = 0; j < len; j++) {
+        if (dbeta) dbeta[c0 + j] += (float)a1[j];
+        if (dgamma) dgamma[c0 + j] += (float)(a2[j] * invstd[c0 + j]);
+    }
+}
+
+/* dx of the block from the sums a1, a2 over M values: gf·g - gk·(x - mean) - gm, as bn_act.c. */
+static inline void block_grad_dx(float *dinp, const double *a1, const double *a2, double M, const float *dout,
+                                 const float *inp, const float *out, const float *mean, const float *invstd,
+                                 const float *gamma, const float *beta, int N, int C, int c0, int len, int relu,
+                                 int overwrite) {
+    float sc[TL_BN1_BLOCK], sh[TL_BN1_BLOCK], g[TL_BN1_BLOCK], gf[TL_BN1_BLOCK], gk[TL_BN1_BLOCK], gm[TL_BN1_BLOCK];
+    const float *mu = mean + c0;
+    block_affine(sc, sh, mean, invstd, gamma, beta, c0, len);
+    for (int j = 0; j < len; j++) {
+        int c = c0 + j;
+        double is = invstd[c], gd = gamma[c] * is;
+        gf[j] = (float)gd;
+        gk[j] = (float)(gd * a2[j] * is * is / M);
+        gm[j] = (float)(gd * a1[j] / M);
+    }
+    for (int n = 0; n < N; n++) {
+        size_t off = (size_t)n * C + c0;
+        const float *restrict x = inp + off;
+        float *restrict dx = dinp + off;
+        row_gate(g, dout + off, x, out ? out + off : NULL, len, sc, sh, relu);
+        if (overwrite) for (int j = 0; j < len; j++) dx[j] = gf[j] * g[j] - gk[j] * (x[j] - mu[j]) - gm[j];
+        else for (int j = 0; j < len; j++) dx[j] += gf[j] * g[j] - gk[j] * (x[j] - mu[j]) - gm[j];
+    }
+}
+
 void tl_bn_act1_backward(float *dinp, float *dres, float *dgamma, float *dbeta, const float *dout, const float *inp,
                          const float *out, const float *mean, const float *invstd, const float *gamma,
                          const float *beta, int N, int C, int relu, int overwrite, int nthreads) {
+    const int par = (size_t)N * C > TL_BN1_PARALLEL;
+    if (tl_batch_sync_get()) {
+        /* Synchronised (nn.h): every block's sums, then the processes', then dx. */
+        double *a1 = tl_batch_sync_get()->scratch, *a2 = a1 + C;
+        #pragma omp parallel for num_threads(nthreads) schedule(static) if (par)
+        for (int b = 0; b < nblocks(C); b++) {
+            int c0, len;
+            block(C, b, &c0, &len);
+            block_grad_sums(a1 + c0, a2 + c0, dres, dgamma, dbeta, dout, inp, out, mean, invstd, gamma, beta, N, C, c0,
+                            len, relu, overwrite);
+        }
+        const double M = (double)N * tl_batch_sum(a1, 2 * (size_t)C);
+        if (!dinp) return;
+        #pragma omp parallel for num_threads(nthreads) schedule(static) if (par)
+        for (int b = 0; b < nblocks(C); b++) {
+            int c0, len;
+            block(C, b, &c0, &len);
+            block_grad_dx(dinp, a1 + c0, a2 + c0, M, dout, inp, out, mean, invstd, gamma, beta, N, C, c0, len, relu,
+                          overwrite);
+        }
+        return;
+    }
     const double M = (double)N;
-    #pragma omp parallel for num_threads(nthreads) schedule(static) if ((size_t)N * C > TL_BN1_PARALLEL)
+    #pragma omp parallel for num_threads(nthreads) schedule(static) if (par)
     for (int b = 0; b < nblocks(C); b++) {
         int c0, len;
         block(C, b, &c0, &len);
-        float sc[TL_BN1_BLOCK], sh[TL_BN1_BLOCK], g[TL_BN1_BLOCK], gf[TL_BN1_BLOCK], gk[TL_BN1_BLOCK],
-            gm[TL_BN1_BLOCK];
-        double a1[TL_BN1_BLOCK] = {0}, a2[TL_BN1_BLOCK] = {0};
-        const float *mu = mean + c0;
-        for (int j = 0; j < len; j++) tl_bn_affine(&sc[j], &sh[j], mu[j], invstd[c0 + j], gamma[c0 + j], beta[c0 + j]);
-        /* Σg and Σg·(x - mean) per channel; dres gets g on the way. */
-        for (int n = 0; n < N; n++) {
-            size_t off = (size_t)n * C + c0;
-            const float *restrict x = inp + off;
-            row_gate(g, dout + off, x, out ? out + off : NULL, len, sc, sh, relu);
-            for (int j = 0; j < len; j++) {
-                a1[j] += (double)g[j];
-                a2[j] += (double)g[j] * ((double)x[j] - (double)mu[j]);
-            }
-            if (dres) tl_add_or_set(dres + off, g, len, overwrite);
-        }
-        for (int j = 0; j < len; j++) {
-            int c = c0 + j;
-            double sg = a1[j], sgx = a2[j], is = invstd[c];
-            if (dbeta) dbeta[c] += (float)sg;
-            if (dgamma) dgamma[c] += (float)(sgx * is);
-            double gd = gamma[c] * is;
-            gf[j] = (float)gd;
-            gk[j] = (float)(gd * sgx * is * is / M);
-            gm[j] = (float)(gd * sg / M);
-        }
-        if (!dinp) continue;
-        /* dx = gf·g - gk·(x - mean) - gm, as bn_act.c */
-        for (int n = 0; n < N; n++) {
-            size_t off = (size_t)n * C + c0;
-            const float *restrict x = inp + off;
-            float *restrict dx = dinp + off;
-            row_gate(g, dout + off, x, out ? out + off : NULL, len, sc, sh, relu);
-            if (overwrite) for (int j = 0; j < len; j++) dx[j] = gf[j] * g[j] - gk[j] * (x[j] - mu[j]) - gm[j];
-            else for (int j = 0; j < len; j++) dx[j] += gf[j] * g[j] - gk[j] * (x[j] - mu[j]) - gm[j];
-        }
+        double a1[TL_BN1_BLOCK], a2[TL_BN1_BLOCK];
+        block_grad_sums(a1, a2, dres, dgamma, dbeta, dout, inp, out, mean, invstd, gamma, beta, N, C, c0, len, relu,
+                        overwrite);
+        if (dinp)
+            block_grad_dx(dinp, a1, a2, M, dout, inp, out, mean, invstd, gamma, beta, N, C, c0, len, relu, overwrite);
     }
 }
 

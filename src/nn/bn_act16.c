@@ -103,12 +103,13 @@ void tl_bn_act16_forward_train(float *out, float *mean, float *invstd, float *ru
                                const float *inp, const float *res, const float *gamma, const float *beta,
                                int N, int C, int HW, float eps, float momentum, int relu, int nthreads) {
     const int CB = C / L;
-    const double M = (double)N * HW;
     double mu[TL_BN16_MAX_CHANNELS], var[TL_BN16_MAX_CHANNELS];
     float scale[TL_BN16_MAX_CHANNELS], shift[TL_BN16_MAX_CHANNELS];
     channel_sums(mu, inp, NULL, N, CB, HW, nthreads);
+    const double M = (double)N * HW * tl_batch_sum(mu, (size_t)C);
     for (int c = 0; c < C; c++) mu[c] /= M;
     channel_sums(var, inp, mu, N, CB, HW, nthreads);
+    tl_batch_sum(var, (size_t)C);
     for (int c = 0; c < C; c++) {
         var[c] /= M;
         mean[c] = (float)mu[c];
@@ -138,7 +139,6 @@ void tl_bn_act16_backward(float *dinp, float *dres, float *dgamma, float *dbeta,
                           const float *out, const float *mean, const float *invstd, const float *gamma,
                           const float *beta, int N, int C, int HW, int relu, int overwrite, int nthreads) {
     const int CB = C / L;
-    const double M = (double)N * HW;
     double part[TL_BN16_MAX_CHANNELS / L * TL_BN16_CHUNKS][2][L];
     float scale[TL_BN16_MAX_CHANNELS], shift[TL_BN16_MAX_CHANNELS];
     affine_all(scale, shift, C, mean, invstd, NULL, 0, gamma, beta);
@@ -166,16 +166,25 @@ void tl_bn_act16_backward(float *dinp, float *dres, float *dgamma, float *dbeta,
         memcpy(part[t][0], a1, sizeof a1);
         memcpy(part[t][1], a2, sizeof a2);
     }
-    /* dx = gf·g - gk·(x - mean) - gm per channel, as bn_act.c */
-    float gf[TL_BN16_MAX_CHANNELS], gk[TL_BN16_MAX_CHANNELS], gm[TL_BN16_MAX_CHANNELS];
+    /* Σg at [c], Σg·(x - mean) at [C + c]: the chunks in order. dgamma and dbeta take this
+     * process's own (the gradient sum adds the processes'); dx the global batch's (nn.h). */
+    double sums[2 * TL_BN16_MAX_CHANNELS];
     for (int c = 0; c < C; c++) {
-        double sg = 0, sgx = 0, is = invstd[c];
+        double sg = 0, sgx = 0;
         for (int k = 0; k < TL_BN16_CHUNKS; k++) {
             sg += part[c / L * TL_BN16_CHUNKS + k][0][c % L];
             sgx += part[c / L * TL_BN16_CHUNKS + k][1][c % L];
         }
         if (dbeta) dbeta[c] += (float)sg;
-        if (dgamma) dgamma[c] += (float)(sgx * is);
+        if (dgamma) dgamma[c] += (float)(sgx * invstd[c]);
+        sums[c] = sg;
+        sums[C + c] = sgx;
+    }
+    const double M = (double)N * HW * tl_batch_sum(sums, 2 * (size_t)C);
+    /* dx = gf·g - gk·(x - mean) - gm per channel, as bn_act.c */
+    float gf[TL_BN16_MAX_CHANNELS], gk[TL_BN16_MAX_CHANNELS], gm[TL_BN16_MAX_CHANNELS];
+    for (int c = 0; c < C; c++) {
+        double sg = sums[c], sgx = sums[C + c], is = invstd[c];
         double gd = gamma[c] * is;
         gf[c] = (float)gd;
         gk[c] = (float)(gd * sgx * is * is / M);

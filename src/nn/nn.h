@@ -138,6 +138,30 @@ void tl_shortcut_a16_backward(float *dinp, const float *dout, int N, int C, int 
 void tl_init_uniform(float *w, size_t n, float bound, tl_rng *rng);
 void tl_init_kaiming_normal(float *w, size_t n, int fan_in, tl_rng *rng);
 
+/* ---- Sums over the global batch of a data-parallel step (src/nn/batch_sync.c) ----
+ * Data-parallel training over P processes, each with its slice of the global batch: while a sync is
+ * set, whatever needs a statistic of the whole batch adds its partial sums over the processes with
+ * tl_batch_sum before using them. Synchronised BatchNorm: the training kernels of bn_act.c,
+ * bn_act1.c and bn_act16.c compute their per-channel sums (Σx; Σ(x - mean)²; backward Σg and
+ * Σg·(x - mean)), add them, then use them with the count P·N·HW, so every process normalises with
+ * the global batch's statistics and keeps the same running statistics (dgamma and dbeta stay each
+ * process's own: the gradient sum adds them). Heads with batch state do the same (the causal
+ * head's moving average). None set (one process): each its own batch, bit for bit as before.
+ * (tl_batchnorm_*, the unfused reference kernels, do not sync.) */
+typedef struct {
+    int ranks;
+    int (*sum)(double *v, size_t n, void *ctx); /* in place, the same bits on every process; 0 or -1 */
+    void *ctx;
+    double *scratch;  /* 2·C doubles for the widest BN layer: the kernels that keep no sums array */
+    int failed;       /* a sum failed: this step's results are garbage (the trainer reports ctx's error) */
+} tl_batch_sync;
+/* s NULL: off. */
+void tl_batch_sync_set(tl_batch_sync *s);
+tl_batch_sync *tl_batch_sync_get(void);
+/* Adds v[n] over the processes when a sync is set (a failure sets its `failed`) and returns the
+ * number of processes whose values the sums now hold: ranks, or 1 when none is set. */
+double tl_batch_sum(double *v, size_t n);
+
 /* ---- Fused BatchNorm2d/1d + residual + ReLU: torch.relu(bn(x) + res) (src/nn/bn_act.c) ----
  * x, res, out [N,C,HW]; res may be NULL (no residual), relu 0 or 1. BN as tl_batchnorm_* above
  * (same statistics, running updates and eval semantics), but the normalisation is x·scale + shift

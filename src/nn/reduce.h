@@ -41,14 +41,23 @@ static inline double tl_lanes_total(const double *acc) {
 /* Training-mode BatchNorm statistics of channel c of x [N, C, HW]: the batch mean and the biased
  * variance (two passes, fixed order), and PyTorch's running-statistics update with the unbiased
  * variance. Shared by batchnorm.c and bn_act.c so both normalise with identical numbers. */
-static inline void tl_bn_channel_stats(double *mu, double *var, const float *x, int N, int C, int HW, int c) {
-    const double M = (double)N * HW;
+/* The two passes apart (synchronised BN adds each over the processes): Σx, then Σ(x - mu)². */
+static inline double tl_bn_channel_sum(const float *x, int N, int C, int HW, int c) {
     double acc[TL_LANES] = {0};
     for (int n = 0; n < N; n++) tl_lanes_sum(acc, x + ((size_t)n * C + c) * HW, HW);
-    *mu = tl_lanes_total(acc) / M;
-    double acc2[TL_LANES] = {0};
-    for (int n = 0; n < N; n++) tl_lanes_sqdev(acc2, x + ((size_t)n * C + c) * HW, HW, *mu);
-    *var = tl_lanes_total(acc2) / M;
+    return tl_lanes_total(acc);
+}
+
+static inline double tl_bn_channel_sqdev(const float *x, int N, int C, int HW, int c, double mu) {
+    double acc[TL_LANES] = {0};
+    for (int n = 0; n < N; n++) tl_lanes_sqdev(acc, x + ((size_t)n * C + c) * HW, HW, mu);
+    return tl_lanes_total(acc);
+}
+
+static inline void tl_bn_channel_stats(double *mu, double *var, const float *x, int N, int C, int HW, int c) {
+    const double M = (double)N * HW;
+    *mu = tl_bn_channel_sum(x, N, C, HW, c) / M;
+    *var = tl_bn_channel_sqdev(x, N, C, HW, c, *mu) / M;
 }
 
 static inline void tl_bn_running_update(float *run_mean, float *run_var, double mu, double var, double M,

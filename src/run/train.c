@@ -112,6 +112,10 @@ static int setup(tl_opts *o, tl_data_bundle *data, int load, tl_model_cfg *mcfg,
     }
     tcfg->epochs = (int)epochs;
     tcfg->batch = (int)(batch < tr->n ? batch : tr->n);
+    /* Under mpirun --batch stays the global batch: each process trains on its 1/P of every batch. */
+    if (tcfg->batch % tl_dist_size())
+        return tl_fail(err, "--batch %d does not divide among %d processes (mpirun -np %d)", tcfg->batch, tl_dist_size(),
+                       tl_dist_size());
     tcfg->threads = (int)threads;
     tcfg->seed = (uint64_t)seed;
     return 0;
@@ -189,7 +193,10 @@ int tl_training_build(tl_training *t, int init, tl_error *err) {
         if (t->sampler.ops->prepare(&t->sampler, &d->train, t->tcfg.seed, err)) return -1;
         tl_sampler_rebind(&t->sampler, d->train.y, d->train.n, d->train_count);
     }
-    if (tl_model_init(&t->model, &t->mcfg, t->tcfg.batch, t->tcfg.threads, t->tcfg.seed, err)) return -1;
+    int P = tl_dist_size();
+    if (tl_model_init(&t->model, &t->mcfg, t->tcfg.batch / P, t->tcfg.threads, t->tcfg.seed, err)) return -1;
+    t->model.net.slice = tl_dist_rank();   /* this process's slice of every global batch (trainer.c) */
+    t->model.net.slices = P;
     if (tl_loss_create(&t->loss, tl_opt(o, "loss"), t->mcfg.num_classes, d->train_count, &t->model.head, err)) return -1;
     if (t->loss.drw >= t->tcfg.epochs)   /* the deferred weights would never switch on */
         return tl_fail(err, "--loss %s: drw=%d is not before the last epoch (--epochs %d)", tl_opt(o, "loss"), t->loss.drw,

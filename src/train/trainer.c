@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "core/clock.h"
+#include "core/dist.h"
 #include "core/error.h"
 #include "core/safetensors.h"
 #include "eval/metrics.h"
@@ -97,6 +98,60 @@ static double validate(tl_trainer *t, const tl_dataset *val, double *bal, tl_err
     return (double)acc / val->n;
 }
 
+/* Data-parallel training (m->net.slices = P processes, this one slice m->net.slice): every rank
+ * draws the same global order; rank r keeps rows [r·b, (r+1)·b) of each global batch of P·b, in
+ * place (a kept row never moves forward). n: the global order's length, a multiple of P·b. */
+static void keep_slice(int *order, int n, int b, int P, int r) {
+    for (int s = 0; s < n / (P * b); s++)
+        for (int i = 0; i < b; i++) order[s * b + i] = order[s * P * b + r * b + i];
+}
+
+/* The sum over the ranks of the step's loss and correct count (v[2], each rank's own on entry), and
+ * of the gradients, scaled by 1/P so that they are the global batch's mean: every rank's loss is a
+ * mean over its b rows (or, with class weights, over its share of the global weight sum: loss.h),
+ * so the global loss is the mean of the ranks'. One process: nothing to do. */
+static int sum_loss(double *v, int P, tl_error *err) {
+    if (P == 1) return 0;
+    if (tl_dist_sum_f64(v, 2, err)) return -1;
+    v[0] /= P;
+    return 0;
+}
+
+static int sum_grads(tl_model *m, int P, tl_error *err) {
+    if (P == 1) return 0;
+    if (tl_dist_sum_f32(m->grads, m->nparams, err)) return -1;
+    const float inv = 1.0f / (float)P;
+    for (size_t j = 0; j < m->nparams; j++) m->grads[j] *= inv;
+    return 0;
+}
+
+/* With class weights on, a weighted mean divides by the global batch's weight sum: each rank's loss
+ * is told that sum over P (loss.h batch_weight), so the ranks' mean is the global loss. */
+static int share_weights(tl_loss *l, const int *y, int b, int P, tl_error *err) {
+    l->batch_weight = 0;
+    if (P == 1 || !l->weights_on) return 0;
+    double w = 0;
+    for (int i = 0; i < b; i++) w += l->w[y[i]];
+    if (tl_dist_sum_f64(&w, 1, err)) return -1;
+    l->batch_weight = w / P;
+    return 0;
+}
+
+/* The global batch's sums (nn/nn.h: synchronised BatchNorm, the causal head's average) over the P
+ * ranks, through the fixed-order ring sum. ctx: the tl_error a failure goes to. */
+static int dist_batch_sum(double *v, size_t n, void *ctx) { return tl_dist_sum_f64(v, n, ctx); }
+
+/* The sync of a P-rank run, its scratch sized for the widest BN layer (2·C doubles); sync->scratch
+ * NULL: out of memory. */
+static void batch_sync_init(tl_batch_sync *sync, const tl_model *m, int P, tl_error *err) {
+    int widest = 1;
+    for (int i = 0; i < m->net.nops; i++)
+        if (m->net.ops[i].kind == TL_OP_BN && m->net.shape[m->net.ops[i].in].c > widest)
+            widest = m->net.shape[m->net.ops[i].in].c;
+    *sync = (tl_batch_sync){.ranks = P, .sum = dist_batch_sum, .ctx = err,
+                            .scratch = malloc(2 * (size_t)widest * sizeof(double))};
+}
+
 /* The sampler of epoch e: the first hook that replaces --sampler for it (M2m), else --sampler. */
 static tl_sampler *epoch_sampler(tl_trainer *t, int e) {
     for (int k = 0; k < t->nhooks; k++) {
@@ -110,21 +165,26 @@ int tl_trainer_run(tl_trainer *t, const tl_dataset *train, const tl_dataset *val
                    const tl_train_hooks *hooks, tl_error *err) {
     tl_model *m = t->model;
     const tl_train_cfg *cfg = &t->cfg;
-    int B = m->N, C = m->cfg.num_classes;
+    /* b rows here of a global batch of B = P·b (one process: P = 1, b = B). */
+    int b = m->N, P = tl_model_slices(m), r = m->net.slice, B = b * P, C = m->cfg.num_classes;
     /* Tabular rows are a copy per batch: a loader thread only adds two hand-offs per step, which on a
      * busy machine each wait for a time slice (the Satellite mlp's 680 steps: 40 s of 0.5 s CPU). The
      * batches do not depend on the number of workers. */
     int workers = train->images ? cfg->workers : 0;
-    tl_loader *L = tl_loader_create(train, t->mean, t->std, &cfg->aug, m->cfg.in_c, m->cfg.in_h, m->cfg.in_w, B, cfg->seed,
+    tl_loader *L = tl_loader_create(train, t->mean, t->std, &cfg->aug, m->cfg.in_c, m->cfg.in_h, m->cfg.in_w, b, cfg->seed,
                                     workers, err);
+    if (L) tl_loader_slice(L, r * b);
     int capacity = t->sampler->capacity;
     for (int k = 0; k < t->nhooks; k++) capacity = t->hooks[k].capacity > capacity ? t->hooks[k].capacity : capacity;
-    int *order = malloc((size_t)capacity * sizeof *order), *labels = malloc((size_t)B * sizeof *labels);
-    if (!L || !order || !labels) {
-        tl_loader_free(L); free(order); free(labels);
+    int *order = malloc((size_t)capacity * sizeof *order), *labels = malloc((size_t)b * sizeof *labels);
+    tl_batch_sync sync = {0};
+    if (P > 1) batch_sync_init(&sync, m, P, err);
+    if (!L || !order || !labels || (P > 1 && !sync.scratch)) {
+        tl_loader_free(L); free(order); free(labels); free(sync.scratch);
         return L ? tl_fail(err, "out of memory") : -1;
     }
-    size_t in_size = (size_t)B * m->cfg.in_c * m->cfg.in_h * m->cfg.in_w;
+    if (P > 1) tl_batch_sync_set(&sync);   /* until this function returns */
+    size_t in_size = (size_t)b * m->cfg.in_c * m->cfg.in_h * m->cfg.in_w;
     int rc = 0;
     while (t->prog.epoch < cfg->epochs && rc == 0) {
         int e = t->prog.epoch;
@@ -136,7 +196,8 @@ int tl_trainer_run(tl_trainer *t, const tl_dataset *train, const tl_dataset *val
         tl_sampler *smp = epoch_sampler(t, e);
         int steps = smp->ops->epoch(smp, order, e, &sampler) / B;
         if (steps < 1) { rc = tl_fail(err, "--batch %d is larger than an epoch of the sampler", B); break; }
-        if (tl_loader_start(L, order, steps * B, e, t->prog.step, err)) { rc = -1; break; } /* resumed: mid-epoch */
+        if (P > 1) keep_slice(order, steps * B, b, P, r);
+        if (tl_loader_start(L, order, steps * b, e, t->prog.step, err)) { rc = -1; break; } /* resumed: mid-epoch */
         tl_loss_epoch(t->loss, e);
         const float *x;
         const int *y;
@@ -146,9 +207,9 @@ int tl_trainer_run(tl_trainer *t, const tl_dataset *train, const tl_dataset *val
         for (int s = t->prog.step; s < steps; s++) {
             int got = tl_loader_next(L, &x, &y, err);
             if (got < 0) { rc = -1; break; }
-            if (got != B) { rc = tl_fail(err, "internal: short batch"); break; }
+            if (got != b) { rc = tl_fail(err, "internal: short batch"); break; }
             memcpy(tl_model_input(m), x, in_size * sizeof *x);
-            memcpy(labels, y, (size_t)B * sizeof *y);
+            memcpy(labels, y, (size_t)b * sizeof *y);
             y = labels;
             lr = tl_schedule_lr_at_step(&cfg->sched, cfg->optim.lr, e, cfg->epochs, s, steps);
             for (int k = 0; k < t->nhooks && rc == 0; k++)
@@ -161,20 +222,28 @@ int tl_trainer_run(tl_trainer *t, const tl_dataset *train, const tl_dataset *val
             tl_rng drop;
             derive(&drop, cfg->seed, TL_RNG_DROPOUT, e, s);
             tl_model_zero_grad(m);
-            if (tl_model_forward(m, 1, y, &drop, err)) { rc = -1; break; }
+            if (tl_model_forward(m, 1, y, &drop, err) || sync.failed) { rc = -1; break; }
             t->prog.bn_steps++;
+            if (share_weights(t->loss, y, b, P, err)) { rc = -1; break; }
             float *dfeat = m->net.grad[m->feat_buf];
             double loss = tl_head_train_loss(&m->head, t->loss, m->dlogits, m->logits, y, dfeat, m->grads,
                                              tl_model_features(m), m->params);
             for (int k = 0; k < t->nhooks && rc == 0; k++)
                 if (t->hooks[k].ops->loss) rc = t->hooks[k].ops->loss(&t->hooks[k], m, y, &loss, dfeat, err);
             if (rc) break;
+            double step_sum[2] = {loss, 0};   /* the global batch's loss and correct count */
+            for (int i = 0; i < b; i++) step_sum[1] += tl_argmax(m->logits + (size_t)i * C, NULL, C) == y[i];
+            if (sum_loss(step_sum, P, err)) { rc = -1; break; }
+            loss = step_sum[0];
             if (fabs(loss) > TL_LOSS_DIVERGED) {
                 rc = tl_fail(err, "training diverged at epoch %d, step %d: the loss is %g (over %g; lower --optim lr); the last checkpoint is kept",
                              e, s, loss, TL_LOSS_DIVERGED);
                 break;
             }
-            if (isfinite(loss) && tl_model_backward(m, 1, y, 0, err)) { rc = -1; break; }
+            if (isfinite(loss) && (tl_model_backward(m, 1, y, 0, err) || sync.failed || sum_grads(m, P, err))) {
+                rc = -1;
+                break;
+            }
             if (!isfinite(loss) || !grads_finite(m)) {
                 char where[160];
                 nan_trap(m, &drop, where, sizeof where);
@@ -186,7 +255,7 @@ int tl_trainer_run(tl_trainer *t, const tl_dataset *train, const tl_dataset *val
             tl_optim_step(m->params, t->opt_state, m->grads, m->nparams, cfg->groups, cfg->ngroups, &cfg->optim, lr,
                           t->prog.opt_steps, cfg->threads);
             tl_head_step_end(&m->head, m->params, m->state);
-            for (int i = 0; i < B; i++) t->prog.correct += tl_argmax(m->logits + (size_t)i * C, NULL, C) == y[i];
+            t->prog.correct += step_sum[1];
             t->prog.loss_sum += loss * B;
             t->prog.seen += B;
             t->prog.step = s + 1;
@@ -221,6 +290,8 @@ int tl_trainer_run(tl_trainer *t, const tl_dataset *train, const tl_dataset *val
         if (ckpt_path && tl_trainer_save(t, ckpt_path, err)) { rc = -1; break; }
         if (hooks && hooks->stop && *hooks->stop && t->prog.epoch < cfg->epochs) rc = 1;
     }
+    tl_batch_sync_set(NULL);
+    free(sync.scratch);
     tl_loader_free(L);
     free(order);
     free(labels);

@@ -201,6 +201,10 @@ static int m2m_create(tl_hook *k, tl_spec *spec, const tl_hook_env *env, tl_erro
         tl_spec_double(spec, "eta", 0.1, &h->eta, err) || tl_spec_int(spec, "start", start_def, &h->start, err))
         return -1;
     const tl_dataset *d = env->train;
+    /* Its plan, seeds and acceptance draw from one stream over the batch, and a generation packs the
+     * chosen rows into the models' batch: not yet sliced per process. */
+    if (tl_model_slices(env->model) > 1)
+        return tl_spec_fail(err, spec, "does not run data-parallel yet: run it in one process (without mpirun)");
     if (!d->images)
         return tl_spec_fail(err, spec, "needs image data (pixels 0..255); the data set has %d features per row", d->c);
     tl_model *m = env->model;

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "core/dist.h"
 #include "core/error.h"
 #include "train/hook.h"
 #include "transfer/kd.h"
@@ -189,13 +190,17 @@ void tl_l2_normalize_rows_backward(float *dx, const float *dy, const float *x, i
 }
 
 /* ---- the hook: L = task·(task loss) + distance·L_D + angle·L_A (+ kd·L_KD at temperature T), on the
- * backbone features, optionally L2-normalised first (the RKD classification recipe) ---- */
+ * backbone features, optionally L2-normalised first (the RKD classification recipe). Data-parallel
+ * training (P processes, each with its slice of the global batch): the relations are the global
+ * batch's, so every process gathers all features, computes the same relational losses, and keeps
+ * the gradient of its own rows, times P (the trainer averages the processes' gradients) ---- */
 typedef struct {
     tl_teacher teacher;
     double wd, wa, task, kd, T;
     int normalize;
     float *sn, *tn, *dsn;   /* normalised student/teacher features and their gradient */
-    double *work;           /* tl_rkd_work_doubles */
+    double *work;           /* tl_rkd_work_doubles of the global batch */
+    float *gs, *gt, *dgs;   /* P > 1: the global batch's student/teacher features and its gradient */
 } rkd_hook;
 
 static int rkd_create(tl_hook *k, tl_spec *spec, const tl_hook_env *env, tl_error *err) {
@@ -208,7 +213,14 @@ static int rkd_create(tl_hook *k, tl_spec *spec, const tl_hook_env *env, tl_erro
         return -1;
     if (tl_teacher_for_hook(&h->teacher, spec, env, h->kd > 0, err)) return -1;
     int N = env->model->N, D = env->model->cfg.feat_dim, Dt = h->teacher.model.cfg.feat_dim;
-    if (!(h->work = malloc(tl_rkd_work_doubles(N, D, Dt) * sizeof *h->work))) return tl_fail(err, "out of memory");
+    int B = N * tl_model_slices(env->model);
+    if (!(h->work = malloc(tl_rkd_work_doubles(B, D, Dt) * sizeof *h->work))) return tl_fail(err, "out of memory");
+    if (B > N) {
+        h->gs = malloc((size_t)B * D * sizeof *h->gs);
+        h->dgs = malloc((size_t)B * D * sizeof *h->dgs);
+        h->gt = malloc((size_t)B * Dt * sizeof *h->gt);
+        if (!h->gs || !h->dgs || !h->gt) return tl_fail(err, "out of memory");
+    }
     if (h->normalize) {
         h->sn = malloc((size_t)N * D * sizeof *h->sn);
         h->dsn = malloc((size_t)N * D * sizeof *h->dsn);
@@ -234,9 +246,24 @@ static int rkd_loss(tl_hook *k, tl_model *m, const int *y, double *loss, float *
         T = h->tn;
         dS = h->dsn;
     }
+    int P = tl_model_slices(m), B = N * P;
+    float *dS_mine = dS;
+    if (P > 1) {
+        if (tl_dist_allgather(S, (size_t)N * D * sizeof *S, h->gs, err) ||
+            tl_dist_allgather(T, (size_t)N * Dt * sizeof *T, h->gt, err))
+            return -1;
+        memset(h->dgs, 0, (size_t)B * D * sizeof *h->dgs);
+        S = h->gs;
+        T = h->gt;
+        dS = h->dgs;
+    }
     double total = h->task * *loss;
-    if (h->wd > 0) total += h->wd * tl_rkd_distance(dS, S, T, N, D, Dt, h->wd, h->work);
-    if (h->wa > 0) total += h->wa * tl_rkd_angle(dS, S, T, N, D, Dt, h->wa, h->work);
+    if (h->wd > 0) total += h->wd * tl_rkd_distance(dS, S, T, B, D, Dt, h->wd, h->work);
+    if (h->wa > 0) total += h->wa * tl_rkd_angle(dS, S, T, B, D, Dt, h->wa, h->work);
+    if (P > 1) {
+        const float *g = h->dgs + (size_t)m->net.slice * N * D;
+        for (size_t q = 0; q < (size_t)N * D; q++) dS_mine[q] += (float)P * g[q];
+    }
     if (h->normalize) tl_l2_normalize_rows_backward(dfeat, h->dsn, tl_model_features(m), N, D);
     if (h->kd > 0)
         total += h->kd * tl_kd_loss(m->dlogits, m->logits, h->teacher.model.logits, N, m->cfg.num_classes, h->T, h->kd);
@@ -252,6 +279,9 @@ static void rkd_destroy(tl_hook *k) {
         free(h->tn);
         free(h->dsn);
         free(h->work);
+        free(h->gs);
+        free(h->gt);
+        free(h->dgs);
     }
     free(h);
 }

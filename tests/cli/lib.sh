@@ -1,8 +1,9 @@
 # Shared preamble and helpers of the CLI tests, sourced first by every tests/cli/test_*.sh (it is not
 # a test itself: tests/run.sh runs test_*.sh only). It moves to the repository root and sets T (the
 # tailor command of the build in TL_BUILD), PY (the Python interpreter) and tmp (a scratch folder,
-# removed on exit), and gives ok/bad/check to count results, expect_error for bad-input cases, and
-# finish for the "N passed, N failed" last line that tests/run.sh parses.
+# removed on exit), and gives ok/bad/check to count results, expect_error for bad-input cases,
+# fmnist_view for a small image data set, and finish for the "N passed, N failed" last line that
+# tests/run.sh parses.
 set -u
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 T=${TL_BUILD:-build}/tailor
@@ -33,6 +34,24 @@ expect_error() {
     else
         bad "$name (exit $rc, $lines lines$( ([ -e "$dir" ] || [ -e "$dir.partial" ]) && echo ", $dir left")): $(cat "$tmp/expect_error.err")"
     fi
+}
+
+# fmnist_view DIR: a small Fashion-MNIST view for idx:DIR, the first 500 t10k images for training
+# and the next 200 for testing.
+fmnist_view() {
+    mkdir -p "$1"
+    "$PY" - "$1" <<'PYEOF'
+import gzip, sys
+src, out = "/usr/share/datasets/fashion-mnist/", sys.argv[1]
+img = gzip.open(src + "t10k-images-idx3-ubyte.gz").read()
+lab = gzip.open(src + "t10k-labels-idx1-ubyte.gz").read()
+def write(name, raw, head, size, lo, n):
+    open(f"{out}/{name}", "wb").write(raw[:4] + n.to_bytes(4, "big") + raw[8:head] + raw[head + size * lo:head + size * (lo + n)])
+write("train-images-idx3-ubyte", img, 16, 784, 0, 500)
+write("train-labels-idx1-ubyte", lab, 8, 1, 0, 500)
+write("t10k-images-idx3-ubyte", img, 16, 784, 500, 200)
+write("t10k-labels-idx1-ubyte", lab, 8, 1, 500, 200)
+PYEOF
 }
 
 # finish: the summary line, then exit non-zero if anything failed.

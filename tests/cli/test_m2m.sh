@@ -5,20 +5,7 @@
 # its config.json gives the same model bit for bit. Bad input gives one error line and no folder.
 . "$(dirname "$0")/lib.sh"
 
-# idx:DIR with the first 500 t10k images for training and the next 200 for testing.
-mkdir "$tmp/idx"
-"$PY" - "$tmp/idx" <<'PYEOF'
-import gzip, sys
-src, out = "/usr/share/datasets/fashion-mnist/", sys.argv[1]
-img = gzip.open(src + "t10k-images-idx3-ubyte.gz").read()
-lab = gzip.open(src + "t10k-labels-idx1-ubyte.gz").read()
-def write(name, raw, head, size, lo, n):
-    open(f"{out}/{name}", "wb").write(raw[:4] + n.to_bytes(4, "big") + raw[8:head] + raw[head + size * lo:head + size * (lo + n)])
-write("train-images-idx3-ubyte", img, 16, 784, 0, 500)
-write("train-labels-idx1-ubyte", lab, 8, 1, 0, 500)
-write("t10k-images-idx3-ubyte", img, 16, 784, 500, 200)
-write("t10k-labels-idx1-ubyte", lab, 8, 1, 500, 200)
-PYEOF
+fmnist_view "$tmp/idx"
 common=(--data idx:"$tmp/idx" --lt exp:10 --model cnn --feat-dim 16 --batch 32 --threads 1 --quiet)
 $T train "${common[@]}" --epochs 1 --out "$tmp/teacher" >/dev/null 2>&1 || bad "teacher"
 

@@ -1,6 +1,7 @@
 /* Losses (src/losses): central finite differences of every loss w.r.t. its logits (weights on and
  * off, DRW before and after its epoch), the golden class weights of docs/methods.md §3.1 and LDAM margins
- * of §3.6, identities between losses, and the errors of bad specs. */
+ * of §3.6, identities between losses, the data-parallel normaliser (batch_weight), and the errors of
+ * bad specs. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,6 +178,34 @@ static void test_default_head(void) {
     CHECK(tl_loss_default_head("ldam", "linear", head, 8, &err) == -1 && strstr(err.msg, "too long"));
 }
 
+/* Data-parallel training (loss.h batch_weight): two halves of a batch, each told the whole batch's
+ * weight sum over 2 (as the trainer does for 2 processes), average to the whole batch's loss, and
+ * their dlogits halved are the whole batch's rows; for every loss, weights on and off. */
+static void test_batch_weight_halves(void) {
+    static const char *specs[] = {"ce", "ce:weights=inverse", "logit-adjust:weights=effective", "balanced-softmax:weights=sqrt-inverse",
+                                  "focal:gamma=2,weights=inverse", "sigmoid:gamma=1,weights=effective", "ldam:weights=inverse"};
+    float z[NB * NC], g[NB * NC], gh[NB * NC];
+    int y[NB];
+    for (size_t k = 0; k < sizeof specs / sizeof *specs; k++) {
+        int cosine = !strncmp(specs[k], "ldam", 4);
+        random_batch(z, y, cosine ? 30 : 3, 9);
+        tl_error err;
+        tl_head head = {.C = NC, .scale = cosine ? 30 : 1, .normalized = cosine};
+        tl_loss l;
+        if (tl_loss_create(&l, specs[k], NC, counts5, &head, &err)) { CHECK_MSG(0, "%s: %s", specs[k], err.msg); continue; }
+        double whole = tl_loss_compute(&l, g, z, y, NB), wsum = 0;
+        for (int i = 0; i < NB; i++) wsum += l.weights_on ? l.w[y[i]] : 1;
+        l.batch_weight = l.weights_on ? wsum / 2 : 0;
+        double halves = 0;
+        for (int h = 0; h < 2; h++) halves += tl_loss_compute(&l, gh + h * (NB / 2) * NC, z + h * (NB / 2) * NC, y + h * (NB / 2), NB / 2) / 2;
+        double worst = 0;
+        for (int i = 0; i < NB * NC; i++) worst = fmax(worst, fabs(gh[i] / 2 - g[i]));
+        CHECK_MSG(fabs(halves - whole) <= 1e-12 * fmax(1, fabs(whole)) && worst <= 1e-7, "%s: loss %.17g vs %.17g, dlogits %.3g",
+                  specs[k], halves, whole, worst);
+        tl_loss_destroy(&l);
+    }
+}
+
 static void test_errors(void) {
     static const int64_t holes[NC] = {10, 5, 0, 3, 2};
     static const struct { const char *spec; int cosine; const int64_t *count; const char *msg; } bad[] = {
@@ -210,6 +239,7 @@ int main(void) {
     RUN_TEST(test_focal_guard);
     RUN_TEST(test_sigmoid_bias_init);
     RUN_TEST(test_default_head);
+    RUN_TEST(test_batch_weight_halves);
     RUN_TEST(test_errors);
     TEST_MAIN_END();
 }
