@@ -252,7 +252,7 @@ int tl_net_alloc(tl_net *net, int N, int nthreads) {
         tl_op *op = &net->ops[i];
         if (op->kind != TL_OP_CONV) continue;
         tl_chw in = net->shape[op->in], out = net->shape[op->out];
-        op->conv = tl_conv2d_create_layout(N, in.c, in.h, in.w, out.c, op->k, op->stride, op->pad,
+        op->conv = (net->inference ? tl_conv2d_create_forward : tl_conv2d_create_layout)(N, in.c, in.h, in.w, out.c, op->k, op->stride, op->pad,
                                            op->groups > 1 ? op->groups : 1, op->b != TL_NONE,
                                            net->blocked[op->in] ? TL_NCHW16C : TL_NCHW,
                                            net->blocked[op->out] ? TL_NCHW16C : TL_NCHW, nthreads);
