@@ -277,7 +277,6 @@ int tl_model_input_grad(tl_model *m, int train, tl_error *err) {
 }
 
 void tl_model_zero_grad(tl_model *m) {
-    if (!m->grads) return;
     memset(m->grads, 0, m->nparams * sizeof *m->grads);
     tl_net_zero_grad(&m->net);
 }

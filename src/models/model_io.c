@@ -243,7 +243,9 @@ int tl_model_load_steps(tl_model *m, const char *path, int N, int nthreads, int 
     long long bn_steps;
     if (tl_st_read(&f, path, err)) return -1;
     int rc = tl_model_cfg_from_file(&cfg, &f, path, err);
-    if (!rc) rc = inference ? tl_model_init_inference(m, &cfg, N, nthreads, err) : tl_model_init(m, &cfg, N, nthreads, 0, err);
+    if (!rc)
+        rc = inference ? tl_model_init_inference(m, &cfg, N, nthreads, err)
+                       : tl_model_init(m, &cfg, N, nthreads, 0, err);
     if (!rc && (rc = tl_model_load_weights(m, &f, &bn_steps, path, err))) tl_model_free(m);
     if (!rc && bn_steps_out) *bn_steps_out = bn_steps;
     if (!rc && mean && std) {

@@ -252,10 +252,9 @@ int tl_net_alloc(tl_net *net, int N, int nthreads) {
         tl_op *op = &net->ops[i];
         if (op->kind != TL_OP_CONV) continue;
         tl_chw in = net->shape[op->in], out = net->shape[op->out];
-        op->conv = (net->inference ? tl_conv2d_create_forward : tl_conv2d_create_layout)(N, in.c, in.h, in.w, out.c, op->k, op->stride, op->pad,
-                                           op->groups > 1 ? op->groups : 1, op->b != TL_NONE,
-                                           net->blocked[op->in] ? TL_NCHW16C : TL_NCHW,
-                                           net->blocked[op->out] ? TL_NCHW16C : TL_NCHW, nthreads);
+        op->conv = (net->inference ? tl_conv2d_create_forward : tl_conv2d_create_layout)(
+            N, in.c, in.h, in.w, out.c, op->k, op->stride, op->pad, op->groups > 1 ? op->groups : 1, op->b != TL_NONE,
+            net->blocked[op->in] ? TL_NCHW16C : TL_NCHW, net->blocked[op->out] ? TL_NCHW16C : TL_NCHW, nthreads);
         if (!op->conv) return -1;
         size_t w = tl_conv2d_work_size(op->conv);
         if (w > net->mem.conv_work) net->mem.conv_work = w;
@@ -466,6 +465,5 @@ void tl_net_freeze(tl_net *net, size_t end) {
 
 void tl_net_zero_grad(tl_net *net) {
     int out = net->nops ? net->ops[net->nops - 1].out : 0;
-    if (!net->grad[out]) return;   /* an inference plan */
     memset(net->grad[out], 0, (size_t)net->N * tl_chw_size(net->shape[out]) * sizeof(float));
 }
