@@ -2,8 +2,8 @@
  *   bench_train ARCH BATCH STEPS THREADS [SIZE [eval]]
  *       ->  "images_per_second=<median over 5 rounds> peak_rss_mb=<MB>"
  * One step = forward, mean cross-entropy, backward, SGD (momentum 0.9, wd 5e-4); with `eval`, one
- * evaluation-mode forward (inference). Input: 1x28x28 (cnn), 3x32x32 (resnet32), 3xSIZExSIZE for the
- * ImageNet ResNets (default 224).
+ * evaluation-mode forward on the inference plan (models/net.h). Input: 1x28x28 (cnn), 3x32x32
+ * (resnet32), 3xSIZExSIZE for the ImageNet ResNets (default 224).
  * TL_MEMORY=1 also prints the backbone's memory plan (MB) to stderr; TL_PROFILE=1 prints, to
  * stderr, the milliseconds per step spent in each op kind's forward and backward, the head+loss and
  * the optimizer, over the timed rounds. */
@@ -41,7 +41,9 @@ int main(int argc, char **argv) {
     tl_error err;
     tl_model_cfg cfg;
     tl_model m;
-    if (tl_model_cfg_default(&cfg, arch, c, hw, hw, 10, &err) || tl_model_init(&m, &cfg, B, threads, 1, &err)) {
+    /* eval: the model `tailor eval` and `predict` build (the inference plan) */
+    if (tl_model_cfg_default(&cfg, arch, c, hw, hw, 10, &err) ||
+        (eval ? tl_model_init_inference(&m, &cfg, B, threads, &err) : tl_model_init(&m, &cfg, B, threads, 1, &err))) {
         fprintf(stderr, "%s\n", err.msg);
         return 1;
     }
@@ -90,7 +92,7 @@ int main(int argc, char **argv) {
                 "params+grads %.1f MB\n",
                 arch, mm->kept * MB, mm->transient * MB, mm->recomputed * MB, mm->grads * MB,
                 (mm->kept + mm->transient + mm->recomputed + mm->grads) * MB, mm->slab * MB, mm->scratch * MB,
-                mm->conv_work * MB, 2.0 * m.nparams * sizeof(float) * MB);
+                mm->conv_work * MB, (m.grads ? 2.0 : 1.0) * m.nparams * sizeof(float) * MB);
         fprintf(stderr, "memory %s: peak RSS %.1f MB at start (libraries), %.1f MB after building the model "
                 "(slab touched), %.1f MB at the end\n", arch, rss_start, rss_init, rss_mb());
     }

@@ -135,7 +135,8 @@ static int check_fits(const tl_model *m, int N, tl_error *err) {
     return 0;
 }
 
-int tl_model_init(tl_model *m, const tl_model_cfg *cfg, int N, int nthreads, uint64_t seed, tl_error *err) {
+static int init(tl_model *m, const tl_model_cfg *cfg, int N, int nthreads, uint64_t seed, int inference,
+                tl_error *err) {
     memset(m, 0, sizeof *m);
     m->cfg = *cfg;
     m->N = N;
@@ -163,12 +164,14 @@ int tl_model_init(tl_model *m, const tl_model_cfg *cfg, int N, int nthreads, uin
     if (m->views > 1) m->images = malloc((size_t)N * tl_chw_size(m->net.shape[0]) * sizeof(float));
     if (check_fits(m, N, err)) { tl_model_free(m); return -1; }
     m->params = calloc(m->nparams, sizeof(float));
-    m->grads = calloc(m->nparams, sizeof(float));
+    m->grads = inference ? NULL : calloc(m->nparams, sizeof(float));
     m->state = calloc(m->nstate ? m->nstate : 1, sizeof(float));
     m->logits = calloc((size_t)N * C, sizeof(float));
-    m->dlogits = calloc((size_t)N * C, sizeof(float));
+    m->dlogits = inference ? NULL : calloc((size_t)N * C, sizeof(float));
     m->net.recompute_conv = 1;
-    if (!m->params || !m->grads || !m->state || !m->logits || !m->dlogits || (m->views > 1 && !m->images) ||
+    m->net.inference = inference;
+    if (!m->params || (!inference && (!m->grads || !m->dlogits)) || !m->state || !m->logits ||
+        (m->views > 1 && !m->images) ||
         tl_net_alloc(&m->net, N * m->views, nthreads)) {
         tl_model_free(m);
         return tl_fail(err, "out of memory allocating the %s model for batch %d", cfg->arch, N);
@@ -176,6 +179,14 @@ int tl_model_init(tl_model *m, const tl_model_cfg *cfg, int N, int nthreads, uin
     m->head.state = m->state;
     init_tensors(m, seed);
     return 0;
+}
+
+int tl_model_init(tl_model *m, const tl_model_cfg *cfg, int N, int nthreads, uint64_t seed, tl_error *err) {
+    return init(m, cfg, N, nthreads, seed, 0, err);
+}
+
+int tl_model_init_inference(tl_model *m, const tl_model_cfg *cfg, int N, int nthreads, tl_error *err) {
+    return init(m, cfg, N, nthreads, 0, 1, err);
 }
 
 /* Whether a backbone tensor (name without "backbone.") belongs to the stem or stages 1..stages. */
@@ -244,13 +255,20 @@ int tl_model_forward(tl_model *m, int train, const int *labels, tl_rng *dropout_
     return 0;
 }
 
+/* A model built by tl_model_init_inference has no gradients. */
+static int no_grads(const tl_model *m, tl_error *err) {
+    return m->grads ? 0 : tl_fail(err, "the %s model was built for inference: it has no gradients", m->cfg.arch);
+}
+
 int tl_model_backward(tl_model *m, int train, const int *labels, int need_input_grad, tl_error *err) {
+    if (no_grads(m, err)) return -1;
     m->head.ops->backward(&m->head, m->net.grad[m->feat_buf], m->grads, m->dlogits, tl_model_features(m), labels,
                           m->params);
     return tl_net_backward(&m->net, m->params, m->grads, m->state, train, need_input_grad, err);
 }
 
 int tl_model_input_grad(tl_model *m, int train, tl_error *err) {
+    if (no_grads(m, err)) return -1;
     tl_net_zero_grad(&m->net);
     memset(m->grads + m->head_begin, 0, (m->nparams - m->head_begin) * sizeof *m->grads);
     m->head.ops->backward(&m->head, m->net.grad[m->feat_buf], m->grads, m->dlogits, tl_model_features(m), NULL,

@@ -79,6 +79,10 @@ int tl_model_cfg_default(tl_model_cfg *cfg, const char *arch, int in_c, int in_h
  * default initialisers do). nthreads: the kernels' thread count, which also sizes OpenBLAS's pool
  * (process-wide, core/threads.h). Returns 0 or -1. The caller owns the model; free with tl_model_free. */
 int tl_model_init(tl_model *m, const tl_model_cfg *cfg, int N, int nthreads, uint64_t seed, tl_error *err);
+/* tl_model_init for forward passes only (evaluation, prediction): the backbone's inference plan
+ * (net.h), no parameter or logit gradients; the same logits bit for bit, in a fraction of the memory.
+ * tl_model_backward and tl_model_input_grad fail on it. */
+int tl_model_init_inference(tl_model *m, const tl_model_cfg *cfg, int N, int nthreads, tl_error *err);
 void tl_model_free(tl_model *m);
 
 /* --freeze WHAT: the end of the frozen range params [0, end) for `backbone` (all of it), `stem`

@@ -233,17 +233,19 @@ int tl_model_norm_from_file(float *mean, float *std, int in_c, const tl_st_file 
 }
 
 int tl_model_load(tl_model *m, const char *path, int N, int nthreads, float **mean, float **std, tl_error *err) {
-    return tl_model_load_steps(m, path, N, nthreads, mean, std, NULL, err);
+    return tl_model_load_steps(m, path, N, nthreads, 0, mean, std, NULL, err);
 }
 
-int tl_model_load_steps(tl_model *m, const char *path, int N, int nthreads, float **mean, float **std,
+int tl_model_load_steps(tl_model *m, const char *path, int N, int nthreads, int inference, float **mean, float **std,
                         long long *bn_steps_out, tl_error *err) {
     tl_st_file f;
     tl_model_cfg cfg;
     long long bn_steps;
     if (tl_st_read(&f, path, err)) return -1;
     int rc = tl_model_cfg_from_file(&cfg, &f, path, err);
-    if (!rc) rc = tl_model_init(m, &cfg, N, nthreads, 0, err);
+    if (!rc)
+        rc = inference ? tl_model_init_inference(m, &cfg, N, nthreads, err)
+                       : tl_model_init(m, &cfg, N, nthreads, 0, err);
     if (!rc && (rc = tl_model_load_weights(m, &f, &bn_steps, path, err))) tl_model_free(m);
     if (!rc && bn_steps_out) *bn_steps_out = bn_steps;
     if (!rc && mean && std) {

@@ -48,8 +48,9 @@ int tl_model_init_weights(tl_model *m, const tl_st_file *f, const char *path, ch
 /* Reads a model file and builds its model for batch size N; mean/std (malloc'ed [in_c], caller
  * frees) receive its input normalisation when not NULL. */
 int tl_model_load(tl_model *m, const char *path, int N, int nthreads, float **mean, float **std, tl_error *err);
-/* The same, with the file's num_batches_tracked into *bn_steps (kept when the model is saved again). */
-int tl_model_load_steps(tl_model *m, const char *path, int N, int nthreads, float **mean, float **std,
+/* The same, with the file's num_batches_tracked into *bn_steps (kept when the model is saved again);
+ * inference: the model is built by tl_model_init_inference (a run opened for evaluation). */
+int tl_model_load_steps(tl_model *m, const char *path, int N, int nthreads, int inference, float **mean, float **std,
                         long long *bn_steps, tl_error *err);
 
 #endif

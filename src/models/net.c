@@ -108,11 +108,10 @@ static int plan(tl_net *net, int sizing) {
         prod[op->out] = i;
         fend[op->out] = imax(fend[op->out], t_fwd(i));
         fend[op->in] = imax(fend[op->in], t_fwd(i));
+        if (has_res(op)) fend[op->in2] = imax(fend[op->in2], t_fwd(i));
+        if (net->inference) continue;   /* no backward: no gradients, nothing kept for it */
         net->gstart[op->in] = imin(net->gstart[op->in], tb);
-        if (has_res(op)) {
-            fend[op->in2] = imax(fend[op->in2], t_fwd(i));
-            net->gstart[op->in2] = imin(net->gstart[op->in2], tb);
-        }
+        if (has_res(op)) net->gstart[op->in2] = imin(net->gstart[op->in2], tb);
         if (bwd_reads_in(op)) { bfirst[op->in] = imin(bfirst[op->in], tb); blast[op->in] = imax(blast[op->in], tb); }
         if (bwd_reads_out(op)) { bfirst[op->out] = imin(bfirst[op->out], tb); blast[op->out] = imax(blast[op->out], tb); }
     }
@@ -150,7 +149,7 @@ static int plan(tl_net *net, int sizing) {
             req[n++] = (tl_req){net->rstart[b], blast[b], size, 0, &net->rec[b]};
             net->mem.recomputed += size * sizeof(float);
         }
-        if (b == out) net->gstart[b] = 0;
+        if (b == out && !net->inference) net->gstart[b] = 0;
         if (net->gstart[b] <= T) {
             req[n++] = (tl_req){net->gstart[b], b == 0 || b == out ? T : t_bwd(net, prod[b]), size, 0, &net->grad[b]};
             net->mem.grads += size * sizeof(float);
@@ -235,6 +234,7 @@ int tl_net_alloc(tl_net *net, int N, int nthreads) {
     choose_layout(net);
     /* Recomputing conv outputs costs a conv forward each: only where it makes the slab smaller (for
      * resnet32 it does; for the cnn the peak is elsewhere, among the gradients). */
+    if (net->inference) net->recompute_conv = 0;
     if (net->recompute_conv) {
         if (plan(net, 1)) return -1;
         size_t with = net->mem.slab;
@@ -252,10 +252,9 @@ int tl_net_alloc(tl_net *net, int N, int nthreads) {
         tl_op *op = &net->ops[i];
         if (op->kind != TL_OP_CONV) continue;
         tl_chw in = net->shape[op->in], out = net->shape[op->out];
-        op->conv = tl_conv2d_create_layout(N, in.c, in.h, in.w, out.c, op->k, op->stride, op->pad,
-                                           op->groups > 1 ? op->groups : 1, op->b != TL_NONE,
-                                           net->blocked[op->in] ? TL_NCHW16C : TL_NCHW,
-                                           net->blocked[op->out] ? TL_NCHW16C : TL_NCHW, nthreads);
+        op->conv = (net->inference ? tl_conv2d_create_forward : tl_conv2d_create_layout)(
+            N, in.c, in.h, in.w, out.c, op->k, op->stride, op->pad, op->groups > 1 ? op->groups : 1, op->b != TL_NONE,
+            net->blocked[op->in] ? TL_NCHW16C : TL_NCHW, net->blocked[op->out] ? TL_NCHW16C : TL_NCHW, nthreads);
         if (!op->conv) return -1;
         size_t w = tl_conv2d_work_size(op->conv);
         if (w > net->mem.conv_work) net->mem.conv_work = w;
@@ -402,6 +401,7 @@ static int enter(tl_net *net, int t, const tl_op *setter, const float *params, c
 int tl_net_backward(tl_net *net, const float *params, float *grads, const float *state, int train,
                     int need_input_grad, tl_error *err) {
     int N = net->N, nt = net->nthreads, st;
+    if (net->inference) return tl_fail(err, "the backbone was built for inference: it has no gradients");
     for (int i = net->nops - 1; i >= (need_input_grad ? 0 : net->first_trainable); i--) {
         tl_op *op = &net->ops[i];
         double t0 = net->prof ? omp_get_wtime() : 0;

@@ -19,6 +19,12 @@
  * activations are valid only while live (after forward, only kept ones and the output), and every
  * backward must follow its own forward.
  *
+ * Inference (net->inference, for evaluation and prediction): the same packing with forward times
+ * only: no gradients, nothing kept or recomputed for backward, each activation from its write to its
+ * last forward read, so a layer's output reuses the memory of activations already dead (the slab is
+ * a few activations, not the whole network's). The forward computes what a training plan's computes,
+ * bit for bit; tl_net_backward fails on such a net.
+ *
  * Layout (tl_net_alloc). A buffer whose every reader and writer can work on oneDNN's blocked layout
  * nChw16c (conv, fused BN, option-A shortcut, max pooling, and global pooling as a reader) and whose channels are
  * a multiple of 16 is kept blocked, activation and gradient alike: the convolutions then read and
@@ -81,6 +87,7 @@ typedef struct {
     int plain_only;              /* set before tl_net_alloc: keep every buffer plain (tests compare) */
     int recompute_conv;          /* set before tl_net_alloc: recompute the largest conv outputs (see above)
                                   * where that makes the slab smaller; cleared by tl_net_alloc otherwise */
+    int inference;               /* set before tl_net_alloc: plan for forward only (Inference above) */
     int *gstart;                 /* per buffer: time its gradient becomes live (zeroed then) */
     int *rstart;                 /* per buffer: time its recomputation runs (rec != NULL) */
     int N;                       /* batch size the net is built for */

@@ -14,6 +14,23 @@
 #define L 16
 #define TL_BN16_CHUNKS 8
 
+/* One pixel's 16 lanes as a vector (GCC/Clang vector extensions: each operation is the scalar one
+ * per lane, in the same order, so the results are the scalar loops' bit for bit; without contraction
+ * (ISO C mode) a·b + c stays a rounded product and a rounded sum). */
+typedef float tl_v16f __attribute__((vector_size(64)));
+typedef int tl_v16i __attribute__((vector_size(64)));
+typedef float tl_v8f __attribute__((vector_size(32)));
+typedef double tl_v8d __attribute__((vector_size(64)));
+
+static inline tl_v16f ld16(const float *p) { tl_v16f v; memcpy(&v, p, sizeof v); return v; }
+static inline void st16(float *p, tl_v16f v) { memcpy(p, &v, sizeof v); }
+/* Lanes 8h .. 8h + 7 in double (exact). */
+static inline tl_v8d half_d(tl_v16f v, int h) {
+    tl_v8f f;
+    memcpy(&f, (const float *)&v + 8 * h, sizeof f);
+    return __builtin_convertvector(f, tl_v8d);
+}
+
 /* Chunk k of the batch: samples [lo, hi). */
 static void chunk(int N, int k, int *lo, int *hi) {
     *lo = (int)((long)N * k / TL_BN16_CHUNKS);
@@ -38,18 +55,13 @@ static inline void plane16(float *restrict y, const float *restrict x, const flo
             for (int l = 0; l < L; l++) y[s + l] = x[s + l] * sc[l] + sh[l];
 }
 
-/* Pixels are walked in chunks of this many, so the gated gradient fits on the stack. */
-#define TL_BN16_PIXELS 32
-
-/* The gated upstream gradient of npix pixels, as gate() of bn_act.c. */
-static inline void gate16(float *restrict g, const float *restrict dy, const float *restrict x,
-                          const float *restrict y, int npix, const float *restrict sc, const float *restrict sh,
-                          int relu) {
-    if (!relu) for (int i = 0; i < npix * L; i++) g[i] = dy[i];
-    else if (y) for (int i = 0; i < npix * L; i++) g[i] = y[i] > 0.0f ? dy[i] : 0.0f;
-    else
-        for (int s = 0; s < npix * L; s += L)
-            for (int l = 0; l < L; l++) g[s + l] = x[s + l] * sc[l] + sh[l] > 0.0f ? dy[s + l] : 0.0f;
+/* The gated upstream gradient of one pixel, as gate() of bn_act.c: dy where the ReLU passed (its
+ * output y > 0, or recomputed from x when y is NULL), else +0. */
+static inline tl_v16f gate16(const float *dy, const float *x, const float *y, tl_v16f sc, tl_v16f sh, int relu) {
+    tl_v16f d = ld16(dy);
+    if (!relu) return d;
+    tl_v16i pass = y ? ld16(y) > 0.0f : ld16(x) * sc + sh > 0.0f;
+    return (tl_v16f)((tl_v16i)d & pass);
 }
 
 /* scale[c], shift[c] for every channel (block cb's lanes are channels cb·16 .. cb·16 + 15) from the
@@ -79,16 +91,18 @@ static void channel_sums(double *total, const float *x, const double *mu, int N,
     for (int t = 0; t < CB * TL_BN16_CHUNKS; t++) {
         int cb = t / TL_BN16_CHUNKS, lo, hi;
         chunk(N, t % TL_BN16_CHUNKS, &lo, &hi);
-        double acc[L] = {0}, m[L] = {0};
+        tl_v8d acc[2] = {0}, m[2] = {0};
         if (mu) memcpy(m, mu + cb * L, sizeof m);
         for (int n = lo; n < hi; n++) {
             const float *p = x + ((size_t)n * CB + cb) * HW * L;
-            if (mu)
-                for (int s = 0; s < HW * L; s += L)
-                    for (int l = 0; l < L; l++) { double d = (double)p[s + l] - m[l]; acc[l] += d * d; }
-            else
-                for (int s = 0; s < HW * L; s += L)
-                    for (int l = 0; l < L; l++) acc[l] += (double)p[s + l];
+            for (int s = 0; s < HW * L; s += L) {
+                tl_v16f v = ld16(p + s);
+                for (int h = 0; h < 2; h++) {
+                    tl_v8d d = half_d(v, h);
+                    if (mu) d -= m[h];
+                    acc[h] += mu ? d * d : d;
+                }
+            }
         }
         memcpy(part[t], acc, sizeof acc);
     }
@@ -142,27 +156,27 @@ void tl_bn_act16_backward(float *dinp, float *dres, float *dgamma, float *dbeta,
     double part[TL_BN16_MAX_CHANNELS / L * TL_BN16_CHUNKS][2][L];
     float scale[TL_BN16_MAX_CHANNELS], shift[TL_BN16_MAX_CHANNELS];
     affine_all(scale, shift, C, mean, invstd, NULL, 0, gamma, beta);
-    /* Σg and Σg·(x - mean) per channel and chunk, in double; dres gets g on the way. */
+    /* Σg and Σg·(x - mean) per channel and chunk, in double (two 8-lane halves per pixel, each lane's
+     * sum in pixel order); dres gets g on the way. */
     #pragma omp parallel for num_threads(nthreads) schedule(static)
     for (int t = 0; t < CB * TL_BN16_CHUNKS; t++) {
         int cb = t / TL_BN16_CHUNKS, lo, hi;
         chunk(N, t % TL_BN16_CHUNKS, &lo, &hi);
-        const float *sc = scale + cb * L, *sh = shift + cb * L, *mu = mean + cb * L;
-        double a1[L] = {0}, a2[L] = {0};
-        float g[TL_BN16_PIXELS * L];
-        for (int n = lo; n < hi; n++)
-            for (int s0 = 0; s0 < HW; s0 += TL_BN16_PIXELS) {
-                size_t off = (((size_t)n * CB + cb) * HW + s0) * L;
-                int np = HW - s0 < TL_BN16_PIXELS ? HW - s0 : TL_BN16_PIXELS;
-                const float *x = inp + off;
-                gate16(g, dout + off, x, out ? out + off : NULL, np, sc, sh, relu);
-                for (int s = 0; s < np * L; s += L)
-                    for (int l = 0; l < L; l++) {
-                        a1[l] += g[s + l];
-                        a2[l] += (double)g[s + l] * ((double)x[s + l] - mu[l]);
-                    }
-                if (dres) tl_add_or_set(dres + off, g, np * L, overwrite);
+        tl_v16f sc = ld16(scale + cb * L), sh = ld16(shift + cb * L), mu = ld16(mean + cb * L);
+        tl_v8d mu_d[2] = {half_d(mu, 0), half_d(mu, 1)}, a1[2] = {0}, a2[2] = {0};
+        for (int n = lo; n < hi; n++) {
+            size_t off = ((size_t)n * CB + cb) * HW * L;
+            for (int s = 0; s < HW * L; s += L) {
+                const float *x = inp + off + s;
+                tl_v16f g = gate16(dout + off + s, x, out ? out + off + s : NULL, sc, sh, relu), xv = ld16(x);
+                for (int h = 0; h < 2; h++) {
+                    tl_v8d gd = half_d(g, h);
+                    a1[h] += gd;
+                    a2[h] += gd * (half_d(xv, h) - mu_d[h]);
+                }
+                if (dres) st16(dres + off + s, overwrite ? g : ld16(dres + off + s) + g);
             }
+        }
         memcpy(part[t][0], a1, sizeof a1);
         memcpy(part[t][1], a2, sizeof a2);
     }
@@ -191,24 +205,18 @@ void tl_bn_act16_backward(float *dinp, float *dres, float *dgamma, float *dbeta,
         gm[c] = (float)(gd * sg / M);
     }
     if (!dinp) return;
+    /* An overwritten dres holds g itself: read it instead of gating dy again. */
+    const float *gsrc = dres && overwrite ? dres : NULL;
     #pragma omp parallel for num_threads(nthreads) schedule(static)
     for (size_t p = 0; p < (size_t)N * CB; p++) {
         int cb = (int)(p % (size_t)CB);
-        const float *sc = scale + cb * L, *sh = shift + cb * L, *mu = mean + cb * L;
-        const float *f = gf + cb * L, *k = gk + cb * L, *m = gm + cb * L;
-        float g[TL_BN16_PIXELS * L];
-        for (int s0 = 0; s0 < HW; s0 += TL_BN16_PIXELS) {
-            size_t off = (p * HW + s0) * L;
-            int np = HW - s0 < TL_BN16_PIXELS ? HW - s0 : TL_BN16_PIXELS;
-            const float *restrict x = inp + off;
-            float *restrict dx = dinp + off;
-            gate16(g, dout + off, x, out ? out + off : NULL, np, sc, sh, relu);
-            if (overwrite)
-                for (int s = 0; s < np * L; s += L)
-                    for (int l = 0; l < L; l++) dx[s + l] = f[l] * g[s + l] - k[l] * (x[s + l] - mu[l]) - m[l];
-            else
-                for (int s = 0; s < np * L; s += L)
-                    for (int l = 0; l < L; l++) dx[s + l] += f[l] * g[s + l] - k[l] * (x[s + l] - mu[l]) - m[l];
+        tl_v16f sc = ld16(scale + cb * L), sh = ld16(shift + cb * L), mu = ld16(mean + cb * L);
+        tl_v16f f = ld16(gf + cb * L), k = ld16(gk + cb * L), m = ld16(gm + cb * L);
+        for (size_t o = p * HW * L; o < (p + 1) * HW * L; o += L) {
+            tl_v16f x = ld16(inp + o);
+            tl_v16f g = gsrc ? ld16(gsrc + o) : gate16(dout + o, inp + o, out ? out + o : NULL, sc, sh, relu);
+            tl_v16f v = f * g - k * (x - mu) - m;
+            st16(dinp + o, overwrite ? v : ld16(dinp + o) + v);
         }
     }
 }
@@ -222,18 +230,11 @@ void tl_bn_act16_backward_eval(float *dinp, float *dres, const float *dout, cons
     #pragma omp parallel for num_threads(nthreads) schedule(static) if ((size_t)N * C * HW > 32768)
     for (size_t p = 0; p < (size_t)N * CB; p++) {
         int cb = (int)(p % (size_t)CB);
-        const float *sc = scale + cb * L, *sh = shift + cb * L;
-        float g[TL_BN16_PIXELS * L];
-        for (int s0 = 0; s0 < HW; s0 += TL_BN16_PIXELS) {
-            size_t off = (p * HW + s0) * L;
-            int np = HW - s0 < TL_BN16_PIXELS ? HW - s0 : TL_BN16_PIXELS;
-            gate16(g, dout + off, inp + off, out ? out + off : NULL, np, sc, sh, relu);
-            if (dres) tl_add_or_set(dres + off, g, np * L, overwrite);
-            if (dinp) {
-                for (int s = 0; s < np * L; s += L)
-                    for (int l = 0; l < L; l++) g[s + l] *= sc[l];
-                tl_add_or_set(dinp + off, g, np * L, overwrite);
-            }
+        tl_v16f sc = ld16(scale + cb * L), sh = ld16(shift + cb * L);
+        for (size_t o = p * HW * L; o < (p + 1) * HW * L; o += L) {
+            tl_v16f g = gate16(dout + o, inp + o, out ? out + o : NULL, sc, sh, relu);
+            if (dres) st16(dres + o, overwrite ? g : ld16(dres + o) + g);
+            if (dinp) st16(dinp + o, overwrite ? g * sc : ld16(dinp + o) + g * sc);
         }
     }
 }

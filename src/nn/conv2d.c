@@ -187,12 +187,14 @@ static int scratch_mem(dnnl_memory_t *m, const_dnnl_primitive_desc_t pd, dnnl_en
 static dnnl_status_t place_work(tl_conv2d *p, char *work) {
     dnnl_status_t st;
     TL_DNNL(dnnl_memory_set_data_handle(p->fwd_scratch, work));
-    TL_DNNL(dnnl_memory_set_data_handle(p->bwd_data_scratch, work));
-    TL_DNNL(dnnl_memory_set_data_handle(p->bwd_w_scratch, work));
+    if (p->bwd_data) {   /* not a forward-only plan */
+        TL_DNNL(dnnl_memory_set_data_handle(p->bwd_data_scratch, work));
+        TL_DNNL(dnnl_memory_set_data_handle(p->bwd_w_scratch, work));
+    }
     tl_conv_port *ports[] = {&p->f_src, &p->f_w, &p->f_dst, &p->d_ddst, &p->d_w, &p->d_dsrc,
                              &p->w_src, &p->w_ddst, &p->w_dw};
     for (int i = 0; i < 9; i++)
-        if (ports[i]->work_off != TL_NOT_WORK && !ports[i]->shared)
+        if (ports[i]->mem && ports[i]->work_off != TL_NOT_WORK && !ports[i]->shared)
             TL_DNNL(dnnl_memory_set_data_handle(ports[i]->mem, work + ports[i]->work_off));
 done:
     return st;
@@ -203,7 +205,7 @@ static const dnnl_memory_desc_t *pd_md(const_dnnl_primitive_desc_t pd, dnnl_quer
 }
 
 static int build(tl_conv2d *p, int N, int C, int H, int W, int K, int stride, int pad, int groups, int in_layout,
-                 int out_layout) {
+                 int out_layout, int fwd_only) {
     /* Grouped weights are oneDNN's 5-D goihw [G, OC/G, C/G, K, K]: the same memory as PyTorch's
      * [OC, C/G, K, K]. */
     int G = groups, wnd = G > 1 ? 5 : 4;
@@ -230,25 +232,28 @@ static int build(tl_conv2d *p, int N, int C, int H, int W, int K, int stride, in
     if (dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user)
         || dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, dnnl_convolution_direct, &src_a, &w_a,
                                               bias, &dst_a, strides, pad_l, pad_r)
-        || dnnl_primitive_desc_create(&fpd, &fd, attr, p->eng, NULL)
-        || dnnl_convolution_backward_data_desc_init(&dd_, dnnl_convolution_direct, &src_a, &w_a, &dst_a,
-                                                    strides, pad_l, pad_r)
-        || dnnl_primitive_desc_create(&dpd, &dd_, attr, p->eng, fpd)
-        || dnnl_convolution_backward_weights_desc_init(&wd_, dnnl_convolution_direct, &src_a, &w_a, bias,
-                                                       &dst_a, strides, pad_l, pad_r)
-        || dnnl_primitive_desc_create(&wpd, &wd_, attr, p->eng, fpd)
-        || dnnl_primitive_create(&p->fwd, fpd) || dnnl_primitive_create(&p->bwd_data, dpd)
-        || dnnl_primitive_create(&p->bwd_w, wpd)) goto done;
+        || dnnl_primitive_desc_create(&fpd, &fd, attr, p->eng, NULL) || dnnl_primitive_create(&p->fwd, fpd))
+        goto done;
+    if (!fwd_only
+        && (dnnl_convolution_backward_data_desc_init(&dd_, dnnl_convolution_direct, &src_a, &w_a, &dst_a,
+                                                     strides, pad_l, pad_r)
+            || dnnl_primitive_desc_create(&dpd, &dd_, attr, p->eng, fpd)
+            || dnnl_convolution_backward_weights_desc_init(&wd_, dnnl_convolution_direct, &src_a, &w_a, bias,
+                                                           &dst_a, strides, pad_l, pad_r)
+            || dnnl_primitive_desc_create(&wpd, &wd_, attr, p->eng, fpd)
+            || dnnl_primitive_create(&p->bwd_data, dpd) || dnnl_primitive_create(&p->bwd_w, wpd))) goto done;
     size_t work = 0;    /* the scratchpad first, then the transient tensors */
-    if (scratch_mem(&p->fwd_scratch, fpd, p->eng, &work) || scratch_mem(&p->bwd_data_scratch, dpd, p->eng, &work)
-        || scratch_mem(&p->bwd_w_scratch, wpd, p->eng, &work)) goto done;
+    if (scratch_mem(&p->fwd_scratch, fpd, p->eng, &work)
+        || (!fwd_only && (scratch_mem(&p->bwd_data_scratch, dpd, p->eng, &work)
+                          || scratch_mem(&p->bwd_w_scratch, wpd, p->eng, &work)))) goto done;
     /* Transient: forward's dst, backward's dout (both passes) and dinp, and backward weights' src when it
      * cannot reuse forward's copy. Forward's src copy (read again by backward weights) and the weights'
      * copies are the plan's own. */
     if (port_init(&p->f_src, p->eng, &src_p, pd_md(fpd, dnnl_query_src_md), TL_PORT_IN, NULL, NULL)
         || port_init(&p->f_w, p->eng, &w_p, pd_md(fpd, dnnl_query_weights_md), TL_PORT_IN, NULL, NULL)
-        || port_init(&p->f_dst, p->eng, &dst_p, pd_md(fpd, dnnl_query_dst_md), TL_PORT_OUT, NULL, &work)
-        || port_init(&p->d_ddst, p->eng, &dst_p, pd_md(dpd, dnnl_query_diff_dst_md), TL_PORT_IN, NULL, &work)
+        || port_init(&p->f_dst, p->eng, &dst_p, pd_md(fpd, dnnl_query_dst_md), TL_PORT_OUT, NULL, &work)) goto done;
+    if (fwd_only) goto placed;   /* no backward primitives, so none of their ports */
+    if (port_init(&p->d_ddst, p->eng, &dst_p, pd_md(dpd, dnnl_query_diff_dst_md), TL_PORT_IN, NULL, &work)
         || port_init(&p->d_w, p->eng, &w_p, pd_md(dpd, dnnl_query_weights_md), TL_PORT_IN, NULL, NULL)
         || port_init(&p->w_src, p->eng, &src_p, pd_md(wpd, dnnl_query_src_md), TL_PORT_IN, &p->f_src, &work)
         || port_init(&p->w_ddst, p->eng, &dst_p, pd_md(wpd, dnnl_query_diff_dst_md), TL_PORT_IN, &p->d_ddst, &work)
@@ -259,6 +264,7 @@ static int build(tl_conv2d *p, int N, int C, int H, int W, int K, int stride, in
     if (p->dsrc_add != DSRC_REORDER ? work_mem(&p->d_dsrc.mem, &p->d_dsrc.work_off, dsrc, p->eng, &work)
                                     : port_init(&p->d_dsrc, p->eng, &src_p, dsrc, TL_PORT_ACC, NULL, &work))
         goto done;
+placed:
     p->work_size = work;
     if (!(p->own_work = aligned_alloc(64, work ? work : 64)) || place_work(p, p->own_work)) goto done;
     if (p->has_bias && (dnnl_memory_create(&p->bias, &b_p, p->eng, DNNL_MEMORY_NONE)
@@ -294,8 +300,8 @@ tl_conv2d *tl_conv2d_create(int N, int C, int H, int W, int OC, int K, int strid
     return tl_conv2d_create_layout(N, C, H, W, OC, K, stride, pad, 1, has_bias, TL_NCHW, TL_NCHW, nthreads);
 }
 
-tl_conv2d *tl_conv2d_create_layout(int N, int C, int H, int W, int OC, int K, int stride, int pad, int groups,
-                                   int has_bias, int in_layout, int out_layout, int nthreads) {
+static tl_conv2d *create(int N, int C, int H, int W, int OC, int K, int stride, int pad, int groups, int has_bias,
+                         int in_layout, int out_layout, int nthreads, int fwd_only) {
     if (N < 1 || C < 1 || H < 1 || W < 1 || OC < 1 || K < 1 || stride < 1 || pad < 0 || nthreads < 1
         || groups < 1 || C % groups || OC % groups
         || H + 2 * pad < K || W + 2 * pad < K || (in_layout == TL_NCHW16C && C % 16)
@@ -313,10 +319,20 @@ tl_conv2d *tl_conv2d_create_layout(int N, int C, int H, int W, int OC, int K, in
     int saved = omp_get_max_threads();
     omp_set_num_threads(nthreads);
     int rc = dnnl_engine_create(&p->eng, dnnl_cpu, 0) || dnnl_stream_create(&p->strm, p->eng, dnnl_stream_default_flags)
-          || build(p, N, C, H, W, K, stride, pad, groups, in_layout, out_layout);
+          || build(p, N, C, H, W, K, stride, pad, groups, in_layout, out_layout, fwd_only);
     omp_set_num_threads(saved);
     if (rc) { tl_conv2d_free(p); return NULL; }
     return p;
+}
+
+tl_conv2d *tl_conv2d_create_layout(int N, int C, int H, int W, int OC, int K, int stride, int pad, int groups,
+                                   int has_bias, int in_layout, int out_layout, int nthreads) {
+    return create(N, C, H, W, OC, K, stride, pad, groups, has_bias, in_layout, out_layout, nthreads, 0);
+}
+
+tl_conv2d *tl_conv2d_create_forward(int N, int C, int H, int W, int OC, int K, int stride, int pad, int groups,
+                                    int has_bias, int in_layout, int out_layout, int nthreads) {
+    return create(N, C, H, W, OC, K, stride, pad, groups, has_bias, in_layout, out_layout, nthreads, 1);
 }
 
 size_t tl_conv2d_work_size(const tl_conv2d *p) { return p->work_size; }

@@ -39,6 +39,10 @@ tl_conv2d *tl_conv2d_create(int N, int C, int H, int W, int OC, int K, int strid
 enum { TL_NCHW, TL_NCHW16C };
 tl_conv2d *tl_conv2d_create_layout(int N, int C, int H, int W, int OC, int K, int stride, int pad, int groups,
                                    int has_bias, int in_layout, int out_layout, int nthreads);
+/* The same plan for forward only (inference): the same forward primitive, so the same outputs bit
+ * for bit, without the backward primitives and their buffers; tl_conv2d_backward must not be called. */
+tl_conv2d *tl_conv2d_create_forward(int N, int C, int H, int W, int OC, int K, int stride, int pad, int groups,
+                                    int has_bias, int in_layout, int out_layout, int nthreads);
 void tl_conv2d_free(tl_conv2d *p);
 /* Plans of one network may share their work area (the buffers that live only within one call): the
  * caller allocates max over its plans of tl_conv2d_work_size (64-byte aligned) and hands it to each

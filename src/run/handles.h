@@ -57,7 +57,8 @@ struct tl_evaluation {
 /* The training counts for r on d: d's training split's, else r's own (a run opened from a folder:
  * read from its report.json the first time); NULL with a message when neither has them. */
 const int64_t *tl_run_counts(tl_run *r, const tl_data *d, tl_error *err);
-/* *dst = a copy of src's parameters and state in a model built for batch size N and nthreads. */
+/* *dst = a copy of src's parameters and state in a model built for inference (tl_model_init_inference)
+ * for batch size N and nthreads. */
 int tl_model_clone(tl_model *dst, const tl_model *src, int N, int nthreads, tl_error *err);
 
 /* An evaluation holding *m (moved into it; *m is left zeroed, so tl_metrics_free on it is harmless),

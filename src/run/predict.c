@@ -58,7 +58,7 @@ int tl_run_rule(tl_posthoc *rule, tl_run *r, const char *spec, const int64_t *co
 }
 
 int tl_model_clone(tl_model *dst, const tl_model *src, int N, int nthreads, tl_error *err) {
-    if (tl_model_init(dst, &src->cfg, N, nthreads, 0, err)) return -1;
+    if (tl_model_init_inference(dst, &src->cfg, N, nthreads, err)) return -1;
     memcpy(dst->params, src->params, src->nparams * sizeof *src->params);
     if (src->nstate) memcpy(dst->state, src->state, src->nstate * sizeof *src->state);
     return 0;

@@ -67,7 +67,7 @@ const int64_t *tl_run_counts(tl_run *r, const tl_data *d, tl_error *err) {
 
 int tl_run_set_batch(tl_run *r, int batch, tl_error *err) {
     if (batch < 1 || batch > 65536) return tl_fail(err, "--batch: '%d' is not an integer in 1..65536", batch);
-    if (batch == r->model.N) return 0;
+    if (batch == r->model.N && r->model.net.inference) return 0;
     tl_model m;
     if (tl_model_clone(&m, &r->model, batch, r->threads, err)) return -1;
     tl_model_free(&r->model);
@@ -185,7 +185,7 @@ tl_run *tl_run_open(const char *dir, int threads, tl_error *err) {
     r->train_seconds = r->images_per_second = NAN;
     int rc = tl_run_check(dir, err) || tl_train_settings(&r->cfg.o, dir, err) ||
              tl_path_join(path, sizeof path, dir, "model.safetensors", err) ||
-             tl_model_load_steps(&r->model, path, 256, threads, &r->mean, &r->std, &r->bn_steps, err) ||
+             tl_model_load_steps(&r->model, path, 256, threads, 1, &r->mean, &r->std, &r->bn_steps, err) ||
              tl_model_load_names(&r->class_names, path, r->model.cfg.num_classes, err);
     if (!rc && !(r->dir = strdup(dir))) rc = tl_fail(err, "out of memory");
     /* Read at once: the folder may be gone when they are needed (a pickled model's). */

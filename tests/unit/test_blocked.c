@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "check.h"
+#include "models/model.h"
 #include "models/net.h"
 #include "nn/nn.h"
 
@@ -290,11 +291,67 @@ static void test_net_blocked_matches_plain(void) {
     free(params); free(img); free(dfeat);
 }
 
+/* The inference plan (net.h, Inference): a model built by tl_model_init_inference gives the
+ * training-plan model's logits bit for bit at the same batch size, and the same features bit for bit
+ * at any batch size (each row's sums do not depend on the other rows; the linear head's GEMM may
+ * pick another kernel for another row count), in a smaller slab with no gradients; backward fails on
+ * it. The cnn and resnet32 (blocked buffers, residual BN, option-A shortcuts) on small images. */
+static void inference_case(const char *arch) {
+    enum { NT = 8, C = 10, ROWS = 20 };
+    const int batches[] = {NT, 3, 20};
+    tl_model_cfg cfg;
+    tl_error err = {{0}};
+    tl_model train, inf;
+    CHECK(tl_model_cfg_default(&cfg, arch, 3, 16, 16, C, &err) == 0);
+    CHECK_MSG(tl_model_init(&train, &cfg, NT, 2, 3, &err) == 0, "%s", err.msg);
+    tl_rng rng;
+    tl_rng_seed(&rng, 11, 0);
+    /* running statistics away from (0, 1), so evaluation-mode BN does some arithmetic */
+    for (size_t i = 0; i < train.nstate; i++) train.state[i] = (float)(0.5 + 0.25 * tl_rng_uniform(&rng));
+    size_t row = (size_t)3 * 16 * 16, D = (size_t)train.cfg.feat_dim;
+    float *img = randn(ROWS * row, &rng, 0, 1), *logits = vec((size_t)ROWS * C), *feat = vec(ROWS * D);
+    for (int r0 = 0; r0 < ROWS; r0 += NT) {
+        int got = ROWS - r0 < NT ? ROWS - r0 : NT;
+        memcpy(tl_model_input(&train), img + r0 * row, (size_t)got * row * sizeof(float));
+        CHECK(tl_model_forward(&train, 0, NULL, NULL, &err) == 0);
+        memcpy(logits + (size_t)r0 * C, train.logits, (size_t)got * C * sizeof(float));
+        memcpy(feat + r0 * D, tl_model_features(&train), got * D * sizeof(float));
+    }
+    for (int k = 0; k < 3; k++) {
+        int N = batches[k];
+        CHECK_MSG(tl_model_init_inference(&inf, &cfg, N, 2, &err) == 0, "%s", err.msg);
+        memcpy(inf.params, train.params, train.nparams * sizeof(float));
+        memcpy(inf.state, train.state, train.nstate * sizeof(float));
+        CHECK(inf.net.mem.grads == 0 && inf.grads == NULL);
+        if (N == NT) CHECK_MSG(inf.net.mem.slab < train.net.mem.slab, "%s: slab %zu of %zu", arch, inf.net.mem.slab,
+                               train.net.mem.slab);
+        int bad = 0;
+        for (int r0 = 0; r0 < ROWS; r0 += N) {
+            int got = ROWS - r0 < N ? ROWS - r0 : N;
+            memcpy(tl_model_input(&inf), img + r0 * row, (size_t)got * row * sizeof(float));
+            CHECK(tl_model_forward(&inf, 0, NULL, NULL, &err) == 0);
+            bad += memcmp(feat + r0 * D, tl_model_features(&inf), got * D * sizeof(float)) != 0;
+            if (N == NT) bad += memcmp(logits + (size_t)r0 * C, inf.logits, (size_t)got * C * sizeof(float)) != 0;
+        }
+        CHECK_MSG(bad == 0, "%s, batch %d: %d batches differ from the training plan's", arch, N, bad);
+        CHECK(tl_model_backward(&inf, 0, NULL, 0, &err) != 0 && strstr(err.msg, "inference"));
+        tl_model_free(&inf);
+    }
+    tl_model_free(&train);
+    free(img); free(logits); free(feat);
+}
+
+static void test_inference_plan(void) {
+    inference_case("cnn");
+    inference_case("resnet32");
+}
+
 int main(void) {
     RUN_TEST(test_bn_matches_plain);
     RUN_TEST(test_gap_shortcut_match_plain);
     RUN_TEST(test_maxpool_matches_plain);
     RUN_TEST(test_conv_layouts);
     RUN_TEST(test_net_blocked_matches_plain);
+    RUN_TEST(test_inference_plan);
     TEST_MAIN_END();
 }
