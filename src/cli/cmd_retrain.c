@@ -114,7 +114,7 @@ int tl_cmd_retrain(int argc, char **argv) {
     if (tl_path_join(path, sizeof path, rd.partial, "metrics.jsonl", &err) ||
         tl_path_join(ckpt, sizeof ckpt, rd.partial, "stage2_checkpoint.safetensors", &err))
         goto fail;
-    if (!(ctx.metrics = fopen(path, "w"))) { tl_fail(&err, "%s: cannot write: %s", path, strerror(errno)); goto fail; }
+    if (!(ctx.metrics = fopen(tl_dist_rank() ? "/dev/null" : path, "w")))  /* only rank 0 writes files */ { tl_fail(&err, "%s: cannot write: %s", path, strerror(errno)); goto fail; }
     ctx.metrics_path = path;
     ctx.epochs = cfg.epochs ? cfg.epochs : s.ops->default_epochs;
     tl_progress_init(&ctx.bar, !!*tl_opt(&o, "quiet"));
@@ -125,9 +125,9 @@ int tl_cmd_retrain(int argc, char **argv) {
     tl_progress_done(&ctx.bar);
     if (fclose(ctx.metrics) != 0 && !rc) rc = tl_fail(&err, "%s: cannot write: %s", path, strerror(errno));
     ctx.metrics = NULL;
-    unlink(ckpt);
+    if (tl_dist_rank() == 0) unlink(ckpt);
     if (rc) goto fail;
-    if (!s.epochs && tl_path_join(path, sizeof path, rd.partial, "metrics.jsonl", &err) == 0) unlink(path);
+    if (!s.epochs && tl_dist_rank() == 0 && tl_path_join(path, sizeof path, rd.partial, "metrics.jsonl", &err) == 0) unlink(path);
     double seconds = tl_clock_seconds() - t0;
     if (s.nsweep) printf("tau: chose %g (validation balanced accuracy %.2f%%)\n", s.tau, 100 * s.sweep[(int)lround(s.tau * 10)].val_balanced_accuracy);
 

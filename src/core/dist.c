@@ -33,6 +33,32 @@ TL_API int tl_dist_rank(void) { return g_rank; }
 TL_API int tl_dist_size(void) { return g_size; }
 double tl_dist_seconds(void) { return g_seconds; }
 double tl_dist_bytes_sent(void) { return g_bytes; }
+int tl_dist_writes(void) { return g_rank == 0; }
+
+/* Set when every rank has learnt of a failure together (tl_dist_agree, tl_dist_same): the job can
+ * end without MPI_Abort. */
+static int g_failed_together = 0;
+
+int tl_dist_agree(int rc, const char *what, tl_error *err) {
+    int failed = rc != 0;
+    if (tl_dist_max_int(&failed, err)) return -1;
+    g_failed_together |= failed;
+    if (failed && rc == 0) return tl_fail(err, "%s failed on another rank (its message is above)", what);
+    return rc;
+}
+
+TL_API int tl_dist_same(const void *buf, size_t n, const char *what, tl_error *err) {
+    if (g_size == 1) return 0;
+    uint64_t h = 0xcbf29ce484222325ULL, all[g_size];  /* FNV-1a */
+    for (size_t i = 0; i < n; i++) h = (h ^ ((const unsigned char *)buf)[i]) * 0x100000001b3ULL;
+    if (tl_dist_allgather(&h, sizeof h, all, err)) return -1;
+    for (int r = 1; r < g_size; r++)
+        if (all[r] != all[0]) {
+            g_failed_together = 1;
+            return tl_fail(err, "rank %d of %d does not see the same %s as rank 0", r, g_size, what);
+        }
+    return 0;
+}
 
 #ifndef TL_MPI
 
@@ -55,7 +81,7 @@ int tl_dist_allgatherv(const void *mine, const size_t *counts, void *all, tl_err
 }
 int tl_dist_max_int(int *v, tl_error *err) { return 0; }
 int tl_dist_barrier(tl_error *err) { return 0; }
-void tl_dist_abort(int status) {}
+TL_API void tl_dist_abort(int status) {}
 
 #else
 
@@ -97,8 +123,8 @@ TL_API void tl_dist_finalize(void) {
     g_size = 1;
 }
 
-void tl_dist_abort(int status) {
-    if (g_joined) MPI_Abort(g_comm, status);
+TL_API void tl_dist_abort(int status) {
+    if (g_joined && !g_failed_together) MPI_Abort(g_comm, status);
 }
 
 /* MPI counts are ints: a message longer than 1 GiB goes in pieces. */
