@@ -35,14 +35,15 @@ double tl_dist_seconds(void) { return g_seconds; }
 double tl_dist_bytes_sent(void) { return g_bytes; }
 int tl_dist_writes(void) { return g_rank == 0; }
 
-/* Set when every rank has learnt of a failure together (tl_dist_agree, tl_dist_same): the job can
- * end without MPI_Abort. */
-static int g_failed_together = 0;
+/* Set when every rank has learnt together that the command ends (a failure of tl_dist_agree or
+ * tl_dist_same, an agreed stop): the job can end without MPI_Abort. */
+static int g_together = 0;
+void tl_dist_end_together(void) { g_together = 1; }
 
 int tl_dist_agree(int rc, const char *what, tl_error *err) {
     int failed = rc != 0;
     if (tl_dist_max_int(&failed, err)) return -1;
-    g_failed_together |= failed;
+    g_together |= failed;
     if (failed && rc == 0) return tl_fail(err, "%s failed on another rank (its message is above)", what);
     return rc;
 }
@@ -54,7 +55,7 @@ TL_API int tl_dist_same(const void *buf, size_t n, const char *what, tl_error *e
     if (tl_dist_allgather(&h, sizeof h, all, err)) return -1;
     for (int r = 1; r < g_size; r++)
         if (all[r] != all[0]) {
-            g_failed_together = 1;
+            g_together = 1;
             return tl_fail(err, "rank %d of %d does not see the same %s as rank 0", r, g_size, what);
         }
     return 0;
@@ -124,7 +125,7 @@ TL_API void tl_dist_finalize(void) {
 }
 
 TL_API void tl_dist_abort(int status) {
-    if (g_joined && !g_failed_together) MPI_Abort(g_comm, status);
+    if (g_joined && !g_together) MPI_Abort(g_comm, status);
 }
 
 /* MPI counts are ints: a message longer than 1 GiB goes in pieces. */

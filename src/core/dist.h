@@ -39,6 +39,10 @@ int tl_dist_writes(void);
  * rank" where it did not. */
 int tl_dist_agree(int rc, const char *what, tl_error *err);
 
+/* Every rank has agreed to end the command (an agreed stop): a failure status that follows is no
+ * reason for tl_dist_abort. */
+void tl_dist_end_together(void);
+
 /* Seconds this process has spent inside the collectives above, and the bytes it has sent: what
  * the benchmarks report as the cost of the gradient sum and the BN synchronisation. */
 double tl_dist_seconds(void);

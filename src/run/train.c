@@ -235,6 +235,7 @@ static void poll_stop(tl_training *t, int want) {
     int stop = want || (t->cancel && *t->cancel) || t->stop;
     tl_error e;
     if (tl_dist_max_int(&stop, &e)) stop = 1;
+    else if (stop) tl_dist_end_together();
     t->stop = stop;
 }
 
