@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Under mpirun (Debian's Open MPI, as root on a 2-core machine: --allow-run-as-root --oversubscribe):
-# the collectives of src/core/dist.c on 2 and 3 ranks, each rank checking the fixed-order sums.
-# Skipped (one passing check that says so) when the build has no MPI.
+# the collectives of src/core/dist.c on 2 and 3 ranks, each rank checking the fixed-order sums; then
+# the run layer (docs/distributed.md): evaluation, prediction and stage 2 under 2 and 3 ranks give the
+# one-process reports and predictions, only rank 0 writes, a stop (SIGINT to mpirun) leaves one
+# resumable checkpoint that continues under another number of ranks, a killed rank ends the job, and
+# ranks that see different data refuse to start. Skipped (one passing check that says so) when the
+# build has no MPI.
 set -u
 cd "$(dirname "$0")/../.."
 B=${TL_BUILD:-build}
@@ -18,5 +22,179 @@ for np in 2 3; do
     n=$(grep -c '^2 passed, 0 failed' <<<"$out")
     [ "$n" = $np ] && ok "test_dist on $np ranks" || { echo "$out"; bad "test_dist on $np ranks"; }
 done
+
+# ---- The run layer under mpirun: files, shared evaluation, stage 2, stop and resume, faults ----
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+T=$B/tailor
+PY=${PY:-/usr/bin/python3}
+ms() { echo $(( $(date +%s%N) / 1000000 )); }
+# 2000 rows of 16 features, 4 long-tailed classes: a run of a few seconds at most.
+awk 'BEGIN { srand(7); printf "f0"; for (j = 1; j < 16; j++) printf ",f%d", j; print ",label";
+  for (i = 0; i < 2000; i++) { y = (i % 10 < 5) ? 0 : (i % 10 < 8) ? 1 : (i % 10 < 9) ? 2 : 3;
+    for (j = 0; j < 16; j++) printf "%.4f,", (j % 4 == y) * 0.5 + rand(); print y } }' >"$tmp/train.csv"
+cut -d, -f1-16 "$tmp/train.csv" >"$tmp/input.csv"
+args=(--data csv:"$tmp/train.csv" --val 50 --model mlp --hidden 64/32 --batch 32 --threads 1 --quiet)
+
+# same_report A B: the two report.json files agree but for the times and the job's cost ("dist").
+same_report() {
+    "$PY" - "$1" "$2" <<'PYEOF'
+import json, sys
+def clean(v):
+    if isinstance(v, dict):
+        return {k: clean(x) for k, x in v.items() if "seconds" not in k and k != "dist"}
+    return [clean(x) for x in v] if isinstance(v, list) else v
+a, b = (clean(json.load(open(p))) for p in sys.argv[1:])
+sys.exit(a != b)
+PYEOF
+}
+
+# same_model A B TOL: every tensor of two safetensors files agrees within TOL relative (0: bitwise).
+same_model() {
+    "$PY" - "$1" "$2" "$3" <<'PYEOF'
+import json, struct, sys
+import numpy as np
+def load(p):
+    raw = open(p, "rb").read()
+    (n,) = struct.unpack("<Q", raw[:8])
+    h = json.loads(raw[8:8 + n]); h.pop("__metadata__", None)
+    return {k: np.frombuffer(raw[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]], np.float32) for k, v in h.items()}
+a, b, tol = load(sys.argv[1]), load(sys.argv[2]), float(sys.argv[3])
+assert a.keys() == b.keys(), "different tensors"
+worst = max(float(np.max(np.abs(a[k] - b[k]) / np.maximum(1, np.abs(a[k])), initial=0)) for k in a)
+print(f"largest relative difference {worst:.3g}")
+sys.exit(worst > tol)
+PYEOF
+}
+
+# The pid of rank R among mpirun's children (one host: they are its own).
+rank_pid() {
+    local c
+    for c in $(pgrep -P "$1"); do
+        tr '\0' '\n' <"/proc/$c/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$2" && { echo "$c"; return; }
+    done
+}
+
+# A one-process run, evaluated, predicted and re-trained under 2 and 3 ranks: the same reports and
+# predictions as one process (the logits are bit for bit: test_eval_shared below).
+test_run_layer_eval() {
+    "$T" train "${args[@]}" --epochs 2 --out "$tmp/r1" >/dev/null 2>"$tmp/err" || { bad "train for eval: $(cat "$tmp/err")"; return; }
+    "$T" eval --run "$tmp/r1" --out "$tmp/e1" --batch 64 --threads 1 >"$tmp/e1.out"
+    "$T" predict --run "$tmp/r1" --input "$tmp/input.csv" --batch 64 --threads 1 >"$tmp/p1.out"
+    for np in 2 3; do
+        "${MPIRUN[@]}" -np $np "$T" eval --run "$tmp/r1" --out "$tmp/e$np" --batch 64 --threads 1 >"$tmp/e$np.out" 2>"$tmp/err"
+        local rc=$?
+        [ $rc = 0 ] && same_report "$tmp/e1/report.json" "$tmp/e$np/report.json" &&
+            [ "$(grep -c '^report folder' "$tmp/e$np.out")" = 1 ] && ls "$tmp/e$np" | cmp -s - <(ls "$tmp/e1") &&
+            ok "eval on $np ranks: the one-process report, printed once" || bad "eval on $np ranks (exit $rc): $(cat "$tmp/err")"
+        "${MPIRUN[@]}" -np $np "$T" predict --run "$tmp/r1" --input "$tmp/input.csv" --batch 64 --threads 1 >"$tmp/p$np.out" 2>"$tmp/err"
+        cmp -s "$tmp/p1.out" "$tmp/p$np.out" && ok "predict on $np ranks: the one-process output" || bad "predict on $np ranks: $(cat "$tmp/err")"
+    done
+    "$T" eval --run "$tmp/r1" --out "$tmp/la1" --posthoc logit-adjust:tau=auto --threads 1 >/dev/null
+    "${MPIRUN[@]}" -np 2 "$T" eval --run "$tmp/r1" --out "$tmp/la2" --posthoc logit-adjust:tau=auto --threads 1 >/dev/null 2>"$tmp/err"
+    same_report "$tmp/la1/report.json" "$tmp/la2/report.json" && ok "eval --posthoc logit-adjust:tau=auto on 2 ranks (tau chosen on the shared validation pass)" ||
+        bad "eval --posthoc on 2 ranks: $(cat "$tmp/err")"
+    local m
+    for m in crt ncm tau lws; do
+        "$T" retrain --run "$tmp/r1" --method $m --epochs 2 --batch 64 --threads 1 --quiet --out "$tmp/s1$m" >/dev/null
+        "${MPIRUN[@]}" -np 2 "$T" retrain --run "$tmp/r1" --method $m --epochs 2 --batch 64 --threads 1 --quiet --out "$tmp/s2$m" >/dev/null 2>"$tmp/err"
+        same_report "$tmp/s1$m/report.json" "$tmp/s2$m/report.json" && cmp -s "$tmp/s1$m/model.safetensors" "$tmp/s2$m/model.safetensors" &&
+            ok "retrain --method $m on 2 ranks: the one-process report and classifier" || bad "retrain --method $m on 2 ranks: $(cat "$tmp/err")"
+    done
+}
+
+# Rank 0 alone writes; when it cannot, every rank says so and the job ends (no rank waits forever).
+test_run_layer_files() {
+    local t0 rc
+    t0=$(ms)
+    timeout 60 "${MPIRUN[@]}" -np 2 "$T" train "${args[@]}" --epochs 1 --out /proc/tailor-run >/dev/null 2>"$tmp/err"
+    rc=$?
+    [ $rc != 0 ] && [ $rc != 124 ] && grep -q '^tailor (rank 0): --out /proc/tailor-run' "$tmp/err" &&
+        grep -q '^tailor (rank 1): creating the folder failed on another rank' "$tmp/err" &&
+        ok "rank 0 cannot create the run folder: every rank fails at once ($(( $(ms) - t0 )) ms)" || bad "unwritable --out on 2 ranks (exit $rc): $(cat "$tmp/err")"
+}
+
+# SIGINT to mpirun: every rank stops after the same step, rank 0 writes one checkpoint, and the run
+# continues in one process to the uninterrupted run's model; a one-process stop continues on 2 ranks.
+# (Until the training step is data-parallel, each rank trains on the whole batch: the same model.)
+test_run_layer_stop_resume() {
+    local t0 ref rc
+    t0=$(ms)
+    "$T" train "${args[@]}" --epochs 30 --out "$tmp/u" >/dev/null 2>"$tmp/err" || { bad "uninterrupted run: $(cat "$tmp/err")"; return; }
+    ref=$(( $(ms) - t0 ))
+    "${MPIRUN[@]}" -np 2 "$T" train "${args[@]}" --epochs 30 --out "$tmp/s" >/dev/null 2>"$tmp/err" &
+    local pid=$!
+    sleep "$(awk -v r=$ref 'BEGIN { printf "%.2f", 0.5 + 0.4 * r / 1000 }')"
+    kill -INT $pid
+    wait $pid
+    rc=$?
+    local stops
+    stops=$(grep -c 'stopped at epoch' "$tmp/err")
+    [ $rc != 0 ] && [ "$stops" = 2 ] && [ "$(grep -o 'stopped at epoch [0-9]*, step [0-9]*' "$tmp/err" | sort -u | wc -l)" = 1 ] &&
+        [ -f "$tmp/s.partial/checkpoint.safetensors" ] && [ ! -e "$tmp/s" ] && ! ls "$tmp/s.partial" | grep -q 'tmp-' &&
+        ok "SIGINT to mpirun: both ranks stop after the same step, one checkpoint" || bad "SIGINT to mpirun (exit $rc): $(cat "$tmp/err")"
+    "$T" train --resume "$tmp/s" --quiet >/dev/null 2>"$tmp/err" && same_model "$tmp/u/model.safetensors" "$tmp/s/model.safetensors" 1e-4 &&
+        ok "the 2-rank checkpoint continues in 1 process to the uninterrupted model" || bad "resume of a 2-rank stop in 1 process: $(cat "$tmp/err")"
+    "$T" train "${args[@]}" --epochs 30 --out "$tmp/s1" >/dev/null 2>"$tmp/err" &
+    pid=$!
+    sleep "$(awk -v r=$ref 'BEGIN { printf "%.2f", 0.4 * r / 1000 }')"
+    kill -INT $pid
+    wait $pid
+    "${MPIRUN[@]}" -np 2 "$T" train --resume "$tmp/s1" --quiet >"$tmp/out" 2>"$tmp/err" &&
+        same_model "$tmp/u/model.safetensors" "$tmp/s1/model.safetensors" 1e-4 && [ "$(grep -c '^run folder' "$tmp/out")" = 1 ] &&
+        ok "a 1-process checkpoint continues on 2 ranks to the uninterrupted model" || bad "resume of a 1-process stop on 2 ranks: $(cat "$tmp/err")"
+}
+
+# SIGKILL of rank 1 mid-run: the job ends non-zero within 60 s naming rank 1, leaves no finished
+# folder, and its last checkpoint continues to the uninterrupted model.
+test_run_layer_kill() {
+    [ -f "$tmp/u/model.safetensors" ] || { bad "rank kill: no uninterrupted run"; return; }
+    "${MPIRUN[@]}" -np 2 "$T" train "${args[@]}" --epochs 30 --out "$tmp/k" >/dev/null 2>"$tmp/err" &
+    local pid=$! victim= t0 rc i
+    for i in $(seq 50); do
+        [ -f "$tmp/k.partial/checkpoint.safetensors" ] && victim=$(rank_pid $pid 1) && [ -n "$victim" ] && break
+        sleep 0.1
+    done
+    [ -n "$victim" ] && kill -KILL "$victim"
+    t0=$(ms)
+    wait $pid
+    rc=$?
+    local took=$(( $(ms) - t0 ))
+    [ -n "$victim" ] && [ $rc != 0 ] && [ $took -lt 60000 ] && grep -q 'rank 1' "$tmp/err" && [ ! -e "$tmp/k" ] &&
+        ok "SIGKILL of rank 1: the job ends (exit $rc) in $took ms naming rank 1, no finished folder" ||
+        bad "SIGKILL of rank 1 (victim '$victim', exit $rc, $took ms): $(cat "$tmp/err")"
+    "${MPIRUN[@]}" -np 2 "$T" train --resume "$tmp/k" --quiet >/dev/null 2>"$tmp/err" &&
+        same_model "$tmp/u/model.safetensors" "$tmp/k/model.safetensors" 1e-4 &&
+        ok "the killed job's checkpoint continues to the uninterrupted model" || bad "resume after a killed rank: $(cat "$tmp/err")"
+}
+
+# A rank that sees another data file (a copy per machine that differs) or another command line.
+test_run_layer_same_data() {
+    mkdir -p "$tmp/d0" "$tmp/d1"
+    cp "$tmp/train.csv" "$tmp/d0/train.csv"
+    head -1990 "$tmp/train.csv" >"$tmp/d1/train.csv"
+    "${MPIRUN[@]}" -np 2 sh -c 'cd "$0/d$OMPI_COMM_WORLD_RANK" && exec "$1" train --data csv:train.csv --epochs 1 --batch 32 --threads 1 --quiet --out ../dd' \
+        "$tmp" "$(realpath "$T")" >/dev/null 2>"$tmp/err"
+    local rc=$?
+    [ $rc != 0 ] && grep -q 'rank 1 of 2 does not see the same file sizes of --data csv:train.csv as rank 0' "$tmp/err" &&
+        [ ! -e "$tmp/dd" ] && [ ! -e "$tmp/dd.partial" ] && ok "a different data file on rank 1 is refused, naming it" ||
+        bad "different data on rank 1 (exit $rc): $(cat "$tmp/err")"
+    "${MPIRUN[@]}" -np 1 "$T" eval --run "$tmp/r1" --out "$tmp/x1" --threads 1 : -np 1 "$T" eval --run "$tmp/r1" --out "$tmp/x1" --threads 2 \
+        >/dev/null 2>"$tmp/err"
+    rc=$?
+    [ $rc != 0 ] && grep -q 'rank 1 of 2 does not see the same command line as rank 0' "$tmp/err" && [ ! -e "$tmp/x1" ] &&
+        ok "a different command line on rank 1 is refused" || bad "different command lines (exit $rc): $(cat "$tmp/err")"
+}
+
+for np in 1 2 3; do
+    out=$("${MPIRUN[@]}" -np $np "$B/tests/test_eval_shared" 2>&1)
+    [ "$(grep -c '^1 passed, 0 failed' <<<"$out")" = $np ] && ok "test_eval_shared on $np ranks" || { echo "$out"; bad "test_eval_shared on $np ranks"; }
+done
+test_run_layer_eval
+test_run_layer_files
+test_run_layer_stop_resume
+test_run_layer_kill
+test_run_layer_same_data
+
 echo "$pass passed, $fail failed"
 [ $fail = 0 ]
