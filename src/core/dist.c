@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "core/clock.h"
 #include "core/error.h"
 #ifdef TL_MPI
@@ -87,7 +88,7 @@ TL_API void tl_dist_abort(int status) {}
 #else
 
 static int g_joined = 0;
-static MPI_Comm g_comm = MPI_COMM_NULL;
+static MPI_Comm g_comm = MPI_COMM_NULL, g_exit_comm = MPI_COMM_NULL;   /* the exit's own: no collective to cross */
 /* The received chunk of a ring step; grown once to the largest chunk, so a training step that sums
  * the same gradients every time allocates nothing after its first. */
 static void *g_tmp = NULL;
@@ -107,6 +108,8 @@ TL_API int tl_dist_init(tl_error *err) {
     g_joined = 1;
     MPI_Comm_dup(MPI_COMM_WORLD, &g_comm);
     MPI_Comm_set_errhandler(g_comm, MPI_ERRORS_RETURN);
+    MPI_Comm_dup(MPI_COMM_WORLD, &g_exit_comm);
+    MPI_Comm_set_errhandler(g_exit_comm, MPI_ERRORS_RETURN);
     MPI_Comm_rank(g_comm, &g_rank);
     MPI_Comm_size(g_comm, &g_size);
     return 0;
@@ -118,14 +121,29 @@ TL_API void tl_dist_finalize(void) {
     g_tmp = NULL;
     g_tmp_cap = 0;
     MPI_Comm_free(&g_comm);
+    MPI_Comm_free(&g_exit_comm);
     MPI_Finalize();
     g_joined = 0;
     g_rank = 0;
     g_size = 1;
 }
 
+/* How long a failed rank waits for the others to fail too (the same bad option on every rank) before
+ * it ends the job: they fail at the same point, so a few seconds on a busy machine. */
+#define EXIT_WAIT_SECONDS 5.0
+
 TL_API void tl_dist_abort(int status) {
-    if (g_joined && !g_together) MPI_Abort(g_comm, status);
+    if (!g_joined || g_together) return;
+    /* A barrier of its own communicator, so it cannot be taken for a collective of g_comm: when every
+     * rank arrives, all failed and each ends itself; when one does not, it may wait in a collective. */
+    MPI_Request req;
+    int done = 0;
+    if (MPI_Ibarrier(g_exit_comm, &req) == MPI_SUCCESS)
+        for (double t0 = tl_clock_seconds(); !done && tl_clock_seconds() - t0 < EXIT_WAIT_SECONDS;) {
+            if (MPI_Test(&req, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS) break;
+            if (!done) nanosleep(&(struct timespec){0, 10000000}, NULL);
+        }
+    if (!done) MPI_Abort(g_comm, status);
 }
 
 /* MPI counts are ints: a message longer than 1 GiB goes in pieces. */

@@ -28,13 +28,15 @@ int tl_run_dir_init(tl_run_dir *r, const char *out, const char *option, tl_error
     base = base ? base + 1 : r->out;
     if (!strcmp(base, ".") || !strcmp(base, "..") || !strcmp(r->out, "/"))
         return tl_fail(err, "%s %s: names an existing folder (name a new one)", option, out);
+    snprintf(r->partial, sizeof r->partial, "%s.partial", r->out);
+    /* Where only rank 0 writes, only it looks (the others may run on machines without the folder). */
+    if (!tl_dist_writes()) return 0;
     char parent[sizeof r->out];
     snprintf(parent, sizeof parent, "%.*s", base == r->out ? 1 : base - r->out > 1 ? (int)(base - r->out - 1) : 1,
              base == r->out ? "." : r->out);
     struct stat st;
     if (stat(parent, &st) != 0) return tl_fail(err, "%s %s: folder %s: %s", option, out, parent, strerror(errno));
     if (!S_ISDIR(st.st_mode)) return tl_fail(err, "%s %s: %s is not a folder", option, out, parent);
-    snprintf(r->partial, sizeof r->partial, "%s.partial", r->out);
     return 0;
 }
 
@@ -48,6 +50,7 @@ static const char *kind(const char *path, const struct stat *st) {
 
 int tl_run_dir_check_free(const char *path, const char *option, tl_error *err) {
     struct stat st;
+    if (!tl_dist_writes()) return 0;
     if (lstat(path, &st) == 0) return tl_fail(err, "%s %s: already exists (%s)", option, path, kind(path, &st));
     if (errno != ENOENT) return tl_fail(err, "%s %s: cannot check: %s", option, path, strerror(errno));
     return 0;

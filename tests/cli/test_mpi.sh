@@ -67,6 +67,12 @@ sys.exit(worst > tol)
 PYEOF
 }
 
+# wait_checkpoint DIR: until the run's first checkpoint is there (its first epoch done), 10 s at most.
+wait_checkpoint() {
+    local i
+    for i in $(seq 100); do [ -f "$1.partial/checkpoint.safetensors" ] && return; sleep 0.1; done
+}
+
 # The pid of rank R among mpirun's children (one host: they are its own).
 rank_pid() {
     local c
@@ -118,13 +124,11 @@ test_run_layer_files() {
 # continues in one process to the uninterrupted run's model; a one-process stop continues on 2 ranks.
 # (Until the training step is data-parallel, each rank trains on the whole batch: the same model.)
 test_run_layer_stop_resume() {
-    local t0 ref rc
-    t0=$(ms)
+    local rc
     "$T" train "${args[@]}" --epochs 30 --out "$tmp/u" >/dev/null 2>"$tmp/err" || { bad "uninterrupted run: $(cat "$tmp/err")"; return; }
-    ref=$(( $(ms) - t0 ))
     "${MPIRUN[@]}" -np 2 "$T" train "${args[@]}" --epochs 30 --out "$tmp/s" >/dev/null 2>"$tmp/err" &
     local pid=$!
-    sleep "$(awk -v r=$ref 'BEGIN { printf "%.2f", 0.5 + 0.4 * r / 1000 }')"
+    wait_checkpoint "$tmp/s"
     kill -INT $pid
     wait $pid
     rc=$?
@@ -137,7 +141,7 @@ test_run_layer_stop_resume() {
         ok "the 2-rank checkpoint continues in 1 process to the uninterrupted model" || bad "resume of a 2-rank stop in 1 process: $(cat "$tmp/err")"
     "$T" train "${args[@]}" --epochs 30 --out "$tmp/s1" >/dev/null 2>"$tmp/err" &
     pid=$!
-    sleep "$(awk -v r=$ref 'BEGIN { printf "%.2f", 0.4 * r / 1000 }')"
+    wait_checkpoint "$tmp/s1"
     kill -INT $pid
     wait $pid
     "${MPIRUN[@]}" -np 2 "$T" train --resume "$tmp/s1" --quiet >"$tmp/out" 2>"$tmp/err" &&
@@ -150,11 +154,9 @@ test_run_layer_stop_resume() {
 test_run_layer_kill() {
     [ -f "$tmp/u/model.safetensors" ] || { bad "rank kill: no uninterrupted run"; return; }
     "${MPIRUN[@]}" -np 2 "$T" train "${args[@]}" --epochs 30 --out "$tmp/k" >/dev/null 2>"$tmp/err" &
-    local pid=$! victim= t0 rc i
-    for i in $(seq 50); do
-        [ -f "$tmp/k.partial/checkpoint.safetensors" ] && victim=$(rank_pid $pid 1) && [ -n "$victim" ] && break
-        sleep 0.1
-    done
+    local pid=$! victim= t0 rc
+    wait_checkpoint "$tmp/k"
+    victim=$(rank_pid $pid 1)
     [ -n "$victim" ] && kill -KILL "$victim"
     t0=$(ms)
     wait $pid
@@ -179,6 +181,14 @@ test_run_layer_same_data() {
     [ $rc != 0 ] && grep -q 'rank 1 of 2 does not see the same file sizes of --data csv:train.csv as rank 0' "$tmp/err" &&
         [ ! -e "$tmp/dd" ] && [ ! -e "$tmp/dd.partial" ] && ok "a different data file on rank 1 is refused, naming it" ||
         bad "different data on rank 1 (exit $rc): $(cat "$tmp/err")"
+    # A failure on one rank alone (the others go on into a collective): the job still ends, naming it.
+    rm "$tmp/d1/train.csv"
+    local t0=$(ms)
+    timeout 60 "${MPIRUN[@]}" -np 2 sh -c 'cd "$0/d$OMPI_COMM_WORLD_RANK" && exec "$1" train --data csv:train.csv --epochs 1 --batch 32 --threads 1 --quiet --out ../dd' \
+        "$tmp" "$(realpath "$T")" >/dev/null 2>"$tmp/err"
+    rc=$?
+    [ $rc != 0 ] && [ $rc != 124 ] && grep -q '^tailor (rank 1): cannot open train.csv' "$tmp/err" && [ ! -e "$tmp/dd" ] && [ ! -e "$tmp/dd.partial" ] &&
+        ok "a failure on rank 1 alone ends the job in $(( $(ms) - t0 )) ms" || bad "rank 1 fails alone (exit $rc): $(cat "$tmp/err")"
     "${MPIRUN[@]}" -np 1 "$T" eval --run "$tmp/r1" --out "$tmp/x1" --threads 1 : -np 1 "$T" eval --run "$tmp/r1" --out "$tmp/x1" --threads 2 \
         >/dev/null 2>"$tmp/err"
     rc=$?
