@@ -114,7 +114,8 @@ int tl_cmd_retrain(int argc, char **argv) {
     if (tl_path_join(path, sizeof path, rd.partial, "metrics.jsonl", &err) ||
         tl_path_join(ckpt, sizeof ckpt, rd.partial, "stage2_checkpoint.safetensors", &err))
         goto fail;
-    if (!(ctx.metrics = fopen(tl_dist_rank() ? "/dev/null" : path, "w")))  /* only rank 0 writes files */ { tl_fail(&err, "%s: cannot write: %s", path, strerror(errno)); goto fail; }
+    /* Under mpirun only rank 0 writes files (docs/distributed.md). */
+    if (!(ctx.metrics = fopen(tl_dist_rank() ? "/dev/null" : path, "w"))) { tl_fail(&err, "%s: cannot write: %s", path, strerror(errno)); goto fail; }
     ctx.metrics_path = path;
     ctx.epochs = cfg.epochs ? cfg.epochs : s.ops->default_epochs;
     tl_progress_init(&ctx.bar, !!*tl_opt(&o, "quiet"));
