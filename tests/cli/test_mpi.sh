@@ -1,40 +1,34 @@
 #!/usr/bin/env bash
 # Under mpirun (Debian's Open MPI, as root on a 2-core machine: --allow-run-as-root --oversubscribe):
-# the collectives of src/core/dist.c on 2 and 3 ranks, each rank checking the fixed-order sums; then
-# the run layer (docs/distributed.md): evaluation, prediction and stage 2 under 2 and 3 ranks give the
-# one-process reports and predictions, only rank 0 writes, a stop (SIGINT to mpirun) leaves one
-# resumable checkpoint that continues under another number of ranks, a killed rank ends the job, and
-# ranks that see different data refuse to start. Skipped (one passing check that says so) when the
-# build has no MPI.
-set -u
-cd "$(dirname "$0")/../.."
+# the collectives of src/core/dist.c and the shared evaluation pass on 2 and 3 ranks, each rank
+# checking itself; then the run layer (docs/distributed.md): evaluation, prediction and stage 2
+# under 2 and 3 ranks give the one-process reports and predictions, only rank 0 writes, a stop
+# (SIGINT to mpirun) leaves one resumable checkpoint that continues under another number of ranks, a
+# killed rank ends the job, and ranks that see different data refuse to start. Skipped (one passing
+# check that says so) when the build has no MPI.
+. "$(dirname "$0")/lib.sh"
 B=${TL_BUILD:-build}
-pass=0 fail=0
-ok() { echo "ok   $1"; pass=$((pass + 1)); }
-bad() { echo "FAIL $1"; fail=$((fail + 1)); }
 MPIRUN=(mpirun --allow-run-as-root --oversubscribe -x OMP_NUM_THREADS=1 --mca btl self,vader)
-if ! "$B/tailor" --version >/dev/null || ! command -v mpirun >/dev/null || ! grep -q TL_MPI "$B/.flags"; then
+if ! "$T" --version >/dev/null || ! command -v mpirun >/dev/null || ! grep -q TL_MPI "$B/.flags"; then
     ok "no MPI in this build: skipped"
-    echo "$pass passed, $fail failed"; exit 0
+    finish
 fi
-for np in 2 3; do
-    out=$("${MPIRUN[@]}" -np $np "$B/tests/test_dist" 2>&1)
-    n=$(grep -c '^2 passed, 0 failed' <<<"$out")
-    [ "$n" = $np ] && ok "test_dist on $np ranks" || { echo "$out"; bad "test_dist on $np ranks"; }
+for t in test_dist test_eval_shared; do
+    for np in 2 3; do
+        out=$("${MPIRUN[@]}" -np $np "$B/tests/$t" 2>&1)
+        n=$(grep -c '^[0-9]* passed, 0 failed' <<<"$out")
+        [ "$n" = $np ] && ok "$t on $np ranks" || { echo "$out"; bad "$t on $np ranks"; }
+    done
 done
 
 # ---- The run layer under mpirun: files, shared evaluation, stage 2, stop and resume, faults ----
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-T=$B/tailor
-PY=${PY:-/usr/bin/python3}
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
 # 2000 rows of 16 features, 4 long-tailed classes: a run of a few seconds at most.
 awk 'BEGIN { srand(7); printf "f0"; for (j = 1; j < 16; j++) printf ",f%d", j; print ",label";
   for (i = 0; i < 2000; i++) { y = (i % 10 < 5) ? 0 : (i % 10 < 8) ? 1 : (i % 10 < 9) ? 2 : 3;
-    for (j = 0; j < 16; j++) printf "%.4f,", (j % 4 == y) * 0.5 + rand(); print y } }' >"$tmp/train.csv"
-cut -d, -f1-16 "$tmp/train.csv" >"$tmp/input.csv"
-args=(--data csv:"$tmp/train.csv" --val 50 --model mlp --hidden 64/32 --batch 32 --threads 1 --quiet)
+    for (j = 0; j < 16; j++) printf "%.4f,", (j % 4 == y) * 0.5 + rand(); print y } }' >"$tmp/layer.csv"
+cut -d, -f1-16 "$tmp/layer.csv" >"$tmp/input.csv"
+layer=(--data csv:"$tmp/layer.csv" --val 50 --model mlp --hidden 64/32 --batch 32 --threads 1 --quiet)
 
 # same_report A B: the two report.json files agree but for the times and the job's cost ("dist").
 same_report() {
@@ -84,7 +78,7 @@ rank_pid() {
 # A one-process run, evaluated, predicted and re-trained under 2 and 3 ranks: the same reports and
 # predictions as one process (the logits are bit for bit: test_eval_shared below).
 test_run_layer_eval() {
-    "$T" train "${args[@]}" --epochs 2 --out "$tmp/r1" >/dev/null 2>"$tmp/err" || { bad "train for eval: $(cat "$tmp/err")"; return; }
+    "$T" train "${layer[@]}" --epochs 2 --out "$tmp/r1" >/dev/null 2>"$tmp/err" || { bad "train for eval: $(cat "$tmp/err")"; return; }
     "$T" eval --run "$tmp/r1" --out "$tmp/e1" --batch 64 --threads 1 >"$tmp/e1.out"
     "$T" predict --run "$tmp/r1" --input "$tmp/input.csv" --batch 64 --threads 1 >"$tmp/p1.out"
     for np in 2 3; do
@@ -113,7 +107,7 @@ test_run_layer_eval() {
 test_run_layer_files() {
     local t0 rc
     t0=$(ms)
-    timeout 60 "${MPIRUN[@]}" -np 2 "$T" train "${args[@]}" --epochs 1 --out /proc/tailor-run >/dev/null 2>"$tmp/err"
+    timeout 60 "${MPIRUN[@]}" -np 2 "$T" train "${layer[@]}" --epochs 1 --out /proc/tailor-run >/dev/null 2>"$tmp/err"
     rc=$?
     [ $rc != 0 ] && [ $rc != 124 ] && grep -q '^tailor (rank 0): --out /proc/tailor-run' "$tmp/err" &&
         grep -q '^tailor (rank 1): creating the folder failed on another rank' "$tmp/err" &&
@@ -125,8 +119,8 @@ test_run_layer_files() {
 # (Until the training step is data-parallel, each rank trains on the whole batch: the same model.)
 test_run_layer_stop_resume() {
     local rc
-    "$T" train "${args[@]}" --epochs 30 --out "$tmp/u" >/dev/null 2>"$tmp/err" || { bad "uninterrupted run: $(cat "$tmp/err")"; return; }
-    "${MPIRUN[@]}" -np 2 "$T" train "${args[@]}" --epochs 30 --out "$tmp/s" >/dev/null 2>"$tmp/err" &
+    "$T" train "${layer[@]}" --epochs 30 --out "$tmp/u" >/dev/null 2>"$tmp/err" || { bad "uninterrupted run: $(cat "$tmp/err")"; return; }
+    "${MPIRUN[@]}" -np 2 "$T" train "${layer[@]}" --epochs 30 --out "$tmp/s" >/dev/null 2>"$tmp/err" &
     local pid=$!
     wait_checkpoint "$tmp/s"
     kill -INT $pid
@@ -139,7 +133,7 @@ test_run_layer_stop_resume() {
         ok "SIGINT to mpirun: both ranks stop after the same step, one checkpoint" || bad "SIGINT to mpirun (exit $rc): $(cat "$tmp/err")"
     "$T" train --resume "$tmp/s" --quiet >/dev/null 2>"$tmp/err" && same_model "$tmp/u/model.safetensors" "$tmp/s/model.safetensors" 1e-4 &&
         ok "the 2-rank checkpoint continues in 1 process to the uninterrupted model" || bad "resume of a 2-rank stop in 1 process: $(cat "$tmp/err")"
-    "$T" train "${args[@]}" --epochs 30 --out "$tmp/s1" >/dev/null 2>"$tmp/err" &
+    "$T" train "${layer[@]}" --epochs 30 --out "$tmp/s1" >/dev/null 2>"$tmp/err" &
     pid=$!
     wait_checkpoint "$tmp/s1"
     kill -INT $pid
@@ -153,7 +147,7 @@ test_run_layer_stop_resume() {
 # folder, and its last checkpoint continues to the uninterrupted model.
 test_run_layer_kill() {
     [ -f "$tmp/u/model.safetensors" ] || { bad "rank kill: no uninterrupted run"; return; }
-    "${MPIRUN[@]}" -np 2 "$T" train "${args[@]}" --epochs 30 --out "$tmp/k" >/dev/null 2>"$tmp/err" &
+    "${MPIRUN[@]}" -np 2 "$T" train "${layer[@]}" --epochs 30 --out "$tmp/k" >/dev/null 2>"$tmp/err" &
     local pid=$! victim= t0 rc
     wait_checkpoint "$tmp/k"
     victim=$(rank_pid $pid 1)
@@ -173,8 +167,8 @@ test_run_layer_kill() {
 # A rank that sees another data file (a copy per machine that differs) or another command line.
 test_run_layer_same_data() {
     mkdir -p "$tmp/d0" "$tmp/d1"
-    cp "$tmp/train.csv" "$tmp/d0/train.csv"
-    head -1990 "$tmp/train.csv" >"$tmp/d1/train.csv"
+    cp "$tmp/layer.csv" "$tmp/d0/train.csv"
+    head -1990 "$tmp/layer.csv" >"$tmp/d1/train.csv"
     "${MPIRUN[@]}" -np 2 sh -c 'cd "$0/d$OMPI_COMM_WORLD_RANK" && exec "$1" train --data csv:train.csv --epochs 1 --batch 32 --threads 1 --quiet --out ../dd' \
         "$tmp" "$(realpath "$T")" >/dev/null 2>"$tmp/err"
     local rc=$?
@@ -196,15 +190,10 @@ test_run_layer_same_data() {
         ok "a different command line on rank 1 is refused" || bad "different command lines (exit $rc): $(cat "$tmp/err")"
 }
 
-for np in 1 2 3; do
-    out=$("${MPIRUN[@]}" -np $np "$B/tests/test_eval_shared" 2>&1)
-    [ "$(grep -c '^1 passed, 0 failed' <<<"$out")" = $np ] && ok "test_eval_shared on $np ranks" || { echo "$out"; bad "test_eval_shared on $np ranks"; }
-done
 test_run_layer_eval
 test_run_layer_files
 test_run_layer_stop_resume
 test_run_layer_kill
 test_run_layer_same_data
 
-echo "$pass passed, $fail failed"
-[ $fail = 0 ]
+finish
