@@ -8,7 +8,7 @@ BUILD   ?= build
 OPT     ?= -O3 -march=native
 WARN    := -Wall -Wextra -Wno-unused-parameter
 CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fno-math-errno -fopenmp -fPIC -Iinclude -I/usr/include/x86_64-linux-gnu/openblas-pthread
-# The library's internal headers: everything but the code built on the public API alone.
+# The library's internal headers: everything but the command (src/cli) and the API tests (tests/api).
 INTERNAL := -Isrc
 # The library's own objects: symbols hidden unless marked TL_API (include/tailor.h).
 LIB_CFLAGS := -fvisibility=hidden -DTL_BUILDING_LIBRARY
@@ -35,15 +35,14 @@ SO_REAL  := libtailor.so.$(VERSION)
 
 LIB_SRC  := $(sort $(filter-out src/cli/%,$(wildcard src/*/*.c)))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
-# The command's files that are built on include/tailor.h alone (no -Isrc: an internal header is a
-# build error); the others still reach into src/ (the rest of #19's CLI work).
-CLI_API_SRC := src/cli/main.c src/cli/progress.c src/cli/cmd_compare.c src/cli/cmd_data.c src/cli/cmd_eval.c src/cli/cmd_predict.c src/cli/cmd_plot.c
 TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
 API_TEST_SRC := $(sort $(wildcard tests/api/test_*.c))
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
-$(CLI_API_SRC:%.c=$(BUILD)/%.o): INTERNAL :=
+# The command is built on the public API alone: src/cli sees include/ and not src/ (an internal header
+# there is a build error).
+$(CLI_OBJ): INTERNAL :=
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%) $(API_TEST_SRC:tests/api/%.c=$(BUILD)/tests/%)
 TOOL_SRC := $(sort $(wildcard tests/parity/*.c bench/*.c))
 TOOL_BIN := $(TOOL_SRC:%.c=$(BUILD)/%)
@@ -56,7 +55,7 @@ tests: $(TEST_BIN) $(TOOL_BIN)
 # Objects depend on the flags they were compiled with: a change of flags (the visibility, -Isrc, OPT)
 # rebuilds them, so an old build folder never mixes objects of two flag sets.
 FLAGS_STAMP := $(BUILD)/.flags
-FLAGS_TEXT  := $(CC) $(CFLAGS) $(LIB_CFLAGS) $(INTERNAL) $(CLI_API_SRC)
+FLAGS_TEXT  := $(CC) $(CFLAGS) $(LIB_CFLAGS) $(INTERNAL)
 $(shell mkdir -p $(BUILD) && (echo '$(FLAGS_TEXT)' | cmp -s - $(FLAGS_STAMP) || echo '$(FLAGS_TEXT)' >$(FLAGS_STAMP)))
 $(LIB_OBJ) $(CLI_OBJ): $(FLAGS_STAMP)
 
@@ -104,12 +103,12 @@ $(BUILD)/%: %.c $(BUILD)/libtailor.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(INTERNAL) $(LDFLAGS) -o $@ $< $(BUILD)/libtailor.a $(LDLIBS)
 
-# The fuzz build: clang, the library (plus src/cli but its main, for the run-folder reader) with ASan + UBSan and
-# libFuzzer's coverage instrumentation, one program per target.
+# The fuzz build: clang, the library with ASan + UBSan and libFuzzer's coverage instrumentation, one
+# program per target.
 FUZZ_CC    ?= clang-14
 FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -O1 -g -fno-omit-frame-pointer $(WARN) -Wno-pass-failed -Werror -fopenmp -Iinclude -Isrc \
               -I/usr/include/x86_64-linux-gnu/openblas-pthread -fsanitize=address,undefined -fno-sanitize-recover=all
-FUZZ_OBJ   := $(LIB_SRC:%.c=build-fuzz/%.o) $(patsubst %.c,build-fuzz/%.o,$(filter-out src/cli/main.c,$(CLI_SRC)))
+FUZZ_OBJ   := $(LIB_SRC:%.c=build-fuzz/%.o)
 FUZZ_BIN   := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
 fuzz: $(FUZZ_BIN)
 
@@ -124,13 +123,16 @@ build-fuzz/libtailor.a: $(FUZZ_OBJ)
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h build-fuzz/libtailor.a
 	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< build-fuzz/libtailor.a $(LDLIBS)
 
-# make install [PREFIX=/usr/local] [DESTDIR=]: the libraries, the public header(s), tailor.pc, the
-# command and its man page (made from the command's own --help by scripts/man.sh).
+# make install [PREFIX=/usr/local] [DESTDIR=] [PYTHONDIR=]: the libraries, the public header(s),
+# tailor.pc, the command, its man page (made from the command's own --help by scripts/man.sh) and the
+# Python package python/tailor in PYTHONDIR, with _install.py naming LIBDIR relative to it (so the
+# package loads the installed libtailor.so.0, under a DESTDIR too).
 PREFIX  ?= /usr/local
 LIBDIR  ?= $(PREFIX)/lib
 INCDIR  ?= $(PREFIX)/include
 BINDIR  ?= $(PREFIX)/bin
 MANDIR  ?= $(PREFIX)/share/man/man1
+PYTHONDIR ?= $(PREFIX)/lib/python3/dist-packages
 PC_LIBS := $(filter-out -fopenmp,$(LDLIBS)) -lgomp
 
 $(BUILD)/tailor.pc: include/tailor.h Makefile
@@ -154,6 +156,10 @@ install: $(BUILD)/libtailor.a $(BUILD)/$(SO_REAL) $(BUILD)/tailor $(BUILD)/tailo
 	install -m 644 $(BUILD)/tailor.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
 	install -m 755 $(BUILD)/tailor $(DESTDIR)$(BINDIR)/
 	install -m 644 $(BUILD)/tailor.1 $(DESTDIR)$(MANDIR)/
+	install -d $(DESTDIR)$(PYTHONDIR)/tailor
+	install -m 644 python/tailor/*.py $(DESTDIR)$(PYTHONDIR)/tailor/
+	printf '"""Written by make install: the folder of libtailor.so.0, relative to this package."""\nLIBDIR = "%s"\n' \
+	  "$$(realpath -m --relative-to=$(PYTHONDIR)/tailor $(LIBDIR))" >$(DESTDIR)$(PYTHONDIR)/tailor/_install.py
 
 clean:
 	rm -rf build build-san build-fuzz

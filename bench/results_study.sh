@@ -3,6 +3,8 @@
 # (leaderboard.md, study.json, figures, best); running the same command again resumes it.
 #   bench/results_study.sh OUT fmnist     --grid standard --seeds 3 on Fashion-MNIST --lt exp:100 --val 100,
 #                                         the 12-epoch recipe of docs/results.md
+#   bench/results_study.sh OUT fmnist-full  --grid full on the same view with longer training (EPOCHS, 32)
+#                                         and successive halving within BUDGET minutes (75), one seed
 #   bench/results_study.sh OUT shuttle    Shuttle (r-cran-mlbench, 58000 rows, 7 classes, imbalance 4559:1):
 #                                         exported to CSV with Rscript, a stratified 80/20 train/test split
 #                                         (R's set.seed(1)), --grid standard --seeds 3 on the mlp
@@ -11,7 +13,8 @@
 #                                         OUT/NAME whose validation reports exist for seeds 0..K-1, as a
 #                                         grid file, re-run (nothing retrained: hard links of the finished
 #                                         folders) into OUT/NAME-partial; run it from where the study ran
-# Env: SEEDS (3), JOBS (1), THREADS (2), GRID (standard). Run `make` first.
+# Env: SEEDS (3), JOBS (1), THREADS (2), GRID (standard); for fmnist-full EPOCHS (32), BUDGET (75).
+# Run `make` first.
 set -eu
 here=$PWD   # a partial study runs where the study did (its --data may be relative)
 out=$(realpath -m "${1:?usage: bench/results_study.sh OUT fmnist|shuttle|satellite}")
@@ -42,6 +45,9 @@ case $mode in
 fmnist)
     run fmnist-standard --data fashion-mnist --lt exp:100 --val 100 --model cnn --epochs 12 --batch 128 \
         --optim sgd:lr=0.1,momentum=0.9,wd=5e-4 --schedule cosine ;;
+fmnist-full)
+    GRID=full SEEDS=1 run fmnist-full --data fashion-mnist --lt exp:100 --val 100 --model cnn --epochs "${EPOCHS:-32}" \
+        --batch 128 --optim sgd:lr=0.1,momentum=0.9,wd=5e-4 --schedule cosine --budget "${BUDGET:-75}" ;;
 shuttle)
     export_mlbench Shuttle Class
     run shuttle-standard --data "csv:$out/Shuttle-train.csv,$out/Shuttle-test.csv" --val 2 --model mlp --epochs 15 ;;

@@ -153,6 +153,9 @@ TL_API void tl_folder_close(tl_folder *f, int remove);
  * tl_folder_unlock; fails when another tailor process is writing it. */
 TL_API tl_folder *tl_folder_lock(const char *path, const char *option, tl_error *err);
 TL_API void tl_folder_unlock(tl_folder *f);
+/* The same for a folder that is written in place by one process at a time (a distillation chain, a
+ * study): path is created first when nothing is there (its parent must exist). */
+TL_API tl_folder *tl_folder_open(const char *path, const char *option, tl_error *err);
 
 /* ---- run configuration ---- */
 
@@ -286,12 +289,14 @@ typedef struct tl_run tl_run;
 TL_API tl_run *tl_train(const tl_config *cfg, tl_data *data, tl_train_fn progress, void *user,
                         const volatile int *cancel, tl_error *err);
 TL_API void tl_run_free(tl_run *r);
-/* Writes a run folder at dir (which must not exist; its parent must): config.json, model.safetensors
- * and metrics.jsonl, built in dir.partial and renamed into place when complete, as the command does.
- * A run folder written by `tailor train` (with its report) opens the same way. */
+/* Writes a run folder at dir (which must not exist; its parent must): config.json, model.safetensors,
+ * metrics.jsonl and train_counts.json (the training rows per class, when r knows them: the post-hoc
+ * rules that need them, logit adjustment among them, then work on the run opened again), built in
+ * dir.partial and renamed into place when complete, as the command does. A run folder written by
+ * `tailor train` (with its report) opens the same way. */
 TL_API int tl_run_save(const tl_run *r, const char *dir, tl_error *err);
-/* Opens a finished run folder (config.json and model.safetensors; its report.json only when the
- * training counts are needed and no data set gives them) for prediction and evaluation with
+/* Opens a finished run folder (config.json and model.safetensors; its report.json, or without one
+ * its train_counts.json, only when the training counts are needed and no data set gives them) for prediction and evaluation with
  * `threads` threads (1..256). */
 TL_API tl_run *tl_run_open(const char *dir, int threads, tl_error *err);
 /* The model's class count C, feature dimension D, and input shape (c channels of h x w; feature
@@ -300,8 +305,18 @@ TL_API int tl_run_num_classes(const tl_run *r);
 TL_API int tl_run_feature_dim(const tl_run *r);
 TL_API void tl_run_input_shape(const tl_run *r, int *c, int *h, int *w);
 /* The batch size of prediction and evaluation (1..65536; a run opened or trained has 256, or its
- * training batch). The results do not depend on it in exact arithmetic, but the float sums inside
- * may, so the command's --batch sets it. */
+ * training batch). The command's --batch sets it. For one batch size and thread count the results
+ * are bitwise reproducible; another batch size can move a logit in its last bits, and tailor does not
+ * hide that. Why: every batch runs whole (a last, partial batch is padded to the batch size), and
+ * the matrix products (OpenBLAS sgemm for linear layers, oneDNN for convolutions) choose their kernel
+ * and their split among threads from the problem size: a batch of 1 takes the matrix-vector path,
+ * the rows of a batch that do not fill the kernel's row tile take a narrower kernel, and a large
+ * enough product is split between threads. Each sums a row's products in another order, so the same
+ * row gets other float32 roundings (measured: 4.8e-7 on logits up to 8.7 for batches 1, 3, 33 and
+ * 256 against 32 of tests/api/test_api.c, which checks the bound 1e-5 of the largest logit; up to
+ * 6.7e-6 on logits up to 13 for a Fashion-MNIST cnn), while batch sizes the library computes alike
+ * (8, 100, 128, 256 at one thread, there) agree bit for bit. One fixed order would take tailor's own,
+ * slower matrix kernels and change the command's results. */
 TL_API int tl_run_set_batch(tl_run *r, int batch, tl_error *err);
 /* The run's configuration (owned by r). */
 TL_API const tl_config *tl_run_config(const tl_run *r);
@@ -395,6 +410,114 @@ TL_API void tl_evaluation_print(FILE *f, const tl_evaluation *e);
  * compare does. Fails when their class counts differ. */
 TL_API int tl_evaluation_print_compare(FILE *f, const tl_evaluation *a, const char *label_a, const tl_evaluation *b,
                                        const char *label_b, tl_error *err);
+
+/* ---- jobs: what tailor train and tailor retrain do, into a run folder ----
+ * A job is one command's work: tl_job_train / tl_job_retrain read the command line (the options of
+ * `tailor train` / `tailor retrain`, docs/cli.md) and, for train, check and lock the run folder;
+ * tl_job_run does the work into OUT.partial; the caller prints tl_job_report if it wants to and
+ * tl_job_commit renames OUT.partial to OUT. The command is these calls and its printing:
+ *
+ *     tl_job *j = tl_job_train(argc, argv, &err);              // NULL: bad options or folder
+ *     int rc = j ? tl_job_run(j, progress, user, &stop, &err) : -1;
+ *     if (rc == 0) { tl_evaluation_print(stdout, tl_job_report(j)); rc = tl_job_commit(j, &err); }
+ *     tl_job_free(j);
+ *
+ * A failed job removes OUT.partial, except when it holds what must not be thrown away (a training
+ * run's checkpoint, a retrained model: tl_job_kept); a stopped training keeps it for --resume. */
+typedef struct tl_job tl_job;
+
+/* `tailor train ARGS`: a new run (--out DIR: DIR and DIR.partial must not exist, DIR's parent must),
+ * or --resume DIR (or DIR.partial) with the run's own settings from DIR.partial/config.json, where
+ * every other option given must repeat the run's value (--quiet alone may differ) and DIR.partial is
+ * locked at once. Fails (NULL, err) on a bad option, a folder in the way ("... already exists"), an
+ * interrupted run at DIR.partial ("continue it with tailor train --resume DIR"), a folder another
+ * tailor process is writing, or a --resume that differs from the run (the message lists each option
+ * and the command that would start a new run with them). The caller frees the job with tl_job_free. */
+TL_API tl_job *tl_job_train(int argc, char **argv, tl_error *err);
+/* `tailor retrain ARGS`: stage 2 on the finished run --run into the new run folder --out. Reads the
+ * options only (fails on a bad one); the folders are checked by tl_job_run. */
+TL_API tl_job *tl_job_retrain(int argc, char **argv, tl_error *err);
+/* The option table of `tailor train` or `tailor retrain` (command "train", "retrain"; static, n
+ * entries), for their --help (tl_options_help); NULL (n = 0) for any other command. */
+TL_API const tl_option *tl_job_options(const char *command, int *n);
+/* The value of the job's option name ("quiet", "out", ...), owned by j; NULL when it has none. */
+TL_API const char *tl_job_option(const tl_job *j, const char *name);
+/* Does the work into OUT.partial, calling progress (may be NULL) with user after every step and epoch
+ * (tl_train_status) and stopping after the current step when it returns non-zero or *cancel (may be
+ * NULL; may be set from a signal handler) becomes non-zero. Returns 0 when finished (the report is
+ * ready and the folder complete but not yet committed); 1 when a training was stopped (err: "stopped
+ * at epoch E, step S"; OUT.partial is kept with its checkpoint for --resume); -1 on failure (err: one
+ * sentence; OUT.partial removed unless tl_job_kept says where it is). What the run has to say
+ * (retrain's chosen tau) goes to the logging callback. Call it once. */
+TL_API int tl_job_run(tl_job *j, tl_train_fn progress, void *user, const volatile int *cancel, tl_error *err);
+/* After tl_job_run returned 0: the evaluation written into the folder's report.json (train: on the
+ * test set, or the validation set when there is none, with the open-set metrics of --open; retrain:
+ * without its "stage2" section), owned by j. NULL before. */
+TL_API const tl_evaluation *tl_job_report(const tl_job *j);
+/* After tl_job_run failed: the OUT.partial folder it kept on purpose (a training run with its
+ * checkpoint: `tailor train --resume OUT` finishes it once the cause is fixed; a retrain with its new
+ * model), owned by j; NULL when nothing was kept. */
+TL_API const char *tl_job_kept(const tl_job *j);
+/* The run folder's final name OUT (trailing slashes dropped), owned by j ("" before it is known:
+ * retrain's before tl_job_run). */
+TL_API const char *tl_job_folder(const tl_job *j);
+/* Renames OUT.partial to OUT. On failure OUT.partial is kept whole and the message says why and how
+ * to put it in place by hand. */
+TL_API int tl_job_commit(tl_job *j, tl_error *err);
+/* Releases the folder's lock and everything the job holds (NULL is harmless). */
+TL_API void tl_job_free(tl_job *j);
+
+/* ---- distillation chains (tailor distill) ----
+ * A chain in folder DIR is generations DIR/gen-0 .. DIR/gen-G, each an ordinary run folder trained
+ * with the one before as its --teacher (generation 0 alone, or given as --teacher), so a stopped chain
+ * continues where it stopped. */
+
+/* The run folder of generation g into folder (size bytes): DIR/gen-G. Returns 0 when it is still to
+ * be trained, 1 when it was interrupted (DIR/gen-G.partial: `tailor train --resume` continues it), 2
+ * when it is finished; -1 when the name does not fit. */
+TL_API int tl_distill_generation(const char *dir, int g, char *folder, size_t size, tl_error *err);
+/* Writes DIR/generations.md (atomically): one row per generation 0..generations with its report's
+ * balanced accuracy, macro F1 and accuracy; generation 0 is the run folder gen0 (DIR/gen-0 or the
+ * --teacher), the others DIR/gen-G. Fails naming a report that cannot be read. */
+TL_API int tl_distill_summary(const char *dir, int generations, const char *gen0, tl_error *err);
+
+/* ---- studies (tailor study) ----
+ * A study runs a grid of candidates (stage-1 trainings, stage-2 methods on them, inference rules on
+ * them) on one data set, chooses the best on the validation split alone, and only then reads the
+ * test numbers (docs/cli.md, "Study"). Every candidate is a child process of the tailor command
+ * writing its own folder under DIR/runs and DIR/val, so a study that stopped resumes where it
+ * stopped. */
+
+/* The most seeds per candidate (--seeds). */
+#define TL_STUDY_MAX_SEEDS 16
+
+typedef struct {
+    const char *dir;           /* --out: the study folder (created when absent, its parent must exist) */
+    const char *grid;          /* --grid: quick, standard (NULL), full, or a grid file */
+    const char *metric;        /* --metric: the ranking metric (NULL: balanced_accuracy) */
+    const char *constraint;    /* --constraint, e.g. "head>=0.9,tail>=0.6" (NULL or "": none) */
+    const char *data;          /* --data: the data set (also among train_args); NULL: not given */
+    long seeds, jobs, threads, budget, epochs, seed, val;  /* --seeds .. --val (budget 0: no halving) */
+    int quiet;                 /* no progress lines */
+    char **train_args;         /* [ntrain_args] the options every candidate's tailor train gets */
+    int ntrain_args;
+    const char *command;       /* the tailor program that runs the candidates (the command: /proc/self/exe) */
+    const volatile int *cancel; /* may be NULL; when it becomes non-zero the running candidates get SIGINT */
+} tl_study_settings;
+
+/* Writes the candidates of grid (as tl_study_settings.grid) in the grid file syntax to out. Fails
+ * naming the grid file and line at fault. */
+TL_API int tl_study_list(const char *grid, FILE *out, tl_error *err);
+/* Runs the study s: checks the settings (a validation split is required, the grid's train lines must
+ * be valid train options), creates or resumes DIR (locked; a DIR made with other settings is
+ * refused), runs the candidates (at most s->jobs at a time, each with threads / jobs threads),
+ * writes DIR/study.json with the choice before any test number is read, then the test reports,
+ * DIR/leaderboard.md, the figures and the link DIR/best. Progress lines go to log (NULL, or
+ * s->quiet: none); the ranking table, the verdict and the winner go to out. Returns the command's
+ * exit status: 0 when a candidate was chosen; 1 when a candidate failed (err names it, its grid line
+ * and seed, with the last line of its log in DIR/logs) or none meets the constraint; 2 on bad
+ * settings or folder (err); 130 when cancelled (err; the same call resumes the study). */
+TL_API int tl_study_run(const tl_study_settings *s, FILE *out, FILE *log, tl_error *err);
 
 /* The method tables as text (--help, docs/cli.md). */
 #include "tailor/methods.h"

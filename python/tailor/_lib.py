@@ -1,9 +1,10 @@
 """The shared library libtailor, loaded with ctypes, and its calls' error convention.
 
 The library is looked for, in this order: the file named by the environment variable TAILOR_LIB; a
-libtailor.so.0 next to this package; the build/ folder of the source tree the package sits in
-(python/tailor -> build/libtailor.so.0); the installed soname libtailor.so.0 (the dynamic loader's
-search path, e.g. after `make install` and ldconfig). Every prototype of include/tailor.h the package
+libtailor.so.0 next to this package; the library folder `make install` put it in (the package's
+_install.py, written by make install, gives it relative to the package, so a DESTDIR or a moved
+prefix still finds it); the build/ folder of the source tree the package sits in (python/tailor ->
+build/libtailor.so.0); the installed soname libtailor.so.0 (the dynamic loader's search path). Every prototype of include/tailor.h the package
 uses is declared here, once.
 """
 import ctypes
@@ -50,7 +51,13 @@ def _candidates():
     if env:
         return [env]   # an explicit choice is never silently replaced by another library
     here = os.path.dirname(os.path.abspath(__file__))
-    return [os.path.join(here, SONAME), os.path.join(here, "..", "..", "build", SONAME), SONAME]
+    paths = [os.path.join(here, SONAME)]
+    try:
+        from . import _install   # only in an installed package
+        paths.append(os.path.normpath(os.path.join(here, _install.LIBDIR, SONAME)))
+    except ImportError:
+        pass
+    return paths + [os.path.join(here, "..", "..", "build", SONAME), SONAME]
 
 
 def _load():

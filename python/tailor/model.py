@@ -279,8 +279,9 @@ class Model:
         return Model._wrap(call(lib.tl_retrain, self._h, data._h, enc(method), argv))
 
     def save(self, path):
-        """Writes a run folder at path (which must not exist): config.json, model.safetensors and
-        metrics.jsonl, as `tailor eval`, `tailor predict` and tailor.load read them."""
+        """Writes a run folder at path (which must not exist): config.json, model.safetensors,
+        metrics.jsonl and train_counts.json (for the inference rules that need the training counts),
+        as `tailor eval`, `tailor predict` and tailor.load read them."""
         call(lib.tl_run_save, self._h, enc(os.fspath(path)), fails=-1)
 
     # Pickling (scikit-learn stores estimators so): the run folder's files travel as bytes.

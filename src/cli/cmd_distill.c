@@ -7,11 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "commands.h"
-#include "run/bundle.h"
-#include "run/run_dir.h"
-#include "core/atomic_file.h"
-#include "core/error.h"
-#include "eval/report.h"
+#include "help.h"
+#include "tailor.h"
 
 static const char *usage_text =
     "usage: tailor distill --generations G --distill SPEC --out DIR [--teacher RUN] [tailor train options]\n\n"
@@ -23,11 +20,12 @@ static const char *usage_text =
 
 /* Trains generation g into DIR/gen-g (skipped when finished, resumed when interrupted). */
 static int train_generation(int g, const char *dir, const char *teacher, int argc, char **argv, int quiet) {
-    char out[4200], partial[4300], tpath[4300];
-    snprintf(out, sizeof out, "%s/gen-%d", dir, g);
-    snprintf(partial, sizeof partial, "%s.partial", out);
-    if (tl_path_exists(out)) return 0;
-    if (tl_path_exists(partial)) {
+    char out[4200], tpath[4300];
+    tl_error err;
+    int state = tl_distill_generation(dir, g, out, sizeof out, &err);
+    if (state < 0) { fprintf(stderr, "tailor: %s\n", err.msg); return 2; }
+    if (state == 2) return 0;
+    if (state == 1) {
         char *args[] = {"--resume", out, "--quiet"};
         return tl_cmd_train(quiet ? 3 : 2, args);
     }
@@ -53,29 +51,6 @@ static int train_generation(int g, const char *dir, const char *teacher, int arg
     return rc;
 }
 
-/* DIR/generations.md: one row per generation from its report.json. */
-static int write_summary(const char *dir, int G, const char *gen0, tl_error *err) {
-    char path[4300];
-    if (tl_path_join(path, sizeof path, dir, "generations.md", err)) return -1;
-    tl_atomic_file af;
-    if (tl_atomic_open(&af, path, err)) return -1;
-    fprintf(af.f, "| generation | run | balanced accuracy | macro F1 | accuracy |\n|---:|:---|---:|---:|---:|\n");
-    for (int g = 0; g <= G; g++) {
-        char run[4200], rep[4400];
-        tl_report r;
-        if (g == 0) snprintf(run, sizeof run, "%s", gen0);
-        else snprintf(run, sizeof run, "%s/gen-%d", dir, g);
-        if (tl_path_join(rep, sizeof rep, run, "report.json", err) || tl_report_read(&r, rep, err)) {
-            tl_atomic_abort(&af);
-            return -1;
-        }
-        fprintf(af.f, "| %d | %s | %.2f | %.2f | %.2f |\n", g, run, 100 * r.m.balanced_accuracy, 100 * r.m.macro_f1,
-                100 * r.m.accuracy);
-        tl_report_free(&r);
-    }
-    return tl_atomic_commit(&af, err);
-}
-
 int tl_cmd_distill(int argc, char **argv) {
     const char *dir = NULL, *teacher = NULL;
     long G = -1;
@@ -88,7 +63,13 @@ int tl_cmd_distill(int argc, char **argv) {
         char name[32];
         /* --opt=value as well as --opt value */
         snprintf(name, sizeof name, "%.*s", eq ? (int)(eq - a) : (int)strlen(a), a);
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) { fputs(usage_text, stdout); free(rest); return 0; }
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            static const int families[] = {TL_FAMILY_DISTILL};
+            fputs(usage_text, stdout);
+            tl_cli_methods(stdout, families, 1);
+            free(rest);
+            return 0;
+        }
         int takes = !strcmp(name, "--generations") || !strcmp(name, "--out") || !strcmp(name, "--teacher");
         if (takes && !eq && i + 1 >= argc) { fprintf(stderr, "tailor: distill %s: missing value\n", a); free(rest); return 2; }
         const char *v = takes ? (eq ? eq + 1 : argv[++i]) : NULL;
@@ -117,8 +98,8 @@ int tl_cmd_distill(int argc, char **argv) {
     if (missing) { fprintf(stderr, "tailor: distill needs %s\n%s", missing, usage_text); free(rest); return 2; }
     tl_error err = {{0}};
     /* The chain folder is written in place by one distill at a time (each generation also locks its own run). */
-    int lock = -1;
-    if ((!tl_path_exists(dir) && tl_mkdir_new(dir, "--out", &err)) || tl_dir_lock(&lock, dir, "--out", &err)) {
+    tl_folder *lock = tl_folder_open(dir, "--out", &err);
+    if (!lock) {
         fprintf(stderr, "tailor: %s\n", err.msg);
         free(rest);
         return 2;
@@ -134,8 +115,8 @@ int tl_cmd_distill(int argc, char **argv) {
         snprintf(prev, sizeof prev, "%s/gen-%d", dir, g);
     }
     free(rest);
-    if (!rc && write_summary(dir, (int)G, gen0, &err)) { fprintf(stderr, "tailor: %s\n", err.msg); rc = 1; }
+    if (!rc && tl_distill_summary(dir, (int)G, gen0, &err)) { fprintf(stderr, "tailor: %s\n", err.msg); rc = 1; }
     if (!rc && !quiet) printf("\ngenerations: %s/generations.md\n", dir);
-    tl_dir_unlock(&lock);
+    tl_folder_unlock(lock);
     return rc;
 }

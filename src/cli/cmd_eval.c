@@ -3,13 +3,14 @@
 #include <stdio.h>
 #include <string.h>
 #include "commands.h"
+#include "help.h"
 #include "tailor.h"
 
 static const tl_option eval_opts[] = {
     {"run", NULL, "finished run folder", 0, 0, 0},
     {"data", "", "data set to evaluate on (default: the run's)", 0, 0, 0},
     {"out", "", "report folder to create (default RUN/eval)", 0, 0, 0},
-    {"posthoc", "", "inference rule: logit-adjust[:tau=T|auto] (auto: best balanced accuracy on the run's --val set over tau = 0, 0.1, ..., 2), tde[:alpha=A|auto] (causal head; auto: the same over alpha = 0, 0.1, ..., 3), tau-norm[:tau=T] (linear head), sla[:infer=agg|single|sd] (--ssl sla runs)", 0, 0, 0},
+    {"posthoc", "", "inference rule applied to the logits (one of the list below; tau=auto, alpha=auto: chosen on the run's --val set)", 0, 0, 0},
     {"split", "test", "split to evaluate: test, or val (the run's --val split, e.g. to choose between runs without touching the test set)", 0, 0, 0},
     {"batch", "256", "batch size", 0, 0, 0},
     {"threads", "2", "threads", 0, 0, 0},
@@ -17,7 +18,9 @@ static const tl_option eval_opts[] = {
 #define NOPTS ((int)(sizeof eval_opts / sizeof *eval_opts))
 
 int tl_cmd_eval(int argc, char **argv) {
-    if (tl_options_help(argc, argv, eval_opts, NOPTS, "eval", "--run DIR [--data SPEC] [--posthoc RULE] [--out DIR]")) return 0;
+    static const int families[] = {TL_FAMILY_POSTHOC};
+    if (tl_cli_help(argc, argv, eval_opts, NOPTS, "eval", "--run DIR [--data SPEC] [--posthoc RULE] [--out DIR]", families, 1))
+        return 0;
     tl_error err = {{0}}, terr = {{0}};
     tl_options *o = tl_options_parse(eval_opts, NOPTS, argc, argv, "eval", &err);
     if (!o) { fprintf(stderr, "tailor: %s\n", err.msg); return 2; }

@@ -44,6 +44,20 @@ static int keep_open(tl_evaluation *e, const tl_openset_report *o, const tl_data
     return 0;
 }
 
+tl_evaluation *tl_evaluation_take(tl_metrics *m, const char *const *class_names, const tl_openset_report *open,
+                                  const tl_data_bundle *b, tl_error *err) {
+    tl_evaluation *e = calloc(1, sizeof *e);
+    if (!e) { tl_fail(err, "out of memory"); return NULL; }
+    e->m = *m;
+    memset(m, 0, sizeof *m);
+    e->train_seconds = e->images_per_second = NAN;
+    if (tl_strings_copy(&e->names, (char *const *)class_names, e->m.C, err) || (open && keep_open(e, open, b, err))) {
+        tl_evaluation_free(e);
+        return NULL;
+    }
+    return e;
+}
+
 tl_evaluation *tl_evaluate(tl_run *r, tl_data *d, int split, const char *rule, tl_error *err) {
     const tl_dataset *sets[3] = {&d->b.train, &d->b.val, &d->b.test};
     if (split < TL_SPLIT_TRAIN || split > TL_SPLIT_TEST) {

@@ -60,6 +60,12 @@ const int64_t *tl_run_counts(tl_run *r, const tl_data *d, tl_error *err);
 /* *dst = a copy of src's parameters and state in a model built for batch size N and nthreads. */
 int tl_model_clone(tl_model *dst, const tl_model *src, int N, int nthreads, tl_error *err);
 
+/* An evaluation holding *m (moved into it; *m is left zeroed, so tl_metrics_free on it is harmless),
+ * a copy of class_names [m->C] (may be NULL) and, when open is not NULL, of the open-set report open
+ * (whose arrays point into b): the report a command prints after writing it. */
+tl_evaluation *tl_evaluation_take(tl_metrics *m, const char *const *class_names, const tl_openset_report *open,
+                                  const tl_data_bundle *b, tl_error *err);
+
 /* Copies n strings (NULL: *out = NULL). */
 int tl_strings_copy(char ***out, char *const *src, int n, tl_error *err);
 void tl_strings_free(char **s, int n);

@@ -11,7 +11,7 @@
 
 const tl_optdef tl_retrain_optdefs[] = {
     {"run", NULL, "finished run folder (stage 1)", 0, 0, 1},
-    {"method", NULL, "stage-2 method: crt, ncm[:metric=l2|cosine], tau[:tau=T] (T chosen on the run's --val split when absent), lws", 0, 0, 0},
+    {"method", NULL, "stage-2 method (the --method list below; tau without tau=T: T chosen on the run's --val split)", 0, 0, 0},
     {"sampler", "class:mode=aware,per_class=4", "crt, lws: sampler over the training features", 0, 0, 0},
     {"epochs", "", "crt, lws: epochs (default crt 10, lws 5)", 0, 0, 0},
     {"batch", "512", "crt, lws: batch size (capped at the training set size)", 0, 0, 0},

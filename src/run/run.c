@@ -8,6 +8,8 @@
 #include "run/train.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/json.h"
+#include "data/file.h"
 #include "eval/report.h"
 #include "models/model_io.h"
 
@@ -24,18 +26,38 @@ void tl_run_free(tl_run *r) {
     free(r);
 }
 
+/* train_counts.json ({"train_count": [n0, n1, ...]}, written by tl_run_save) into count [C]. */
+static int read_counts_file(int64_t *count, int C, const char *path, tl_error *err) {
+    unsigned char *text;
+    int64_t len;
+    if (tl_file_read(&text, &len, path, err)) return -1;
+    tl_json *j = tl_json_parse((const char *)text, (size_t)len, path, err);
+    free(text);
+    if (!j) return -1;
+    const tl_json *a = tl_json_get(j, "train_count"), *v = a && a->type == TL_JSON_ARRAY ? a->child : NULL;
+    int n = 0, bad = !a || a->type != TL_JSON_ARRAY;
+    for (; v && !bad; v = v->next, n++)
+        if (n >= C || v->type != TL_JSON_NUMBER || v->num < 0 || v->num > 1e15 || v->num != floor(v->num)) bad = 1;
+        else count[n] = (int64_t)v->num;
+    tl_json_free(j);
+    if (bad || n != C) return tl_fail(err, "%s: \"train_count\" is not an array of %d counts (the model's classes)", path, C);
+    return 0;
+}
+
 const int64_t *tl_run_counts(tl_run *r, const tl_data *d, tl_error *err) {
     if (d && d->b.train.n) return d->b.train_count;
     if (r->train_count) return r->train_count;
     char path[4300];
+    int C = r->model.cfg.num_classes;
+    /* A run the command finished: its report.json has the training counts (shot groups, logit
+     * adjustment). A run saved by tl_run_save had them read from its train_counts.json on opening. */
     tl_report rep;
-    /* A run the command finished: its report.json has the training counts (shot groups, logit adjustment). */
     if (!r->dir || tl_path_join(path, sizeof path, r->dir, "report.json", err) || !tl_file_exists(path)) {
         tl_fail(err, "the run's training counts are unknown (no report.json) and the data set has no training split");
         return NULL;
     }
     if (tl_report_read(&rep, path, err)) return NULL;
-    int C = r->model.cfg.num_classes, ok = rep.m.C == C;
+    int ok = rep.m.C == C;
     if (!ok) tl_fail(err, "%s: %d classes, the model has %d", path, rep.m.C, C);
     if (ok && !(r->train_count = malloc((size_t)C * sizeof *r->train_count))) { ok = 0; tl_fail(err, "out of memory"); }
     if (ok) memcpy(r->train_count, rep.m.train_count, (size_t)C * sizeof *r->train_count);
@@ -134,6 +156,19 @@ int tl_run_save(const tl_run *r, const char *dir, tl_error *err) {
             rc = tl_atomic_commit(&af, err);
         }
     }
+    /* The training counts, so that a rule that needs them (logit adjustment, ...) works on the run
+     * opened again. A run opened from a folder reads them on first use (remembered in r). */
+    tl_error ignored;
+    const int64_t *count = r->train_count ? r->train_count : tl_run_counts((tl_run *)r, NULL, &ignored);
+    if (!rc && count) {
+        rc = tl_path_join(path, sizeof path, rd.partial, "train_counts.json", err) || tl_atomic_open(&af, path, err);
+        if (!rc) {
+            fprintf(af.f, "{\"train_count\": [");
+            for (int k = 0; k < r->model.cfg.num_classes; k++) fprintf(af.f, "%s%lld", k ? ", " : "", (long long)count[k]);
+            fprintf(af.f, "]}\n");
+            rc = tl_atomic_commit(&af, err);
+        }
+    }
     if (!rc) rc = tl_path_join(path, sizeof path, rd.partial, "model.safetensors", err) ||
                   tl_model_save_named(&r->model, r->bn_steps, r->mean, r->std, (const char *const *)r->class_names, path, err);
     if (!rc) rc = tl_run_dir_commit(&rd, err);
@@ -153,6 +188,12 @@ tl_run *tl_run_open(const char *dir, int threads, tl_error *err) {
              tl_model_load_steps(&r->model, path, 256, threads, &r->mean, &r->std, &r->bn_steps, err) ||
              tl_model_load_names(&r->class_names, path, r->model.cfg.num_classes, err);
     if (!rc && !(r->dir = strdup(dir))) rc = tl_fail(err, "out of memory");
+    /* Read at once: the folder may be gone when they are needed (a pickled model's). */
+    if (!rc && tl_path_join(path, sizeof path, dir, "train_counts.json", err) == 0 && tl_file_exists(path)) {
+        int C = r->model.cfg.num_classes;
+        if (!(r->train_count = malloc((size_t)C * sizeof *r->train_count))) rc = tl_fail(err, "out of memory");
+        else rc = read_counts_file(r->train_count, C, path, err);
+    }
     if (rc) { tl_run_free(r); return NULL; }
     return r;
 }

@@ -204,4 +204,11 @@ tl_folder *tl_folder_lock(const char *path, const char *option, tl_error *err) {
     return f;
 }
 
+tl_folder *tl_folder_open(const char *path, const char *option, tl_error *err) {
+    tl_error local;
+    if (!err) err = &local;
+    if (!tl_path_exists(path) && tl_mkdir_new(path, option, err)) return NULL;
+    return tl_folder_lock(path, option, err);
+}
+
 void tl_folder_unlock(tl_folder *f) { tl_folder_close(f, 0); }

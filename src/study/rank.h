@@ -31,7 +31,7 @@ int tl_study_constraints_parse(tl_study_constraints *c, const char *text, tl_err
 /* Whether measures (means over seeds) meet every limit (an undefined measure meets none). */
 int tl_study_constraints_met(const tl_study_constraints *c, const double *measures);
 
-#define TL_STUDY_MAX_SEEDS 16
+/* TL_STUDY_MAX_SEEDS (include/tailor.h): the most seeds per candidate. */
 /* One candidate's results at one number of epochs. */
 typedef struct {
     int cand;                                   /* grid index */

@@ -220,6 +220,30 @@ static void test_arrays_round_trip(void) {
         if (f2) fclose(f2);
         CHECK(tl_run_predict(o, d, TL_SPLIT_TEST, NULL, logits2, NULL, labels2, &err) == 0);
         CHECK(!memcmp(logits, logits2, sizeof(float) * nte * C));
+        /* A rule that needs the training counts works on the reopened run alone (its train_counts.json)
+         * and gives what it gave on the original with the data set's counts. */
+        int *la = malloc(sizeof(int) * nte), *la2 = malloc(sizeof(int) * nte);
+        CHECK(la && la2 && tl_run_predict(r, d, TL_SPLIT_TEST, "logit-adjust:tau=1", NULL, NULL, la, &err) == 0);
+        CHECK_MSG(la && la2 && tl_run_predict_features(o, xte, nte, "logit-adjust:tau=1", NULL, NULL, la2, &err) == 0, "%s", err.msg);
+        CHECK(la && la2 && !memcmp(la, la2, sizeof(int) * nte));
+        free(la);
+        free(la2);
+        FILE *fc = fopen(tmp("run2/train_counts.json"), "r");
+        CHECK(fc != NULL);   /* saved again from the reopened run, the counts go along */
+        if (fc) fclose(fc);
+        /* Another batch size may change the order of the float sums inside the matrix products (the
+         * kernel and thread split the BLAS picks for the problem size; include/tailor.h,
+         * tl_run_set_batch): float32 rounding, within 1e-5 of the largest logit, never more. */
+        float lmax = 0, dmax = 0;
+        for (int i = 0; i < nte * C; i++) lmax = fmaxf(lmax, fabsf(logits[i]));
+        static const int batches[] = {1, 3, 33, 256};
+        for (int b = 0; b < 4; b++) {
+            CHECK(tl_run_set_batch(o, batches[b], &err) == 0 &&
+                  tl_run_predict(o, d, TL_SPLIT_TEST, NULL, logits2, NULL, NULL, &err) == 0);
+            for (int i = 0; i < nte * C; i++) dmax = fmaxf(dmax, fabsf(logits2[i] - logits[i]));
+        }
+        CHECK_MSG(dmax <= 1e-5f * fmaxf(1, lmax), "batch sizes 1, 3, 33, 256: a logit moved by %g (largest %g)", dmax, lmax);
+        CHECK(tl_run_set_batch(o, 256, &err) == 0);
         /* Without report.json the training counts come from the data set's training split. */
         tl_evaluation *e2 = tl_evaluate(o, d, TL_SPLIT_TEST, NULL, &err);
         CHECK(e2 && e && tl_evaluation_metric(e2, "balanced_accuracy") == tl_evaluation_metric(e, "balanced_accuracy"));

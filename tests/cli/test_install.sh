@@ -2,7 +2,8 @@
 # make install into a scratch DESTDIR, then use what it installed the way a user of the library does:
 # the shared library exports the public API alone and carries its soname, pkg-config describes it,
 # examples/train_arrays.c builds against the installed header and library only (dynamically and
-# statically) and runs, the installed command runs, and the man page renders.
+# statically) and runs, the installed command runs, the man page renders, and the installed Python
+# package loads the installed library.
 source "$(dirname "$0")/lib.sh"
 B=${TL_BUILD:-build}
 san=; [ "$(basename "$B")" = build-san ] && san="SAN=1"
@@ -45,6 +46,18 @@ awk '/^## From C/ { u = 1 } u && /^```c/ { b = 1; next } b && /^```/ { exit } b'
   grep -v '^#include' "$tmp/readme_block.c"; echo '}'; } >"$tmp/readme.c"
 check "README's C block compiles against the installed header" \
     "[ \$(wc -l <$tmp/readme_block.c) -ge 8 ] && cc -std=c11 -Wall -Wextra -Werror -Wno-unused-variable -fsyntax-only -I$inc $tmp/readme.c 2>$tmp/readme.err || { cat $tmp/readme.err; false; }"
+# The Python package, from the installed copy alone (not the source tree's, not $TAILOR_LIB): it loads
+# the installed library and trains and predicts.
+pydir=$root$prefix/lib/python3/dist-packages
+check "installed the Python package" "[ -f $pydir/tailor/__init__.py ] && [ -f $pydir/tailor/_install.py ]"
+cat >"$tmp/use.py" <<'PYEOF'
+import numpy as np, os, sys, tailor
+x = np.random.RandomState(0).randn(90, 4).astype(np.float32); y = (x[:, 0] > 0).astype(int) + (x[:, 1] > 1)
+m = tailor.train(tailor.Dataset(x, y), model="mlp", hidden=8, epochs=2, batch=30, threads=1)
+assert m.predict(x).shape == (90,) and sys.modules["tailor._lib"].lib._name == os.path.join(sys.argv[1], "libtailor.so.0")
+PYEOF
+check "python3 imports the installed package, which loads the installed library, and trains and predicts" \
+    "(cd $tmp && env -u TAILOR_LIB PYTHONPATH=$pydir '$PY' use.py $lib >$tmp/py.log 2>&1) || { cat $tmp/py.log; false; }"
 check "the installed command runs" "[ \"\$($root$prefix/bin/tailor --version)\" = 'tailor $version' ]"
 check "the man page renders without warnings" \
     "MANWIDTH=80 man -l $root$prefix/share/man/man1/tailor.1 2>$tmp/man.err | grep -q 'tailor retrain --run DIR' && [ ! -s $tmp/man.err ]"
