@@ -64,10 +64,11 @@ sys.exit(worst > tol)
 PYEOF
 }
 
-# wait_checkpoint DIR: until the run's first checkpoint is there (its first epoch done), 10 s at most.
+# wait_checkpoint DIR: until the run's first checkpoint is there (its first epoch done), 60 s at most
+# (a loaded machine starts mpirun's ranks slowly).
 wait_checkpoint() {
     local i
-    for i in $(seq 100); do [ -f "$1.partial/checkpoint.safetensors" ] && return; sleep 0.1; done
+    for i in $(seq 600); do [ -f "$1.partial/checkpoint.safetensors" ] && return; sleep 0.1; done
 }
 
 # The pid of rank R among mpirun's children (one host: they are its own).
