@@ -76,6 +76,14 @@ TL_API int tl_dist_rank(void);
 TL_API int tl_dist_size(void);
 /* Leaves the MPI job (after the last tailor call; every rank must call it). Harmless without MPI. */
 TL_API void tl_dist_finalize(void);
+/* Fails on every rank, naming the first rank that differs and `what` ("command line"), unless every
+ * rank holds the same n bytes at buf (compared by a 64-bit hash). Every rank must call it. */
+TL_API int tl_dist_same(const void *buf, size_t n, const char *what, tl_error *err);
+/* After a failure that the other ranks may not know of (they could be waiting in a collective): ends
+ * the whole job with the given exit status, unless every rank fails too (they all call this within a
+ * few seconds) or learnt of the failure together (a check they all made): then it returns and each
+ * rank ends itself. Without MPI, returns at once. */
+TL_API void tl_dist_abort(int status);
 
 /* ---- logging ---- */
 

@@ -1,6 +1,7 @@
 /* tailor: one binary, one subcommand per task. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "commands.h"
@@ -53,10 +54,65 @@ static int run(int argc, char **argv) {
         return close_stdout(argc < 2 ? 2 : 0);
     }
     if (!strcmp(argv[1], "--version")) { printf("tailor %s\n", TL_VERSION); return close_stdout(0); }
+    /* A study starts its jobs as processes of its own (--jobs); under mpirun every rank would run them all. */
+    if (tl_dist_size() > 1 && !strcmp(argv[1], "study")) {
+        fprintf(stderr, "tailor: study does not run under mpirun (it runs its jobs as processes of its own: --jobs); start it without mpirun\n");
+        return 2;
+    }
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (!strcmp(argv[1], commands[i].name)) return close_stdout(commands[i].run(argc - 2, argv + 2));
     fprintf(stderr, "tailor: unknown command '%s' (valid: train, eval, predict, data, retrain, distill, study, compare, plot)\n", argv[1]);
     return 2;
+}
+
+/* Under mpirun every rank's stderr reaches the terminal: each line says which rank wrote it
+ * ("tailor (rank 1): ..."), and goes out in one write(2), so mpirun never interleaves two ranks' lines.
+ * A cookie stream in front of fd 2; a line longer than the buffer goes out in pieces. */
+static char line[4096];
+static size_t line_len;
+
+static int flush_line(int rank) {
+    char out[sizeof line + 40];
+    int np = snprintf(out, 40, "tailor (rank %d): ", rank);
+    size_t skip = line_len >= 8 && !memcmp(line, "tailor: ", 8) ? 8 : 0;
+    memcpy(out + np, line + skip, line_len - skip);
+    size_t n = (size_t)np + line_len - skip;
+    line_len = 0;
+    return write(STDERR_FILENO, out, n) == (ssize_t)n ? 0 : -1;
+}
+
+static ssize_t rank_lines(void *cookie, const char *buf, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        line[line_len++] = buf[i];
+        if ((buf[i] == '\n' || line_len == sizeof line) && flush_line(*(int *)cookie)) return -1;
+    }
+    return (ssize_t)n;
+}
+
+/* Ranks > 0 of an MPI job print nothing to stdout (rank 0 prints the tables) and tag their errors. */
+static void rank_streams(void) {
+    static int rank;
+    rank = tl_dist_rank();
+    if (tl_dist_size() == 1) return;
+    FILE *e = fopencookie(&rank, "w", (cookie_io_functions_t){.write = rank_lines});
+    if (e) {
+        setvbuf(e, NULL, _IOLBF, 1 << 16);
+        stderr = e;
+    }
+    if (rank > 0 && !freopen("/dev/null", "w", stdout)) fprintf(stderr, "tailor: cannot silence stdout: %s\n", strerror(errno));
+}
+
+/* Every rank of a job must run the same command: mpirun passes the same one, but a wrapper script
+ * or a hand-written app file may not. */
+static int same_command(int argc, char **argv, tl_error *err) {
+    size_t n = 0;
+    for (int i = 0; i < argc; i++) n += strlen(argv[i]) + 1;
+    char *all = malloc(n + 1), *p = all;
+    if (!all) { snprintf(err->msg, sizeof err->msg, "out of memory"); return -1; }
+    for (int i = 0; i < argc; i++) p = stpcpy(p, argv[i]) + 1;
+    int rc = tl_dist_same(all, n, "command line", err);
+    free(all);
+    return rc;
 }
 
 int main(int argc, char **argv) {
@@ -66,7 +122,14 @@ int main(int argc, char **argv) {
         fprintf(stderr, "tailor: %s\n", err.msg);
         return 1;
     }
-    int status = run(argc, argv);
+    rank_streams();
+    int status = same_command(argc, argv, &err) ? (fprintf(stderr, "tailor: %s\n", err.msg), 2) : run(argc, argv);
+    /* A rank that failed may have left the others inside a collective (or they it): end the job. */
+    if (status && tl_dist_size() > 1) {
+        fflush(stdout);
+        fflush(stderr);
+        tl_dist_abort(status);
+    }
     tl_dist_finalize();
     return status;
 }

@@ -4,7 +4,7 @@
 #include "progress.h"
 
 void tl_progress_init(tl_progress *p, int quiet) {
-    p->tty = isatty(2);
+    p->tty = isatty(2) && tl_dist_rank() == 0;  /* one bar for an MPI job */
     p->quiet = quiet;
     p->drawn = 0;
     p->start = p->last_draw = tl_clock_seconds();

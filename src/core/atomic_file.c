@@ -3,13 +3,17 @@
 #include <string.h>
 #include <unistd.h>
 #include "core/atomic_file.h"
+#include "core/dist.h"
 #include "core/error.h"
 
 int tl_atomic_open(tl_atomic_file *af, const char *path, tl_error *err) {
     if (strlen(path) >= sizeof af->path) return tl_fail(err, "%s: path too long", path);
     strcpy(af->path, path);
     snprintf(af->tmp, sizeof af->tmp, "%s.tmp-%ld", path, (long)getpid());
-    af->f = fopen(af->tmp, "wb");
+    /* The other ranks of an MPI job format the same bytes into nothing: only rank 0 writes files,
+     * and every rank takes the same path through the code that writes them. */
+    if (!tl_dist_writes()) *af->tmp = 0;
+    af->f = fopen(*af->tmp ? af->tmp : "/dev/null", "wb");
     if (!af->f) return tl_fail(err, "%s: cannot write: %s", path, strerror(errno));
     return 0;
 }
@@ -28,6 +32,11 @@ static void sync_dir(const char *path) {
 }
 
 int tl_atomic_commit(tl_atomic_file *af, tl_error *err) {
+    if (!*af->tmp) {  /* not rank 0: nothing was written (/dev/null refuses fsync) */
+        fclose(af->f);
+        af->f = NULL;
+        return 0;
+    }
     int bad = ferror(af->f) || fflush(af->f) != 0 || fsync(fileno(af->f)) != 0;
     int saved = errno;
     if (fclose(af->f) != 0 && !bad) { bad = 1; saved = errno; }
@@ -44,7 +53,7 @@ int tl_atomic_commit(tl_atomic_file *af, tl_error *err) {
 void tl_atomic_abort(tl_atomic_file *af) {
     if (af->f) fclose(af->f);
     af->f = NULL;
-    remove(af->tmp);
+    if (*af->tmp) remove(af->tmp);
 }
 
 int tl_atomic_write(const char *path, const void *data, size_t len, tl_error *err) {

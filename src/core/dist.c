@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "core/clock.h"
 #include "core/error.h"
 #ifdef TL_MPI
@@ -33,6 +34,33 @@ TL_API int tl_dist_rank(void) { return g_rank; }
 TL_API int tl_dist_size(void) { return g_size; }
 double tl_dist_seconds(void) { return g_seconds; }
 double tl_dist_bytes_sent(void) { return g_bytes; }
+int tl_dist_writes(void) { return g_rank == 0; }
+
+/* Set when every rank has learnt together that the command ends (a failure of tl_dist_agree or
+ * tl_dist_same, an agreed stop): the job can end without MPI_Abort. */
+static int g_together = 0;
+void tl_dist_end_together(void) { g_together = 1; }
+
+int tl_dist_agree(int rc, const char *what, tl_error *err) {
+    int failed = rc != 0;
+    if (tl_dist_max_int(&failed, err)) return -1;
+    g_together |= failed;
+    if (failed && rc == 0) return tl_fail(err, "%s failed on another rank (its message is above)", what);
+    return rc;
+}
+
+TL_API int tl_dist_same(const void *buf, size_t n, const char *what, tl_error *err) {
+    if (g_size == 1) return 0;
+    uint64_t h = 0xcbf29ce484222325ULL, all[g_size];  /* FNV-1a */
+    for (size_t i = 0; i < n; i++) h = (h ^ ((const unsigned char *)buf)[i]) * 0x100000001b3ULL;
+    if (tl_dist_allgather(&h, sizeof h, all, err)) return -1;
+    for (int r = 1; r < g_size; r++)
+        if (all[r] != all[0]) {
+            g_together = 1;
+            return tl_fail(err, "rank %d of %d does not see the same %s as rank 0", r, g_size, what);
+        }
+    return 0;
+}
 
 #ifndef TL_MPI
 
@@ -55,12 +83,12 @@ int tl_dist_allgatherv(const void *mine, const size_t *counts, void *all, tl_err
 }
 int tl_dist_max_int(int *v, tl_error *err) { return 0; }
 int tl_dist_barrier(tl_error *err) { return 0; }
-void tl_dist_abort(int status) {}
+TL_API void tl_dist_abort(int status) {}
 
 #else
 
 static int g_joined = 0;
-static MPI_Comm g_comm = MPI_COMM_NULL;
+static MPI_Comm g_comm = MPI_COMM_NULL, g_exit_comm = MPI_COMM_NULL;   /* the exit's own: no collective to cross */
 /* The received chunk of a ring step; grown once to the largest chunk, so a training step that sums
  * the same gradients every time allocates nothing after its first. */
 static void *g_tmp = NULL;
@@ -80,6 +108,8 @@ TL_API int tl_dist_init(tl_error *err) {
     g_joined = 1;
     MPI_Comm_dup(MPI_COMM_WORLD, &g_comm);
     MPI_Comm_set_errhandler(g_comm, MPI_ERRORS_RETURN);
+    MPI_Comm_dup(MPI_COMM_WORLD, &g_exit_comm);
+    MPI_Comm_set_errhandler(g_exit_comm, MPI_ERRORS_RETURN);
     MPI_Comm_rank(g_comm, &g_rank);
     MPI_Comm_size(g_comm, &g_size);
     return 0;
@@ -91,14 +121,29 @@ TL_API void tl_dist_finalize(void) {
     g_tmp = NULL;
     g_tmp_cap = 0;
     MPI_Comm_free(&g_comm);
+    MPI_Comm_free(&g_exit_comm);
     MPI_Finalize();
     g_joined = 0;
     g_rank = 0;
     g_size = 1;
 }
 
-void tl_dist_abort(int status) {
-    if (g_joined) MPI_Abort(g_comm, status);
+/* How long a failed rank waits for the others to fail too (the same bad option on every rank) before
+ * it ends the job: they fail at the same point, so a few seconds on a busy machine. */
+#define EXIT_WAIT_SECONDS 5.0
+
+TL_API void tl_dist_abort(int status) {
+    if (!g_joined || g_together) return;
+    /* A barrier of its own communicator, so it cannot be taken for a collective of g_comm: when every
+     * rank arrives, all failed and each ends itself; when one does not, it may wait in a collective. */
+    MPI_Request req;
+    int done = 0;
+    if (MPI_Ibarrier(g_exit_comm, &req) == MPI_SUCCESS)
+        for (double t0 = tl_clock_seconds(); !done && tl_clock_seconds() - t0 < EXIT_WAIT_SECONDS;) {
+            if (MPI_Test(&req, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS) break;
+            if (!done) nanosleep(&(struct timespec){0, 10000000}, NULL);
+        }
+    if (!done) MPI_Abort(g_comm, status);
 }
 
 /* MPI counts are ints: a message longer than 1 GiB goes in pieces. */

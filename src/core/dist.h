@@ -30,9 +30,18 @@ int tl_dist_max_int(int *v, tl_error *err);
 /* Waits until every rank has arrived. */
 int tl_dist_barrier(tl_error *err);
 
-/* Ends the whole job now with the given exit status (every rank), after a failure that other ranks
- * cannot know of. Without MPI, returns and does nothing. */
-void tl_dist_abort(int status);
+/* Whether this process writes files and stdout: rank 0 only (every rank reads what it needs). */
+int tl_dist_writes(void);
+
+/* Called by every rank after a step that may fail on some ranks only (rank 0's writes, one rank's
+ * rows): rc is this rank's result. Every rank learns whether any failed, so none goes on into a
+ * collective the others have left. Returns rc where it failed; -1 with "<what> failed on another
+ * rank" where it did not. */
+int tl_dist_agree(int rc, const char *what, tl_error *err);
+
+/* Every rank has agreed to end the command (an agreed stop): a failure status that follows is no
+ * reason for tl_dist_abort. */
+void tl_dist_end_together(void);
 
 /* Seconds this process has spent inside the collectives above, and the bytes it has sent: what
  * the benchmarks report as the cost of the gradient sum and the BN synchronisation. */

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
+#include "core/dist.h"
 #include "core/error.h"
 #include "eval/figure.h"
 
@@ -107,6 +108,7 @@ static int fig_finish(figure *fig) {
  * Only fig (in memory, its address taken) is live across setjmp, so nothing can be clobbered. */
 int tl_figure_draw(const char *path, int w, int h, const unsigned char (*palette)[3], int ncolors,
                    void (*draw)(const void *ctx), const void *ctx, tl_error *err) {
+    if (!tl_dist_writes()) return 0;  /* only rank 0 of an MPI job writes files */
     figure fig;
     if (fig_prepare(&fig, path, err)) return -1;
     current_figure = &fig;

@@ -92,7 +92,8 @@ int tl_openset_predict(tl_model *m, const tl_dataset *d, const float *mean, cons
                        tl_error *err) {
     score_ctx c = {score, malloc((size_t)m->N * sizeof(float)), pred};
     if (!c.sc) return tl_fail(err, "out of memory");
-    int rc = tl_eval_pass(m, d, NULL, 0, mean, std, 1, score_visit, &c, err);
+    tl_eval_out o[2] = {{score, sizeof *score}, {pred, sizeof *pred}};
+    int rc = tl_eval_pass_shared(m, d, NULL, 0, mean, std, 1, score_visit, &c, o, 2, err);
     free(c.sc);
     return rc;
 }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "core/atomic_file.h"
+#include "core/dist.h"
 #include "core/error.h"
 #include "core/json.h"
 #include "eval/report.h"
@@ -119,6 +120,10 @@ static void write_json(FILE *f, const tl_metrics *m, const char *const *names, c
         fputc(' ', f);
         tl_json_write_string(f, info->value[i]);
     }
+    /* Under mpirun: what rank 0 has spent so far in the collectives (gradient sums, BN sync, gathers). */
+    if (tl_dist_size() > 1)
+        fprintf(f, ", \"dist\": {\"ranks\": %d, \"seconds_in_collectives\": %.6f, \"bytes_sent\": %.0f}", tl_dist_size(),
+                tl_dist_seconds(), tl_dist_bytes_sent());
     fputs("},\n", f);
     write_open_json(f, info->open_set);
 
@@ -472,7 +477,7 @@ static int read_run(tl_report_info *info, const tl_json *run, const char *what, 
     for (const tl_json *v = run->child; v; v = v->next) {
         int fixed = 0;
         for (size_t i = 0; i < sizeof fixed_keys / sizeof *fixed_keys; i++) fixed |= !strcmp(v->key, fixed_keys[i]);
-        if (fixed) continue;
+        if (fixed || (!strcmp(v->key, "dist") && v->type == TL_JSON_OBJECT)) continue;  /* a job's cost, not a setting */
         if (v->type != TL_JSON_STRING) return tl_fail(err, "%s: run key \"%s\" is not a string", what, v->key);
         if (tl_report_info_set(info, v->key, v->str, err)) return tl_fail_prefix(err, "%s", what);
     }

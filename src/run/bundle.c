@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "run/bundle.h"
+#include "core/dist.h"
 #include "core/error.h"
 
 int tl_bundle_load(tl_data_bundle *b, const char *data, const char *lt, long val, tl_error *err) {
@@ -60,6 +61,53 @@ int tl_bundle_load_open(tl_data_bundle *b, const char *data, const char *lt, lon
     return rc;
 }
 
+/* The sizes of the files a data spec names (KIND:A,B,...; a folder: of the files directly in it),
+ * summed: the cheap part of telling two copies of a data set apart. */
+static int64_t spec_bytes(const char *data) {
+    const char *p = strchr(data, ':');
+    int64_t sum = 0;
+    struct stat st;
+    char path[4200];
+    for (p = p ? p + 1 : data; *p;) {
+        size_t len = strcspn(p, ",");
+        if (len < sizeof path - 300 && snprintf(path, sizeof path, "%.*s", (int)len, p) && stat(path, &st) == 0) {
+            if (S_ISREG(st.st_mode)) sum += st.st_size;
+            DIR *d = S_ISDIR(st.st_mode) ? opendir(path) : NULL;
+            char file[4600];
+            for (struct dirent *e; d && (e = readdir(d));)
+                if ((size_t)snprintf(file, sizeof file, "%s/%s", path, e->d_name) < sizeof file && stat(file, &st) == 0 &&
+                    S_ISREG(st.st_mode))
+                    sum += st.st_size;
+            if (d) closedir(d);
+        }
+        p += len + (p[len] == ',');
+    }
+    return sum;
+}
+
+/* Every rank of an MPI job must see the same data (a copy per machine may differ): the sizes of the
+ * --data files, the class counts of each split of the view, and the training labels in order. */
+static int same_data(const tl_data_bundle *b, const char *data, tl_error *err) {
+    if (tl_dist_size() == 1) return 0;
+    int64_t size = spec_bytes(data);
+    const tl_dataset *split[4] = {&b->train, &b->val, &b->test, &b->unknown};
+    int C = b->train.num_classes, *counts = calloc(4 * ((size_t)C + 1), sizeof *counts);
+    if (!counts) return tl_fail(err, "out of memory");
+    for (int s = 0; s < 4; s++) {
+        counts[s * (C + 1)] = split[s]->n;
+        if (split[s]->n && split[s] != &b->unknown) tl_class_counts(split[s], counts + s * (C + 1) + 1);
+    }
+    char what[4][160];
+    snprintf(what[0], sizeof what[0], "file sizes of --data %.100s", data);
+    snprintf(what[1], sizeof what[1], "class counts of the view of --data %.100s (--lt, --val, --open)", data);
+    snprintf(what[2], sizeof what[2], "training labels of --data %.100s", data);
+    int rc = tl_dist_same(&size, sizeof size, what[0], err) ||
+             tl_dist_same(counts, 4 * ((size_t)C + 1) * sizeof *counts, what[1], err) ||
+             tl_dist_same(b->train.y, (size_t)b->train.n * sizeof *b->train.y, what[2], err);
+    free(counts);
+    return rc ? -1 : 0;
+}
+
 int tl_bundle_from_sets(tl_data_bundle *b, tl_dataset *full, tl_dataset *test, tl_dataset *shipped, const char *data,
                         const char *lt, long val, const char *open, tl_error *err) {
     memset(b, 0, sizeof *b);
@@ -84,8 +132,10 @@ int tl_bundle_from_sets(tl_data_bundle *b, tl_dataset *full, tl_dataset *test, t
     tl_dataset_free(full);
     if (!rc && shipped->n) { b->val = *shipped; *shipped = (tl_dataset){0}; }
     tl_dataset_free(shipped);
-    if (rc) { tl_bundle_free(b); return -1; }
-    return tl_bundle_count(b, err);
+    if (tl_dist_agree(rc, "loading --data", err)) { tl_bundle_free(b); return -1; }
+    if (tl_bundle_count(b, err)) return -1;
+    if (same_data(b, data, err)) { tl_bundle_free(b); return -1; }
+    return 0;
 }
 
 int tl_bundle_count(tl_data_bundle *b, tl_error *err) {
@@ -237,6 +287,7 @@ int tl_input_for_predict(tl_input *input, tl_dataset *d, const tl_opts *run, int
 }
 
 int tl_mkdir_new(const char *path, const char *option, tl_error *err) {
+    if (!tl_dist_writes()) return 0;  /* only rank 0 writes files */
     if (mkdir(path, 0777) == 0) return 0;
     if (errno == EEXIST) return tl_fail(err, "%s %s: already exists", option, path);
     return tl_fail(err, "%s %s: cannot create: %s", option, path, strerror(errno));
@@ -256,7 +307,7 @@ int tl_path_exists(const char *path) {
 }
 
 void tl_rmdir_files(const char *path) {
-    DIR *d = opendir(path);
+    DIR *d = tl_dist_writes() ? opendir(path) : NULL;
     if (!d) return;
     struct dirent *e;
     char p[4200];

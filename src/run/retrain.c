@@ -5,6 +5,7 @@
 #include <string.h>
 #include "run/retrain.h"
 #include "core/atomic_file.h"
+#include "core/dist.h"
 #include "core/error.h"
 #include "data/file.h"
 
@@ -45,6 +46,7 @@ int tl_retrain_splice_report(const char *dir, const tl_stage2 *s, const char *fr
     char path[4200], *text;
     int64_t len;
     tl_atomic_file af;
+    if (!tl_dist_writes()) return 0;  /* it rewrites the report that rank 0 wrote */
     if (tl_path_join(path, sizeof path, dir, "report.json", err) ||
         tl_file_read((unsigned char **)&text, &len, path, err))
         return -1;

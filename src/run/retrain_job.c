@@ -17,6 +17,7 @@
 #include "run/train.h"
 #include "core/atomic_file.h"
 #include "core/clock.h"
+#include "core/dist.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "data/file.h"
@@ -121,7 +122,8 @@ static int retrain_run(tl_job *j, tl_train_fn progress, void *user, const volati
     if (tl_path_join(path, sizeof path, j->rd.partial, "metrics.jsonl", err) ||
         tl_path_join(ckpt, sizeof ckpt, j->rd.partial, "stage2_checkpoint.safetensors", err))
         return -1;
-    if (!(rj->metrics = fopen(path, "w"))) return tl_fail(err, "%s: cannot write: %s", path, strerror(errno));
+    /* Under mpirun only rank 0 writes files (docs/distributed.md). */
+    if (!(rj->metrics = fopen(tl_dist_writes() ? path : "/dev/null", "w"))) return tl_fail(err, "%s: cannot write: %s", path, strerror(errno));
     rj->metrics_path = path;
     rj->epochs = cfg.epochs ? cfg.epochs : s.ops->default_epochs;
     rj->progress = progress;
@@ -134,9 +136,9 @@ static int retrain_run(tl_job *j, tl_train_fn progress, void *user, const volati
     int rc = tl_stage2_run(&s, &rj->out, &rj->src, &rj->ftrain, &rj->fval, data->train_count, &cfg, 256, err);
     if (fclose(rj->metrics) != 0 && !rc) rc = tl_fail(err, "%s: cannot write: %s", path, strerror(errno));
     rj->metrics = NULL;
-    unlink(ckpt);
+    if (tl_dist_writes()) unlink(ckpt);
     if (rc) return -1;
-    if (!s.epochs && tl_path_join(path, sizeof path, j->rd.partial, "metrics.jsonl", err) == 0) unlink(path);
+    if (!s.epochs && tl_dist_writes() && tl_path_join(path, sizeof path, j->rd.partial, "metrics.jsonl", err) == 0) unlink(path);
     double seconds = tl_clock_seconds() - t0;
     if (s.nsweep) tl_log(TL_LOG_INFO, "tau: chose %g (validation balanced accuracy %.2f%%)", s.tau, 100 * s.sweep[(int)lround(s.tau * 10)].val_balanced_accuracy);
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include "run/bundle.h"
 #include "run/run_dir.h"
+#include "core/dist.h"
 #include "core/error.h"
 
 int tl_run_dir_init(tl_run_dir *r, const char *out, const char *option, tl_error *err) {
@@ -27,13 +28,15 @@ int tl_run_dir_init(tl_run_dir *r, const char *out, const char *option, tl_error
     base = base ? base + 1 : r->out;
     if (!strcmp(base, ".") || !strcmp(base, "..") || !strcmp(r->out, "/"))
         return tl_fail(err, "%s %s: names an existing folder (name a new one)", option, out);
+    snprintf(r->partial, sizeof r->partial, "%s.partial", r->out);
+    /* Where only rank 0 writes, only it looks (the others may run on machines without the folder). */
+    if (!tl_dist_writes()) return 0;
     char parent[sizeof r->out];
     snprintf(parent, sizeof parent, "%.*s", base == r->out ? 1 : base - r->out > 1 ? (int)(base - r->out - 1) : 1,
              base == r->out ? "." : r->out);
     struct stat st;
     if (stat(parent, &st) != 0) return tl_fail(err, "%s %s: folder %s: %s", option, out, parent, strerror(errno));
     if (!S_ISDIR(st.st_mode)) return tl_fail(err, "%s %s: %s is not a folder", option, out, parent);
-    snprintf(r->partial, sizeof r->partial, "%s.partial", r->out);
     return 0;
 }
 
@@ -47,6 +50,7 @@ static const char *kind(const char *path, const struct stat *st) {
 
 int tl_run_dir_check_free(const char *path, const char *option, tl_error *err) {
     struct stat st;
+    if (!tl_dist_writes()) return 0;
     if (lstat(path, &st) == 0) return tl_fail(err, "%s %s: already exists (%s)", option, path, kind(path, &st));
     if (errno != ENOENT) return tl_fail(err, "%s %s: cannot check: %s", option, path, strerror(errno));
     return 0;
@@ -54,6 +58,7 @@ int tl_run_dir_check_free(const char *path, const char *option, tl_error *err) {
 
 int tl_run_dir_check_no_partial(const tl_run_dir *r, const char *why, tl_error *err) {
     struct stat st;
+    if (!tl_dist_writes()) return 0;  /* rank 0 checks: it may have created it already */
     if (lstat(r->partial, &st) != 0) return 0;
     int fd;
     if (tl_dir_lock(&fd, r->partial, r->option, err)) return -1;  /* held: another process is writing it */
@@ -62,6 +67,8 @@ int tl_run_dir_check_no_partial(const tl_run_dir *r, const char *why, tl_error *
 }
 
 int tl_dir_lock(int *fd, const char *path, const char *option, tl_error *err) {
+    *fd = -1;
+    if (!tl_dist_writes()) return 0;  /* only rank 0 writes, so only it locks (the others would meet its lock) */
     *fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (*fd < 0) return tl_fail(err, "%s %s: cannot open: %s", option, path, strerror(errno));
     if (flock(*fd, LOCK_EX | LOCK_NB) == 0) return 0;
@@ -78,14 +85,18 @@ void tl_dir_unlock(int *fd) {
     *fd = -1;
 }
 
-int tl_run_dir_create(tl_run_dir *r, tl_error *err) {
+static int create(tl_run_dir *r, tl_error *err) {
+    if (!tl_dist_writes()) return 0;
     if (tl_mkdir_new(r->partial, r->option, err)) return -1;
     r->created = 1;
     if (tl_dir_lock(&r->fd, r->partial, r->option, err)) { tl_rmdir_files(r->partial); r->created = 0; return -1; }
     return 0;
 }
 
-int tl_run_dir_open(tl_run_dir *r, tl_error *err) {
+int tl_run_dir_create(tl_run_dir *r, tl_error *err) { return tl_dist_agree(create(r, err), "creating the folder", err); }
+
+static int open_partial(tl_run_dir *r, tl_error *err) {
+    if (!tl_dist_writes()) return 0;
     if (tl_dir_lock(&r->fd, r->partial, r->option, err)) return -1;
     /* A writer that held it may have renamed it into place between our open and our lock: then
      * the descriptor is the finished folder, no longer r->partial. */
@@ -97,8 +108,11 @@ int tl_run_dir_open(tl_run_dir *r, tl_error *err) {
     return 0;
 }
 
+int tl_run_dir_open(tl_run_dir *r, tl_error *err) { return tl_dist_agree(open_partial(r, err), "opening the folder", err); }
+
 int tl_run_dir_remove_stale(tl_run_dir *r, tl_error *err) {
     struct stat st;
+    if (!tl_dist_writes()) return 0;
     if (lstat(r->partial, &st) != 0) return 0;
     char ckpt[4300];
     snprintf(ckpt, sizeof ckpt, "%s/checkpoint.safetensors", r->partial);
@@ -122,8 +136,8 @@ static int rename_noreplace(const char *from, const char *to) {
     return rename(from, to);
 }
 
-int tl_run_dir_commit(tl_run_dir *r, tl_error *err) {
-    if (rename_noreplace(r->partial, r->out) == 0) return 0;
+static int commit(tl_run_dir *r, tl_error *err) {
+    if (!tl_dist_writes() || rename_noreplace(r->partial, r->out) == 0) return 0;
     int e = errno;
     struct stat st;
     if (e == EEXIST || e == ENOTEMPTY || e == ENOTDIR || e == EISDIR) {
@@ -135,6 +149,8 @@ int tl_run_dir_commit(tl_run_dir *r, tl_error *err) {
     return tl_fail(err, "%s %s: cannot rename %s into place: %s; the finished folder is kept as %s: once that is fixed: mv %s %s",
                    r->option, r->out, r->partial, strerror(e), r->partial, r->partial, r->out);
 }
+
+int tl_run_dir_commit(tl_run_dir *r, tl_error *err) { return tl_dist_agree(commit(r, err), "finishing the folder", err); }
 
 void tl_run_dir_close(tl_run_dir *r, int remove) {
     if (remove && r->created) tl_rmdir_files(r->partial);  /* still locked, so no other writer is inside */

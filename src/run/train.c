@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include "run/train.h"
 #include "core/atomic_file.h"
+#include "core/dist.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "data/file.h"
@@ -48,7 +49,7 @@ static int ssl_head(const tl_opts *o, tl_model_cfg *mcfg, tl_error *err) {
 /* A run killed while writing a file leaves its "<file>.tmp-<pid>" behind (core/atomic_file.h); the
  * resumed run removes them, so the finished folder holds only complete files. */
 static void remove_stale_tmp(const char *dir) {
-    DIR *d = opendir(dir);
+    DIR *d = tl_dist_writes() ? opendir(dir) : NULL;  /* rank 0's own files: only it removes them */
     if (!d) return;
     char p[4400];
     for (struct dirent *e; (e = readdir(d));)
@@ -234,9 +235,15 @@ int tl_training_resume(tl_training *t, const char *dir, const char *ckpt, tl_err
 }
 
 /* The progress callback and the cancellation flag, polled after every step: either stops the trainer
- * after that step (a signal during set-up stops after the first). */
+ * after that step (a signal during set-up stops after the first). Under mpirun a signal reaches the
+ * ranks at different steps: they agree every step, so all stop after the same one and rank 0 writes
+ * one checkpoint; a rank that cannot agree (another died) stops too. */
 static void poll_stop(tl_training *t, int want) {
-    if (want || (t->cancel && *t->cancel)) t->stop = 1;
+    int stop = want || (t->cancel && *t->cancel) || t->stop;
+    tl_error e;
+    if (tl_dist_max_int(&stop, &e)) stop = 1;
+    else if (stop) tl_dist_end_together();
+    t->stop = stop;
 }
 
 static void on_step(void *p, const tl_step_info *s) {

@@ -291,6 +291,11 @@ int tl_trainer_run(tl_trainer *t, const tl_dataset *train, const tl_dataset *val
         if (hooks && hooks->stop && *hooks->stop && t->prog.epoch < cfg->epochs) rc = 1;
     }
     tl_batch_sync_set(NULL);
+    /* The fixed-order sums leave every rank with the one model; a rank that differs trained on
+     * something else, and rank 0 alone would save a model the job does not agree on. */
+    if (rc == 0 && (tl_dist_same(m->params, m->nparams * sizeof *m->params, "trained parameters", err) ||
+                    tl_dist_same(m->state, m->nstate * sizeof *m->state, "BatchNorm statistics", err)))
+        rc = -1;
     free(sync.scratch);
     tl_loader_free(L);
     free(order);
@@ -330,7 +335,7 @@ int tl_trainer_save(const tl_trainer *t, const char *path, tl_error *err) {
                           "bn_steps", bn, "seconds", secs, "loss_sum", loss, "correct", corr, "seen", seen};
     int rc = tl_st_write(path, ts, k, meta, (int)(sizeof meta / sizeof *meta / 2), err);
     free(ts);
-    return rc;
+    return tl_dist_agree(rc, "writing the checkpoint", err);  /* rank 0 writes; every rank learns how it went */
 }
 
 static int meta_num(const tl_st_file *f, const char *key, double *out, const char *path, tl_error *err) {
@@ -429,7 +434,8 @@ static int features_visit(void *p, tl_model *m, int got, int done) {
 
 int tl_eval_features(tl_model *m, const tl_dataset *d, const int *idx, int n, const float *mean, const float *std,
                      float *out, tl_error *err) {
-    return tl_eval_pass(m, d, idx, n, mean, std, 0, features_visit, out, err);
+    tl_eval_out o = {out, (size_t)m->cfg.feat_dim * sizeof *out};
+    return tl_eval_pass_shared(m, d, idx, n, mean, std, 0, features_visit, out, &o, 1, err);
 }
 
 typedef struct { float *logits, *probs; int *pred; } predict_ctx;
@@ -446,5 +452,7 @@ static int predict_visit(void *p, tl_model *m, int got, int done) {
 int tl_predict(tl_model *m, const tl_dataset *d, const float *mean, const float *std, float *logits, float *probs,
                int *pred, tl_error *err) {
     predict_ctx c = {logits, probs, pred};
-    return tl_eval_pass(m, d, NULL, 0, mean, std, 1, predict_visit, &c, err);
+    size_t C = (size_t)m->cfg.num_classes;
+    tl_eval_out o[3] = {{logits, C * sizeof *logits}, {probs, C * sizeof *probs}, {pred, sizeof *pred}};
+    return tl_eval_pass_shared(m, d, NULL, 0, mean, std, 1, predict_visit, &c, o, 3, err);
 }

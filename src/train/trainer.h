@@ -88,6 +88,18 @@ int tl_trainer_load(tl_trainer *t, const char *path, tl_error *err);
 int tl_eval_pass(tl_model *m, const tl_dataset *d, const int *idx, int n, const float *mean, const float *std,
                  int head, int (*visit)(void *ctx, tl_model *m, int got, int done), void *ctx, tl_error *err);
 
+/* One output of a shared pass: rows of row_bytes bytes that visit fills at row `done` on (buf NULL:
+ * none). */
+typedef struct { void *buf; size_t row_bytes; } tl_eval_out;
+/* tl_eval_pass shared by the ranks of an MPI job (every rank calls it): each rank passes its
+ * contiguous share of the rows, in whole batches of the model's size, so every batch is the one a
+ * single process runs and each row comes out with the same bits; visit sees row numbers of the whole
+ * pass; then the rows of outs[0..nouts) are gathered, so every rank holds all of them in order. With
+ * one rank it is tl_eval_pass. */
+int tl_eval_pass_shared(tl_model *m, const tl_dataset *d, const int *idx, int n, const float *mean, const float *std,
+                        int head, int (*visit)(void *ctx, tl_model *m, int got, int done), void *ctx,
+                        const tl_eval_out *outs, int nouts, tl_error *err);
+
 /* Backbone features [n, D] (evaluation mode) of rows idx[0..n) of d (every row when idx is NULL);
  * for a model with views > 1 (SLA), the features of each image as given (rotation 0). */
 int tl_eval_features(tl_model *m, const tl_dataset *d, const int *idx, int n, const float *mean, const float *std,

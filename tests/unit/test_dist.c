@@ -67,11 +67,24 @@ static void test_gather_and_max(void) {
     CHECK(tl_dist_barrier(&err) == 0);
 }
 
+/* tl_dist_same: passes on equal bytes, fails on every rank naming the first rank that differs. */
+static void test_same(void) {
+    int P = tl_dist_size(), me = tl_dist_rank();
+    tl_error err = {{0}};
+    float w[5] = {1, 2, 3, 4, 5};
+    CHECK(tl_dist_same(w, sizeof w, "weights", &err) == 0);
+    w[4] += (float)me;   /* rank 0 keeps its bytes, every other rank differs */
+    int rc = tl_dist_same(w, sizeof w, "weights", &err);
+    if (P == 1) CHECK(rc == 0);
+    else CHECK_MSG(rc == -1 && strstr(err.msg, "rank 1 of") && strstr(err.msg, "weights"), "%d: %s", rc, err.msg);
+}
+
 int main(void) {
     tl_error err;
     if (tl_dist_init(&err) || tl_dist_size() > 64) { fprintf(stderr, "tl_dist_init: %s\n", err.msg); return 1; }
     RUN_TEST(test_sums);
     RUN_TEST(test_gather_and_max);
+    RUN_TEST(test_same);
     tl_dist_finalize();
     TEST_MAIN_END();
 }
