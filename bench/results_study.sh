@@ -5,6 +5,8 @@
 #                                         the 12-epoch recipe of docs/results.md
 #   bench/results_study.sh OUT fmnist-full  --grid full on the same view with longer training (EPOCHS, 32)
 #                                         and successive halving within BUDGET minutes (75), one seed
+#   bench/results_study.sh OUT fmnist-long  bench/study_long.grid (the standard grid's leaders) on the
+#                                         same view for EPOCHS (30) epochs, SEEDS (1) seeds
 #   bench/results_study.sh OUT shuttle    Shuttle (r-cran-mlbench, 58000 rows, 7 classes, imbalance 4559:1):
 #                                         exported to CSV with Rscript, a stratified 80/20 train/test split
 #                                         (R's set.seed(1)), --grid standard --seeds 3 on the mlp
@@ -13,7 +15,8 @@
 #                                         OUT/NAME whose validation reports exist for seeds 0..K-1, as a
 #                                         grid file, re-run (nothing retrained: hard links of the finished
 #                                         folders) into OUT/NAME-partial; run it from where the study ran
-# Env: SEEDS (3), JOBS (1), THREADS (2), GRID (standard); for fmnist-full EPOCHS (32), BUDGET (75).
+# Env: SEEDS (3), JOBS (1), THREADS (2), GRID (standard); for fmnist-full EPOCHS (32), BUDGET (75);
+# for fmnist-long EPOCHS (30), SEEDS_LONG (1).
 # Run `make` first.
 set -eu
 here=$PWD   # a partial study runs where the study did (its --data may be relative)
@@ -48,6 +51,9 @@ fmnist)
 fmnist-full)
     GRID=full SEEDS=1 run fmnist-full --data fashion-mnist --lt exp:100 --val 100 --model cnn --epochs "${EPOCHS:-32}" \
         --batch 128 --optim sgd:lr=0.1,momentum=0.9,wd=5e-4 --schedule cosine --budget "${BUDGET:-75}" ;;
+fmnist-long)
+    GRID=$PWD/bench/study_long.grid SEEDS=${SEEDS_LONG:-1} run fmnist-long --data fashion-mnist --lt exp:100 --val 100 \
+        --model cnn --epochs "${EPOCHS:-30}" --batch 128 --optim sgd:lr=0.1,momentum=0.9,wd=5e-4 --schedule cosine ;;
 shuttle)
     export_mlbench Shuttle Class
     run shuttle-standard --data "csv:$out/Shuttle-train.csv,$out/Shuttle-test.csv" --val 2 --model mlp --epochs 15 ;;
