@@ -184,8 +184,11 @@ def test_cancel():
     raises("an exception in the callback stops training and is raised", RuntimeError, "from the callback",
            tailor.train, d, progress=boom, **SMALL)
     # Ctrl-C during a long training with no callback of the caller's: KeyboardInterrupt, promptly.
+    # The child takes Python's own Ctrl-C handler whatever it inherited: a suite started in the
+    # background by a non-interactive shell runs with SIGINT ignored, and the signal would be lost.
     child = subprocess.Popen([sys.executable, "-c", """
-import sys, tailor
+import signal, sys, tailor
+signal.signal(signal.SIGINT, signal.default_int_handler)
 sys.path.insert(0, %r)
 from check import blobs
 x, y = blobs([300, 60, 12])
