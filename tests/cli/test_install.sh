@@ -56,8 +56,11 @@ x = np.random.RandomState(0).randn(90, 4).astype(np.float32); y = (x[:, 0] > 0).
 m = tailor.train(tailor.Dataset(x, y), model="mlp", hidden=8, epochs=2, batch=30, threads=1)
 assert m.predict(x).shape == (90,) and sys.modules["tailor._lib"].lib._name == os.path.join(sys.argv[1], "libtailor.so.0")
 PYEOF
+# The sanitizer build's library needs the ASan runtime loaded first, as tests/run.sh gives tests/python.
+pyenv=
+[ -n "$san" ] && pyenv="LD_PRELOAD=$(${CC:-cc} -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=0"
 check "python3 imports the installed package, which loads the installed library, and trains and predicts" \
-    "(cd $tmp && env -u TAILOR_LIB PYTHONPATH=$pydir '$PY' use.py $lib >$tmp/py.log 2>&1) || { cat $tmp/py.log; false; }"
+    "(cd $tmp && env -u TAILOR_LIB $pyenv PYTHONPATH=$pydir '$PY' use.py $lib >$tmp/py.log 2>&1) || { cat $tmp/py.log; false; }"
 check "the installed command runs" "[ \"\$($root$prefix/bin/tailor --version)\" = 'tailor $version' ]"
 check "the man page renders without warnings" \
     "MANWIDTH=80 man -l $root$prefix/share/man/man1/tailor.1 2>$tmp/man.err | grep -q 'tailor retrain --run DIR' && [ ! -s $tmp/man.err ]"
