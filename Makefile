@@ -6,7 +6,7 @@
 CC      ?= cc
 BUILD   ?= build
 OPT     ?= -O3 -march=native
-WARN    := -Wall -Wextra -Wno-unused-parameter
+WARN    := -Wall -Wextra -Wno-unused-parameter -Wno-psabi
 CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fno-math-errno -fopenmp -fPIC -Iinclude -I/usr/include/x86_64-linux-gnu/openblas-pthread
 # The library's internal headers: everything but the command (src/cli) and the API tests (tests/api).
 INTERNAL := -Isrc
