@@ -8,14 +8,22 @@
  * of a batch run as one packed batch of the models' size, so a batch costs steps + 1 forwards and
  * steps backwards of g and of f. Every draw comes from the step's stream the trainer passes.
  *
+ * Data-parallel (P ranks, each with b rows of the global batch of B = P·b): every rank gathers the
+ * global batch's rows and labels, draws the plan, the random starts and the acceptance draws of all B
+ * rows from the same stream (the one-process draws), and translates only the slots whose row is its
+ * own, packed into its b-row batch; the translated slots are then gathered, so every rank keeps the
+ * same counts and figure pairs. Each slot's translation depends on its own row only (both nets in
+ * evaluation mode) and its step is normalised, so the result is the one process's up to rounding.
+ *
  * At the end of the run the hook writes m2m.json (per-epoch counts of slots, generated and accepted
  * samples) and m2m_samples.png (up to 16 seed → generated pairs of the last generating epoch,
- * accepted ones first) into the run folder. Both cover the batches this process ran: after a resume,
+ * accepted ones first) into the run folder. Both cover the batches this job ran: after a resume,
  * the epochs before it are missing from the counts. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "core/atomic_file.h"
+#include "core/dist.h"
 #include "core/error.h"
 #include "data/file.h"
 #include "eval/plot_pairs.h"
@@ -148,11 +156,15 @@ typedef struct {
     tl_sampler sampler;
     double beta, lambda, gamma, eta;
     int steps, start, epochs, N, C, D, c, h, w;
+    int P, r, B;                         /* ranks, this rank's slice, the global batch P·N */
     const int64_t *count;
     const char *const *names;
-    float *orig, *p, *G;                 /* [N, D]: the batch as given, the packed slots, their gradient */
-    int *row, *seed, *k, *k0;            /* [N] the plan */
-    double *accept;                      /* [N] */
+    float *orig;                         /* [B, D]: the global batch as given */
+    float *p, *G;                        /* [N, D]: this rank's packed slots, their gradient */
+    float *rec;                          /* [B, D + 2]: each translated slot, its confidence and acceptance */
+    float *scratch;                      /* [2, D]: a seed's pixels, another rank's random start */
+    int *y, *row, *seed, *k, *k0;        /* [B]: the global labels, the plan */
+    double *accept;                      /* [B] */
     int64_t (*counts)[3];                /* [epochs]: slots, generated, accepted */
     /* the pairs of the figure, from epoch pair_epoch */
     int npairs, pair_epoch;
@@ -201,10 +213,6 @@ static int m2m_create(tl_hook *k, tl_spec *spec, const tl_hook_env *env, tl_erro
         tl_spec_double(spec, "eta", 0.1, &h->eta, err) || tl_spec_int(spec, "start", start_def, &h->start, err))
         return -1;
     const tl_dataset *d = env->train;
-    /* Its plan, seeds and acceptance draw from one stream over the batch, and a generation packs the
-     * chosen rows into the models' batch: not yet sliced per process. */
-    if (tl_model_slices(env->model) > 1)
-        return tl_spec_fail(err, spec, "does not run data-parallel yet: run it in one process (without mpirun)");
     if (!d->images)
         return tl_spec_fail(err, spec, "needs image data (pixels 0..255); the data set has %d features per row", d->c);
     tl_model *m = env->model;
@@ -214,23 +222,29 @@ static int m2m_create(tl_hook *k, tl_spec *spec, const tl_hook_env *env, tl_erro
     h->h = m->cfg.in_h;
     h->w = m->cfg.in_w;
     h->D = h->c * h->h * h->w;
+    h->P = tl_model_slices(m);
+    h->r = m->net.slice;
+    h->B = h->P * h->N;
     h->epochs = env->epochs;
     h->count = env->count;
     h->names = (const char *const *)d->class_names;
     h->pair_epoch = -1;
-    size_t nd = (size_t)h->N * h->D;
-    h->orig = malloc(nd * sizeof(float));
+    size_t nd = (size_t)h->N * h->D, bd = (size_t)h->B * h->D;
+    h->orig = malloc(bd * sizeof(float));
     h->p = malloc(nd * sizeof(float));
     h->G = malloc(nd * sizeof(float));
-    h->row = malloc(4 * (size_t)h->N * sizeof(int));
-    h->accept = malloc((size_t)h->N * sizeof(double));
+    h->rec = malloc((bd + 2 * (size_t)h->B) * sizeof(float));
+    h->scratch = malloc(2 * (size_t)h->D * sizeof(float));
+    h->y = malloc(5 * (size_t)h->B * sizeof(int));
+    h->accept = malloc((size_t)h->B * sizeof(double));
     h->counts = calloc((size_t)h->epochs, sizeof *h->counts);
     h->pair_seed = malloc(2 * (size_t)PAIRS * h->D * sizeof(float));
-    if (!h->orig || !h->p || !h->G || !h->row || !h->accept || !h->counts || !h->pair_seed)
+    if (!h->orig || !h->p || !h->G || !h->rec || !h->scratch || !h->y || !h->accept || !h->counts || !h->pair_seed)
         return tl_fail(err, "out of memory");
-    h->seed = h->row + h->N;
-    h->k = h->seed + h->N;
-    h->k0 = h->k + h->N;
+    h->row = h->y + h->B;
+    h->seed = h->row + h->B;
+    h->k = h->seed + h->B;
+    h->k0 = h->k + h->B;
     h->pair_gen = h->pair_seed + (size_t)PAIRS * h->D;
     if (tl_sampler_create(&h->sampler, "class", d->y, d->n, h->C, env->count, env->epochs, err)) return -1;
     k->capacity = h->sampler.capacity;
@@ -249,37 +263,63 @@ static int m2m_batch(tl_hook *k, tl_model *m, float *x, int *y, int epoch, tl_rn
     (void)m;
     m2m_hook *h = k->priv;
     if (epoch < h->start) return 0;
-    int nslots, S = tl_m2m_plan(h->row, h->seed, h->accept, &nslots, y, h->N, h->count, h->C, h->beta, rng);
+    size_t D = (size_t)h->D, rec = D + 2;
+    /* x may be f's input buffer, which f's passes overwrite: the global batch is kept in orig. */
+    if (tl_dist_allgather(x, (size_t)h->N * D * sizeof *x, h->orig, err) ||
+        tl_dist_allgather(y, (size_t)h->N * sizeof *y, h->y, err))
+        return tl_fail_prefix(err, "--synth m2m");
+    int nslots, S = tl_m2m_plan(h->row, h->seed, h->accept, &nslots, h->y, h->B, h->count, h->C, h->beta, rng);
     int64_t *cnt = h->counts[epoch];
     cnt[0] += nslots;
     cnt[1] += S;
     if (S == 0) return 0;
-    size_t D = (size_t)h->D;
-    memcpy(h->orig, x, (size_t)h->N * D * sizeof *x);   /* x may be f's input buffer, which f's passes overwrite */
+    /* This rank's slots [s0, s1): those whose row is in its slice (rows ascend with s). */
+    int lo = h->r * h->N, s0 = 0, s1;
+    while (s0 < S && h->row[s0] < lo) s0++;
+    for (s1 = s0; s1 < S && h->row[s1] < lo + h->N; s1++) {}
+    int Sr = s1 - s0;
     for (int s = 0; s < S; s++) {
-        to_pixels(h, h->G, h->orig + h->seed[s] * D);   /* G: scratch until the first step */
-        tl_m2m_random_start(h->p + s * D, h->G, h->D, rng);
-        h->k[s] = y[h->row[s]];
-        h->k0[s] = y[h->seed[s]];
+        to_pixels(h, h->scratch, h->orig + h->seed[s] * D);
+        float *start = s >= s0 && s < s1 ? h->p + (s - s0) * D : h->scratch + D;
+        tl_m2m_random_start(start, h->scratch, h->D, rng);
+        h->k[s] = h->y[h->row[s]];
+        h->k0[s] = h->y[h->seed[s]];
     }
-    memset(h->p + S * D, 0, (size_t)(h->N - S) * D * sizeof *h->p);
-    for (int t = 0; t < h->steps; t++) {
+    memset(h->p + Sr * D, 0, (size_t)(h->N - Sr) * D * sizeof *h->p);
+    for (int t = 0; t < h->steps && Sr > 0; t++) {
         double L;
-        if (tl_m2m_objective(&L, h->G, &h->g, &h->f, h->p, h->k, h->k0, S, h->lambda, PIXEL_MAX, err))
+        if (tl_m2m_objective(&L, h->G, &h->g, &h->f, h->p, h->k + s0, h->k0 + s0, Sr, h->lambda, PIXEL_MAX, err))
             return tl_fail_prefix(err, "--synth m2m");
-        tl_m2m_step(h->p, h->G, S, h->D, h->eta);
+        tl_m2m_step(h->p, h->G, Sr, h->D, h->eta);
     }
-    if (net_forward(&h->g, h->p, PIXEL_MAX, err)) return tl_fail_prefix(err, "--synth m2m");
-    memcpy(x, h->orig, (size_t)h->N * D * sizeof *x);
+    if (Sr > 0 && net_forward(&h->g, h->p, PIXEL_MAX, err)) return tl_fail_prefix(err, "--synth m2m");
+    memcpy(x, h->orig + (size_t)lo * D, (size_t)h->N * D * sizeof *x);
+    /* Every slot's acceptance draw, in slot order on every rank; this rank's slots recorded. */
     for (int s = 0; s < S; s++) {
-        const float *z = h->g.model->logits + (size_t)s * h->C;
-        float conf = (float)exp(z[h->k[s]] - tl_logsumexp(z, h->C));
-        int ok = tl_rng_uniform(rng) < h->accept[s] && conf >= h->gamma;
+        double u = tl_rng_uniform(rng);
+        if (s < s0 || s >= s1) continue;
+        const float *z = h->g.model->logits + (size_t)(s - s0) * h->C;
+        float conf = (float)exp(z[h->k[s]] - tl_logsumexp(z, h->C)), *o = h->rec + s * rec;
+        memcpy(o, h->p + (s - s0) * D, D * sizeof *o);
+        o[D] = conf;
+        o[D + 1] = u < h->accept[s] && conf >= h->gamma;
+    }
+    size_t counts[h->P];
+    for (int q = 0, s = 0; q < h->P; q++) {
+        int e = s;
+        while (e < S && h->row[e] < (q + 1) * h->N) e++;
+        counts[q] = (size_t)(e - s) * rec * sizeof *h->rec;
+        s = e;
+    }
+    if (tl_dist_allgatherv(h->rec + s0 * rec, counts, h->rec, err)) return tl_fail_prefix(err, "--synth m2m");
+    for (int s = 0; s < S; s++) {
+        const float *o = h->rec + s * rec;
+        int ok = o[D + 1] != 0;
         if (ok) {
-            from_pixels(h, x + h->row[s] * D, h->p + s * D);
+            if (s >= s0 && s < s1) from_pixels(h, x + (h->row[s] - lo) * D, o);
             cnt[2]++;
         }
-        keep_pair(h, epoch, h->orig + h->seed[s] * D, h->p + s * D, h->k0[s], h->k[s], conf, ok);
+        keep_pair(h, epoch, h->orig + h->seed[s] * D, o, h->k0[s], h->k[s], o[D], ok);
     }
     return 0;
 }
@@ -337,7 +377,9 @@ static void m2m_destroy(tl_hook *k) {
     free(h->orig);
     free(h->p);
     free(h->G);
-    free(h->row);
+    free(h->rec);
+    free(h->scratch);
+    free(h->y);
     free(h->accept);
     free(h->counts);
     free(h->pair_seed);

@@ -6,7 +6,7 @@
 # parameter and BN statistic of the 1-process run of the same global batch within 1e-4
 # (|a - b| <= 1e-4·max(1, |a|, |b|)), for an mlp (instance, class-balanced, SMOTE and progressive
 # sampling with weighted, LDAM-DRW and focal losses; cosine, causal, uncertainty, UniformFace and
-# AdaptiveFace heads; KD and RKD), a cnn (with its crop/flip augmentation) and resnet32 (the job
+# AdaptiveFace heads; KD and RKD), a cnn (with its crop/flip augmentation; and with M2m) and resnet32 (the job
 # itself fails unless every rank ends with bitwise the same model), and the same N and seed give
 # bitwise the same model again; then the run layer (docs/distributed.md): evaluation, prediction and
 # stage 2 under 2 and 3 ranks give the one-process reports and predictions, only rank 0 writes, a
@@ -95,20 +95,25 @@ equivalent "mlp rkd" "${mlp[@]}" --distill rkd:kd=1 --teacher "$tmp/teacher"
 images=(--data idx:"$tmp/idx" --lt exp:10 --batch 32 --threads 1 --quiet)
 equivalent "cnn (crop, flip)" "${images[@]}" --model cnn --epochs $e_cnn --optim sgd:lr=0.001
 equivalent resnet32 "${images[@]}" --model resnet32 --batch 16 --epochs $e_r32 --optim sgd:lr=0.00001
+# M2m: each rank translates the slots of its rows; the counts and the figure's pairs are the job's
+# (a teacher of a few epochs at the default step, and a low γ, so that some slots are accepted).
+"$T" train "${images[@]}" --model cnn --epochs 3 --out "$tmp/cnn-teacher" >/dev/null 2>&1 || bad "cnn teacher"
+equivalent "cnn m2m" "${images[@]}" --model cnn --epochs 2 --optim sgd:lr=0.0001 \
+    --synth m2m:start=0,steps=2,gamma=0.1,beta=0.99 --teacher "$tmp/cnn-teacher"
+check "cnn m2m: the m2m.json counts of 2 ranks = 1 process, some slots accepted" \
+    "cmp -s '$tmp/cnn m2m.one/m2m.json' '$tmp/cnn m2m.two/m2m.json' && grep -q '\"accepted\": [1-9]' '$tmp/cnn m2m.one/m2m.json'"
 
 # The same N and seed: bitwise the same model.
 ranks again "${mlp[@]}" && check "mlp: the same 2-rank run again gives the same bits" \
     "cmp -s '$tmp/mlp.two/model.safetensors' '$tmp/again.two/model.safetensors'" || bad "mlp again: $(tail -n 2 "$tmp/again.log")"
 
-# What does not divide, or does not run data-parallel yet: an error naming it, from every rank.
+# What does not divide: an error naming it, from every rank.
 refused() {
     local name=$1 pat=$2; shift 2
     if ranks "$name" "$@"; then bad "$name: accepted"; return; fi
     check "$name: refused ($pat)" "grep -q -- '$pat' '$tmp/$name.log' && [ ! -e '$tmp/$name.two' ] && [ ! -e '$tmp/$name.two.partial' ]"
 }
 refused "--batch 33" "--batch 33 does not divide among 2 processes (mpirun -np 2)" "${mlp[@]}" --batch 33
-refused "--synth m2m" "m2m: does not run data-parallel yet" "${images[@]}" --model cnn --epochs 1 --synth m2m:start=0 \
-    --teacher "$tmp/cnn (crop, flip).one"
 # ---- The run layer under mpirun: files, shared evaluation, stage 2, stop and resume, faults ----
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
 # 2000 rows of 16 features, 4 long-tailed classes: a run of a few seconds at most.
