@@ -52,6 +52,18 @@ TL_API const char *tl_version(void);
 /* The same as a number (TL_VERSION_NUMBER of the library). */
 TL_API int tl_version_number(void);
 
+/* ---- BLAS kernels ---- */
+
+/* OpenBLAS (the library's GEMMs: linear layers, heads, SMOTE's distances, stage 2) chooses its
+ * kernels once, when it is loaded, by the CPU's model number; on a CPU newer than the installed
+ * OpenBLAS knows (Debian 12's 0.3.21 on a 5th-generation Xeon) it runs its generic SSE3 kernels,
+ * which make an mlp run 2-3x slower. Returns 1 and writes to coretype the OPENBLAS_CORETYPE value
+ * that names the kernels of the CPU's instruction set ("SkylakeX": AVX-512; "Haswell": AVX2 and
+ * FMA) when OpenBLAS runs the generic ones and the CPU has either; else 0. The variable acts only
+ * when set before OpenBLAS is loaded: the tailor command sets it and starts itself again; a
+ * program using the library sets it in its environment. */
+TL_API int tl_blas_kernel_advice(char *coretype, size_t cap);
+
 /* ---- clock ---- */
 
 /* Seconds on the monotonic clock from an arbitrary origin (only differences mean anything): the one

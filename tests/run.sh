@@ -42,6 +42,10 @@ run() {  # run NAME CMD...
 for t in "$BUILD"/tests/test_*; do run "$(basename "$t")" "$t"; done
 for t in tests/parity/test_*.py; do [ -e "$t" ] && run "$(basename "$t")" "$PY" "$t"; done
 for t in tests/cli/test_*.sh; do [ -e "$t" ] && run "$(basename "$t")" bash "$t"; done
+# The package and the command agree bit for bit under the same OpenBLAS kernels: the Python tests get
+# the ones the command chooses for this CPU (docs/python.md, "Finding the library").
+core=$(OPENBLAS_VERBOSE=2 "$BUILD/tailor" --version 2>&1 | grep -o 'Core: [A-Za-z0-9]*' | tail -n 1 | cut -d' ' -f2)
+pyrun=(env OPENBLAS_CORETYPE="${OPENBLAS_CORETYPE:-$core}" "${pyrun[@]}")
 for t in tests/python/test_*.py; do [ -e "$t" ] && run "$(basename "$t")" "${pyrun[@]}" "$t"; done
 rm -f "$log"
 echo "${passed} passed, ${failed} failed"

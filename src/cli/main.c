@@ -115,7 +115,17 @@ static int same_command(int argc, char **argv, tl_error *err) {
     return rc;
 }
 
+/* OpenBLAS has chosen its generic kernels for a CPU it does not know (tailor.h): the same command
+ * again with the kernels named, before anything has run (MPI is not joined yet). Should the exec
+ * fail, the command goes on, only slower. */
+static void choose_blas_kernels(char **argv) {
+    char core[32];
+    if (getenv("OPENBLAS_CORETYPE") || !tl_blas_kernel_advice(core, sizeof core)) return;
+    if (setenv("OPENBLAS_CORETYPE", core, 1) == 0) execv("/proc/self/exe", argv);
+}
+
 int main(int argc, char **argv) {
+    choose_blas_kernels(argv);
     tl_log_set_callback(print_log, NULL);
     tl_error err;
     if (tl_dist_init(&err)) {

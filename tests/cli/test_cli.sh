@@ -102,4 +102,14 @@ sys.exit(0 if err < 1e-4 and (rows[:, 1] == logits.argmax(1)).mean() > 0.99 else
 PYEOF
 then ok "model.safetensors loads into PyTorch with the same logits"; else bad "PyTorch interop"; fi
 
+# OpenBLAS's kernels (docs/cli.md): on a CPU with AVX2 and FMA or AVX-512 the command never runs
+# OpenBLAS's generic (Prescott) ones, whatever OpenBLAS's own choice was; a value the user set is kept.
+cores() { OPENBLAS_VERBOSE=2 "$@" 2>&1 | grep -o 'Core: [A-Za-z0-9]*' | tail -n 1; }
+if grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo; then
+    c=$(cores env -u OPENBLAS_CORETYPE $T --version)
+    check "OpenBLAS runs the CPU's kernels, not the generic ones ($c)" "[ -n '$c' ] && [ '$c' != 'Core: Prescott' ]"
+fi
+c=$(OPENBLAS_CORETYPE=Prescott cores $T --version)
+check "OPENBLAS_CORETYPE set by the user is kept ($c)" "[ '$c' = 'Core: Prescott' ]"
+
 finish
