@@ -19,7 +19,7 @@
 # Satellite: the first 4,435 rows train, the other 2,000 test; Shuttle: 43,500 / 14,500).
 # Usage: bench/whole_run.sh OUT [PARTS]   PARTS: any of "train eval predict mlp smote" (default all)
 # Env: ROUNDS (3), THREADS (2), EPOCHS ("1 12"), ARCHS ("cnn resnet32"), MLP_EPOCHS (20), TAILOR (the
-# command to time, default build/tailor: an older build for a before/after run).
+# command to time, default build/tailor: an older build for a before/after run), BLAS_SAME (1).
 set -eu
 cd "$(dirname "$0")/.."
 OUT=${1:?usage: bench/whole_run.sh OUT [PARTS]}
@@ -28,8 +28,14 @@ ROUNDS=${ROUNDS:-3} T=${THREADS:-2} EPOCHS=${EPOCHS:-1 12} ARCHS=${ARCHS:-cnn re
 mkdir -p "$OUT"
 export PYTHONPATH=$PWD/python TL_VAL=0 TORCH_THREADS=$T OMP_NUM_THREADS=$T OPENBLAS_NUM_THREADS=$T
 PY=/usr/bin/python3 TL=${TAILOR:-$PWD/build/tailor}
+# NumPy's and PyTorch's OpenBLAS would run its generic kernels on a CPU it does not know, where the
+# tailor command restarts itself with the CPU's (docs/cli.md): the reference side gets the kernels
+# tailor runs, so that both sides use the same ones (BLAS_SAME=0: each side as installed).
+core=$(OPENBLAS_VERBOSE=2 "$TL" --version 2>&1 | grep -o 'Core: [A-Za-z0-9]*' | tail -n 1 | cut -d' ' -f2)
+ref_core="as installed"
+if [ "${BLAS_SAME:-1}" = 1 ] && [ -n "$core" ]; then PY="env OPENBLAS_CORETYPE=$core $PY" ref_core=$core; fi
 SGD="--batch 128 --optim sgd:lr=0.1,momentum=0.9,wd=5e-4 --schedule cosine --seed 0 --threads $T"
-echo "# $(date -u '+%F %T') UTC, commit $(git rev-parse --short HEAD), load average $(cut -d' ' -f1-3 /proc/loadavg), threads $T, $ROUNDS rounds" | tee "$OUT/log.txt"
+echo "# $(date -u '+%F %T') UTC, commit $(git rev-parse --short HEAD), load average $(cut -d' ' -f1-3 /proc/loadavg), threads $T, $ROUNDS rounds, OpenBLAS kernels: tailor $core, reference $ref_core" | tee "$OUT/log.txt"
 
 secs() {  # secs LOGFILE CMD...: runs CMD (output to LOGFILE), prints WALL:CPU seconds (CPU: user + system of
     local log=$1 t  # the command and its children); fails with the command
