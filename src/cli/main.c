@@ -115,17 +115,24 @@ static int same_command(int argc, char **argv, tl_error *err) {
     return rc;
 }
 
-/* OpenBLAS has chosen its generic kernels for a CPU it does not know (tailor.h): the same command
- * again with the kernels named, before anything has run (MPI is not joined yet). Should the exec
- * fail, the command goes on, only slower. */
-static void choose_blas_kernels(char **argv) {
+/* OpenBLAS reads its settings once, when it is loaded: where they are not what tailor wants, the same
+ * command again with them set, before anything has run (MPI is not joined yet); a value the user
+ * set is kept. The kernels: those of the CPU where OpenBLAS has fallen back to its generic ones
+ * (tailor.h). The thread timeout: OpenBLAS's idle workers call sched_yield for 2^28 cycles (about
+ * 0.1 s) after every threaded call, taking the core the OpenMP kernels need next (the Satellite mlp
+ * at 2 threads: 0.45-0.62 s of system time in a 1 s run); 2^4 cycles puts them to sleep at once.
+ * Should the exec fail, the command goes on, only slower. */
+static void choose_blas_settings(char **argv) {
     char core[32];
-    if (getenv("OPENBLAS_CORETYPE") || !tl_blas_kernel_advice(core, sizeof core)) return;
-    if (setenv("OPENBLAS_CORETYPE", core, 1) == 0) execv("/proc/self/exe", argv);
+    int again = 0;
+    if (!getenv("OPENBLAS_CORETYPE") && tl_blas_kernel_advice(core, sizeof core))
+        again |= setenv("OPENBLAS_CORETYPE", core, 1) == 0;
+    if (!getenv("OPENBLAS_THREAD_TIMEOUT")) again |= setenv("OPENBLAS_THREAD_TIMEOUT", "4", 1) == 0;
+    if (again) execv("/proc/self/exe", argv);
 }
 
 int main(int argc, char **argv) {
-    choose_blas_kernels(argv);
+    choose_blas_settings(argv);
     tl_log_set_callback(print_log, NULL);
     tl_error err;
     if (tl_dist_init(&err)) {

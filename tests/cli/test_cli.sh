@@ -111,5 +111,13 @@ if grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo; then
 fi
 c=$(OPENBLAS_CORETYPE=Prescott cores $T --version)
 check "OPENBLAS_CORETYPE set by the user is kept ($c)" "[ '$c' = 'Core: Prescott' ]"
+# ... and its idle workers sleep at once (OPENBLAS_THREAD_TIMEOUT=4), read off a running command.
+env -u OPENBLAS_THREAD_TIMEOUT $T train --data csv:"$tmp/train.csv","$tmp/test.csv" --model mlp --epochs 100000 \
+    --quiet --out "$tmp/envrun" >/dev/null 2>&1 &
+pid=$!
+sleep 1
+vars=$(tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null)
+kill $pid; wait $pid 2>/dev/null
+check "the command runs with OPENBLAS_THREAD_TIMEOUT=4" "grep -qx OPENBLAS_THREAD_TIMEOUT=4 <<<'$vars'"
 
 finish
