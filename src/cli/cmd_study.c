@@ -27,7 +27,8 @@ static const char *usage_text =
     "  --list            print the grid's candidates in the grid file syntax and exit (a start for your own grid)\n"
     "Every other option (--data, --lt, --val, --model, --epochs, --batch, --optim, ...) goes to every candidate's\n"
     "tailor train. A validation split is required: --val N holds out the last N training images of each class.\n"
-    "Run the same command again to resume a stopped study.\n";
+    "Run the same command again to resume a stopped study. Under mpirun the candidates are shared among the ranks\n"
+    "(--jobs and --threads per rank; --out on a file system every host sees).\n";
 
 static volatile sig_atomic_t stop_flag;
 static void on_signal(int sig) { (void)sig; stop_flag = 1; }

@@ -54,11 +54,6 @@ static int run(int argc, char **argv) {
         return close_stdout(argc < 2 ? 2 : 0);
     }
     if (!strcmp(argv[1], "--version")) { printf("tailor %s\n", TL_VERSION); return close_stdout(0); }
-    /* A study starts its jobs as processes of its own (--jobs); under mpirun every rank would run them all. */
-    if (tl_dist_size() > 1 && !strcmp(argv[1], "study")) {
-        fprintf(stderr, "tailor: study does not run under mpirun (it runs its jobs as processes of its own: --jobs); start it without mpirun\n");
-        return 2;
-    }
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (!strcmp(argv[1], commands[i].name)) return close_stdout(commands[i].run(argc - 2, argv + 2));
     fprintf(stderr, "tailor: unknown command '%s' (valid: train, eval, predict, data, retrain, distill, study, compare, plot)\n", argv[1]);

@@ -4,7 +4,13 @@
  * DIR/runs, and every candidate's validation report comes from `tailor eval --split val` into
  * DIR/val. The run-folder rules make a study resumable (finished folders are kept, an interrupted
  * training continues with train --resume). The choice is written to DIR/study.json before any test
- * number is read; the pure logic (grid, ranking, halving, verdict, outputs) lives in src/study. */
+ * number is read; the pure logic (grid, ranking, halving, verdict, outputs) lives in src/study.
+ *
+ * Under mpirun (docs/distributed.md) every rank plans the same jobs and runs its own share of them
+ * as children of its own: a candidate's training, stage 2 and reports belong to the rank of its
+ * training job, the training jobs dealt round-robin; the children are plain one-process commands.
+ * After each batch of jobs the ranks agree on how it went, then each reads every report from the
+ * study folder (a file system every host shares) and makes the same choices; rank 0 writes. */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -20,6 +26,7 @@
 #include "run/train.h"
 #include "run/run_dir.h"
 #include "core/atomic_file.h"
+#include "core/dist.h"
 #include "core/error.h"
 #include "core/json.h"
 #include "data/file.h"
@@ -39,6 +46,7 @@ typedef struct {
     char out[4200];          /* the folder it makes */
     char run[4200];          /* --run of retrain / eval */
     int state;               /* 0 pending, 1 running, 2 done */
+    int owner;               /* the rank that runs it */
     pid_t pid;
     double t0, seconds;
 } job;
@@ -58,6 +66,7 @@ typedef struct {
     double train_secs_per_epoch[TL_STUDY_MAX_CANDIDATES];   /* measured, for the ETA (0: unknown) */
     double other_secs;       /* mean of the non-training jobs that ran */
     int nother;
+    int rank, ranks, ntrain_jobs;
 } study;
 
 static int stopped(const study *st) { return st->cancel && *st->cancel; }
@@ -82,6 +91,8 @@ static int add_job(study *st, int type, int cand, int seed, int epochs, int dep)
         snprintf(j.run, sizeof j.run, "%s/runs/%s", st->dir, base);
     }
     for (int i = 0; i < st->njobs; i++) if (!strcmp(st->job[i].out, j.out)) return i;
+    /* Every job but a training one depends on the training job at its root (run_job). */
+    j.owner = dep >= 0 ? st->job[dep].owner : st->ntrain_jobs++ % st->ranks;
     if (st->njobs == st->capjobs) {
         int cap = st->capjobs ? 2 * st->capjobs : 64;
         job *p = realloc(st->job, (size_t)cap * sizeof *p);
@@ -167,6 +178,27 @@ static void log_path(char *buf, size_t cap, const study *st, const job *j) {
              j->type == JOB_POSTHOC_TEST ? "test" : job_what[j->type]);
 }
 
+/* In a child of a rank: the launcher's variables go, so that the command it starts is a process of its
+ * own and not one more rank of the job (src/core/dist.c, launched_by_mpirun). */
+static void leave_mpi_job(void) {
+    extern char **environ;
+    static const char *const prefixes[] = {"OMPI_", "PMIX_", "PMI_"};
+    for (int again = 1; again;) {
+        again = 0;
+        for (char **e = environ; *e && !again; e++)
+            for (size_t k = 0; k < sizeof prefixes / sizeof *prefixes; k++) {
+                size_t n = strcspn(*e, "=");
+                if (strncmp(*e, prefixes[k], strlen(prefixes[k])) || n >= 256) continue;
+                char name[256];
+                memcpy(name, *e, n);
+                name[n] = 0;
+                unsetenv(name);   /* environ changes: start over */
+                again = 1;
+                break;
+            }
+    }
+}
+
 static int start_job(study *st, job *j, tl_error *err) {
     char partial[4300], log[4400];
     snprintf(partial, sizeof partial, "%s.partial", j->out);
@@ -180,10 +212,14 @@ static int start_job(study *st, job *j, tl_error *err) {
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
+        if (st->ranks > 1) leave_mpi_job();
         int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
         if (fd >= 0) { dup2(fd, 1); dup2(fd, 2); close(fd); }
         signal(SIGINT, SIG_DFL);
         signal(SIGTERM, SIG_DFL);
+        sigset_t none;   /* a mask inherited from the parent (an MPI rank blocks signals) would keep Ctrl-C out */
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
         execv(st->command, argv);
         _exit(127);
     }
@@ -226,7 +262,8 @@ static void progress(study *st, const job *j, int done, int total) {
     }
     if (st->quiet || !st->log) return;
     double left = 0;
-    for (int i = 0; i < st->njobs; i++) if (st->job[i].state != 2) left += estimate(st, &st->job[i]);
+    for (int i = 0; i < st->njobs; i++)
+        if (st->job[i].state != 2 && st->job[i].owner == st->rank) left += estimate(st, &st->job[i]);
     left /= st->jobs;
     const char *slash = strrchr(j->out, '/');
     fprintf(st->log, "study: [%d/%d] %-40s %-10s %6.0f s   elapsed %.0f min, ETA %.0f min\n", done, total,
@@ -237,12 +274,12 @@ static void progress(study *st, const job *j, int done, int total) {
 /* Runs every pending job (dependencies first, at most st->jobs at a time). Returns 0, 1 when one
  * failed (its error named), or 130 when interrupted (the study stays resumable). */
 static int run_jobs(study *st, tl_error *err) {
-    int total = 0, done = 0, failed = 0;
+    int total = 0, done = 0, failed = 0, passed_on = 0;
     for (int i = 0; i < st->njobs; i++) {
         job *j = &st->job[i];
         if (j->state == 2) continue;
-        if (tl_path_exists(j->out)) { j->state = 2; continue; }   /* finished by an earlier run of the study */
-        total++;
+        if (tl_path_exists(j->out)) { j->state = 2; continue; }   /* finished by an earlier run of the study, or by another rank */
+        total += j->owner == st->rank;
     }
     for (;;) {
         int running = 0;
@@ -250,19 +287,25 @@ static int run_jobs(study *st, tl_error *err) {
         if (!failed && !stopped(st))
             for (int i = 0; i < st->njobs && running < st->jobs; i++) {
                 job *j = &st->job[i];
-                if (j->state != 0 || (j->dep >= 0 && st->job[j->dep].state != 2)) continue;
+                if (j->state != 0 || j->owner != st->rank || (j->dep >= 0 && st->job[j->dep].state != 2)) continue;
                 if (start_job(st, j, err)) { failed = 1; break; }
                 running++;
             }
         if (!running) break;
         int status;
-        pid_t pid = waitpid(-1, &status, 0);
-        if (pid < 0) {
-            if (errno == EINTR) {
-                /* Ctrl-C on the terminal reaches the children too; a signal to the study alone is passed on. */
+        pid_t pid;
+        /* Polled: a stop must reach the children even when the signal went to another thread of the
+         * process (an MPI rank's) and interrupted nothing here. Ctrl-C on the terminal reaches the
+         * children too; a signal to the study alone is passed on, once. */
+        while ((pid = waitpid(-1, &status, WNOHANG)) == 0) {
+            if (stopped(st) && !passed_on) {
                 for (int i = 0; i < st->njobs; i++) if (st->job[i].state == 1) kill(st->job[i].pid, SIGINT);
-                continue;
+                passed_on = 1;
             }
+            nanosleep(&(struct timespec){0, 20000000}, NULL);
+        }
+        if (pid < 0) {
+            if (errno == EINTR) continue;
             return tl_fail(err, "waiting for a child process: %s", strerror(errno));
         }
         for (int i = 0; i < st->njobs; i++) {
@@ -288,6 +331,18 @@ static int run_jobs(study *st, tl_error *err) {
     }
     if (stopped(st)) return 130;
     return failed ? 1 : 0;
+}
+
+/* Every rank has run its share of the jobs (run_jobs' result rc): each learns how the others' went. A
+ * failure anywhere fails the study on every rank (the failing rank names the candidate), else an
+ * interrupt anywhere stops it, resumable (130). A rank learns of another's failure only when its
+ * own share has finished. */
+static int ranks_agree(int rc, tl_error *err) {
+    if (tl_dist_size() == 1) return rc;
+    int stop = rc == 130;
+    if (tl_dist_max_int(&stop, err)) return 1;
+    if (tl_dist_agree(rc != 0 && rc != 130 ? -1 : 0, "study: a candidate", err)) return 1;
+    return stop ? 130 : 0;
 }
 
 /* ------------------------------------------------------------------ reading results */
@@ -371,6 +426,32 @@ static int check_settings(const char *dir, const char *settings, tl_error *err) 
     return 0;
 }
 
+/* Under mpirun every rank reads the reports the others' children write: each must see the study
+ * folder rank 0 made. Rank 0 writes a token into it and sends it; every rank reads it back. */
+static int same_folder(const char *dir, tl_error *err) {
+    if (tl_dist_size() == 1) return 0;
+    char token[64] = "", seen[64] = "", path[4300];
+    snprintf(path, sizeof path, "%s/logs/ranks.token", dir);
+    int rc = 0;
+    if (tl_dist_writes()) {
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        snprintf(token, sizeof token, "%lld.%09ld.%d", (long long)now.tv_sec, now.tv_nsec, (int)getpid());
+        rc = write_text(path, token, err);
+    }
+    if (tl_dist_agree(rc, "writing the study folder", err) || tl_dist_bcast(token, sizeof token, 0, err)) return -1;
+    FILE *f = fopen(path, "r");
+    if (f) {
+        if (!fgets(seen, sizeof seen, f)) seen[0] = 0;
+        fclose(f);
+    }
+    rc = strcmp(seen, token) ? tl_fail(err, "--out %s: rank %d does not see the study folder rank 0 made (%s): under "
+                                            "mpirun on several hosts, --out must be on a file system every host shares",
+                                       dir, tl_dist_rank(), path)
+                             : 0;
+    return tl_dist_agree(rc, "the study folder check", err);
+}
+
 /* The winner's run folder (relative to DIR) and, for an inference rule, the rule; DIR/best links to it. */
 static int link_best(const study *st, const tl_study_result *w, char *rel, size_t cap, char *rule, size_t rcap, tl_error *err) {
     const tl_study_candidate *c = &st->g->c[w->cand];
@@ -379,6 +460,7 @@ static int link_best(const study *st, const tl_study_result *w, char *rel, size_
     snprintf(rel, cap, "runs/%s", base);
     rule[0] = 0;
     if (c->kind == TL_STUDY_POSTHOC) snprintf(rule, rcap, "%s", !strcmp(c->argv[0], "--posthoc") ? c->argv[1] : c->argv[0] + 10);
+    if (!tl_dist_writes()) return 0;
     snprintf(path, sizeof path, "%s/best", st->dir);
     char tmp[4400];
     snprintf(tmp, sizeof tmp, "%s/.best-%d", st->dir, (int)getpid());
@@ -469,16 +551,19 @@ int tl_study_run(const tl_study_settings *set, FILE *out, FILE *log, tl_error *e
         tl_study_command_text(&grid, i, (int)epochs, cmd, sizeof cmd);
         len += (size_t)snprintf(settings + len, sizeof settings - len, "%s = %s\n", grid.c[i].name, cmd);
     }
-    if (!(lock = tl_folder_open(dir, "--out", err)) || check_settings(dir, settings, err))
-        goto fail;
-    static const char *const subs[] = {"runs", "val", "logs"};
-    for (int i = 0; i < 3; i++) {
-        snprintf(path, sizeof path, "%s/%s", dir, subs[i]);
-        if (!tl_path_exists(path) && tl_mkdir_new(path, "--out", err)) goto fail;
+    int made = 0;
+    if (tl_dist_writes()) {   /* under mpirun, rank 0 makes it and the others check they see it */
+        made = !(lock = tl_folder_open(dir, "--out", err)) || check_settings(dir, settings, err) ? -1 : 0;
+        static const char *const subs[] = {"runs", "val", "logs"};
+        for (int i = 0; i < 3 && !made; i++) {
+            snprintf(path, sizeof path, "%s/%s", dir, subs[i]);
+            if (!tl_path_exists(path) && tl_mkdir_new(path, "--out", err)) made = -1;
+        }
     }
+    if (tl_dist_agree(made, "opening the study folder", err) || same_folder(dir, err)) goto fail;
     st = (study){.dir = dir, .g = &grid, .shared = shared, .nshared = nshared, .full_epochs = (int)epochs,
                  .threads_per_job = tpj, .jobs = (int)jobs, .quiet = quiet, .command = set->command, .cancel = set->cancel,
-                 .log = log, .t_start = tl_clock_seconds()};
+                 .log = log, .t_start = tl_clock_seconds(), .rank = tl_dist_rank(), .ranks = tl_dist_size()};
     int ntrain = 0, trains[TL_STUDY_MAX_CANDIDATES];
     for (int i = 0; i < grid.n; i++) {
         if (grid.c[i].kind == TL_STUDY_TRAIN) trains[ntrain++] = i;
@@ -507,10 +592,12 @@ int tl_study_run(const tl_study_settings *set, FILE *out, FILE *log, tl_error *e
                 if (plan_validation(&st, cands[i], (int)seed0 + s, rung_epochs[k])) { tl_fail(err, "out of memory"); goto fail; }
         if (!quiet && budget)
             fprintf(log, "study: successive halving, rung %d of %d: %d stage-1 models for %d epochs\n", k + 1, R, nalive, rung_epochs[k]);
-        int rc = run_jobs(&st, err);
+        int rc = ranks_agree(run_jobs(&st, err), err);
         if (rc == 130) { status = interrupted(err); goto done; }
         if (rc) goto fail;
-        if (collect(&st, cands, nc, rung_epochs[k], (int)seed0, (int)seeds, rung_res, err)) goto fail;
+        if (tl_dist_agree(collect(&st, cands, nc, rung_epochs[k], (int)seed0, (int)seeds, rung_res, err),
+                          "reading the validation reports", err))
+            goto fail;
         for (int i = 0; i < nc; i++) res[cands[i]] = rung_res[i];   /* each candidate at its deepest rung */
         if (k == R - 1) break;
         /* A stage-1 model's score is its best feasible candidate (itself or what is built on it). */
@@ -532,7 +619,9 @@ int tl_study_run(const tl_study_settings *set, FILE *out, FILE *log, tl_error *e
         for (int a = 0; a < nk; a++) keep[a] = alive[keep[a]];
         nalive = nk;
         memcpy(alive, keep, (size_t)nk * sizeof *keep);
-        if (spent + next > 60.0 * budget) {
+        int over = spent + next > 60.0 * budget;
+        if (tl_dist_bcast(&over, sizeof over, 0, err)) goto fail;   /* rank 0's clock decides for all */
+        if (over) {
             if (!quiet) fprintf(log, "study: the next rung (about %.0f min) would exceed --budget %ld min; choosing now\n", next / 60, budget);
             break;
         }
@@ -543,12 +632,13 @@ int tl_study_run(const tl_study_settings *set, FILE *out, FILE *log, tl_error *e
     tl_study_rank(final, nres, metric, &cons, names, order);
     char verdict[2048], best[4300] = "", rule[512] = "";
     tl_study_verdict(final, order, nres, metric, names, verdict, sizeof verdict);
-    if (nres && final[order[0]].feasible && link_best(&st, &final[order[0]], best, sizeof best, rule, sizeof rule, err)) goto fail;
+    int linked = nres && final[order[0]].feasible ? link_best(&st, &final[order[0]], best, sizeof best, rule, sizeof rule, err) : 0;
+    if (tl_dist_agree(linked, "linking the winner", err)) goto fail;
     tl_study_summary sum = {&grid, final, order, nres, metric, constraint, shared_text, (int)epochs, verdict, best, rule,
                             tl_clock_seconds() - st.t_start, 0};
     /* The choice, on validation alone, is on disk before any test number is read. */
     snprintf(path, sizeof path, "%s/study.json", dir);
-    if (tl_study_write_json(path, &sum, err)) goto fail;
+    if (tl_dist_agree(tl_dist_writes() ? tl_study_write_json(path, &sum, err) : 0, "writing study.json", err)) goto fail;
 
     /* Test reports: the inference rules' are made now; train and retrain wrote theirs. */
     for (int i = 0; i < nres; i++)
@@ -560,26 +650,32 @@ int tl_study_run(const tl_study_settings *set, FILE *out, FILE *log, tl_error *e
                     goto fail;
                 }
             }
-    int rc = run_jobs(&st, err);
+    int rc = ranks_agree(run_jobs(&st, err), err);
     if (rc == 130) { status = interrupted(err); goto done; }
     if (rc) goto fail;
-    for (int i = 0; i < nres; i++) {
+    int unread = 0;
+    for (int i = 0; i < nres && !unread; i++) {
         tl_study_result *x = &final[i];
-        for (int s = 0; s < x->nseeds; s++) {
+        for (int s = 0; s < x->nseeds && !unread; s++) {
             char base[256], folder[4400];
             base_name(base, sizeof base, &st, x->cand, x->seed[s], x->epochs);
             snprintf(folder, sizeof folder, "%s/runs/%s", dir, base);
-            if (read_measures(folder, x->test[s], err)) goto fail;
+            unread = read_measures(folder, x->test[s], err);
         }
         x->have_test = 1;
     }
+    if (tl_dist_agree(unread, "reading the test reports", err)) goto fail;
     sum.with_test = 1;
     sum.seconds = tl_clock_seconds() - st.t_start;
-    snprintf(path, sizeof path, "%s/leaderboard.md", dir);
-    if (tl_study_write_leaderboard(path, &sum, err)) goto fail;
-    if (tl_study_plots(dir, &sum, err)) goto fail;
-    snprintf(path, sizeof path, "%s/study.json", dir);
-    if (tl_study_write_json(path, &sum, err)) goto fail;
+    int wrote = 0;
+    if (tl_dist_writes()) {
+        snprintf(path, sizeof path, "%s/leaderboard.md", dir);
+        wrote = tl_study_write_leaderboard(path, &sum, err);
+        if (!wrote) wrote = tl_study_plots(dir, &sum, err);
+        snprintf(path, sizeof path, "%s/study.json", dir);
+        if (!wrote) wrote = tl_study_write_json(path, &sum, err);
+    }
+    if (tl_dist_agree(wrote, "writing the study's results", err)) goto fail;
     fprintf(out, "| rank | candidate | epochs | val %s | test balanced accuracy (not used) |\n|---:|:---|---:|---:|---:|\n", metric_name);
     for (int i = 0; i < nres; i++) {
         const tl_study_result *x = &final[order[i]];
