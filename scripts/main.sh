@@ -7,7 +7,7 @@
 # `tailor compare` prints both side by side. The run folders (model, report.json, report.md, plots)
 # are runs/ce and runs/balanced-softmax, the names README.md's "Using it" commands use; a run folder
 # left by an earlier main job is kept as runs/NAME-<its date>, and one interrupted by Ctrl-C is
-# continued. Once installed and built it takes 2 min 14 s on an idle 2-core machine (3 min 38 s
+# continued. Once installed and built it takes 65 s to 2 min 14 s on an idle 2-core machine (3 min 38 s
 # when the machine was shared; docs/benchmarks.md, "The main job"); a fresh machine adds the
 # package installation and a 15 s build. On a terminal, training shows its progress within each epoch.
 # For tests/cli/test_readme.sh: TL_NO_SETUP=1 uses the existing build as it is, and TL_MAIN_ARGS
