@@ -330,6 +330,8 @@ TL_API void tl_run_input_shape(const tl_run *r, int *c, int *h, int *w);
  * (8, 100, 128, 256 at one thread, there) agree bit for bit. One fixed order would take tailor's own,
  * slower matrix kernels and change the command's results. */
 TL_API int tl_run_set_batch(tl_run *r, int batch, tl_error *err);
+/* The batch size of prediction and evaluation now (tl_run_set_batch). */
+TL_API int tl_run_batch(const tl_run *r);
 /* The run's configuration (owned by r). */
 TL_API const tl_config *tl_run_config(const tl_run *r);
 /* The class name of k from the training data, or NULL. */

@@ -284,7 +284,9 @@ class Model:
         as `tailor eval`, `tailor predict` and tailor.load read them."""
         call(lib.tl_run_save, self._h, enc(os.fspath(path)), fails=-1)
 
-    # Pickling (scikit-learn stores estimators so): the run folder's files travel as bytes.
+    # Pickling (scikit-learn stores estimators so): the run folder's files travel as bytes, with the
+    # prediction batch, which decides the logits' last bits (tailor.h, tl_run_set_batch): an unpickled
+    # model predicts as this one does, bit for bit.
     def __reduce__(self):
         tmp = tempfile.mkdtemp(prefix="tailor-pickle-")
         try:
@@ -295,10 +297,10 @@ class Model:
                     files[name] = f.read()
         finally:
             shutil.rmtree(tmp)
-        return _unpickle, (files,)
+        return _unpickle, (files, lib.tl_run_batch(self._h))
 
 
-def _unpickle(files):
+def _unpickle(files, batch=None):
     tmp = tempfile.mkdtemp(prefix="tailor-pickle-")
     try:
         os.mkdir(os.path.join(tmp, "run"))
@@ -307,6 +309,9 @@ def _unpickle(files):
                 raise ValueError("a pickled tailor.Model holds a file name %r" % name)
             with open(os.path.join(tmp, "run", name), "wb") as f:
                 f.write(data)
-        return load(os.path.join(tmp, "run"))
+        model = load(os.path.join(tmp, "run"))
     finally:
         shutil.rmtree(tmp)
+    if batch is not None:   # pickles made before the batch travelled with them predict at 256
+        call(lib.tl_run_set_batch, model._h, int(batch), fails=-1)
+    return model

@@ -199,6 +199,7 @@ tl_run *tl_run_open(const char *dir, int threads, tl_error *err) {
 }
 
 int tl_run_num_classes(const tl_run *r) { return r->model.cfg.num_classes; }
+int tl_run_batch(const tl_run *r) { return r->model.N; }
 int tl_run_feature_dim(const tl_run *r) { return r->model.cfg.feat_dim; }
 
 void tl_run_input_shape(const tl_run *r, int *c, int *h, int *w) {
