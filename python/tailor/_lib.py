@@ -116,6 +116,7 @@ _PROTOTYPES = {
     "tl_run_open": (_p, [_s, _i, _err]),
     "tl_run_num_classes": (_i, [_p]),
     "tl_run_batch": (_i, [_p]),
+    "tl_run_set_batch": (_i, [_p, _i, _err]),
     "tl_run_feature_dim": (_i, [_p]),
     "tl_run_input_shape": (None, [_p, _i32, _i32, _i32]),
     "tl_run_config": (_p, [_p]),
