@@ -238,7 +238,7 @@ static void test_arrays_round_trip(void) {
         for (int i = 0; i < nte * C; i++) lmax = fmaxf(lmax, fabsf(logits[i]));
         static const int batches[] = {1, 3, 33, 256};
         for (int b = 0; b < 4; b++) {
-            CHECK(tl_run_set_batch(o, batches[b], &err) == 0 &&
+            CHECK(tl_run_set_batch(o, batches[b], &err) == 0 && tl_run_batch(o) == batches[b] &&
                   tl_run_predict(o, d, TL_SPLIT_TEST, NULL, logits2, NULL, NULL, &err) == 0);
             for (int i = 0; i < nte * C; i++) dmax = fmaxf(dmax, fabsf(logits2[i] - logits[i]));
         }
