@@ -30,6 +30,25 @@ static int launched_by_mpirun(void) {
     return 0;
 }
 
+/* Every variable a launcher sets begins so (those launched_by_mpirun reads among them). */
+static const char *const launcher_prefixes[] = {"OMPI_", "PMIX_", "PMI_"};
+
+void tl_dist_leave_job(void) {
+    extern char **environ;
+    for (char **e = environ; *e;) {
+        size_t n = strcspn(*e, "="), k = 0;
+        while (k < sizeof launcher_prefixes / sizeof *launcher_prefixes &&
+               strncmp(*e, launcher_prefixes[k], strlen(launcher_prefixes[k])))
+            k++;
+        if (k == sizeof launcher_prefixes / sizeof *launcher_prefixes || n >= 256) { e++; continue; }
+        char name[256];
+        memcpy(name, *e, n);
+        name[n] = 0;
+        unsetenv(name);
+        e = environ;   /* unsetenv moved the entries: start over */
+    }
+}
+
 TL_API int tl_dist_rank(void) { return g_rank; }
 TL_API int tl_dist_size(void) { return g_size; }
 double tl_dist_seconds(void) { return g_seconds; }

@@ -32,6 +32,9 @@ int tl_dist_barrier(tl_error *err);
 
 /* Whether this process writes files and stdout: rank 0 only (every rank reads what it needs). */
 int tl_dist_writes(void);
+/* In a child process a rank starts (tailor study's candidates): removes the launcher's variables from
+ * the environment, so that a command it executes is a process of its own, not one more rank. */
+void tl_dist_leave_job(void);
 
 /* Called by every rank after a step that may fail on some ranks only (rank 0's writes, one rank's
  * rows): rc is this rank's result. Every rank learns whether any failed, so none goes on into a

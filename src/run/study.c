@@ -178,27 +178,6 @@ static void log_path(char *buf, size_t cap, const study *st, const job *j) {
              j->type == JOB_POSTHOC_TEST ? "test" : job_what[j->type]);
 }
 
-/* In a child of a rank: the launcher's variables go, so that the command it starts is a process of its
- * own and not one more rank of the job (src/core/dist.c, launched_by_mpirun). */
-static void leave_mpi_job(void) {
-    extern char **environ;
-    static const char *const prefixes[] = {"OMPI_", "PMIX_", "PMI_"};
-    for (int again = 1; again;) {
-        again = 0;
-        for (char **e = environ; *e && !again; e++)
-            for (size_t k = 0; k < sizeof prefixes / sizeof *prefixes; k++) {
-                size_t n = strcspn(*e, "=");
-                if (strncmp(*e, prefixes[k], strlen(prefixes[k])) || n >= 256) continue;
-                char name[256];
-                memcpy(name, *e, n);
-                name[n] = 0;
-                unsetenv(name);   /* environ changes: start over */
-                again = 1;
-                break;
-            }
-    }
-}
-
 static int start_job(study *st, job *j, tl_error *err) {
     char partial[4300], log[4400];
     snprintf(partial, sizeof partial, "%s.partial", j->out);
@@ -212,7 +191,7 @@ static int start_job(study *st, job *j, tl_error *err) {
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
-        if (st->ranks > 1) leave_mpi_job();
+        if (st->ranks > 1) tl_dist_leave_job();
         int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
         if (fd >= 0) { dup2(fd, 1); dup2(fd, 2); close(fd); }
         signal(SIGINT, SIG_DFL);
